@@ -1,0 +1,69 @@
+"""The api's app factory. Engines, pools and the relay are made in the lifespan, never at import."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from fastapi import FastAPI
+
+from services.api import errors
+from services.api.middleware import RequestContextMiddleware
+from services.api.ops.router import router as ops_router
+from services.api.pings.router import pings
+from services.api.relay import Relay
+from shared.db import create_engine, session_factory
+from shared.queues import deserialize, serialize
+from shared.settings import ApiSettings, load_settings
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Duban (督办) drives government-backed construction projects to completion: the project
+library, the reports units owe, urging and supervision notices, quarterly observation
+scoring, rankings and annual assessment.
+
+Errors are RFC 9457 problem details (`application/problem+json`). Every POST honours an
+`Idempotency-Key` header: the same key and body give the first response again (marked
+`Idempotent-Replayed: true`), the same key with another body gives 422, and a key whose
+first request is still running gives 409.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the api; pass settings to skip reading the environment."""
+    settings = settings or load_settings(ApiSettings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.redis = await create_pool(
+            RedisSettings.from_dsn(str(settings.redis_url)),
+            job_serializer=serialize,
+            job_deserializer=deserialize,
+        )
+        app.state.relay = Relay(app.state.sessions, app.state.redis, settings)
+        app.state.relay.start()
+        try:
+            yield
+        finally:
+            await app.state.relay.stop()
+            await app.state.redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Duban API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops_router)
+    app.include_router(pings, prefix=API_PREFIX)
+    return app

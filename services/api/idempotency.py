@@ -1,0 +1,105 @@
+"""`Idempotency-Key` on POST: same key and request → the first response again; another
+request → 422; the first still running → 409. The response is stored in the transaction of
+the effect, so a crash loses both or keeps both.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import delete, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.errors import Conflict, ValidationFailed
+from shared.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+_KEPT_HEADERS = ("content-type", "location")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key this request holds until its transaction ends."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+def caller_scope(request: Request) -> str:
+    """Whose keys these are: the authenticated principal once sign-in exists, else anonymous."""
+    return getattr(request.state, "principal_scope", None) or "anonymous"
+
+
+def lock_id(scope: str, key: str) -> int:
+    """A signed 64-bit advisory-lock id for (scope, key)."""
+    digest = hashlib.sha256(f"idempotency\0{scope}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def request_hash(request: Request, body: bytes) -> str:
+    h = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode(), body):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _key_error(msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, errors=[{"loc": ["header", HEADER], "msg": msg}])
+
+
+async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timedelta) -> Claim | Response:
+    """Take the key for this request, or answer from what is stored for it."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise _key_error(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters long")
+    scope = caller_scope(request)
+    claim = Claim(scope, key, request_hash(request, await request.body()))
+    held = await session.scalar(select(func.pg_try_advisory_xact_lock(lock_id(scope, key))))
+    if not held:
+        raise Conflict(
+            f"A request with this {HEADER} is still being processed; retry once it has finished.",
+            headers={"Retry-After": "1"},
+        )
+    record = await session.get(IdempotencyRecord, (scope, key))
+    if record is not None and record.created_at < await session.scalar(select(func.now())) - ttl:
+        await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
+        record = None
+    if record is None:
+        return claim
+    if record.request_hash != claim.request_hash:
+        raise _key_error(
+            f"This {HEADER} was already used for a different request "
+            f"({record.method} {record.path}); use a new key for a new request."
+        )
+    headers = {**record.response_headers, REPLAYED_HEADER: "true"}
+    return Response(content=record.response_body, status_code=record.status_code, headers=headers)
+
+
+def store(session: AsyncSession, request: Request, claim: Claim, response: Response) -> None:
+    """Keep the response with the effect, in the same transaction."""
+    session.add(
+        IdempotencyRecord(
+            scope=claim.scope,
+            key=claim.key,
+            request_hash=claim.request_hash,
+            method=request.method,
+            path=request.url.path,
+            status_code=response.status_code,
+            response_headers={k: v for k, v in response.headers.items() if k in _KEPT_HEADERS},
+            response_body=bytes(response.body),
+        )
+    )
+
+
+async def purge_expired(session: AsyncSession, ttl: timedelta) -> int:
+    """Forget keys older than the retention period."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - ttl)
+    )
+    return result.rowcount or 0

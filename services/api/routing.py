@@ -1,0 +1,70 @@
+"""One transaction per request, committed before the response is sent.
+
+Routers use `DubanRoute`: it opens the session, applies `Idempotency-Key` to POSTs, runs the
+endpoint, stores an idempotent response with the effect, commits, and then wakes the outbox
+relay. Services never commit; an error or a 4xx/5xx answer rolls everything back.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.api import idempotency
+from shared.outbox import OUTBOX_WRITTEN
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class DubanRoute(APIRoute):
+    """An APIRoute whose handler runs inside one database transaction."""
+
+    def get_route_handler(self) -> Handler:
+        endpoint = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            state = request.app.state
+            async with state.sessions() as session:
+                request.state.session = session
+                claim = None
+                key = request.headers.get(idempotency.HEADER)
+                if key is not None and request.method == "POST":
+                    ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
+                    outcome = await idempotency.begin(session, request, key=key, ttl=ttl)
+                    if isinstance(outcome, Response):
+                        await session.rollback()
+                        return outcome
+                    claim = outcome
+                try:
+                    response = await endpoint(request)
+                except BaseException:
+                    await session.rollback()
+                    raise
+                if response.status_code >= 400:
+                    await session.rollback()
+                    return response
+                if claim is not None:
+                    idempotency.store(session, request, claim, response)
+                wrote_outbox = session.info.pop(OUTBOX_WRITTEN, False)
+                await session.commit()
+            if wrote_outbox:
+                state.relay.wake()
+            return response
+
+        return handler
+
+
+def router(**kwargs: object) -> APIRouter:
+    """An APIRouter whose routes are transactional."""
+    return APIRouter(route_class=DubanRoute, **kwargs)  # type: ignore[arg-type]
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The request's session (opened by DubanRoute)."""
+    return request.state.session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

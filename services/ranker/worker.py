@@ -1,0 +1,19 @@
+"""The ranker worker: round scores, rankings and annual assessments (on its own queue)."""
+
+from typing import Any
+
+from arq.worker import Worker
+
+from services.ranker.tasks import ping
+from shared.models import RankerInbox
+from shared.queues import Target
+from shared.settings import RankerSettings, load_settings
+from shared.worker import build_worker
+
+FUNCTIONS = [ping]
+
+
+def create_worker(settings: RankerSettings | None = None, **overrides: Any) -> Worker:
+    """The ranker's arq worker; pass settings to skip reading the environment."""
+    settings = settings or load_settings(RankerSettings)
+    return build_worker(settings, target=Target.RANKER, inbox=RankerInbox, functions=FUNCTIONS, **overrides)

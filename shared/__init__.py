@@ -1,0 +1,1 @@
+"""Code all three Duban services import. Imports nothing from `services`."""

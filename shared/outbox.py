@@ -1,0 +1,123 @@
+"""Write outbox rows with a change; relay them to Redis; redeliver what Redis lost.
+
+A crash between enqueue and marking a row sent yields a duplicate job, never a lost one;
+the consumer's inbox turns the duplicate into a no-op.
+"""
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.models import OutboxMessage
+from shared.queues import Job, Payload, Target, queue_name, serialize
+from shared.settings import DubanSettings
+
+log = logging.getLogger(__name__)
+
+OUTBOX_WRITTEN = "duban_outbox_written"
+
+
+def add_message(
+    session: AsyncSession, *, producer: str, target: Target, job: Job, payload: Payload
+) -> OutboxMessage:
+    """Queue a job for `target` in the caller's transaction; it is sent once that commits."""
+    message = OutboxMessage(
+        producer=producer, target=target.value, job=job.value, payload=payload.model_dump(mode="json")
+    )
+    session.add(message)
+    session.info[OUTBOX_WRITTEN] = True
+    return message
+
+
+async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:
+    job = await redis.enqueue_job(
+        message.job,
+        str(message.id),
+        message.payload,
+        _job_id=str(message.id),
+        _queue_name=queue_name(settings, message.target),
+    )
+    # None: a job with this id is still queued, running, or its result is kept.
+    return job is not None
+
+
+async def relay(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    settings: DubanSettings,
+    *,
+    targets: Iterable[Target] | None = None,
+    older_than_seconds: float = 0,
+    batch: int = 200,
+) -> int:
+    """Send unsent rows to their queues, oldest first; returns how many were sent."""
+    sent = 0
+    while True:
+        async with sessions() as session, session.begin():
+            query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+            if targets is not None:
+                query = query.where(OutboxMessage.target.in_([t.value for t in targets]))
+            if older_than_seconds:
+                query = query.where(
+                    OutboxMessage.created_at < func.now() - text(f"interval '{float(older_than_seconds)} s'")
+                )
+            query = query.order_by(OutboxMessage.created_at).limit(batch).with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).scalars().all()
+            for message in rows:
+                await _enqueue(redis, settings, message)
+            if rows:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([m.id for m in rows]))
+                    .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+                )
+        sent += len(rows)
+        if len(rows) < batch:
+            return sent
+
+
+async def redeliver(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    settings: DubanSettings,
+    *,
+    target: Target,
+    inbox: Any,
+    older_than_seconds: float,
+    max_attempts: int,
+    batch: int = 200,
+) -> int:
+    """Enqueue again rows sent long ago that `target`'s inbox has not applied (Redis lost them)."""
+    async with sessions() as session, session.begin():
+        applied = exists().where(inbox.message_id == OutboxMessage.id)
+        query = (
+            select(OutboxMessage)
+            .where(
+                and_(
+                    OutboxMessage.target == target.value,
+                    OutboxMessage.sent_at < func.now() - text(f"interval '{float(older_than_seconds)} s'"),
+                    OutboxMessage.attempts < max_attempts,
+                    ~applied,
+                )
+            )
+            .order_by(OutboxMessage.sent_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await session.execute(query)).scalars().all()
+        again = [m.id for m in rows if await _enqueue(redis, settings, m)]
+        if again:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(again))
+                .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+            )
+            log.warning("redelivered outbox messages", extra={"count": len(again), "target": target.value})
+    return len(again)
+
+
+__all__ = ["OUTBOX_WRITTEN", "add_message", "redeliver", "relay", "serialize"]

@@ -1,0 +1,54 @@
+"""Queue names, job names and JSON job payloads: the contract between the api and the workers.
+
+One arq queue per worker service: a worker that meets a job it does not know fails it for
+good, so two services must never share a queue.
+"""
+
+import json
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.settings import DubanSettings
+
+
+class Target(StrEnum):
+    """A worker service that consumes jobs."""
+
+    NOTIFIER = "notifier"
+    RANKER = "ranker"
+
+
+class Job(StrEnum):
+    """Job (arq function) names."""
+
+    PING = "ping"
+    RECONCILE = "reconcile"
+
+
+class Payload(BaseModel):
+    """Base of job payloads: JSON only (ids, ISO datetimes), never ORM objects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PingPayload(Payload):
+    ping_id: UUID
+    # Lets an operator (or a test) hold a ping inside a worker, to see crash recovery.
+    delay_seconds: float = Field(default=0, ge=0, le=30)
+
+
+def queue_name(settings: DubanSettings, target: Target | str) -> str:
+    """The arq queue of a worker service."""
+    return {Target.NOTIFIER: settings.notifier_queue, Target.RANKER: settings.ranker_queue}[Target(target)]
+
+
+def serialize(obj: Any) -> bytes:
+    """arq's job serializer: JSON, so jobs are readable and never unpickle code."""
+    return json.dumps(obj, default=str, separators=(",", ":")).encode()
+
+
+def deserialize(data: bytes) -> Any:
+    return json.loads(data)

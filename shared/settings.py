@@ -1,0 +1,103 @@
+"""Configuration from `DUBAN_*` environment variables: one base class, a subclass per service."""
+
+from typing import Literal, TypeVar
+
+from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "DUBAN_"
+_DEV_SECRET = "development-only-secret-change-me"
+
+
+class SettingsError(Exception):
+    """Start-up configuration is missing or malformed; the message names each variable."""
+
+
+class DubanSettings(BaseSettings):
+    """Settings every service reads."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: PostgresDsn
+    redis_url: RedisDsn
+    queue_prefix: str = Field(default="duban", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @property
+    def notifier_queue(self) -> str:
+        return f"{self.queue_prefix}:queue:notifier"
+
+    @property
+    def ranker_queue(self) -> str:
+        return f"{self.queue_prefix}:queue:ranker"
+
+
+class ApiSettings(DubanSettings):
+    """Settings of the HTTP api."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    relay_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> "ApiSettings":
+        if self.environment == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
+            raise ValueError("DUBAN_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+class WorkerSettingsBase(DubanSettings):
+    """Settings shared by the arq workers."""
+
+    job_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    max_tries: int = Field(default=5, ge=1, le=50)
+    max_jobs: int = Field(default=20, ge=1, le=1000)
+    poll_delay_seconds: float = Field(default=0.05, gt=0, le=5)
+    health_check_interval_seconds: float = Field(default=5, gt=0, le=300)
+    reconcile_interval_seconds: int = Field(default=15, ge=1, le=3600)
+    shutdown_grace_seconds: int = Field(default=10, ge=0, le=300)
+    # An outbox row unsent this long is relayed by the reconciler; one sent but
+    # not in the inbox after `outbox_redeliver_seconds` is enqueued again.
+    outbox_grace_seconds: float = Field(default=10, ge=0)
+    outbox_redeliver_seconds: float = Field(default=120, ge=1)
+    outbox_max_attempts: int = Field(default=10, ge=1)
+    # Prometheus metrics (queue depth, job timings) on this port; 0 turns them off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _interval_fits_the_clock(self) -> "WorkerSettingsBase":
+        i = self.reconcile_interval_seconds
+        if (i < 60 and 60 % i) or (i >= 60 and (i % 60 or 60 % (i // 60))):
+            raise ValueError("DUBAN_RECONCILE_INTERVAL_SECONDS must divide a minute or an hour evenly")
+        return self
+
+
+class NotifierSettings(WorkerSettingsBase):
+    """Settings of the notifier worker."""
+
+
+class RankerSettings(WorkerSettingsBase):
+    """Settings of the ranker worker."""
+
+
+S = TypeVar("S", bound=DubanSettings)
+
+
+def load_settings(cls: type[S], **overrides: object) -> S:
+    """Read settings, turning validation failures into one message naming each variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            name = ENV_PREFIX + loc[0].upper() if loc else "configuration"
+            problems.append(f"{name}: {'missing' if err['type'] == 'missing' else err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
