@@ -16,8 +16,6 @@ from shared.db import create_engine, session_factory
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
 
-API_PREFIX = "/api/v1"
-
 DESCRIPTION = """
 Duban (督办) drives government-backed construction projects to completion: the project
 library, the reports units owe, urging and supervision notices, quarterly observation
@@ -65,5 +63,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    app.include_router(pings, prefix=API_PREFIX)
+    app.include_router(pings)
     return app

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
-from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +66,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem(exc.status_code, name, title, detail), headers)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc)
-    rid = request_id_var.get() or "unknown"
-    detail = f"Something went wrong on our side. Nothing was saved; quote request id {rid} when reporting it."
+def internal_error(request_id: str) -> JSONResponse:
+    """The 500 answer to a bug: no internals, the request id to quote."""
+    detail = (
+        "Something went wrong on our side. Nothing was saved; "
+        f"quote request id {request_id} when reporting it."
+    )
     return problem_response(problem(500, "internal", "Internal error", detail))
 
 
@@ -79,4 +80,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

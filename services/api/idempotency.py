@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from fastapi import Request, Response
 from sqlalchemy import delete, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict, ValidationFailed
 from shared.models import IdempotencyRecord

@@ -1,5 +1,6 @@
 """Request id and request metrics, as plain ASGI middleware (cheap on the hot path)."""
 
+import logging
 import re
 import time
 import uuid
@@ -8,8 +9,10 @@ from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.errors import internal_error
 from shared.logging import request_id_var
 
+log = logging.getLogger(__name__)
 REQUESTS = Counter("duban_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "duban_http_request_seconds",
@@ -21,7 +24,8 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """Give every request an id (`X-Request-ID`, kept from the caller when sane) and count it."""
+    """Give every request an id (`X-Request-ID`, kept from the caller when sane), count it,
+    and answer a bug with a 500 problem that names the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,17 +38,23 @@ class RequestContextMiddleware:
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if response_started:
+                raise
+            await internal_error(request_id)(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")

@@ -11,12 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import idempotency
 from shared.outbox import OUTBOX_WRITTEN
 
 Handler = Callable[[Request], Awaitable[Response]]
+API_PREFIX = "/api/v1"
 
 
 class DubanRoute(APIRoute):
@@ -57,9 +58,13 @@ class DubanRoute(APIRoute):
         return handler
 
 
-def router(**kwargs: object) -> APIRouter:
-    """An APIRouter whose routes are transactional."""
-    return APIRouter(route_class=DubanRoute, **kwargs)  # type: ignore[arg-type]
+def router(prefix: str = "", **kwargs: object) -> APIRouter:
+    """An APIRouter of transactional routes under /api/v1 + `prefix`.
+
+    The full prefix sits on the router itself, so each route's path is its whole template
+    (what metrics and logs show).
+    """
+    return APIRouter(prefix=API_PREFIX + prefix, route_class=DubanRoute, **kwargs)  # type: ignore[arg-type]
 
 
 def get_session(request: Request) -> AsyncSession:

@@ -2,8 +2,8 @@
 
 from uuid import UUID
 
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.pings.schemas import PingCreate, PingPublic, PingReceipt
 from shared.errors import NotFound
@@ -32,7 +32,7 @@ async def get(session: AsyncSession, *, ping_id: UUID) -> PingPublic:
         raise NotFound(f"There is no ping with id {ping_id}.")
     receipts: list[PingReceipt] = []
     for target, model in _RECEIPTS.items():
-        rows = await session.exec(select(model).where(model.ping_id == ping_id))
+        rows = await session.scalars(select(model).where(model.ping_id == ping_id))
         receipts += [PingReceipt(service=target, received_at=r.received_at, job_try=r.job_try) for r in rows]
     received = {r.service for r in receipts}
     targets = [Target(t) for t in ping.targets]

@@ -1,0 +1,81 @@
+from uuid import uuid4
+
+from httpx import AsyncClient
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.api.idempotency import lock_id
+from shared.models import IdempotencyRecord, OutboxMessage, Ping
+
+
+async def count(session: AsyncSession, model: type) -> int:
+    return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_a_retry_gets_the_first_response_and_changes_nothing(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    key = {"Idempotency-Key": f"phone-{uuid4()}"}
+    first = await client.post("/api/v1/pings", json={"targets": ["notifier"]}, headers=key)
+    pings, messages = await count(session, Ping), await count(session, OutboxMessage)
+    again = await client.post("/api/v1/pings", json={"targets": ["notifier"]}, headers=key)
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert (await count(session, Ping), await count(session, OutboxMessage)) == (pings, messages)
+
+
+async def test_the_same_key_for_another_request_is_422(client: AsyncClient) -> None:
+    key = {"Idempotency-Key": f"k-{uuid4()}"}
+    assert (
+        await client.post("/api/v1/pings", json={"targets": ["notifier"]}, headers=key)
+    ).status_code == 202
+    r = await client.post("/api/v1/pings", json={"targets": ["ranker"]}, headers=key)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert "different request" in r.json()["detail"]
+
+
+async def test_without_a_key_each_post_is_new(client: AsyncClient) -> None:
+    a = await client.post("/api/v1/pings", json={})
+    b = await client.post("/api/v1/pings", json={})
+    assert a.json()["id"] != b.json()["id"]
+
+
+async def test_a_refused_request_does_not_use_up_its_key(client: AsyncClient) -> None:
+    key = {"Idempotency-Key": f"k-{uuid4()}"}
+    assert (await client.post("/api/v1/pings", json={"delay_seconds": -1}, headers=key)).status_code == 422
+    assert (await client.post("/api/v1/pings", json={"delay_seconds": 1}, headers=key)).status_code == 202
+
+
+async def test_a_key_still_in_flight_is_409(client: AsyncClient, engine: AsyncEngine) -> None:
+    key = f"k-{uuid4()}"
+    async with engine.connect() as other:  # another request holding the key
+        await other.begin()
+        await other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id("anonymous", key)})
+        r = await client.post("/api/v1/pings", json={}, headers={"Idempotency-Key": key})
+    assert r.status_code == 409
+    assert r.headers["Retry-After"] == "1"
+    assert "still being processed" in r.json()["detail"]
+
+
+async def test_an_overlong_key_is_refused(client: AsyncClient) -> None:
+    r = await client.post("/api/v1/pings", json={}, headers={"Idempotency-Key": "x" * 256})
+    assert r.status_code == 422
+    assert "1 to 255 characters" in r.json()["detail"]
+
+
+async def test_keys_are_kept_a_day_and_then_forgotten(client: AsyncClient, session: AsyncSession) -> None:
+    key = f"k-{uuid4()}"
+    headers = {"Idempotency-Key": key}
+    await client.post("/api/v1/pings", json={"targets": ["notifier"]}, headers=headers)
+    aged = update(IdempotencyRecord).where(IdempotencyRecord.key == key)
+    await session.execute(aged.values(created_at=func.now() - text("interval '25 hours'")))
+    await session.commit()
+    kept = await client.post("/api/v1/pings", json={"targets": ["ranker"]}, headers=headers)
+    assert kept.status_code == 422  # 25 h: still remembered
+    await session.execute(aged.values(created_at=func.now() - text("interval '49 hours'")))
+    await session.commit()
+    reused = await client.post("/api/v1/pings", json={"targets": ["ranker"]}, headers=headers)
+    assert reused.status_code == 202 and "Idempotent-Replayed" not in reused.headers

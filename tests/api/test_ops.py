@@ -1,0 +1,55 @@
+from arq.connections import ArqRedis
+from httpx import AsyncClient
+
+from tests.helpers import closed_port
+
+
+async def test_healthz_answers(client: AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_database_and_redis(client: AsyncClient) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_names_an_unreachable_redis(client: AsyncClient, app: object) -> None:
+    working = app.state.redis  # type: ignore[attr-defined]
+    app.state.redis = ArqRedis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.5)  # type: ignore[attr-defined]
+    try:
+        r = await client.get("/readyz")
+    finally:
+        await app.state.redis.aclose()  # type: ignore[attr-defined]
+        app.state.redis = working  # type: ignore[attr-defined]
+    assert r.status_code == 503
+    body = r.json()
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"].startswith("unreachable")
+
+
+async def test_request_id_is_kept_or_made(client: AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "county-liaison-42"})
+    assert given.headers["X-Request-ID"] == "county-liaison-42"
+    made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(made.headers["X-Request-ID"]) == 32
+
+
+async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:
+    await client.get("/api/v1/pings/00000000-0000-0000-0000-000000000000")
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert 'duban_http_requests_total{method="GET",route="/api/v1/pings/{ping_id}",status="404"}' in r.text
+    assert "duban_outbox_unsent" in r.text
+
+
+async def test_openapi_documents_the_ping_and_operations(client: AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert "/api/v1/pings" in paths and "/readyz" in paths
+    assert (await client.get("/docs")).status_code == 200

@@ -1,0 +1,57 @@
+import subprocess
+import sys
+
+import pytest
+
+from shared.settings import ApiSettings, NotifierSettings, SettingsError, load_settings
+
+URLS = {"database_url": "postgresql://u@h/db", "redis_url": "redis://h:6379/0"}
+
+
+def test_missing_variables_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DUBAN_REDIS_URL", raising=False)
+    with pytest.raises(SettingsError) as err:
+        load_settings(ApiSettings)
+    assert "DUBAN_DATABASE_URL: missing" in str(err.value)
+    assert "DUBAN_REDIS_URL: missing" in str(err.value)
+
+
+def test_malformed_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUBAN_DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("DUBAN_REDIS_URL", "redis://h:6379/0")
+    monkeypatch.setenv("DUBAN_PORT", "eighty")
+    with pytest.raises(SettingsError, match="DUBAN_PORT"):
+        load_settings(ApiSettings)
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(SettingsError, match="DUBAN_SECRET_KEY"):
+        load_settings(ApiSettings, environment="production", **URLS)
+    settings = load_settings(ApiSettings, environment="production", secret_key="s" * 40, **URLS)
+    assert settings.secret_key.get_secret_value() == "s" * 40
+
+
+def test_each_worker_has_its_own_queue() -> None:
+    settings = load_settings(NotifierSettings, queue_prefix="x", **URLS)
+    assert settings.notifier_queue != settings.ranker_queue
+    assert settings.notifier_queue.startswith("x:")
+
+
+def test_reconcile_interval_must_fit_the_clock() -> None:
+    with pytest.raises(SettingsError, match="DUBAN_RECONCILE_INTERVAL_SECONDS"):
+        load_settings(NotifierSettings, reconcile_interval_seconds=7, **URLS)
+    assert load_settings(NotifierSettings, reconcile_interval_seconds=300, **URLS)
+
+
+def test_cli_stops_with_a_message_naming_the_variable() -> None:
+    env = {"PATH": "/usr/bin:/bin", "DUBAN_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "serve", "notifier"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "DUBAN_DATABASE_URL: missing" in done.stderr
