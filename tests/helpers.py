@@ -19,13 +19,20 @@ def closed_port() -> int:
 free_port = closed_port
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float, every: float = 0.1) -> T:
-    """Poll `check` until it returns something truthy; fail with the last value after `timeout`."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float, every: float = 0.1) -> T:
+    """Poll `check` until it returns something truthy; fail with the last value after `within` seconds."""
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last: {last!r})")
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether something accepts connections on host:port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0

@@ -1,0 +1,74 @@
+"""Start the real processes the way `make run` and the containers do."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+Spawn = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start `duban …` as a real process; anything left running is stopped after the test."""
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(*args: str, env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+        log_path = tmp_path / f"{log}.log"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | env
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", *args],
+            env=full_env,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        procs.append((proc, log_path))
+        return proc
+
+    yield start
+    for proc, _ in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc, log_path in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if os.environ.get("DUBAN_TEST_SHOW_LOGS"):
+            print(log_path.read_text(errors="replace")[-4000:])
+
+
+async def wait_ready(base_url: str, proc: subprocess.Popen[bytes], within: float = 60) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as c:
+
+        async def ready() -> bool:
+            assert proc.poll() is None, f"process exited with {proc.returncode}"
+            try:
+                return (await c.get("/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, within=within, every=0.2)
+
+
+async def ping_completes(base_url: str, body: dict[str, object], within: float = 30) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as c:
+        r = await c.post("/api/v1/pings", json=body)
+        assert r.status_code == 202, r.text
+        ping_id = r.json()["id"]
+
+        async def complete() -> dict[str, object] | None:
+            got = (await c.get(f"/api/v1/pings/{ping_id}")).json()
+            return got if got["complete"] else None
+
+        return await eventually(complete, within=within, every=0.1)

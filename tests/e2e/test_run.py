@@ -1,0 +1,55 @@
+"""`duban run` (what `make run` runs): three real processes, a ping through, a clean stop."""
+
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import Spawn, ping_completes, wait_ready
+from tests.helpers import free_port, port_open
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_make_run_serves_a_ping_through_all_three_and_stops_cleanly(
+    spawn: Spawn, base_env: dict[str, str]
+) -> None:
+    port = free_port()
+    supervisor = spawn("run", "--port", str(port), env={**base_env, "DUBAN_DEV_STACK": "external"}, log="run")
+    base_url = f"http://127.0.0.1:{port}"
+    await wait_ready(base_url, supervisor)
+    children = psutil.Process(supervisor.pid).children(recursive=True)
+    assert len(children) == 3
+
+    ping = await ping_completes(base_url, {})
+    assert [r["service"] for r in ping["receipts"]] == ["notifier", "ranker"]  # type: ignore[index]
+
+    supervisor.send_signal(signal.SIGINT)  # Ctrl-C
+    assert supervisor.wait(30) == 0
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [] and not port_open("127.0.0.1", port)
+
+
+async def test_embedded_stack_when_nothing_is_configured(
+    spawn: Spawn, tmp_path: Path, queue_prefix: str
+) -> None:
+    """No database or Redis given: embedded PostgreSQL 18 and Redis, data under the data dir."""
+    port, pg_port, redis_port = free_port(), free_port(), free_port()
+    env = {
+        "DUBAN_DEV_STACK": "embedded",
+        "DUBAN_DATA_DIR": str(tmp_path / "data"),
+        "DUBAN_DEV_PG_PORT": str(pg_port),
+        "DUBAN_DEV_REDIS_PORT": str(redis_port),
+        "DUBAN_QUEUE_PREFIX": queue_prefix + "-embedded",
+    }
+    supervisor = spawn("run", "--port", str(port), env=env, log="embedded")
+    base_url = f"http://127.0.0.1:{port}"
+    await wait_ready(base_url, supervisor, within=60)
+    assert port_open("127.0.0.1", pg_port) and port_open("127.0.0.1", redis_port)
+    await ping_completes(base_url, {})
+    assert (tmp_path / "data" / "postgres" / "pgdata" / "PG_VERSION").read_text().strip() == "18"
+
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(60) == 0
+    assert not port_open("127.0.0.1", pg_port) and not port_open("127.0.0.1", redis_port)
