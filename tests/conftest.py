@@ -127,8 +127,9 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def app(api_settings: ApiSettings, redis: Redis) -> AsyncIterator[object]:
+    """The api with its lifespan (engine, Redis pool, relay) for one test."""
     application = create_app(api_settings)
     async with application.router.lifespan_context(application):
         yield application

@@ -27,7 +27,7 @@ async def test_make_run_serves_a_ping_through_all_three_and_stops_cleanly(
 
     supervisor.send_signal(signal.SIGINT)  # Ctrl-C
     assert supervisor.wait(30) == 0
-    gone, alive = psutil.wait_procs(children, timeout=5)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == [] and not port_open("127.0.0.1", port)
 
 
