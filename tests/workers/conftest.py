@@ -26,9 +26,14 @@ from shared.settings import NotifierSettings, RankerSettings
 
 @pytest.fixture
 async def committed(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions that really commit; every row the test made is deleted afterwards."""
+    """Sessions that really commit, on tables emptied before and after the test."""
     sessions = session_factory(engine)
+    await empty_tables(sessions)
     yield sessions
+    await empty_tables(sessions)
+
+
+async def empty_tables(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as s, s.begin():
         for model in (
             NotifierPingReceipt,
