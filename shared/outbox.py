@@ -5,11 +5,12 @@ the consumer's inbox turns the duplicate into a no-op.
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import OutboxMessage
@@ -21,16 +22,26 @@ log = logging.getLogger(__name__)
 OUTBOX_WRITTEN = "duban_outbox_written"
 
 
-def add_message(
+async def add_message(
     session: AsyncSession, *, producer: str, target: Target, job: Job, payload: Payload
-) -> OutboxMessage:
-    """Queue a job for `target` in the caller's transaction; it is sent once that commits."""
-    message = OutboxMessage(
-        producer=producer, target=target.value, job=job.value, payload=payload.model_dump(mode="json")
+) -> uuid.UUID:
+    """Queue a job for `target` in the caller's transaction; it is sent once that commits.
+
+    A Core INSERT rather than the ORM unit of work: every write path pays for this.
+    """
+    message_id = uuid.uuid4()
+    await session.execute(
+        insert(OutboxMessage).values(
+            id=message_id,
+            producer=producer,
+            target=target.value,
+            job=job.value,
+            payload=payload.model_dump(mode="json"),
+            attempts=0,
+        )
     )
-    session.add(message)
     session.info[OUTBOX_WRITTEN] = True
-    return message
+    return message_id
 
 
 async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:

@@ -47,8 +47,11 @@ class ApiSettings(DubanSettings):
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "ApiSettings":
-        if self.environment == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
-            raise ValueError("DUBAN_SECRET_KEY must be set to a real secret in production")
+        secret = self.secret_key.get_secret_value()
+        if self.environment == "production" and (secret == _DEV_SECRET or len(secret) < 32):
+            raise ValueError(
+                "DUBAN_SECRET_KEY must be a random secret of at least 32 characters in production"
+            )
         return self
 
 

@@ -74,7 +74,7 @@ async def test_a_crash_mid_request_saves_nothing(
         ping = Ping(targets=["notifier"])
         s.add(ping)
         await s.flush()
-        add_message(
+        await add_message(
             s, producer="api", target=Target.NOTIFIER, job=Job.PING, payload=PingPayload(ping_id=ping.id)
         )
         await s.flush()

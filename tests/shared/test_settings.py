@@ -28,6 +28,8 @@ def test_malformed_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(SettingsError, match="DUBAN_SECRET_KEY"):
         load_settings(ApiSettings, environment="production", **URLS)
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        load_settings(ApiSettings, environment="production", secret_key="short", **URLS)
     settings = load_settings(ApiSettings, environment="production", secret_key="s" * 40, **URLS)
     assert settings.secret_key.get_secret_value() == "s" * 40
 

@@ -23,7 +23,9 @@ async def send_pings(
         await s.flush()
         for p in pings:
             for t in targets:
-                add_message(s, producer="api", target=t, job=Job.PING, payload=PingPayload(ping_id=p.id))
+                await add_message(
+                    s, producer="api", target=t, job=Job.PING, payload=PingPayload(ping_id=p.id)
+                )
     return pings
 
 

@@ -18,10 +18,9 @@ async def send(session: AsyncSession, *, data: PingCreate) -> Ping:
     """Record a ping and queue one job per target, in the caller's transaction."""
     ping = Ping(targets=[t.value for t in data.targets], delay_seconds=data.delay_seconds)
     session.add(ping)
-    await session.flush()
     for target in data.targets:
         payload = PingPayload(ping_id=ping.id, delay_seconds=data.delay_seconds)
-        add_message(session, producer="api", target=target, job=Job.PING, payload=payload)
+        await add_message(session, producer="api", target=target, job=Job.PING, payload=payload)
     return ping
 
 

@@ -1,0 +1,163 @@
+"""`make bench`: each api endpoint next to bare baselines measured in the same run.
+
+Absolute numbers on these 2-core machines are noisy; the ratios are what count. Each case
+runs `BENCH_ROUNDS` times interleaved with the others, and the best round is kept.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import redis
+
+from bench.load import Result, drive, generator
+from services.api.migrate import upgrade
+from shared.db import plain_url
+
+ADMIN_URL = os.environ.get("DUBAN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("DUBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+RESULTS = Path(__file__).parent / "results"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(plain_url(ADMIN_URL))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"bench: server for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {url} never answered")
+
+
+def main() -> None:
+    run_id = uuid.uuid4().hex[:8]
+    db_name = f"duban_bench_{run_id}"
+    prefix = f"duban-bench-{run_id}"
+    asyncio.run(_admin(f'CREATE DATABASE "{db_name}"'))
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
+    upgrade(db_url)
+    env = {
+        **os.environ,
+        "DUBAN_DATABASE_URL": db_url,
+        "DUBAN_REDIS_URL": REDIS_URL,
+        "DUBAN_QUEUE_PREFIX": prefix,
+        "DUBAN_ENVIRONMENT": "test",
+        "DUBAN_LOG_LEVEL": "WARNING",
+        "DUBAN_DB_POOL_SIZE": "10",
+        "BENCH_DATABASE_URL": plain_url(db_url),
+    }
+    api_port, base_port = _free_port(), _free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", "api", "--port", str(api_port)], env=env
+        ),
+        subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(base_port),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+            ],
+            env=env,
+        ),
+    ]  # fmt: skip
+    api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
+    try:
+        _wait(f"{api}/readyz", procs[0])
+        _wait(f"{base}/json", procs[1])
+        ping = httpx.post(f"{api}/api/v1/pings", json={"targets": ["notifier"]}).json()["id"]
+        ping_body = '{"targets": ["notifier"]}'
+        cases: list[tuple[str, str, dict[str, object], str | None]] = [
+            ("bare JSON", f"{base}/json", {}, None),
+            ("bare INSERT (asyncpg)", f"{base}/insert", {"method": "POST", "body": ping_body}, None),
+            ("GET /healthz", f"{api}/healthz", {}, "bare JSON"),
+            ("GET /api/v1/pings/{id}", f"{api}/api/v1/pings/{ping}", {}, "bare JSON"),
+            (
+                "POST /api/v1/pings",
+                f"{api}/api/v1/pings",
+                {"method": "POST", "body": ping_body},
+                "bare INSERT (asyncpg)",
+            ),
+            (
+                "POST /api/v1/pings + Idempotency-Key",
+                f"{api}/api/v1/pings",
+                {"method": "POST", "body": ping_body, "unique_keys": True},
+                "bare INSERT (asyncpg)",
+            ),
+        ]
+        for _, url, opts, _ in cases:  # warm-up
+            drive(url, seconds=1, connections=CONNECTIONS, **opts)  # type: ignore[arg-type]
+        best: dict[str, Result] = {}
+        for _ in range(ROUNDS):
+            for name, url, opts, _ in cases:
+                r = drive(url, seconds=SECONDS, connections=CONNECTIONS, **opts)  # type: ignore[arg-type]
+                if name not in best or r.requests_per_second > best[name].requests_per_second:
+                    best[name] = r
+        report(cases, best)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        r = redis.Redis.from_url(REDIS_URL)
+        keys = list(r.scan_iter(f"{prefix}*"))
+        if keys:
+            r.delete(*keys)
+
+
+def report(cases: list[tuple[str, str, dict[str, object], str | None]], best: dict[str, Result]) -> None:
+    print(f"\nload: {generator()}, {CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds (best kept)\n")
+    head = f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  vs baseline"
+    print(head)
+    print("-" * len(head))
+    rows = []
+    for name, _, _, baseline in cases:
+        r = best[name]
+        vs = ""
+        row: dict[str, object] = {"endpoint": name, **r.__dict__, "baseline": baseline}
+        if baseline:
+            b = best[baseline]
+            throughput, p99 = r.requests_per_second / b.requests_per_second, r.p99_ms / b.p99_ms
+            vs = f"{throughput:5.2f}x req/s, {p99:5.2f}x p99 of {baseline}"
+            row |= {"throughput_ratio": round(throughput, 3), "p99_ratio": round(p99, 3)}
+        rows.append(row)
+        print(f"{name:42} {r.requests_per_second:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d}  {vs}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps({"generator": generator(), "rows": rows}, indent=2))
+    print(f"\nwritten to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

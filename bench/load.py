@@ -1,0 +1,122 @@
+"""Loopback load: wrk (Debian's) when installed, else a bounded asyncio client."""
+
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class Result:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+_WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+local counter = 0
+local unique_keys = {unique}
+request = function()
+  counter = counter + 1
+  if unique_keys then
+    local stamp = tostring(os.time()) .. "-" .. tostring(math.random(1e9))
+    wrk.headers["Idempotency-Key"] = "bench-" .. stamp .. "-" .. counter
+  end
+  return wrk.format()
+end
+"""
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, *, method: str, body: str, unique_keys: bool, seconds: int, connections: int) -> Result:
+    script = _WRK_SCRIPT.format(method=method, body=body, unique="true" if unique_keys else "false")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(f.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
+
+    def pct(p: str) -> float:
+        m = re.match(r"([\d.]+)(\w+)", lat[p])
+        return _ms(m.group(1), m.group(2))  # type: ignore[union-attr]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Result(rps, pct("50"), pct("99"), int(errors.group(1)) if errors else 0)
+
+
+async def _client(
+    url: str, *, method: str, body: str, unique_keys: bool, seconds: int, connections: int
+) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def loop(n: int) -> None:
+            nonlocal errors
+            i = 0
+            while time.perf_counter() < deadline:
+                i += 1
+                headers = {"content-type": "application/json"}
+                if unique_keys:
+                    headers["Idempotency-Key"] = f"bench-{n}-{i}-{time.time_ns()}"
+                started = time.perf_counter()
+                r = await client.request(method, url, content=body or None, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                errors += r.status_code >= 400
+
+        await asyncio.gather(*(loop(n) for n in range(connections)))
+    latencies.sort()
+    return Result(
+        len(latencies) / seconds,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        errors,
+    )
+
+
+def drive(
+    url: str,
+    *,
+    method: str = "GET",
+    body: str = "",
+    unique_keys: bool = False,
+    seconds: int = 5,
+    connections: int = 32,
+) -> Result:
+    """Load `url` for `seconds` with `connections` concurrent connections."""
+    if shutil.which("wrk"):
+        return wrk(
+            url, method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections
+        )
+    return asyncio.run(
+        _client(
+            url, method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections
+        )
+    )
+
+
+def generator() -> str:
+    return (
+        "wrk" if shutil.which("wrk") else "bounded asyncio client (install Debian's wrk for steadier numbers)"
+    )
