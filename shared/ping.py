@@ -1,6 +1,7 @@
 """The ping job's effect, shared by both workers (each with its own tables)."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,3 +29,21 @@ async def handle_ping(
             return False
         session.add(receipt(ping_id=ping.ping_id, message_id=message_id, job_try=job_try))
     return True
+
+
+def ping_task(*, inbox: Any, receipt: Any) -> Callable[..., Awaitable[str]]:
+    """The `ping` job of a worker whose inbox and receipt tables are given."""
+
+    async def ping(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+        """Record that this worker received a ping (once, however often it is delivered)."""
+        applied = await handle_ping(
+            ctx["sessions"],
+            inbox=inbox,
+            receipt=receipt,
+            message_id=message_id,
+            payload=payload,
+            job_try=ctx["job_try"],
+        )
+        return "applied" if applied else "duplicate"
+
+    return ping

@@ -114,7 +114,12 @@ def build_worker(
 
     timeout = settings.job_timeout_seconds
     options: dict[str, Any] = dict(
-        functions=[func(job(target, f), timeout=timeout, max_tries=settings.max_tries) for f in functions],
+        # Registered by plain name (the Job names in shared.queues), not arq's default
+        # __qualname__, which differs for functions built by a factory.
+        functions=[
+            func(job(target, f), name=f.__name__, timeout=timeout, max_tries=settings.max_tries)
+            for f in functions
+        ],
         cron_jobs=[
             cron(
                 job(target, reconcile),

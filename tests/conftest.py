@@ -27,21 +27,22 @@ REDIS_URL = os.environ.get("DUBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
 
 
-async def create_database(name: str) -> str:
+async def admin(sql: str) -> None:
+    """Run one statement on the server's maintenance database."""
     conn = await asyncpg.connect(plain_url(ADMIN_URL))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def create_database(name: str) -> str:
+    await admin(f'CREATE DATABASE "{name}"')
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(plain_url(ADMIN_URL))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

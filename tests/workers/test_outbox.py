@@ -29,6 +29,19 @@ async def send_pings(
     return pings
 
 
+def notifier_ctx(
+    settings: NotifierSettings, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> dict[str, Any]:
+    """What the notifier worker's start-up puts in a job's ctx."""
+    return {
+        "settings": settings,
+        "target": Target.NOTIFIER,
+        "inbox": NotifierInbox,
+        "sessions": sessions,
+        "redis": redis,
+    }
+
+
 async def receipts(sessions: async_sessionmaker[AsyncSession], model: Any) -> list[Any]:
     async with sessions() as s:
         return list(await s.scalars(select(model)))
@@ -85,13 +98,7 @@ async def test_losing_redis_costs_delay_not_data(
         await arq_redis.delete(queue_name(api_settings, target))
     async with committed() as s, s.begin():  # time passes beyond the redelivery window
         await s.execute(update(OutboxMessage).values(sent_at=func.now() - func.make_interval(0, 0, 0, 0, 1)))
-    ctx = {
-        "settings": notifier_settings,
-        "target": Target.NOTIFIER,
-        "inbox": NotifierInbox,
-        "sessions": committed,
-        "redis": arq_redis,
-    }
+    ctx = notifier_ctx(notifier_settings, committed, arq_redis)
     assert await reconcile(ctx) == {"relayed": 0, "redelivered": 4}
     assert await reconcile(ctx) == {"relayed": 0, "redelivered": 0}  # still queued: not sent twice
     await run_workers()  # the ranker's reconciler runs as it starts, and recovers its own
@@ -111,13 +118,7 @@ async def test_reconciler_relays_rows_the_api_never_sent(
         await s.execute(
             update(OutboxMessage).values(created_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 1))
         )
-    ctx = {
-        "settings": notifier_settings,
-        "target": Target.NOTIFIER,
-        "inbox": NotifierInbox,
-        "sessions": committed,
-        "redis": arq_redis,
-    }
+    ctx = notifier_ctx(notifier_settings, committed, arq_redis)
     assert (await reconcile(ctx))["relayed"] == 2  # only its own queue's rows
     await run_workers(only="notifier")
     assert len(await receipts(committed, NotifierPingReceipt)) == 2
