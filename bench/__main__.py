@@ -77,6 +77,7 @@ def main() -> None:
         "DUBAN_ENVIRONMENT": "test",
         "DUBAN_LOG_LEVEL": "WARNING",
         "DUBAN_DB_POOL_SIZE": "10",
+        "DUBAN_SIGNIN_MAX_FAILURES": "100",
         "BENCH_DATABASE_URL": plain_url(db_url),
     }
     api_port, base_port = _free_port(), _free_port()
@@ -86,33 +87,67 @@ def main() -> None:
         ),
         subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(base_port),
-                "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.baseline:app",
+                "--port",
+                str(base_port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             env=env,
         ),
-    ]  # fmt: skip
+    ]
     api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
     try:
         _wait(f"{api}/readyz", procs[0])
         _wait(f"{base}/json", procs[1])
-        ping = httpx.post(f"{api}/api/v1/pings", json={"targets": ["notifier"]}).json()["id"]
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "bootstrap",
+                "--office-code",
+                "BENCH",
+                "--office-name",
+                "bench",
+                "--admin-username",
+                "bench",
+                "--admin-password",
+                "Load-test-2026x",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        grant = {"grant_type": "password", "username": "bench", "password": "Load-test-2026x"}
+        token = httpx.post(f"{api}/api/v1/auth/token", data=grant).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        ping = httpx.post(f"{api}/api/v1/pings", json={"targets": ["notifier"]}, headers=auth).json()["id"]
         ping_body = '{"targets": ["notifier"]}'
         cases: list[tuple[str, str, dict[str, object], str | None]] = [
             ("bare JSON", f"{base}/json", {}, None),
             ("bare INSERT (asyncpg)", f"{base}/insert", {"method": "POST", "body": ping_body}, None),
             ("GET /healthz", f"{api}/healthz", {}, "bare JSON"),
-            ("GET /api/v1/pings/{id}", f"{api}/api/v1/pings/{ping}", {}, "bare JSON"),
+            ("GET /api/v1/me (token check)", f"{api}/api/v1/me", {"headers": auth}, "bare JSON"),
+            ("GET /api/v1/pings/{id}", f"{api}/api/v1/pings/{ping}", {"headers": auth}, "bare JSON"),
             (
                 "POST /api/v1/pings",
                 f"{api}/api/v1/pings",
-                {"method": "POST", "body": ping_body},
+                {"method": "POST", "body": ping_body, "headers": auth},
                 "bare INSERT (asyncpg)",
             ),
             (
                 "POST /api/v1/pings + Idempotency-Key",
                 f"{api}/api/v1/pings",
-                {"method": "POST", "body": ping_body, "unique_keys": True},
+                {"method": "POST", "body": ping_body, "unique_keys": True, "headers": auth},
                 "bare INSERT (asyncpg)",
             ),
         ]
@@ -157,6 +192,9 @@ def report(cases: list[tuple[str, str, dict[str, object], str | None]], best: di
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps({"generator": generator(), "rows": rows}, indent=2))
     print(f"\nwritten to {RESULTS / 'latest.json'}")
+    failed = [name for name, r in best.items() if r.errors]
+    if failed:
+        raise SystemExit(f"bench: requests failed in {', '.join(failed)}: those numbers measure errors")
 
 
 if __name__ == "__main__":

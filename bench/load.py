@@ -24,6 +24,7 @@ _WRK_SCRIPT = """
 wrk.method = "{method}"
 wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
+{headers}
 local counter = 0
 local unique_keys = {unique}
 request = function()
@@ -41,8 +42,20 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, method: str, body: str, unique_keys: bool, seconds: int, connections: int) -> Result:
-    script = _WRK_SCRIPT.format(method=method, body=body, unique="true" if unique_keys else "false")
+def wrk(
+    url: str,
+    *,
+    method: str,
+    body: str,
+    unique_keys: bool,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str],
+) -> Result:
+    extra = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    script = _WRK_SCRIPT.format(
+        method=method, body=body, unique="true" if unique_keys else "false", headers=extra
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(
@@ -64,13 +77,20 @@ def wrk(url: str, *, method: str, body: str, unique_keys: bool, seconds: int, co
 
 
 async def _client(
-    url: str, *, method: str, body: str, unique_keys: bool, seconds: int, connections: int
+    url: str,
+    *,
+    method: str,
+    body: str,
+    unique_keys: bool,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str],
 ) -> Result:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=10, headers=headers) as client:
 
         async def loop(n: int) -> None:
             nonlocal errors
@@ -103,17 +123,13 @@ def drive(
     unique_keys: bool = False,
     seconds: int = 5,
     connections: int = 32,
+    headers: dict[str, str] | None = None,
 ) -> Result:
     """Load `url` for `seconds` with `connections` concurrent connections."""
+    opts = dict(method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections)
     if shutil.which("wrk"):
-        return wrk(
-            url, method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections
-        )
-    return asyncio.run(
-        _client(
-            url, method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections
-        )
-    )
+        return wrk(url, **opts, headers=headers or {})  # type: ignore[arg-type]
+    return asyncio.run(_client(url, **opts, headers=headers or {}))  # type: ignore[arg-type]
 
 
 def generator() -> str:

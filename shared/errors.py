@@ -52,6 +52,10 @@ class PreconditionFailed(DomainError):
     status, name, title = 412, "precondition-failed", "The record has changed"
 
 
+class PreconditionRequired(DomainError):
+    status, name, title = 428, "precondition-required", "If-Match is required"
+
+
 class PayloadTooLarge(DomainError):
     status, name, title = 413, "payload-too-large", "Too large"
 

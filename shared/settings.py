@@ -44,6 +44,11 @@ class ApiSettings(DubanSettings):
     relay_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     idempotency_ttl_hours: int = Field(default=48, ge=24)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    access_token_minutes: int = Field(default=30, ge=1, le=1440)
+    jwt_issuer: str = "duban"
+    jwt_audience: str = "duban-api"
+    signin_max_failures: int = Field(default=5, ge=1, le=100)
+    signin_lockout_seconds: int = Field(default=900, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "ApiSettings":
@@ -53,6 +58,12 @@ class ApiSettings(DubanSettings):
                 "DUBAN_SECRET_KEY must be a random secret of at least 32 characters in production"
             )
         return self
+
+
+class MigrateSettings(DubanSettings):
+    """`duban migrate` and `duban audit verify` need only the database."""
+
+    redis_url: RedisDsn | None = None  # type: ignore[assignment]
 
 
 class WorkerSettingsBase(DubanSettings):

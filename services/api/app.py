@@ -8,10 +8,15 @@ from arq.connections import RedisSettings
 from fastapi import FastAPI
 
 from services.api import errors
+from services.api.audit.router import audit_log
+from services.api.auth.router import auth
 from services.api.middleware import RequestContextMiddleware
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
 from services.api.relay import Relay
+from services.api.units.phone import PhoneBox
+from services.api.units.router import units
+from services.api.users.router import people
 from shared.db import create_engine, session_factory
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
@@ -60,8 +65,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.phones = PhoneBox(settings.secret_key.get_secret_value())
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    app.include_router(pings)
+    for domain in (auth, units, people, audit_log, pings):
+        app.include_router(domain)
     return app

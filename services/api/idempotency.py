@@ -30,8 +30,9 @@ class Claim:
 
 
 def caller_scope(request: Request) -> str:
-    """Whose keys these are: the authenticated principal once sign-in exists, else anonymous."""
-    return getattr(request.state, "principal_scope", None) or "anonymous"
+    """Whose keys these are: the authenticated principal, else anonymous."""
+    principal = getattr(request.state, "principal", None)
+    return principal.key if principal is not None else "anonymous"
 
 
 def lock_id(scope: str, key: str) -> int:

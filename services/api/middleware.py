@@ -7,6 +7,7 @@ import uuid
 
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.errors import internal_error
@@ -50,6 +51,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The caller hung up (a phone losing signal): nothing to answer, nothing wrong here.
+            log.info("client disconnected before the request was read", extra={"path": scope.get("path")})
         except Exception:
             log.exception("unhandled error", extra={"path": scope.get("path")})
             if response_started:

@@ -11,13 +11,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import idempotency
+from services.api.auth.principal import authenticate
+from shared.errors import Conflict
 from shared.outbox import OUTBOX_WRITTEN
 
 Handler = Callable[[Request], Awaitable[Response]]
 API_PREFIX = "/api/v1"
+
+
+def _conflict(exc: IntegrityError) -> Conflict:
+    """A concurrent request won a uniqueness race: say which rule, not a 500."""
+    constraint = getattr(exc.orig, "constraint_name", None) or "a uniqueness rule"
+    return Conflict(f"This conflicts with an existing record ({constraint}); reload and try again.")
 
 
 class DubanRoute(APIRoute):
@@ -30,6 +39,8 @@ class DubanRoute(APIRoute):
             state = request.app.state
             async with state.sessions() as session:
                 request.state.session = session
+                # Who is asking, before anything else: Idempotency-Key is scoped to them.
+                request.state.principal = await authenticate(session, request, state.settings)
                 claim = None
                 key = request.headers.get(idempotency.HEADER)
                 if key is not None and request.method == "POST":
@@ -41,6 +52,9 @@ class DubanRoute(APIRoute):
                     claim = outcome
                 try:
                     response = await endpoint(request)
+                except IntegrityError as exc:
+                    await session.rollback()
+                    raise _conflict(exc) from None
                 except BaseException:
                     await session.rollback()
                     raise
@@ -50,7 +64,10 @@ class DubanRoute(APIRoute):
                 if claim is not None:
                     idempotency.store(session, request, claim, response)
                 wrote_outbox = session.info.pop(OUTBOX_WRITTEN, False)
-                await session.commit()
+                try:
+                    await session.commit()
+                except IntegrityError as exc:
+                    raise _conflict(exc) from None
             if wrote_outbox:
                 state.relay.wake()
             return response

@@ -13,6 +13,7 @@ from shared.queues import Target
 from shared.settings import (
     ApiSettings,
     DubanSettings,
+    MigrateSettings,
     NotifierSettings,
     RankerSettings,
     SettingsError,
@@ -112,7 +113,7 @@ def migrate(
     """Apply the database migrations (a step of its own; the services never migrate)."""
     from services.api.migrate import downgrade, upgrade
 
-    settings = _settings(DubanSettings)
+    settings = _settings(MigrateSettings)
     configure_logging("migrate", settings.log_level, "text")
     (downgrade if down else upgrade)(settings.database_url, revision)
     typer.echo(f"database {'downgraded' if down else 'migrated'} to {revision}")
@@ -134,15 +135,75 @@ def bootstrap(
     office_code: Annotated[str, typer.Option(help="Code of the top office unit.")],
     office_name: Annotated[str, typer.Option(help="Name of the top office unit.")],
     admin_username: Annotated[str, typer.Option(help="First office admin's username.")],
-    admin_password: Annotated[str, typer.Option(help="First office admin's password.")],
+    admin_password: Annotated[
+        str, typer.Option(help="First office admin's password.", envvar="DUBAN_ADMIN_PASSWORD")
+    ],
 ) -> None:
-    """Create the top office and its first admin (arrives with units and sign-in)."""
-    typer.echo(
-        "duban bootstrap: units and users do not exist yet; this command is completed by the "
-        "identity issue (units, people, sign-in). Nothing was changed.",
-        err=True,
-    )
-    raise typer.Exit(3)
+    """Create the top office and its first admin; running it again changes nothing."""
+    from pydantic import ValidationError
+
+    from services.api.bootstrap import bootstrap as run_bootstrap
+    from services.api.units.phone import PhoneBox
+    from shared.db import create_engine, session_factory
+    from shared.errors import DomainError
+
+    settings = _settings(ApiSettings)
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                outcome = await run_bootstrap(
+                    session,
+                    office_code=office_code,
+                    office_name=office_name,
+                    username=admin_username,
+                    password=admin_password,
+                    box=PhoneBox(settings.secret_key.get_secret_value()),
+                )
+        finally:
+            await engine.dispose()
+        office = "created" if outcome.office_created else "already there"
+        admin = "created" if outcome.admin_created else "already there"
+        return f"office {office_code}: {office}; admin {admin_username}: {admin}"
+
+    try:
+        typer.echo(asyncio.run(go()))
+    except DomainError as exc:
+        typer.echo(f"duban bootstrap: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"duban bootstrap: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+audit_cli = typer.Typer(help="The tamper-evident audit log.")
+app.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming the first altered, removed or reordered row."""
+    from shared.audit import verify
+    from shared.db import create_engine, session_factory
+
+    settings = _settings(MigrateSettings)
+
+    async def go() -> tuple[int, object]:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session:
+                return await verify(session)
+        finally:
+            await engine.dispose()
+
+    checked, finding = asyncio.run(go())
+    if finding is None:
+        typer.echo(f"audit log intact: {checked} rows verified")
+        return
+    typer.echo(f"audit log BROKEN at row {finding.id}: {finding.problem}", err=True)  # type: ignore[attr-defined]
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from shared.settings import ApiSettings
 PROBLEM = "application/problem+json"
 
 
-async def test_invalid_values_list_each_field(client: AsyncClient) -> None:
-    r = await client.post("/api/v1/pings", json={"targets": ["scheduler"], "delay_seconds": 99})
+async def test_invalid_values_list_each_field(operator: AsyncClient) -> None:
+    r = await operator.post("/api/v1/pings", json={"targets": ["scheduler"], "delay_seconds": 99})
     assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM
     body = r.json()
@@ -26,14 +26,14 @@ async def test_invalid_values_list_each_field(client: AsyncClient) -> None:
     assert "delay_seconds" in body["detail"]
 
 
-async def test_unknown_field_is_refused_by_name(client: AsyncClient) -> None:
-    r = await client.post("/api/v1/pings", json={"target": "notifier"})
+async def test_unknown_field_is_refused_by_name(operator: AsyncClient) -> None:
+    r = await operator.post("/api/v1/pings", json={"target": "notifier"})
     assert r.status_code == 422
     assert {"loc": ["body", "target"], "msg": "this field is not allowed here"} in r.json()["errors"]
 
 
-async def test_malformed_json_is_400(client: AsyncClient) -> None:
-    r = await client.post(
+async def test_malformed_json_is_400(operator: AsyncClient) -> None:
+    r = await operator.post(
         "/api/v1/pings", content=b'{"targets": [', headers={"content-type": "application/json"}
     )
     assert r.status_code == 400
@@ -49,16 +49,18 @@ async def test_malformed_json_is_400(client: AsyncClient) -> None:
         ("GET", "/api/v1/pings/42", 422),
     ],
 )
-async def test_routing_errors_are_problems(client: AsyncClient, method: str, path: str, status: int) -> None:
-    r = await client.request(method, path)
+async def test_routing_errors_are_problems(
+    operator: AsyncClient, method: str, path: str, status: int
+) -> None:
+    r = await operator.request(method, path)
     assert r.status_code == status
     assert r.headers["content-type"] == PROBLEM
     assert r.json()["status"] == status
 
 
-async def test_missing_record_is_404_in_words(client: AsyncClient) -> None:
+async def test_missing_record_is_404_in_words(operator: AsyncClient) -> None:
     missing = uuid4()
-    r = await client.get(f"/api/v1/pings/{missing}")
+    r = await operator.get(f"/api/v1/pings/{missing}")
     assert r.status_code == 404
     assert r.json()["detail"] == f"There is no ping with id {missing}."
 

@@ -4,23 +4,23 @@ from httpx import AsyncClient
 from tests.helpers import closed_port
 
 
-async def test_healthz_answers(client: AsyncClient) -> None:
-    r = await client.get("/healthz")
+async def test_healthz_answers(operator: AsyncClient) -> None:
+    r = await operator.get("/healthz")
     assert r.status_code == 200
     assert r.json() == {"status": "ok"}
 
 
-async def test_readyz_checks_database_and_redis(client: AsyncClient) -> None:
-    r = await client.get("/readyz")
+async def test_readyz_checks_database_and_redis(operator: AsyncClient) -> None:
+    r = await operator.get("/readyz")
     assert r.status_code == 200
     assert r.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
-async def test_readyz_names_an_unreachable_redis(client: AsyncClient, app: object) -> None:
+async def test_readyz_names_an_unreachable_redis(operator: AsyncClient, app: object) -> None:
     working = app.state.redis  # type: ignore[attr-defined]
     app.state.redis = ArqRedis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.5)  # type: ignore[attr-defined]
     try:
-        r = await client.get("/readyz")
+        r = await operator.get("/readyz")
     finally:
         await app.state.redis.aclose()  # type: ignore[attr-defined]
         app.state.redis = working  # type: ignore[attr-defined]
@@ -30,26 +30,26 @@ async def test_readyz_names_an_unreachable_redis(client: AsyncClient, app: objec
     assert body["checks"]["redis"].startswith("unreachable")
 
 
-async def test_request_id_is_kept_or_made(client: AsyncClient) -> None:
-    given = await client.get("/healthz", headers={"X-Request-ID": "county-liaison-42"})
+async def test_request_id_is_kept_or_made(operator: AsyncClient) -> None:
+    given = await operator.get("/healthz", headers={"X-Request-ID": "county-liaison-42"})
     assert given.headers["X-Request-ID"] == "county-liaison-42"
-    made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    made = await operator.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert made.headers["X-Request-ID"] != "bad id with spaces"
     assert len(made.headers["X-Request-ID"]) == 32
 
 
-async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:
-    await client.get("/api/v1/pings/00000000-0000-0000-0000-000000000000")
-    r = await client.get("/metrics")
+async def test_metrics_count_requests_by_route_template(operator: AsyncClient) -> None:
+    await operator.get("/api/v1/pings/00000000-0000-0000-0000-000000000000")
+    r = await operator.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     assert 'duban_http_requests_total{method="GET",route="/api/v1/pings/{ping_id}",status="404"}' in r.text
     assert "duban_outbox_unsent" in r.text
 
 
-async def test_openapi_documents_the_ping_and_operations(client: AsyncClient) -> None:
-    r = await client.get("/openapi.json")
+async def test_openapi_documents_the_ping_and_operations(operator: AsyncClient) -> None:
+    r = await operator.get("/openapi.json")
     assert r.status_code == 200
     paths = r.json()["paths"]
     assert "/api/v1/pings" in paths and "/readyz" in paths
-    assert (await client.get("/docs")).status_code == 200
+    assert (await operator.get("/docs")).status_code == 200

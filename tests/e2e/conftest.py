@@ -1,5 +1,6 @@
 """Start the real processes the way `make run` and the containers do."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -61,8 +62,46 @@ async def wait_ready(base_url: str, proc: subprocess.Popen[bytes], within: float
         await eventually(ready, within=within, every=0.2)
 
 
-async def ping_completes(base_url: str, body: dict[str, object], within: float = 30) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as c:
+OPERATOR = ("e2e-admin", "E2e-operator-2026")
+
+
+async def operator_headers(base_url: str, env: dict[str, str]) -> dict[str, str]:
+    """Bootstrap an office admin in the running system's database (idempotent) and sign in."""
+    username, password = OPERATOR
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "bootstrap",
+            "--office-code",
+            "E2E-OFFICE",
+            "--office-name",
+            "端到端测试办公室",
+            "--admin-username",
+            username,
+            "--admin-password",
+            password,
+        ],
+        env={k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as c:
+        r = await c.post(
+            "/api/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
+        )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def ping_completes(
+    base_url: str, body: dict[str, object], headers: dict[str, str], within: float = 30
+) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5, headers=headers) as c:
         r = await c.post("/api/v1/pings", json=body)
         assert r.status_code == 202, r.text
         ping_id = r.json()["id"]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import session_factory
 from shared.models import NotifierInbox, NotifierPingReceipt, OutboxMessage
-from tests.e2e.conftest import Spawn, wait_ready
+from tests.e2e.conftest import Spawn, operator_headers, wait_ready
 from tests.helpers import eventually, free_port
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,8 @@ async def test_killed_worker_mid_job_applies_it_exactly_once_after_restart(
     notifier = spawn("serve", "notifier", env=worker_env, log="notifier-1")
     await wait_ready(f"http://127.0.0.1:{port}", api)
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+    headers = await operator_headers(f"http://127.0.0.1:{port}", base_env)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
         r = await c.post("/api/v1/pings", json={"targets": ["notifier"], "delay_seconds": 2.5})
     ping_id = UUID(r.json()["id"])
     sessions = session_factory(engine)

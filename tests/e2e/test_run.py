@@ -6,7 +6,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.e2e.conftest import Spawn, ping_completes, wait_ready
+from tests.e2e.conftest import Spawn, operator_headers, ping_completes, wait_ready
 from tests.helpers import free_port, port_open
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ async def test_make_run_serves_a_ping_through_all_three_and_stops_cleanly(
     children = psutil.Process(supervisor.pid).children(recursive=True)
     assert len(children) == 3
 
-    ping = await ping_completes(base_url, {})
+    ping = await ping_completes(base_url, {}, await operator_headers(base_url, base_env))
     assert [r["service"] for r in ping["receipts"]] == ["notifier", "ranker"]  # type: ignore[index]
 
     supervisor.send_signal(signal.SIGINT)  # Ctrl-C
@@ -47,7 +47,11 @@ async def test_embedded_stack_when_nothing_is_configured(
     base_url = f"http://127.0.0.1:{port}"
     await wait_ready(base_url, supervisor, within=60)
     assert port_open("127.0.0.1", pg_port) and port_open("127.0.0.1", redis_port)
-    await ping_completes(base_url, {})
+    embedded_db = {
+        "DUBAN_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/duban",
+        "DUBAN_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+    }
+    await ping_completes(base_url, {}, await operator_headers(base_url, embedded_db))
     assert (tmp_path / "data" / "postgres" / "pgdata" / "PG_VERSION").read_text().strip() == "18"
 
     supervisor.send_signal(signal.SIGINT)

@@ -1,0 +1,58 @@
+"""The audit log, for auditors."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import visible
+from services.api.pagination import Page, PageDep
+from services.api.routing import SessionDep, router
+from shared.models import AuditEntry
+
+audit_log = router(prefix="/audit", tags=["audit"])
+
+
+class AuditPublic(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor_kind: str
+    actor_id: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None
+    hash: str
+
+
+@audit_log.get("", response_model=Page[AuditPublic])
+async def list_audit(
+    session: SessionDep,
+    principal: Annotated[Principal, authorize(Action.AUDIT_READ)],
+    page: PageDep,
+    entity: Annotated[str | None, Query(max_length=64, examples=["unit"])] = None,
+    entity_id: Annotated[str | None, Query(max_length=80)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditPublic]:
+    """Changes to records of your subtree, newest first; filter by entity and time."""
+    stmt = visible(select(AuditEntry), AuditEntry, principal)
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if since:
+        stmt = stmt.where(AuditEntry.occurred_at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.occurred_at < until)
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(
+        stmt.order_by(AuditEntry.id.desc()).offset(page.offset).limit(page.page_size)
+    )
+    return Page(data=[AuditPublic.model_validate(r, from_attributes=True) for r in rows], count=count)

@@ -1,0 +1,69 @@
+"""What each role and each client scope may do: one table, checked in one dependency."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from services.api.auth.principal import Principal
+from shared.errors import Forbidden, Unauthorized
+
+
+class Action(StrEnum):
+    UNITS_READ = "units:read"
+    UNITS_WRITE = "units:write"
+    USERS_READ = "users:read"
+    USERS_WRITE = "users:write"
+    CLIENTS_WRITE = "clients:write"
+    AUDIT_READ = "audit:read"
+    OPS_PING = "ops:ping"
+
+
+EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
+
+ROLE_ACTIONS: dict[Action, frozenset[str]] = {
+    Action.UNITS_READ: EVERY_ROLE,
+    Action.UNITS_WRITE: frozenset({"office_admin", "office_staff"}),
+    Action.USERS_READ: frozenset({"office_admin", "office_staff", "auditor"}),
+    Action.USERS_WRITE: frozenset({"office_admin"}),
+    Action.CLIENTS_WRITE: frozenset({"office_admin"}),
+    Action.AUDIT_READ: frozenset({"office_admin", "auditor"}),
+    Action.OPS_PING: frozenset({"office_admin"}),
+}
+
+# Scopes a system client may be granted: the actions other government systems need.
+CLIENT_SCOPES = frozenset({Action.UNITS_READ, Action.UNITS_WRITE, Action.AUDIT_READ})
+
+
+def can(principal: Principal, action: Action) -> bool:
+    if principal.kind == "client":
+        return action.value in principal.scopes
+    return bool(principal.roles & ROLE_ACTIONS[action])
+
+
+def sees_personal_data(principal: Principal) -> bool:
+    """Liaison phone numbers in full: office admins only."""
+    return "office_admin" in principal.roles
+
+
+def current_principal(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise Unauthorized(
+            "Sign in first: get a token from POST /api/v1/auth/token and send "
+            "'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def authorize(action: Action) -> Any:
+    """A dependency returning the principal if it may perform `action`, else 401/403."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not can(principal, action):
+            who = f"scope '{action.value}'" if principal.kind == "client" else "your roles"
+            raise Forbidden(f"This needs the permission '{action.value}', which {who} do not grant.")
+        return principal
+
+    return Depends(dependency)

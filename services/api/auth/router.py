@@ -1,0 +1,103 @@
+"""Sign-in (OAuth2 password and client-credentials grants) and the current principal."""
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Form, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from services.api.auth import throttle
+from services.api.auth.passwords import verify_secret
+from services.api.auth.permissions import current_principal
+from services.api.auth.principal import Principal, issue_token
+from services.api.routing import SessionDep, router
+from shared.errors import DomainError, Unauthorized, ValidationFailed
+from shared.models import ApiClient, AppUser
+
+auth = router(tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    scope: str | None = None
+
+
+class Me(BaseModel):
+    kind: Literal["user", "client"]
+    id: str
+    name: str
+    unit_id: str
+    roles: list[str]
+    scopes: list[str]
+
+
+def _wrong_credentials(what: str) -> Unauthorized:
+    return Unauthorized(f"Wrong {what}.", headers={"WWW-Authenticate": "Bearer"})
+
+
+@auth.post("/auth/token", response_model=Token)
+async def token(
+    request: Request,
+    session: SessionDep,
+    grant_type: Annotated[str, Form()],
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str, Form()] = "",
+) -> Token:
+    """Exchange a password (people) or client credentials (systems) for a bearer token."""
+    settings, redis = request.app.state.settings, request.app.state.redis
+    if grant_type == "password":
+        if not username or not password:
+            raise ValidationFailed("The password grant needs 'username' and 'password'.")
+        await throttle.check(redis, settings, f"user:{username}")
+        user = await session.scalar(select(AppUser).where(AppUser.username == username.lower()))
+        if (
+            not verify_secret(password, user.password_hash if user else None)
+            or not user
+            or not user.is_active
+        ):
+            await throttle.failed(redis, settings, f"user:{username}")
+            raise _wrong_credentials("username or password")
+        await throttle.succeeded(redis, settings, f"user:{username}")
+        access, lifetime = issue_token(settings, subject=f"user:{user.id}", extra={"roles": user.roles})
+        return Token(access_token=access, expires_in=lifetime)
+    if grant_type == "client_credentials":
+        if not client_id or not client_secret:
+            raise ValidationFailed("The client_credentials grant needs 'client_id' and 'client_secret'.")
+        await throttle.check(redis, settings, f"client:{client_id}")
+        client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+        if (
+            not verify_secret(client_secret, client.secret_hash if client else None)
+            or not client
+            or not client.is_active
+        ):
+            await throttle.failed(redis, settings, f"client:{client_id}")
+            raise _wrong_credentials("client_id or client_secret")
+        await throttle.succeeded(redis, settings, f"client:{client_id}")
+        asked = set(scope.split()) if scope.strip() else set(client.scopes)
+        if not asked <= set(client.scopes):
+            raise ValidationFailed(
+                f"This client may not ask for: {', '.join(sorted(asked - set(client.scopes)))}.",
+                errors=[{"loc": ["body", "scope"], "msg": "scope not granted to this client"}],
+            )
+        granted = " ".join(sorted(asked))
+        access, lifetime = issue_token(settings, subject=f"client:{client.id}", extra={"scope": granted})
+        return Token(access_token=access, expires_in=lifetime, scope=granted)
+    raise DomainError(f"Unsupported grant_type '{grant_type}': use 'password' or 'client_credentials'.")
+
+
+@auth.get("/me", response_model=Me)
+async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
+    """Who the token acts for: its unit, roles and scopes."""
+    return Me(
+        kind=principal.kind,  # type: ignore[arg-type]
+        id=str(principal.id),
+        name=principal.name,
+        unit_id=str(principal.unit_id),
+        roles=sorted(principal.roles),
+        scopes=sorted(principal.scopes),
+    )

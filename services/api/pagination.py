@@ -1,0 +1,35 @@
+"""`?page=&page_size=` → `{"data": [...], "count": N}`."""
+
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _page(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")] = 50,
+) -> PageParams:
+    return PageParams(page, page_size)
+
+
+PageDep = Annotated[PageParams, Depends(_page)]
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int

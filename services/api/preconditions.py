@@ -1,0 +1,30 @@
+"""Optimistic locking: updates of versioned records carry `If-Match: <version>`."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared.errors import DomainError, PreconditionFailed, PreconditionRequired
+
+
+def _if_match(request: Request) -> int:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        raise PreconditionRequired(
+            "Send 'If-Match: <version>' with the version you last read, so concurrent edits are not lost."
+        )
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise DomainError(f"If-Match must be the record's version number, e.g. 'If-Match: 3' (got {raw!r}).")
+    return int(value)
+
+
+IfMatch = Annotated[int, Depends(_if_match)]
+
+
+def check_version(current: int, expected: int, what: str) -> None:
+    if current != expected:
+        raise PreconditionFailed(
+            f"The {what} has changed since you read it (now version {current}, you sent {expected}); "
+            "reload it and apply your change again."
+        )

@@ -1,0 +1,93 @@
+"""Unit endpoints."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Query, Request, Response, status
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible
+from services.api.pagination import Page, PageDep
+from services.api.preconditions import IfMatch
+from services.api.routing import SessionDep, router
+from services.api.units import service
+from services.api.units.schemas import LiaisonChangePublic, UnitCreate, UnitKind, UnitPublic, UnitUpdate
+from shared.models import Unit
+
+units = router(prefix="/units", tags=["units"])
+Reader = Annotated[Principal, authorize(Action.UNITS_READ)]
+Writer = Annotated[Principal, authorize(Action.UNITS_WRITE)]
+
+
+def _etag(response: Response, unit: Unit) -> None:
+    response.headers["ETag"] = f'"{unit.version}"'
+
+
+@units.post("", status_code=status.HTTP_201_CREATED, response_model=UnitPublic)
+async def create_unit(
+    data: UnitCreate, request: Request, response: Response, session: SessionDep, principal: Writer
+) -> UnitPublic:
+    """Add a unit (department, county government, owner, bank…) under one you manage."""
+    box = request.app.state.phones
+    unit = await service.create(session, data=data, principal=principal, box=box)
+    _etag(response, unit)
+    response.headers["Location"] = f"{request.url.path}/{unit.id}"
+    return service.to_public(unit, box, principal)
+
+
+@units.get("", response_model=Page[UnitPublic])
+async def list_units(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    kind: UnitKind | None = None,
+    parent_id: UUID | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of the name or code")] = None,
+) -> Page[UnitPublic]:
+    """Units in your subtree, in tree order."""
+    rows, count = await service.list_units(
+        session, principal=principal, page=page, kind=kind, parent_id=parent_id, q=q
+    )
+    box = request.app.state.phones
+    return Page(data=[service.to_public(u, box, principal) for u in rows], count=count)
+
+
+@units.get("/{unit_id}", response_model=UnitPublic)
+async def get_unit(
+    unit_id: UUID, request: Request, response: Response, session: SessionDep, principal: Reader
+) -> UnitPublic:
+    """One unit (404 when it is outside your subtree)."""
+    unit = await get_visible(session, Unit, unit_id, principal, "unit")
+    _etag(response, unit)
+    return service.to_public(unit, request.app.state.phones, principal)
+
+
+@units.patch("/{unit_id}", response_model=UnitPublic)
+async def update_unit(
+    unit_id: UUID,
+    data: UnitUpdate,
+    version: IfMatch,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Writer,
+) -> UnitPublic:
+    """Change a unit; needs `If-Match: <version>` (412 when someone changed it meanwhile)."""
+    box = request.app.state.phones
+    unit = await service.update(
+        session, unit_id=unit_id, data=data, version=version, principal=principal, box=box
+    )
+    _etag(response, unit)
+    return service.to_public(unit, box, principal)
+
+
+@units.get("/{unit_id}/liaison-history", response_model=list[LiaisonChangePublic])
+async def liaison_history(
+    unit_id: UUID, request: Request, session: SessionDep, principal: Reader
+) -> list[LiaisonChangePublic]:
+    """Every liaison the unit has named, oldest first."""
+    return await service.liaison_history(
+        session, unit_id=unit_id, principal=principal, box=request.app.state.phones
+    )

@@ -1,0 +1,82 @@
+"""Unit request and response bodies."""
+
+import re
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.api.units.phone import normalize
+
+UnitKind = Literal["office", "government", "department", "owner", "financial", "other"]
+
+
+class Liaison(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(description="Mobile (13812341234) or landline (0379-66812345).")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize(value)
+
+
+def _region(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{6}", value):
+        raise ValueError("expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang")
+    return value
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: UnitKind
+    parent_id: UUID | None = Field(default=None, description="Required: the unit this one sits under.")
+    region_code: str | None = None
+    liaison: Liaison | None = None
+
+    _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))
+
+
+class UnitUpdate(BaseModel):
+    """Only the fields sent are changed; `liaison: null` removes the liaison."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: UnitKind | None = None
+    parent_id: UUID | None = None
+    region_code: str | None = None
+    liaison: Liaison | None = None
+
+    _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))
+
+
+class LiaisonPublic(BaseModel):
+    name: str | None
+    phone: str | None = Field(description="Masked (138****1234) except for office admins.")
+
+
+class UnitPublic(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    kind: UnitKind
+    parent_id: UUID | None
+    region_code: str | None
+    liaison: LiaisonPublic | None
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class LiaisonChangePublic(BaseModel):
+    name: str | None
+    phone: str | None
+    changed_by: str
+    changed_at: datetime

@@ -1,0 +1,199 @@
+"""Units: the office tree that decides who sees what."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.permissions import sees_personal_data
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, visible
+from services.api.pagination import PageParams
+from services.api.preconditions import check_version
+from services.api.units.phone import PhoneBox, mask
+from services.api.units.schemas import LiaisonChangePublic, LiaisonPublic, UnitCreate, UnitPublic, UnitUpdate
+from shared import audit, clock
+from shared.errors import Conflict, ValidationFailed
+from shared.models import LiaisonChange, Unit
+
+
+def _field_error(field: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {msg}.", errors=[{"loc": ["body", field], "msg": msg}])
+
+
+def _phone_for(principal: Principal | None, phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    return phone if principal is not None and sees_personal_data(principal) else mask(phone)
+
+
+def to_public(unit: Unit, box: PhoneBox, principal: Principal | None) -> UnitPublic:
+    liaison = None
+    if unit.liaison_name or unit.liaison_phone_encrypted:
+        phone = box.open(unit.liaison_phone_encrypted)
+        liaison = LiaisonPublic(name=unit.liaison_name, phone=_phone_for(principal, phone))
+    return UnitPublic.model_validate({**unit.model_dump(), "liaison": liaison})
+
+
+def _audit_view(unit: Unit, box: PhoneBox) -> dict[str, Any]:
+    """The unit as the audit log keeps it: phones masked, never in clear."""
+    return to_public(unit, box, None).model_dump(mode="json", exclude={"created_at", "updated_at"})
+
+
+async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Principal | None) -> Unit:
+    stmt = select(Unit).where(Unit.id == parent_id)
+    found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
+    if found is None:
+        raise _field_error("parent_id", f"there is no unit {parent_id} that you can see")
+    return found
+
+
+async def _ensure_code_free(session: AsyncSession, code: str) -> None:
+    if await session.scalar(select(Unit.id).where(Unit.code == code)):
+        raise Conflict(f"A unit with code '{code}' already exists; codes must be unique.")
+
+
+def _record_liaison(session: AsyncSession, unit: Unit, actor: audit.Actor) -> None:
+    session.add(
+        LiaisonChange(
+            unit_id=unit.id,
+            liaison_name=unit.liaison_name,
+            liaison_phone_encrypted=unit.liaison_phone_encrypted,
+            changed_by=f"{actor.kind}:{actor.id}",
+        )
+    )
+
+
+async def create(
+    session: AsyncSession, *, data: UnitCreate, principal: Principal | None, box: PhoneBox
+) -> Unit:
+    """Add a unit under a visible parent (only `duban bootstrap` makes a root, with no principal)."""
+    if data.parent_id is None and principal is not None:
+        raise _field_error("parent_id", "required: a new unit sits under a unit you manage")
+    await _ensure_code_free(session, data.code)
+    unit_id = uuid.uuid4()
+    prefix = (await _parent(session, data.parent_id, principal)).path if data.parent_id else "/"
+    unit = Unit(
+        id=unit_id,
+        code=data.code,
+        name=data.name,
+        kind=data.kind,
+        parent_id=data.parent_id,
+        path=f"{prefix}{unit_id}/",
+        region_code=data.region_code,
+        liaison_name=data.liaison.name if data.liaison else None,
+        liaison_phone_encrypted=box.seal(data.liaison.phone) if data.liaison else None,
+    )
+    session.add(unit)
+    await session.flush()
+    actor = principal.actor if principal else audit.SYSTEM
+    if data.liaison:
+        _record_liaison(session, unit, actor)
+    await audit.record(
+        session,
+        actor=actor,
+        action="unit.create",
+        entity="unit",
+        entity_id=unit.id,
+        unit_id=unit.id,
+        after=_audit_view(unit, box),
+    )
+    return unit
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    unit_id: uuid.UUID,
+    data: UnitUpdate,
+    version: int,
+    principal: Principal,
+    box: PhoneBox,
+) -> Unit:
+    """Change the fields sent; moving a unit moves its whole subtree."""
+    unit = await get_visible(session, Unit, unit_id, principal, "unit")
+    check_version(unit.version, version, "unit")
+    before = _audit_view(unit, box)
+    sent = data.model_fields_set
+    if "name" in sent and data.name is not None:
+        unit.name = data.name
+    if "kind" in sent and data.kind is not None:
+        unit.kind = data.kind
+    if "region_code" in sent:
+        unit.region_code = data.region_code
+    if "parent_id" in sent and data.parent_id != unit.parent_id:
+        if data.parent_id is None:
+            raise _field_error("parent_id", "a unit cannot be made a root through the API")
+        parent = await _parent(session, data.parent_id, principal)
+        if parent.path.startswith(unit.path):
+            raise _field_error("parent_id", "a unit cannot move under itself or one of its own sub-units")
+        old, new = unit.path, f"{parent.path}{unit.id}/"
+        await session.execute(
+            sql_update(Unit)
+            .where(Unit.path.startswith(old, autoescape=True))
+            .values(path=literal(new) + func.substr(Unit.path, len(old) + 1))
+            .execution_options(synchronize_session=False)
+        )
+        unit.parent_id, unit.path = parent.id, new
+    if "liaison" in sent:
+        name = data.liaison.name if data.liaison else None
+        phone = data.liaison.phone if data.liaison else None
+        if name != unit.liaison_name or phone != box.open(unit.liaison_phone_encrypted):
+            unit.liaison_name, unit.liaison_phone_encrypted = name, box.seal(phone)
+            _record_liaison(session, unit, principal.actor)
+    unit.version += 1
+    unit.updated_at = clock.now()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="unit.update",
+        entity="unit",
+        entity_id=unit.id,
+        unit_id=unit.id,
+        before=before,
+        after=_audit_view(unit, box),
+    )
+    return unit
+
+
+async def list_units(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    page: PageParams,
+    kind: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    q: str | None = None,
+) -> tuple[list[Unit], int]:
+    stmt = visible(select(Unit), Unit, principal)
+    if kind:
+        stmt = stmt.where(Unit.kind == kind)
+    if parent_id:
+        stmt = stmt.where(Unit.parent_id == parent_id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(Unit.name.ilike(like) | Unit.code.ilike(like))
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(Unit.path).offset(page.offset).limit(page.page_size))
+    return list(rows), count
+
+
+async def liaison_history(
+    session: AsyncSession, *, unit_id: uuid.UUID, principal: Principal, box: PhoneBox
+) -> list[LiaisonChangePublic]:
+    await get_visible(session, Unit, unit_id, principal, "unit")
+    rows = await session.scalars(
+        select(LiaisonChange).where(LiaisonChange.unit_id == unit_id).order_by(LiaisonChange.changed_at)
+    )
+    return [
+        LiaisonChangePublic(
+            name=r.liaison_name,
+            phone=_phone_for(principal, box.open(r.liaison_phone_encrypted)),
+            changed_by=r.changed_by,
+            changed_at=r.changed_at,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,73 @@
+"""People and system-client endpoints."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import status
+from sqlalchemy import func, select
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, visible
+from services.api.pagination import Page, PageDep
+from services.api.routing import SessionDep, router
+from services.api.users import service
+from services.api.users.schemas import (
+    ClientCreate,
+    ClientPublic,
+    ClientWithSecret,
+    UserCreate,
+    UserPublic,
+)
+from shared.models import ApiClient, AppUser
+
+people = router(tags=["people"])
+UserReader = Annotated[Principal, authorize(Action.USERS_READ)]
+UserWriter = Annotated[Principal, authorize(Action.USERS_WRITE)]
+ClientWriter = Annotated[Principal, authorize(Action.CLIENTS_WRITE)]
+
+
+@people.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def create_user(data: UserCreate, session: SessionDep, principal: UserWriter) -> UserPublic:
+    """Add a person to a unit in your subtree."""
+    user = await service.create_user(session, data=data, principal=principal)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@people.get("/users", response_model=Page[UserPublic])
+async def list_users(session: SessionDep, principal: UserReader, page: PageDep) -> Page[UserPublic]:
+    """People in units of your subtree."""
+    stmt = visible(select(AppUser), AppUser, principal)
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(AppUser.username).offset(page.offset).limit(page.page_size))
+    return Page(data=[UserPublic.model_validate(u, from_attributes=True) for u in rows], count=count)
+
+
+@people.get("/users/{user_id}", response_model=UserPublic)
+async def get_user(user_id: UUID, session: SessionDep, principal: UserReader) -> UserPublic:
+    """One person (404 outside your subtree)."""
+    user = await get_visible(session, AppUser, user_id, principal, "user")
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@people.post("/clients", status_code=status.HTTP_201_CREATED, response_model=ClientWithSecret)
+async def create_client(data: ClientCreate, session: SessionDep, principal: ClientWriter) -> ClientWithSecret:
+    """Register another government system; its secret is shown once."""
+    client, secret = await service.create_client(session, data=data, principal=principal)
+    return ClientWithSecret.model_validate({**client.model_dump(), "client_secret": secret})
+
+
+@people.get("/clients", response_model=Page[ClientPublic])
+async def list_clients(session: SessionDep, principal: ClientWriter, page: PageDep) -> Page[ClientPublic]:
+    """System clients of units in your subtree (never their secrets)."""
+    stmt = visible(select(ApiClient), ApiClient, principal)
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(ApiClient.name).offset(page.offset).limit(page.page_size))
+    return Page(data=[ClientPublic.model_validate(c, from_attributes=True) for c in rows], count=count)
+
+
+@people.post("/clients/{client_id}/rotate-secret", response_model=ClientWithSecret)
+async def rotate_secret(client_id: UUID, session: SessionDep, principal: ClientWriter) -> ClientWithSecret:
+    """Issue a new secret; the old one stops working at once."""
+    client, secret = await service.rotate_secret(session, client_id=client_id, principal=principal)
+    return ClientWithSecret.model_validate({**client.model_dump(), "client_secret": secret})

@@ -1,0 +1,70 @@
+"""People and system clients."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"]
+Scope = Literal["units:read", "units:write", "audit:read"]
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each value may be named once")
+    return values
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(
+        description="At least 10 characters, letters and digits, not containing the username."
+    )
+    display_name: str = Field(min_length=1, max_length=100)
+    unit_id: UUID
+    roles: list[Role] = Field(min_length=1)
+
+    _roles = field_validator("roles")(classmethod(lambda cls, v: _distinct(v)))
+
+    @field_validator("username")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class UserPublic(BaseModel):
+    id: UUID
+    username: str
+    display_name: str
+    unit_id: UUID
+    roles: list[Role]
+    is_active: bool
+    created_at: datetime
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    unit_id: UUID
+    scopes: list[Scope] = Field(min_length=1)
+
+    _scopes = field_validator("scopes")(classmethod(lambda cls, v: _distinct(v)))
+
+
+class ClientPublic(BaseModel):
+    id: UUID
+    client_id: str
+    name: str
+    unit_id: UUID
+    scopes: list[Scope]
+    is_active: bool
+    created_at: datetime
+    rotated_at: datetime | None
+
+
+class ClientWithSecret(ClientPublic):
+    client_secret: str = Field(description="Shown once: store it now; only a hash is kept.")

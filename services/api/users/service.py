@@ -1,0 +1,114 @@
+"""Creating people and system clients inside the caller's subtree."""
+
+import secrets
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.passwords import hash_secret, new_secret, password_problems
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, visible
+from services.api.users.schemas import ClientCreate, UserCreate
+from shared import audit, clock
+from shared.audit import Actor
+from shared.errors import Conflict, ValidationFailed
+from shared.models import ApiClient, AppUser, Unit
+
+
+async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal | None) -> Unit:
+    stmt = select(Unit).where(Unit.id == unit_id)
+    found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
+    if found is None:
+        msg = f"there is no unit {unit_id} that you can see"
+        raise ValidationFailed(f"unit_id: {msg}.", errors=[{"loc": ["body", "unit_id"], "msg": msg}])
+    return found
+
+
+def _user_view(user: AppUser) -> dict[str, object]:
+    return user.model_dump(mode="json", exclude={"password_hash", "created_at"})
+
+
+async def create_user(session: AsyncSession, *, data: UserCreate, principal: Principal | None) -> AppUser:
+    """A person in a unit of the caller's subtree (with no principal: `duban bootstrap`)."""
+    await _unit(session, data.unit_id, principal)
+    problems = password_problems(data.password, username=data.username)
+    if problems:
+        msg = "; ".join(problems)
+        raise ValidationFailed(f"password: {msg}.", errors=[{"loc": ["body", "password"], "msg": msg}])
+    if await session.scalar(select(AppUser.id).where(AppUser.username == data.username)):
+        raise Conflict(f"The username '{data.username}' is taken; choose another.")
+    user = AppUser(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=hash_secret(data.password),
+        unit_id=data.unit_id,
+        roles=list(data.roles),
+    )
+    session.add(user)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor if principal else audit.SYSTEM,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        unit_id=user.unit_id,
+        after=_user_view(user),
+    )
+    return user
+
+
+def _client_view(client: ApiClient) -> dict[str, object]:
+    return client.model_dump(mode="json", exclude={"secret_hash", "created_at", "rotated_at"})
+
+
+async def create_client(
+    session: AsyncSession, *, data: ClientCreate, principal: Principal
+) -> tuple[ApiClient, str]:
+    """A system client and its secret (returned once)."""
+    await _unit(session, data.unit_id, principal)
+    secret = new_secret()
+    client = ApiClient(
+        client_id=f"cli_{secrets.token_hex(12)}",
+        name=data.name,
+        secret_hash=hash_secret(secret),
+        unit_id=data.unit_id,
+        scopes=list(data.scopes),
+    )
+    session.add(client)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="client.create",
+        entity="client",
+        entity_id=client.id,
+        unit_id=client.unit_id,
+        after=_client_view(client),
+    )
+    return client, secret
+
+
+async def rotate_secret(
+    session: AsyncSession, *, client_id: uuid.UUID, principal: Principal
+) -> tuple[ApiClient, str]:
+    """A new secret; the old one stops working at once."""
+    client = await get_visible(session, ApiClient, client_id, principal, "client")
+    secret = new_secret()
+    client.secret_hash = hash_secret(secret)
+    client.rotated_at = clock.now()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="client.rotate-secret",
+        entity="client",
+        entity_id=client.id,
+        unit_id=client.unit_id,
+        after=_client_view(client),
+    )
+    return client, secret
+
+
+__all__ = ["Actor", "create_client", "create_user", "rotate_secret"]

@@ -1,0 +1,89 @@
+"""Units, people, system clients, liaison history (all written by the api)."""
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+from shared.models.base import created_at, timestamp, uuid_pk
+
+UNIT_KINDS = ("office", "government", "department", "owner", "financial", "other")
+ROLES = ("office_admin", "office_staff", "reporter", "leader", "inspector", "auditor")
+
+
+def _strings() -> Any:
+    return Field(default_factory=list, sa_column=Column(ARRAY(String(64)), nullable=False))
+
+
+class Unit(SQLModel, table=True):
+    """An office, department, local government, owner, bank or platform, in one tree."""
+
+    __tablename__ = "unit"
+    __table_args__ = (Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
+    # The column that places a row in the unit tree (see services.api.auth.scope).
+    subtree_column: ClassVar[str] = "id"
+
+    id: uuid.UUID = uuid_pk()
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("unit.id"), nullable=True))
+    # "/<root id>/…/<own id>/": a unit's subtree is every path starting with its own.
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    region_code: str | None = Field(default=None, max_length=6)
+    liaison_name: str | None = Field(default=None, max_length=100)
+    liaison_phone_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = Field(default=1)
+    created_at: datetime = created_at()
+    updated_at: datetime | None = timestamp()
+
+
+class LiaisonChange(SQLModel, table=True):
+    """A liaison a unit named, and when (000 二(五): a change is recorded at once)."""
+
+    __tablename__ = "liaison_change"
+    subtree_column: ClassVar[str] = "unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
+    liaison_name: str | None = Field(default=None, max_length=100)
+    liaison_phone_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    changed_by: str = Field(max_length=80)
+    changed_at: datetime = created_at()
+
+
+class AppUser(SQLModel, table=True):
+    """A person who signs in with a password."""
+
+    __tablename__ = "app_user"
+    subtree_column: ClassVar[str] = "unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
+    roles: list[str] = _strings()
+    is_active: bool = Field(default=True)
+    created_at: datetime = created_at()
+
+
+class ApiClient(SQLModel, table=True):
+    """Another government system, signing in with client credentials."""
+
+    __tablename__ = "api_client"
+    __table_args__ = (UniqueConstraint("client_id"),)
+    subtree_column: ClassVar[str] = "unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    client_id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    secret_hash: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
+    scopes: list[str] = _strings()
+    is_active: bool = Field(default=True)
+    created_at: datetime = created_at()
+    rotated_at: datetime | None = timestamp()
