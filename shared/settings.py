@@ -66,6 +66,12 @@ class MigrateSettings(DubanSettings):
     redis_url: RedisDsn | None = None  # type: ignore[assignment]
 
 
+class BootstrapSettings(ApiSettings):
+    """`duban bootstrap` needs the database and the api's secret, not Redis."""
+
+    redis_url: RedisDsn | None = None  # type: ignore[assignment]
+
+
 class WorkerSettingsBase(DubanSettings):
     """Settings shared by the arq workers."""
 

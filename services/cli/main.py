@@ -12,6 +12,7 @@ from shared.logging import configure_logging
 from shared.queues import Target
 from shared.settings import (
     ApiSettings,
+    BootstrapSettings,
     DubanSettings,
     MigrateSettings,
     NotifierSettings,
@@ -147,7 +148,7 @@ def bootstrap(
     from shared.db import create_engine, session_factory
     from shared.errors import DomainError
 
-    settings = _settings(ApiSettings)
+    settings = _settings(BootstrapSettings)
 
     async def go() -> str:
         engine = create_engine(settings)

@@ -85,8 +85,9 @@ async def test_bad_values_say_what_is_expected(client: AsyncClient, world: World
     )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == ["body", "parent_id"]
     no_parent = {k: v for k, v in new_unit(world.units["A"]).items() if k != "parent_id"}
-    root = await client.post("/api/v1/units", json=no_parent, headers=admin)
-    assert root.status_code == 422 and "required" in root.json()["detail"]
+    under_own = await client.post("/api/v1/units", json=no_parent, headers=admin)
+    assert under_own.status_code == 201, under_own.text
+    assert under_own.json()["parent_id"] == str(world.users["p_admin"].unit_id)
     kind = await client.post("/api/v1/units", json=new_unit(world.units["A"], kind="bank"), headers=admin)
     assert kind.status_code == 422
 

@@ -16,7 +16,7 @@ async def check(redis: Redis, settings: ApiSettings, who: str) -> None:
     if failures >= settings.signin_max_failures:
         wait = max(1, int(await redis.ttl(key)))
         raise Throttled(
-            f"Too many failed sign-ins for this account; try again in {wait // 60 + 1} minutes.",
+            f"Too many failed sign-ins for this account; try again in {-(-wait // 60)} minute(s).",
             headers={"Retry-After": str(wait)},
         )
 

@@ -36,7 +36,9 @@ class UnitCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=200)
     kind: UnitKind
-    parent_id: UUID | None = Field(default=None, description="Required: the unit this one sits under.")
+    parent_id: UUID | None = Field(
+        default=None, description="The unit this one sits under; by default the caller's own unit."
+    )
     region_code: str | None = None
     liaison: Liaison | None = None
 

@@ -69,18 +69,20 @@ def _record_liaison(session: AsyncSession, unit: Unit, actor: audit.Actor) -> No
 async def create(
     session: AsyncSession, *, data: UnitCreate, principal: Principal | None, box: PhoneBox
 ) -> Unit:
-    """Add a unit under a visible parent (only `duban bootstrap` makes a root, with no principal)."""
-    if data.parent_id is None and principal is not None:
-        raise _field_error("parent_id", "required: a new unit sits under a unit you manage")
+    """Add a unit under a visible parent, by default the caller's own unit.
+
+    Only `duban bootstrap` makes a root, with no principal.
+    """
+    parent_id = data.parent_id or (principal.unit_id if principal else None)
     await _ensure_code_free(session, data.code)
     unit_id = uuid.uuid4()
-    prefix = (await _parent(session, data.parent_id, principal)).path if data.parent_id else "/"
+    prefix = (await _parent(session, parent_id, principal)).path if parent_id else "/"
     unit = Unit(
         id=unit_id,
         code=data.code,
         name=data.name,
         kind=data.kind,
-        parent_id=data.parent_id,
+        parent_id=parent_id,
         path=f"{prefix}{unit_id}/",
         region_code=data.region_code,
         liaison_name=data.liaison.name if data.liaison else None,
