@@ -3,7 +3,11 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+# Deadlines and report periods are days in China's time zone.
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Clock:
@@ -34,6 +38,11 @@ _current: ContextVar[Clock] = ContextVar("duban_clock", default=Clock())  # noqa
 def now() -> datetime:
     """The current instant, timezone-aware UTC, from the clock in force."""
     return _current.get().now()
+
+
+def today() -> date:
+    """Today's date in Asia/Shanghai, where the offices work."""
+    return now().astimezone(OFFICE_TZ).date()
 
 
 @contextmanager

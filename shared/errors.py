@@ -64,6 +64,20 @@ class ValidationFailed(DomainError):
     status, name, title = 422, "validation", "Invalid values"
 
 
+def field_error(field: str | list[str | int], msg: str) -> ValidationFailed:
+    """A 422 naming one body field: `field_error("parent_id", "no such unit")`."""
+    loc = [field] if isinstance(field, str) else field
+    return invalid([(loc, msg)])
+
+
+def invalid(problems: list[tuple[list[str | int], str]]) -> ValidationFailed:
+    """A 422 listing every body field that is wrong, each with what to do about it."""
+    detail = "; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems)
+    return ValidationFailed(
+        f"{detail}.", errors=[{"loc": ["body", *loc], "msg": msg} for loc, msg in problems]
+    )
+
+
 class Throttled(DomainError):
     status, name, title = 429, "throttled", "Too many requests"
 

@@ -5,6 +5,7 @@ good, so two services must never share a queue.
 """
 
 import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ class Job(StrEnum):
     """Job (arq function) names."""
 
     PING = "ping"
+    EVENT = "event"
     RECONCILE = "reconcile"
 
 
@@ -38,6 +40,16 @@ class PingPayload(Payload):
     ping_id: UUID
     # Lets an operator (or a test) hold a ping inside a worker, to see crash recovery.
     delay_seconds: float = Field(default=0, ge=0, le=30)
+
+
+class EventPayload(Payload):
+    """Something happened that other systems may subscribe to (signed webhooks)."""
+
+    event: str = Field(examples=["project.approved"])
+    subject_type: str
+    subject_id: UUID
+    occurred_at: datetime
+    data: dict[str, Any]
 
 
 def queue_name(settings: DubanSettings, target: Target | str) -> str:

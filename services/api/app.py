@@ -13,6 +13,8 @@ from services.api.auth.router import auth
 from services.api.middleware import RequestContextMiddleware
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
+from services.api.programs.router import programs, tasks
+from services.api.projects.router import program_views, projects, public
 from services.api.relay import Relay
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
@@ -69,6 +71,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    for domain in (auth, units, people, audit_log, pings):
+    for domain in (auth, units, people, programs, tasks, projects, program_views, public, audit_log, pings):
         app.include_router(domain)
     return app

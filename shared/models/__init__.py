@@ -5,23 +5,49 @@ from shared.models.base import metadata
 from shared.models.idempotency import IdempotencyRecord
 from shared.models.identity import ROLES, UNIT_KINDS, ApiClient, AppUser, LiaisonChange, Unit
 from shared.models.inbox import NotifierInbox, RankerInbox
+from shared.models.library import (
+    CONSTRUCTION_KINDS,
+    PROJECT_STAGES,
+    PROJECT_STATUSES,
+    TASK_UNIT_ROLES,
+    Adjustment,
+    IndicatorValue,
+    Milestone,
+    Program,
+    Project,
+    Task,
+    TaskTarget,
+    TaskUnit,
+)
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 
 __all__ = [
+    "CONSTRUCTION_KINDS",
+    "PROJECT_STAGES",
+    "PROJECT_STATUSES",
     "ROLES",
+    "TASK_UNIT_ROLES",
     "UNIT_KINDS",
+    "Adjustment",
     "ApiClient",
     "AppUser",
     "AuditEntry",
     "IdempotencyRecord",
+    "IndicatorValue",
     "LiaisonChange",
+    "Milestone",
     "NotifierInbox",
     "NotifierPingReceipt",
     "OutboxMessage",
     "Ping",
+    "Program",
+    "Project",
     "RankerInbox",
     "RankerPingReceipt",
+    "Task",
+    "TaskTarget",
+    "TaskUnit",
     "Unit",
     "metadata",
 ]

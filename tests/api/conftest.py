@@ -5,10 +5,16 @@ P  Henan province office            Q  Hebei province office (another tree)
    ├─ A  Luanchuan county
    │  └─ D  county transport department
    └─ B  Yichuan county
+
+Programs: "P" run by P (shared down to A, B, C, D), "Q" run by Q. A task in each. Projects:
+"A" (program P; region A, owner D, responsible A), "B" (program P; all B), "QC" (program Q;
+all QC) — each submitted, so reviewers can act on them.
 """
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from httpx import AsyncClient
@@ -16,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.passwords import hash_secret
 from services.api.auth.principal import issue_token
-from shared.models import ApiClient, AppUser, Unit
+from shared.models import ApiClient, AppUser, Program, Project, Task, TaskTarget, TaskUnit, Unit
+from shared.program_settings import ProgramSettings
 from shared.settings import ApiSettings
 
 PASSWORD = "Luanchuan2018"
+CLIENT_SCOPES = ["units:read", "programs:read", "projects:read"]
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +41,9 @@ class World:
     users: dict[str, AppUser] = field(default_factory=dict)
     clients: dict[str, ApiClient] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -89,7 +100,7 @@ async def world(session: AsyncSession, api_settings: ApiSettings, password_hash:
             name=f"bank of {home}",
             secret_hash=password_hash,
             unit_id=w.units[home].id,
-            scopes=["units:read"],
+            scopes=CLIENT_SCOPES,
         )
         session.add(client)
         w.clients[home] = client
@@ -97,9 +108,61 @@ async def world(session: AsyncSession, api_settings: ApiSettings, password_hash:
     for name, user in w.users.items():
         w.tokens[name], _ = issue_token(api_settings, subject=f"user:{user.id}", extra={})
     w.tokens["a_client"], _ = issue_token(
-        api_settings, subject=f"client:{w.clients['A'].id}", extra={"scope": "units:read"}
+        api_settings, subject=f"client:{w.clients['A'].id}", extra={"scope": " ".join(CLIENT_SCOPES)}
     )
+    await _library(session, w, suffix)
     return w
+
+
+async def _library(session: AsyncSession, w: World, suffix: str) -> None:
+    for office in ("P", "Q"):
+        w.programs[office] = Program(
+            code=f"PRG-{office}-{suffix}",
+            name=f"百城建设提质工程 {office}",
+            year=2018,
+            office_unit_id=w.units[office].id,
+            categories=["现代基础设施", "公共服务"],
+            settings=ProgramSettings().model_dump(mode="json"),
+        )
+        session.add(w.programs[office])
+    await session.flush()
+    for office, unit in (("P", "A"), ("Q", "QC")):
+        task = Task(program_id=w.programs[office].id, number="1", title="路网建设")
+        session.add(task)
+        await session.flush()
+        session.add(TaskUnit(task_id=task.id, unit_id=w.units[unit].id, role="responsible"))
+        session.add(
+            TaskTarget(
+                task_id=task.id,
+                indicator="路网密度",
+                unit="km/km²",
+                target_value=Decimal(7),
+                due_date=date(2018, 12, 31),
+            )
+        )
+        w.tasks[office] = task
+    for name, program, owner in (("A", "P", "D"), ("B", "P", "B"), ("QC", "Q", "QC")):
+        w.projects[name] = Project(
+            program_id=w.programs[program].id,
+            code=f"PJ-{name}",
+            name=f"{name} 县道改造",
+            category="现代基础设施",
+            region_unit_id=w.units[name].id,
+            owner_unit_id=w.units[owner].id,
+            responsible_unit_id=w.units[name].id,
+            leader={"name": "张三", "title": "副县长"},
+            construction="new",
+            stage="construction",
+            status="submitted",
+            total_investment=Decimal("1000.00"),
+            annual_plan=Decimal("600.00"),
+            start_date=date(2018, 1, 1),
+            end_date=date(2019, 12, 31),
+            monthly_plan={"2018-03": "100.00"},
+            created_by="test",
+        )
+        session.add(w.projects[name])
+    await session.commit()
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ TARGETS = {
     "anonymous": ("A", "B"),
 }
 USER_IN = {"A": "a_reporter", "B": "b_admin", "QC": "q_admin"}
+PROGRAM_OF = {"A": "P", "B": "P", "QC": "Q"}  # programs are shared down their office's tree
 CLIENT_IN = {"A": "A", "B": "B", "QC": "Q"}
 
 Request = Callable[[World, str], tuple[str, str, dict[str, Any] | None, dict[str, str]]]
@@ -55,6 +56,51 @@ def row(**statuses: tuple[int, int]) -> dict[str, tuple[int, int]]:
 WRITERS = {p: (201, 422) for p in ("p_admin", "p_staff", "b_admin", "q_admin")}
 ADMINS_CREATE = {p: (201, 422) for p in ("p_admin", "b_admin", "q_admin")}
 USER_READERS = {p: (200, 404) for p in ("p_admin", "p_staff", "p_auditor", "b_admin", "q_admin")}
+# A program is seen from its office's tree: the province sees its own, a county its province's.
+PROGRAM_READ = row(
+    p_admin=(200, 404),
+    p_staff=(200, 404),
+    p_auditor=(200, 404),
+    q_admin=(200, 404),
+    anonymous=(401, 401),
+    rest=(200, 200),
+)
+# Changing a program (or its tasks) takes holding the program's office in your own subtree.
+PROGRAM_OWNERS = {"p_admin": (200, 404), "p_staff": (200, 404), "b_admin": (403, 403), "q_admin": (200, 404)}
+PROJECT_READ = row(anonymous=(401, 401), rest=(200, 404))
+PROJECT_ENTRY = {p: (409, 404) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")}
+REVIEWERS = {"p_admin": (200, 404), "p_staff": (200, 404), "b_admin": (403, 404), "q_admin": (200, 404)}
+
+
+def program(w: World, u: str) -> str:
+    return str(w.programs[PROGRAM_OF[u]].id)
+
+
+def project(w: World, u: str) -> str:
+    return str(w.projects[u].id)
+
+
+def new_project(w: World, u: str) -> dict[str, Any]:
+    unit = str(w.units[u].id)
+    return {
+        "program_id": program(w, u),
+        "code": f"N-{uuid.uuid4().hex[:8]}",
+        "name": "新项目",
+        "category": "公共服务",
+        "region_unit_id": unit,
+        "owner_unit_id": unit,
+        "responsible_unit_id": unit,
+        "leader": {"name": "李四", "title": "县长"},
+        "construction": "new",
+        "stage": "planning",
+        "total_investment": "100",
+        "annual_plan": "50",
+        "start_date": "2018-03-01",
+        "end_date": "2018-12-31",
+    }
+
+
+IMPORT_FILE = "项目编号,项目名称,所属类别,所属区域,业主单位,责任单位,建设性质,建设阶段\n".encode()
 
 TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
     "GET /me": (lambda w, u: ("GET", "/api/v1/me", None, {}), row(anonymous=(401, 401), rest=(200, 200))),
@@ -139,6 +185,142 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "POST /programs": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/programs",
+            {
+                "code": f"G-{uuid.uuid4().hex[:8]}",
+                "name": "计划",
+                "year": 2018,
+                "office_unit_id": str(w.units[u].id),
+            },
+            {},
+        ),
+        row(**WRITERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "GET /programs": (
+        lambda w, u: ("GET", "/api/v1/programs", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /programs/{id}": (lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}", None, {}), PROGRAM_READ),
+    "PATCH /programs/{id}": (
+        lambda w, u: ("PATCH", f"/api/v1/programs/{program(w, u)}", {"name": "改名"}, {"If-Match": "1"}),
+        row(**PROGRAM_OWNERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "POST /programs/{id}/tasks": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/programs/{program(w, u)}/tasks",
+            {"number": "9", "title": "新任务", "responsible_unit_ids": [str(w.units[u].id)]},
+            {},
+        ),
+        row(
+            p_admin=(201, 404),
+            p_staff=(201, 404),
+            b_admin=(403, 403),
+            q_admin=(201, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /programs/{id}/tasks": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/tasks", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /tasks/{id}": (
+        lambda w, u: ("GET", f"/api/v1/tasks/{w.tasks[PROGRAM_OF[u]].id}", None, {}),
+        PROGRAM_READ,
+    ),
+    "POST /tasks/{id}/indicator-values": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/tasks/{w.tasks[PROGRAM_OF[u]].id}/indicator-values",
+            {"indicator": "路网密度", "value": "5.2", "as_of": "2018-06-30"},
+            {},
+        ),
+        # Reported by the program's office or one of the task's units (A's reporter is one).
+        row(
+            p_admin=(201, 404),
+            p_staff=(201, 404),
+            a_reporter=(201, 201),
+            b_admin=(403, 403),
+            q_admin=(201, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "POST /projects": (
+        lambda w, u: ("POST", "/api/v1/projects", new_project(w, u), {}),
+        row(
+            **{p: (201, 422) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /projects": (
+        lambda w, u: ("GET", f"/api/v1/projects?region_unit_id={w.units[u].id}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /projects/{id}": (lambda w, u: ("GET", f"/api/v1/projects/{project(w, u)}", None, {}), PROJECT_READ),
+    "PATCH /projects/{id}": (
+        # The world's projects are under review: a principal allowed to edit gets 409, not 403/404.
+        lambda w, u: ("PATCH", f"/api/v1/projects/{project(w, u)}", {"name": "改"}, {"If-Match": "1"}),
+        row(**PROJECT_ENTRY, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "POST /projects/{id}/submit": (
+        lambda w, u: ("POST", f"/api/v1/projects/{project(w, u)}/submit", None, {}),
+        row(**PROJECT_ENTRY, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "POST /projects/{id}/approve": (
+        lambda w, u: ("POST", f"/api/v1/projects/{project(w, u)}/approve", None, {}),
+        row(**REVIEWERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "POST /projects/{id}/return": (
+        lambda w, u: ("POST", f"/api/v1/projects/{project(w, u)}/return", {"reason": "补充材料"}, {}),
+        row(**REVIEWERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "POST /projects/{id}/withdraw": (
+        # Only approved projects can be withdrawn: an allowed reviewer meets 409.
+        lambda w, u: ("POST", f"/api/v1/projects/{project(w, u)}/withdraw", {"reason": "无法推进"}, {}),
+        row(
+            **{k: (409, 404) if v[0] == 200 else v for k, v in REVIEWERS.items()},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /projects/template.xlsx": (
+        lambda w, u: ("GET", "/api/v1/projects/template.xlsx", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /projects/export.xlsx": (
+        lambda w, u: ("GET", f"/api/v1/projects/export.xlsx?region_unit_id={w.units[u].id}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "POST /projects/import": (
+        lambda w, u: ("POST", "/api/v1/projects/import", ("multipart", {"program_id": program(w, u)}), {}),
+        row(
+            p_admin=(200, 422),
+            p_staff=(200, 422),
+            a_reporter=(200, 200),
+            b_admin=(200, 200),
+            q_admin=(200, 422),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /programs/{id}/adjustments": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/adjustments", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /programs/{id}/oc4ids": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/oc4ids", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /public/programs/{id}/projects": (
+        lambda w, u: ("GET", f"/api/v1/public/programs/{program(w, u)}/projects", None, {}),
+        row(rest=(200, 200)),
+    ),
     "POST /pings": (
         lambda w, u: ("POST", "/api/v1/pings", {"targets": ["notifier"]}, {}),
         row(
@@ -166,7 +348,12 @@ async def test_access(client: AsyncClient, world: World, endpoint: str, principa
     build, expected = TABLE[endpoint]
     unit = TARGETS[principal][0 if side == "own" else 1]
     method, url, body, headers = build(world, unit)
-    r = await client.request(method, url, json=body, headers={**headers, **world.auth(principal)})
+    headers = {**headers, **world.auth(principal)}
+    if isinstance(body, tuple):  # a multipart upload: (kind, form fields)
+        files = {"file": ("projects.csv", IMPORT_FILE, "text/csv")}
+        r = await client.request(method, url, data=body[1], files=files, headers=headers)
+    else:
+        r = await client.request(method, url, json=body, headers=headers)
     want = expected[principal][0 if side == "own" else 1]
     assert r.status_code == want, r.text
     if want >= 400:

@@ -17,6 +17,12 @@ class Action(StrEnum):
     CLIENTS_WRITE = "clients:write"
     AUDIT_READ = "audit:read"
     OPS_PING = "ops:ping"
+    PROGRAMS_READ = "programs:read"
+    PROGRAMS_WRITE = "programs:write"
+    TASKS_REPORT = "tasks:report"
+    PROJECTS_READ = "projects:read"
+    PROJECTS_WRITE = "projects:write"
+    PROJECTS_REVIEW = "projects:review"
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -29,10 +35,27 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.CLIENTS_WRITE: frozenset({"office_admin"}),
     Action.AUDIT_READ: frozenset({"office_admin", "auditor"}),
     Action.OPS_PING: frozenset({"office_admin"}),
+    Action.PROGRAMS_READ: EVERY_ROLE,
+    Action.PROGRAMS_WRITE: frozenset({"office_admin", "office_staff"}),
+    Action.TASKS_REPORT: frozenset({"office_admin", "office_staff", "reporter"}),
+    Action.PROJECTS_READ: EVERY_ROLE,
+    # Counties enter their projects (reporters and staff); the program's office reviews them.
+    Action.PROJECTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
+    Action.PROJECTS_REVIEW: frozenset({"office_admin", "office_staff"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.
-CLIENT_SCOPES = frozenset({Action.UNITS_READ, Action.UNITS_WRITE, Action.AUDIT_READ})
+CLIENT_SCOPES = frozenset(
+    {
+        Action.UNITS_READ,
+        Action.UNITS_WRITE,
+        Action.AUDIT_READ,
+        Action.PROGRAMS_READ,
+        Action.TASKS_REPORT,
+        Action.PROJECTS_READ,
+        Action.PROJECTS_WRITE,
+    }
+)
 
 
 def can(principal: Principal, action: Action) -> bool:

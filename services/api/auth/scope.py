@@ -3,11 +3,11 @@
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound, invalid
 from shared.models import Unit
 
 M = TypeVar("M")
@@ -18,15 +18,46 @@ def subtree_ids(principal: Principal) -> Select[tuple[uuid.UUID]]:
     return select(Unit.id).where(Unit.path.startswith(principal.unit_path, autoescape=True))
 
 
-def visible(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
-    """`stmt` narrowed to rows of `model` inside the principal's subtree.
+def ancestor_ids(principal: Principal) -> list[uuid.UUID]:
+    """The principal's own unit and every unit above it, read off its materialized path."""
+    return [uuid.UUID(part) for part in principal.unit_path.strip("/").split("/") if part]
 
-    Each model names the column that places it in the tree (`subtree_column`).
+
+def condition(model: Any, principal: Principal) -> Any:
+    """The SQL condition placing rows of `model` inside the principal's view. Each model says how:
+
+    - `subtree_column`: the unit it belongs to must be in the principal's subtree;
+    - `subtree_columns`: any of these units in the subtree will do (a project is seen by its
+      region, its owner and its responsible unit);
+    - `shared_down = True` as well: it is also seen from below (a program is shared down its
+      office's tree, so a county takes part in its province's program);
+    - `subtree_via = (column, parent model)`: seen exactly when the parent row is.
     """
     if model is Unit:
-        return stmt.where(Unit.path.startswith(principal.unit_path, autoescape=True))
-    column = getattr(model, model.subtree_column)
-    return stmt.where(column.in_(subtree_ids(principal)))
+        return Unit.path.startswith(principal.unit_path, autoescape=True)
+    via = getattr(model, "subtree_via", None)
+    if via is not None:
+        column, parent = via
+        parent_ids = select(parent.id).where(condition(parent, principal))
+        return getattr(model, column).in_(parent_ids)
+    names = getattr(model, "subtree_columns", None) or (model.subtree_column,)
+    below = subtree_ids(principal)
+    conditions = [getattr(model, name).in_(below) for name in names]
+    if getattr(model, "shared_down", False):
+        conditions += [getattr(model, name).in_(ancestor_ids(principal)) for name in names]
+    return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+
+def owns(model: Any, principal: Principal) -> Any:
+    """Rows the principal's subtree holds itself (not merely shared with it from above)."""
+    names = getattr(model, "subtree_columns", None) or (model.subtree_column,)
+    below = subtree_ids(principal)
+    return or_(*[getattr(model, name).in_(below) for name in names])
+
+
+def visible(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
+    """`stmt` narrowed to rows of `model` the principal may see (see `condition`)."""
+    return stmt.where(condition(model, principal))
 
 
 async def get_visible(
@@ -37,3 +68,27 @@ async def get_visible(
     if found is None:
         raise NotFound(f"There is no {what} with id {record_id} that you can see.")
     return found
+
+
+async def require_visible_units(
+    session: AsyncSession, principal: Principal, refs: list[tuple[list[str | int], uuid.UUID]]
+) -> None:
+    """422 naming every body field that refers to a unit the principal cannot see."""
+    wanted = {unit_id for _, unit_id in refs}
+    if not wanted:
+        return
+    found = set(await session.scalars(select(Unit.id).where(Unit.id.in_(wanted), condition(Unit, principal))))
+    missing = [
+        (loc, f"there is no unit {unit_id} that you can see") for loc, unit_id in refs if unit_id not in found
+    ]
+    if missing:
+        raise invalid(missing)
+
+
+async def owned_or_403(
+    session: AsyncSession, model: Any, record: Any, principal: Principal, why: str
+) -> None:
+    """For records shared down the tree: changing one takes holding it in your own subtree."""
+    stmt = select(model.id).where(model.id == record.id, owns(model, principal))
+    if await session.scalar(stmt) is None:
+        raise Forbidden(why)

@@ -15,12 +15,8 @@ from services.api.preconditions import check_version
 from services.api.units.phone import PhoneBox, mask
 from services.api.units.schemas import LiaisonChangePublic, LiaisonPublic, UnitCreate, UnitPublic, UnitUpdate
 from shared import audit, clock
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, field_error
 from shared.models import LiaisonChange, Unit
-
-
-def _field_error(field: str, msg: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {msg}.", errors=[{"loc": ["body", field], "msg": msg}])
 
 
 def _phone_for(principal: Principal | None, phone: str | None) -> str | None:
@@ -46,7 +42,7 @@ async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Princi
     stmt = select(Unit).where(Unit.id == parent_id)
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
-        raise _field_error("parent_id", f"there is no unit {parent_id} that you can see")
+        raise field_error("parent_id", f"there is no unit {parent_id} that you can see")
     return found
 
 
@@ -127,10 +123,10 @@ async def update(
         unit.region_code = data.region_code
     if "parent_id" in sent and data.parent_id != unit.parent_id:
         if data.parent_id is None:
-            raise _field_error("parent_id", "a unit cannot be made a root through the API")
+            raise field_error("parent_id", "a unit cannot be made a root through the API")
         parent = await _parent(session, data.parent_id, principal)
         if parent.path.startswith(unit.path):
-            raise _field_error("parent_id", "a unit cannot move under itself or one of its own sub-units")
+            raise field_error("parent_id", "a unit cannot move under itself or one of its own sub-units")
         old, new = unit.path, f"{parent.path}{unit.id}/"
         await session.execute(
             sql_update(Unit)

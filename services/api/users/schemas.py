@@ -7,7 +7,15 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"]
-Scope = Literal["units:read", "units:write", "audit:read"]
+Scope = Literal[
+    "units:read",
+    "units:write",
+    "audit:read",
+    "programs:read",
+    "tasks:report",
+    "projects:read",
+    "projects:write",
+]
 
 
 def _distinct(values: list[str]) -> list[str]:

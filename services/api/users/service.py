@@ -12,7 +12,7 @@ from services.api.auth.scope import get_visible, visible
 from services.api.users.schemas import ClientCreate, UserCreate
 from shared import audit, clock
 from shared.audit import Actor
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, field_error
 from shared.models import ApiClient, AppUser, Unit
 
 
@@ -21,7 +21,7 @@ async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal 
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
         msg = f"there is no unit {unit_id} that you can see"
-        raise ValidationFailed(f"unit_id: {msg}.", errors=[{"loc": ["body", "unit_id"], "msg": msg}])
+        raise field_error("unit_id", msg)
     return found
 
 
@@ -35,7 +35,7 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
     problems = password_problems(data.password, username=data.username)
     if problems:
         msg = "; ".join(problems)
-        raise ValidationFailed(f"password: {msg}.", errors=[{"loc": ["body", "password"], "msg": msg}])
+        raise field_error("password", msg)
     if await session.scalar(select(AppUser.id).where(AppUser.username == data.username)):
         raise Conflict(f"The username '{data.username}' is taken; choose another.")
     user = AppUser(

@@ -1,0 +1,132 @@
+"""Program and task endpoints."""
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Query, Request, Response, status
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible
+from services.api.pagination import Page, PageDep
+from services.api.preconditions import IfMatch
+from services.api.programs import service
+from services.api.programs.schemas import (
+    IndicatorValueIn,
+    IndicatorValuePublic,
+    ProgramCreate,
+    ProgramPublic,
+    ProgramUpdate,
+    TaskCreate,
+    TaskPublic,
+)
+from services.api.routing import SessionDep, router
+from shared.models import Program, Task
+
+programs = router(prefix="/programs", tags=["programs"])
+tasks = router(prefix="/tasks", tags=["programs"])
+Reader = Annotated[Principal, authorize(Action.PROGRAMS_READ)]
+Writer = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]
+
+
+async def _public(session: SessionDep, program: Program) -> ProgramPublic:
+    totals = await service.approved_totals(session, [program.id])
+    return service.to_public(program, totals.get(program.id))
+
+
+@programs.post("", status_code=status.HTTP_201_CREATED, response_model=ProgramPublic)
+async def create_program(
+    data: ProgramCreate, request: Request, response: Response, session: SessionDep, principal: Writer
+) -> ProgramPublic:
+    """A new program; without settings it gets the seeds' report schedules and escalation ladder."""
+    program = await service.create(session, data=data, principal=principal)
+    response.headers["ETag"] = f'"{program.version}"'
+    response.headers["Location"] = f"{request.url.path}/{program.id}"
+    return await _public(session, program)
+
+
+@programs.get("", response_model=Page[ProgramPublic])
+async def list_programs(
+    session: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of the name or code")] = None,
+) -> Page[ProgramPublic]:
+    """Programs run by your office, offices below it, or offices above you."""
+    rows, count = await service.list_programs(session, principal=principal, page=page, year=year, q=q)
+    totals = await service.approved_totals(session, [p.id for p in rows])
+    return Page(data=[service.to_public(p, totals.get(p.id)) for p in rows], count=count)
+
+
+@programs.get("/{program_id}", response_model=ProgramPublic)
+async def get_program(
+    program_id: UUID, response: Response, session: SessionDep, principal: Reader
+) -> ProgramPublic:
+    """One program with its settings and approved totals."""
+    program = await get_visible(session, Program, program_id, principal, "program")
+    response.headers["ETag"] = f'"{program.version}"'
+    return await _public(session, program)
+
+
+@programs.patch("/{program_id}", response_model=ProgramPublic)
+async def update_program(
+    program_id: UUID,
+    data: ProgramUpdate,
+    version: IfMatch,
+    response: Response,
+    session: SessionDep,
+    principal: Writer,
+) -> ProgramPublic:
+    """Change the name, categories or settings; needs `If-Match: <version>`."""
+    program = await service.update(
+        session, program_id=program_id, data=data, version=version, principal=principal
+    )
+    response.headers["ETag"] = f'"{program.version}"'
+    return await _public(session, program)
+
+
+@programs.post("/{program_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
+async def create_task(
+    program_id: UUID, data: TaskCreate, response: Response, session: SessionDep, principal: Writer
+) -> TaskPublic:
+    """A numbered task with lead / responsible / cooperating units and quantified targets."""
+    task = await service.create_task(session, program_id=program_id, data=data, principal=principal)
+    response.headers["Location"] = f"/api/v1/tasks/{task.id}"
+    return await service.task_public(session, task)
+
+
+@programs.get("/{program_id}/tasks", response_model=Page[TaskPublic])
+async def list_tasks(
+    program_id: UUID, session: SessionDep, principal: Reader, page: PageDep
+) -> Page[TaskPublic]:
+    """The program's tasks in number order, each with its targets' state today."""
+    rows, count = await service.list_tasks(session, program_id=program_id, principal=principal, page=page)
+    return Page(data=[await service.task_public(session, t) for t in rows], count=count)
+
+
+@tasks.get("/{task_id}", response_model=TaskPublic)
+async def get_task(
+    task_id: UUID,
+    session: SessionDep,
+    principal: Reader,
+    as_of: Annotated[date | None, Query(description="the date to judge targets at; default today")] = None,
+) -> TaskPublic:
+    """A task and each target's state as of a date: met, on track, behind or missed."""
+    task = await get_visible(session, Task, task_id, principal, "task")
+    return await service.task_public(session, task, as_of)
+
+
+@tasks.post(
+    "/{task_id}/indicator-values", status_code=status.HTTP_201_CREATED, response_model=IndicatorValuePublic
+)
+async def report_indicator(
+    task_id: UUID,
+    data: IndicatorValueIn,
+    session: SessionDep,
+    principal: Annotated[Principal, authorize(Action.TASKS_REPORT)],
+) -> IndicatorValuePublic:
+    """Report an indicator's value as of a date (one of the task's units, or the office)."""
+    value = await service.report_indicator(session, task_id=task_id, data=data, principal=principal)
+    return IndicatorValuePublic.model_validate(value.model_dump())

@@ -1,0 +1,159 @@
+"""Program and task request and response bodies."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.program_settings import EscalationPolicy, NoticeRules, ReportSchedule
+
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+
+
+def _distinct(values: list[str], what: str) -> list[str]:
+    if len(values) != len(set(values)):
+        raise ValueError(f"each {what} may be listed once")
+    return values
+
+
+class ProgramCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    year: int = Field(ge=2000, le=2100)
+    office_unit_id: UUID
+    categories: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Project categories, e.g. Luanchuan's nine systems; empty allows any.",
+        examples=[["现代创新", "现代产业", "现代基础设施"]],
+    )
+    report_schedules: list[ReportSchedule] | None = Field(
+        default=None,
+        description="Default: weekly due Monday, unit monthly by the 3rd, project monthly by the 22nd.",
+    )
+    escalation_policy: EscalationPolicy | None = Field(
+        default=None, description="Default: DOMAIN.md's ladder."
+    )
+    notice_rules: NoticeRules | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        for c in value:
+            if not c.strip() or len(c) > 64:
+                raise ValueError("a category is a non-empty name of at most 64 characters")
+        return _distinct(value, "category")
+
+
+class ProgramUpdate(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    categories: list[str] | None = None
+    report_schedules: list[ReportSchedule] | None = None
+    escalation_policy: EscalationPolicy | None = None
+    notice_rules: NoticeRules | None = None
+
+    _categories = field_validator("categories")(classmethod(lambda cls, v: ProgramCreate._categories(v)))
+
+
+class ProgramPublic(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    year: int
+    office_unit_id: UUID
+    categories: list[str]
+    report_schedules: list[ReportSchedule]
+    escalation_policy: EscalationPolicy
+    notice_rules: NoticeRules
+    approved_total_investment: Decimal = Field(description="万元, approved projects only")
+    approved_projects: int
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str = Field(min_length=1, max_length=200, examples=["路网密度"])
+    unit: str = Field(min_length=1, max_length=32, examples=["km/km²"])
+    target_value: Decimal = Field(max_digits=18, decimal_places=4)
+    due_date: date
+    direction: Literal["at_least", "at_most"] = Field(
+        default="at_least", description="at_least: reach the value or more; at_most: stay at or under it"
+    )
+
+
+class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(min_length=1, max_length=32, examples=["一.3"])
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+    lead_unit_ids: list[UUID] = Field(default_factory=list, max_length=50)
+    responsible_unit_ids: list[UUID] = Field(min_length=1, max_length=200)
+    cooperating_unit_ids: list[UUID] = Field(default_factory=list, max_length=200)
+    due_date: date | None = None
+    targets: list[TargetIn] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _targets_distinct(self) -> "TaskCreate":
+        keys = [(t.indicator, t.due_date) for t in self.targets]
+        if len(keys) != len(set(keys)):
+            raise ValueError("targets: one target per indicator and due date")
+        return self
+
+
+class TargetProgress(BaseModel):
+    id: UUID
+    indicator: str
+    unit: str
+    target_value: Decimal
+    direction: str
+    due_date: date
+    latest_value: Decimal | None
+    latest_as_of: date | None
+    expected_value: Decimal | None = Field(
+        description="where a straight line from the first value would be now"
+    )
+    state: Literal["met", "on_track", "behind", "missed"]
+
+
+class TaskPublic(BaseModel):
+    id: UUID
+    program_id: UUID
+    number: str
+    title: str
+    description: str | None
+    due_date: date | None
+    lead_unit_ids: list[UUID]
+    responsible_unit_ids: list[UUID]
+    cooperating_unit_ids: list[UUID]
+    as_of: date
+    targets: list[TargetProgress]
+
+
+class IndicatorValueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str = Field(min_length=1, max_length=200)
+    value: Decimal = Field(max_digits=18, decimal_places=4)
+    as_of: date
+
+
+class IndicatorValuePublic(BaseModel):
+    id: UUID
+    task_id: UUID
+    indicator: str
+    value: Decimal
+    as_of: date
+    reported_by: str
+    created_at: datetime

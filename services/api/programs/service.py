@@ -1,0 +1,313 @@
+"""Programs and their tasks: the task division (任务分工) with quantified targets."""
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, subtree_ids, visible
+from services.api.pagination import PageParams
+from services.api.preconditions import check_version
+from services.api.programs.schemas import (
+    IndicatorValueIn,
+    ProgramCreate,
+    ProgramPublic,
+    ProgramUpdate,
+    TargetProgress,
+    TaskCreate,
+    TaskPublic,
+)
+from shared import audit, clock
+from shared.errors import Conflict, Forbidden, field_error
+from shared.models import IndicatorValue, Program, Project, Task, TaskTarget, TaskUnit
+from shared.program_settings import ProgramSettings
+
+NOT_YOURS = "Only the program's office (or an office above it) can change the program and its tasks."
+
+
+def program_settings(program: Program) -> ProgramSettings:
+    return ProgramSettings.model_validate(program.settings)
+
+
+async def approved_totals(
+    session: AsyncSession, program_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Decimal, int]]:
+    rows = await session.execute(
+        select(Project.program_id, func.coalesce(func.sum(Project.total_investment), 0), func.count())
+        .where(Project.program_id.in_(program_ids), Project.status == "approved")
+        .group_by(Project.program_id)
+    )
+    return {pid: (Decimal(total), n) for pid, total, n in rows}
+
+
+def to_public(program: Program, totals: tuple[Decimal, int] | None) -> ProgramPublic:
+    settings = program_settings(program)
+    total, count = totals or (Decimal(0), 0)
+    return ProgramPublic.model_validate(
+        {
+            **program.model_dump(exclude={"settings"}),
+            **settings.model_dump(),
+            "approved_total_investment": total,
+            "approved_projects": count,
+        }
+    )
+
+
+def _audit_view(program: Program) -> dict[str, Any]:
+    return program.model_dump(mode="json", exclude={"created_at", "updated_at"})
+
+
+async def create(session: AsyncSession, *, data: ProgramCreate, principal: Principal) -> Program:
+    """A new program run by an office in the caller's subtree; settings default to the seeds'."""
+    await require_visible_units(session, principal, [(["office_unit_id"], data.office_unit_id)])
+    if await session.scalar(select(Program.id).where(Program.code == data.code)):
+        raise Conflict(f"A program with code '{data.code}' already exists; codes must be unique.")
+    given = {
+        k: v for k in ("report_schedules", "escalation_policy", "notice_rules") if (v := getattr(data, k))
+    }
+    settings = ProgramSettings.model_validate(given)
+    program = Program(
+        code=data.code,
+        name=data.name,
+        year=data.year,
+        office_unit_id=data.office_unit_id,
+        categories=data.categories,
+        settings=settings.model_dump(mode="json"),
+    )
+    session.add(program)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="program.create",
+        entity="program",
+        entity_id=program.id,
+        unit_id=program.office_unit_id,
+        after=_audit_view(program),
+    )
+    return program
+
+
+async def update(
+    session: AsyncSession, *, program_id: uuid.UUID, data: ProgramUpdate, version: int, principal: Principal
+) -> Program:
+    program = await get_visible(session, Program, program_id, principal, "program")
+    await owned_or_403(session, Program, program, principal, NOT_YOURS)
+    check_version(program.version, version, "program")
+    before = _audit_view(program)
+    sent = data.model_dump(exclude_unset=True)
+    if sent.get("name") is not None:
+        program.name = sent["name"]
+    if sent.get("categories") is not None:
+        in_use = set(
+            await session.scalars(select(Project.category).where(Project.program_id == program.id).distinct())
+        ) - set(sent["categories"])
+        if in_use and sent["categories"]:
+            raise field_error("categories", f"projects still use {', '.join(sorted(in_use))}; keep those")
+        program.categories = sent["categories"]
+    settings = program_settings(program).model_dump()
+    settings.update({k: v for k, v in sent.items() if k in settings and v is not None})
+    program.settings = ProgramSettings.model_validate(settings).model_dump(mode="json")
+    program.version += 1
+    program.updated_at = clock.now()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="program.update",
+        entity="program",
+        entity_id=program.id,
+        unit_id=program.office_unit_id,
+        before=before,
+        after=_audit_view(program),
+    )
+    return program
+
+
+async def list_programs(
+    session: AsyncSession, *, principal: Principal, page: PageParams, year: int | None, q: str | None
+) -> tuple[list[Program], int]:
+    stmt = visible(select(Program), Program, principal)
+    if year:
+        stmt = stmt.where(Program.year == year)
+    if q:
+        stmt = stmt.where(Program.name.ilike(f"%{q}%") | Program.code.ilike(f"%{q}%"))
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(
+        stmt.order_by(Program.year.desc(), Program.code).offset(page.offset).limit(page.page_size)
+    )
+    return list(rows), count
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+async def create_task(
+    session: AsyncSession, *, program_id: uuid.UUID, data: TaskCreate, principal: Principal
+) -> Task:
+    program = await get_visible(session, Program, program_id, principal, "program")
+    await owned_or_403(session, Program, program, principal, NOT_YOURS)
+    refs: list[tuple[list[str | int], uuid.UUID]] = []
+    for field in ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids"):
+        ids = getattr(data, field)
+        if len(ids) != len(set(ids)):
+            raise field_error(field, "each unit may be listed once")
+        refs += [([field, i], unit_id) for i, unit_id in enumerate(ids)]
+    await require_visible_units(session, principal, refs)
+    if await session.scalar(select(Task.id).where(Task.program_id == program.id, Task.number == data.number)):
+        raise Conflict(f"The program already has a task numbered '{data.number}'.")
+    task = Task(
+        program_id=program.id,
+        number=data.number,
+        title=data.title,
+        description=data.description,
+        due_date=data.due_date,
+    )
+    session.add(task)
+    await session.flush()
+    seen: set[uuid.UUID] = set()
+    for role, ids in (
+        ("lead", data.lead_unit_ids),
+        ("responsible", data.responsible_unit_ids),
+        ("cooperating", data.cooperating_unit_ids),
+    ):
+        for unit_id in ids:
+            if unit_id in seen:
+                raise field_error(f"{role}_unit_ids", f"unit {unit_id} already has another part in this task")
+            seen.add(unit_id)
+            session.add(TaskUnit(task_id=task.id, unit_id=unit_id, role=role))
+    for t in data.targets:
+        session.add(TaskTarget(task_id=task.id, **t.model_dump()))
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="task.create",
+        entity="task",
+        entity_id=task.id,
+        unit_id=program.office_unit_id,
+        after=data.model_dump(mode="json"),
+    )
+    return task
+
+
+def target_state(target: TaskTarget, values: list[IndicatorValue], as_of: date) -> TargetProgress:
+    """Met when a value on or before the due date reaches the target; missed when the due date
+    passed without that; otherwise on track when the latest value is at least where a straight
+    line from the first reported value to the target would be today, else behind."""
+
+    def reaches(v: Decimal) -> bool:
+        return v >= target.target_value if target.direction == "at_least" else v <= target.target_value
+
+    known = sorted((v for v in values if v.as_of <= as_of), key=lambda v: (v.as_of, v.created_at))
+    latest = known[-1] if known else None
+    expected: Decimal | None = None
+    if any(reaches(v.value) for v in known if v.as_of <= target.due_date):
+        state = "met"
+    elif as_of > target.due_date:
+        state = "missed"
+    elif latest is None:
+        state = "behind"
+    else:
+        first = known[0]
+        span = (target.due_date - first.as_of).days
+        share = Decimal(1) if span <= 0 else Decimal((as_of - first.as_of).days) / Decimal(span)
+        expected = (first.value + (target.target_value - first.value) * share).quantize(Decimal("0.0001"))
+        ahead = latest.value >= expected if target.direction == "at_least" else latest.value <= expected
+        state = "on_track" if ahead else "behind"
+    return TargetProgress(
+        id=target.id,
+        indicator=target.indicator,
+        unit=target.unit,
+        target_value=target.target_value,
+        direction=target.direction,
+        due_date=target.due_date,
+        latest_value=latest.value if latest else None,
+        latest_as_of=latest.as_of if latest else None,
+        expected_value=expected,
+        state=state,  # type: ignore[arg-type]
+    )
+
+
+async def task_public(session: AsyncSession, task: Task, as_of: date | None = None) -> TaskPublic:
+    as_of = as_of or clock.today()
+    units: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for tu in await session.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)):
+        units[tu.role].append(tu.unit_id)
+    targets = list(
+        await session.scalars(
+            select(TaskTarget)
+            .where(TaskTarget.task_id == task.id)
+            .order_by(TaskTarget.due_date, TaskTarget.indicator)
+        )
+    )
+    by_indicator: dict[str, list[IndicatorValue]] = defaultdict(list)
+    for v in await session.scalars(select(IndicatorValue).where(IndicatorValue.task_id == task.id)):
+        by_indicator[v.indicator].append(v)
+    return TaskPublic(
+        **task.model_dump(include={"id", "program_id", "number", "title", "description", "due_date"}),
+        lead_unit_ids=units["lead"],
+        responsible_unit_ids=units["responsible"],
+        cooperating_unit_ids=units["cooperating"],
+        as_of=as_of,
+        targets=[target_state(t, by_indicator[t.indicator], as_of) for t in targets],
+    )
+
+
+async def list_tasks(
+    session: AsyncSession, *, program_id: uuid.UUID, principal: Principal, page: PageParams
+) -> tuple[list[Task], int]:
+    await get_visible(session, Program, program_id, principal, "program")
+    stmt = select(Task).where(Task.program_id == program_id)
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(Task.number).offset(page.offset).limit(page.page_size))
+    return list(rows), count
+
+
+async def report_indicator(
+    session: AsyncSession, *, task_id: uuid.UUID, data: IndicatorValueIn, principal: Principal
+) -> IndicatorValue:
+    """A value reported by one of the task's units (or the program's office)."""
+    task = await get_visible(session, Task, task_id, principal, "task")
+    indicators = set(await session.scalars(select(TaskTarget.indicator).where(TaskTarget.task_id == task.id)))
+    if data.indicator not in indicators:
+        known = ", ".join(sorted(indicators)) or "none yet"
+        raise field_error(
+            "indicator", f"the task has no target for '{data.indicator}' (its indicators: {known})"
+        )
+    if data.as_of > clock.today():
+        raise field_error("as_of", "a value cannot be reported for a future date")
+    program = await session.get_one(Program, task.program_id)
+    try:
+        await owned_or_403(session, Program, program, principal, NOT_YOURS)
+    except Forbidden:
+        task_units = select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)
+        mine = await session.scalar(
+            select(func.count()).select_from(
+                task_units.where(TaskUnit.unit_id.in_(subtree_ids(principal))).subquery()
+            )
+        )
+        if not mine:
+            raise Forbidden(
+                "Only the task's lead, responsible or cooperating units report its indicators."
+            ) from None
+    value = IndicatorValue(
+        task_id=task.id, reported_by=f"{principal.kind}:{principal.id}", **data.model_dump()
+    )
+    session.add(value)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="task.indicator_value",
+        entity="task",
+        entity_id=task.id,
+        unit_id=program.office_unit_id,
+        after=data.model_dump(mode="json"),
+    )
+    return value

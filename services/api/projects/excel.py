@@ -1,0 +1,296 @@
+"""The project library in spreadsheets: the template, the import (.xlsx or .csv) and the export.
+
+Headers are in Chinese, as the offices read them. The export uses the template's columns
+(plus 状态), so an exported file imports again.
+"""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from shared.errors import ValidationFailed
+
+STAGES = {"谋划": "planning", "前期": "preparation", "在建": "construction", "竣工": "completed"}
+CONSTRUCTION = {"新建": "new", "续建": "continuing"}
+STATUSES = {
+    "draft": "草稿",
+    "submitted": "待审核",
+    "approved": "已审核",
+    "returned": "已退回",
+    "withdrawn": "已调出",
+}
+MONTH_HEADERS = [f"{m}月计划投资(万元)" for m in range(1, 13)]
+MAX_ROWS = 20_000
+MAX_COLUMNS = 100
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, before openpyxl unpacks it
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    width: int
+    note: str
+
+
+COLUMNS = [
+    Column("项目编号", "code", 16, "字母、数字、-、_、.，在本计划内唯一"),
+    Column("项目名称", "name", 30, ""),
+    Column("所属类别", "category", 14, "本计划的类别之一"),
+    Column("所属区域", "region_unit", 16, "单位编码或名称"),
+    Column("业主单位", "owner_unit", 20, "单位编码或名称"),
+    Column("责任单位", "responsible_unit", 20, "单位编码或名称"),
+    Column("责任领导", "leader_name", 10, ""),
+    Column("领导职务", "leader_title", 12, ""),
+    Column("建设性质", "construction", 10, "新建 / 续建"),
+    Column("建设阶段", "stage", 10, "谋划 / 前期 / 在建 / 竣工"),
+    Column("总投资(万元)", "total_investment", 14, "最多两位小数"),
+    Column("年度计划投资(万元)", "annual_plan", 16, "不超过总投资"),
+    Column("开工日期", "start_date", 12, "YYYY-MM-DD"),
+    Column("竣工日期", "end_date", 12, "YYYY-MM-DD"),
+    Column("主要节点", "milestones", 36, "节点:日期；节点:日期，如 主体完工:2018-10-31"),
+    Column("服务团队", "service_team", 30, "职责:姓名；职责:姓名，如 手续办理人员:李四"),
+    Column("项目简介", "description", 30, ""),
+    *[Column(h, f"month_{i + 1:02d}", 12, "") for i, h in enumerate(MONTH_HEADERS)],
+]
+HEADERS = [c.header for c in COLUMNS]
+BY_HEADER = {c.header: c for c in COLUMNS}
+IGNORED_HEADERS = {"状态"}
+
+
+class SheetError(ValidationFailed):
+    """The file as a whole cannot be read: wrong kind, too big, no header row."""
+
+
+def template(categories: list[str]) -> bytes:
+    """An empty sheet with the columns, a notes row, and pick-lists where values are fixed."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "项目库"
+    ws.append(HEADERS)
+    for i, column in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = Font(bold=True)
+        ws.column_dimensions[cell.column_letter].width = column.width
+    ws.freeze_panes = "A2"
+    for header, values in (
+        ("建设性质", list(CONSTRUCTION)),
+        ("建设阶段", list(STAGES)),
+        ("所属类别", categories),
+    ):
+        if values and len(",".join(values)) < 250:
+            letter = ws.cell(row=1, column=HEADERS.index(header) + 1).column_letter
+            dv = DataValidation(type="list", formula1=f'"{",".join(values)}"', allow_blank=True)
+            dv.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+            ws.add_data_validation(dv)
+    notes = wb.create_sheet("填写说明")
+    notes.append(["列", "说明"])
+    for column in COLUMNS:
+        notes.append([column.header, column.note])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def export(rows: Iterator[dict[str, Any]], units: dict[UUID, str]) -> bytes:
+    """The projects in the template's columns, plus 状态; units by code."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("项目库")
+    ws.append([*HEADERS, "状态"])
+    for p in rows:
+        plan = p["monthly_plan"] or {}
+        months = {int(k[5:7]): Decimal(v) for k, v in plan.items()}
+        ws.append(
+            [
+                p["code"],
+                p["name"],
+                p["category"],
+                units.get(p["region_unit_id"], str(p["region_unit_id"])),
+                units.get(p["owner_unit_id"], str(p["owner_unit_id"])),
+                units.get(p["responsible_unit_id"], str(p["responsible_unit_id"])),
+                p["leader"].get("name"),
+                p["leader"].get("title"),
+                {v: k for k, v in CONSTRUCTION.items()}[p["construction"]],
+                {v: k for k, v in STAGES.items()}[p["stage"]],
+                p["total_investment"],
+                p["annual_plan"],
+                p["start_date"],
+                p["end_date"],
+                "；".join(f"{m['name']}:{m['planned_date']}" for m in p.get("milestones") or []),
+                "；".join(f"{m['role']}:{m['name']}" for m in p["service_team"] or []),
+                p["description"],
+                *[months.get(m) for m in range(1, 13)],
+                STATUSES[p["status"]],
+            ]
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_rows(filename: str, content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """(headers, [(sheet row number, cells)]) of the first sheet; refuses absurd files."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return _csv_rows(content)
+    if name.endswith(".xlsx") or content[:2] == b"PK":
+        return _xlsx_rows(content)
+    raise SheetError("Send the filled-in template as .xlsx, or as .csv (UTF-8 or GBK).")
+
+
+def _check(
+    headers: list[str], rows: list[tuple[int, list[Any]]]
+) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    if not headers or not any(headers):
+        raise SheetError("The first row must hold the template's column headers (项目编号, 项目名称, …).")
+    return headers, rows
+
+
+def _xlsx_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
+                raise SheetError("The workbook unpacks to more than 200 MB; split it into smaller files.")
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except SheetError:
+        raise
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise SheetError(
+            "The file is not a readable .xlsx workbook; save it again from Excel or WPS."
+        ) from None
+    try:
+        ws = wb.worksheets[0]
+        max_row, max_col = ws.max_row or 0, ws.max_column or 0
+        if max_row > MAX_ROWS + 1 or max_col > MAX_COLUMNS:
+            raise SheetError(
+                f"The sheet is {max_row} rows × {max_col} columns; at most {MAX_ROWS} projects and "
+                f"{MAX_COLUMNS} columns are accepted in one file."
+            )
+        rows: list[tuple[int, list[Any]]] = []
+        headers: list[str] = []
+        for number, values in enumerate(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+            if number == 1:
+                headers = [str(v).strip() if v is not None else "" for v in values]
+                continue
+            if number > MAX_ROWS + 1:
+                raise SheetError(f"At most {MAX_ROWS} projects are accepted in one file.")
+            if any(v not in (None, "") for v in values):
+                rows.append((number, list(values)))
+        return _check(headers, rows)
+    finally:
+        wb.close()
+
+
+def _csv_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise SheetError("The CSV file is neither UTF-8 nor GBK text.")
+    reader = csv.reader(io.StringIO(text))
+    headers: list[str] = []
+    rows: list[tuple[int, list[Any]]] = []
+    for number, values in enumerate(reader, start=1):
+        if len(values) > MAX_COLUMNS or number > MAX_ROWS + 1:
+            raise SheetError(
+                f"At most {MAX_ROWS} projects and {MAX_COLUMNS} columns are accepted in one file."
+            )
+        if number == 1:
+            headers = [v.strip() for v in values]
+        elif any(v.strip() for v in values):
+            rows.append((number, [v.strip() or None for v in values]))
+    return _check(headers, rows)
+
+
+# --- cell parsing -------------------------------------------------------------------------
+
+
+class CellError(ValueError):
+    pass
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = str(value).strip()
+    return s or None
+
+
+def money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        raise CellError(f"'{value}' is not an amount in 万元, such as 1234.50") from None
+    if amount != amount.quantize(Decimal("0.01")):
+        amount = amount.quantize(Decimal("0.0001")).normalize()
+        if amount != amount.quantize(Decimal("0.01")):
+            raise CellError(f"{value} has more than two decimals")
+    return amount.quantize(Decimal("0.01"))
+
+
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def day(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    m = _DATE.match(str(value).strip())
+    if m:
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass
+    raise CellError(f"'{value}' is not a date; write it as YYYY-MM-DD, such as 2018-03-01")
+
+
+def pairs(value: Any, what: str, second: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    """'a:1；b:2' → [("a", 1), ("b", 2)] (full-width separators allowed)."""
+    s = text(value)
+    if not s:
+        return []
+    out = []
+    for part in re.split(r"[;；\n]", s):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.match(r"^([^:：]+)[:：](.+)$", part)
+        if not m or not m[1].strip() or not m[2].strip():
+            raise CellError(f"'{part}' should read {what}")
+        out.append((m[1].strip(), second(m[2].strip())))
+    return out
+
+
+def choice(value: Any, options: dict[str, str]) -> str | None:
+    s = text(value)
+    if s is None:
+        return None
+    if s in options:
+        return options[s]
+    if s in options.values():
+        return s
+    raise CellError(f"'{s}' is not one of {' / '.join(options)}")

@@ -1,0 +1,364 @@
+"""Project library endpoints: entry, review, adjustment, Excel, OC4IDS, public disclosure."""
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
+from sqlalchemy import select
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, visible
+from services.api.pagination import Page, PageDep
+from services.api.preconditions import IfMatch
+from services.api.projects import excel, importer, oc4ids, service
+from services.api.projects.schemas import (
+    AdjustmentPublic,
+    ImportResult,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectSummary,
+    ProjectUpdate,
+    ReturnIn,
+    Stage,
+    Status,
+    WithdrawIn,
+)
+from services.api.routing import SessionDep, router
+from shared import clock
+from shared.errors import DomainError, NotFound, PayloadTooLarge, field_error
+from shared.models import Milestone, Program, Project, Unit
+
+projects = router(prefix="/projects", tags=["projects"])
+program_views = router(prefix="/programs", tags=["projects"])
+public = router(prefix="/public", tags=["public"])
+Reader = Annotated[Principal, authorize(Action.PROJECTS_READ)]
+Writer = Annotated[Principal, authorize(Action.PROJECTS_WRITE)]
+Reviewer = Annotated[Principal, authorize(Action.PROJECTS_REVIEW)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+Sort = Literal[
+    "code", "-code", "name", "-name", "total_investment", "-total_investment", "annual_plan", "-annual_plan",
+    "start_date", "-start_date", "end_date", "-end_date", "updated_at", "-updated_at",
+]  # fmt: skip
+
+
+def _version(request: Request) -> int | None:
+    """Review actions take an optional If-Match; when sent, a stale one is 412."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise DomainError(f"If-Match must be the record's version number, e.g. 'If-Match: 3' (got {raw!r}).")
+    return int(value)
+
+
+async def _detail(session: SessionDep, project: Project, response: Response) -> ProjectPublic:
+    response.headers["ETag"] = f'"{project.version}"'
+    return service.to_public(project, await service.milestones_of(session, project.id))
+
+
+class Filters:
+    """The list filters, shared by the list and the Excel export."""
+
+    def __init__(
+        self,
+        program_id: UUID | None = None,
+        region_unit_id: UUID | None = None,
+        responsible_unit_id: UUID | None = None,
+        category: Annotated[str | None, Query(max_length=64)] = None,
+        stage: Stage | None = None,
+        status: Status | None = None,
+        q: Annotated[str | None, Query(max_length=100, description="part of the name or code")] = None,
+    ) -> None:
+        self.values = {
+            "program_id": program_id,
+            "region_unit_id": region_unit_id,
+            "responsible_unit_id": responsible_unit_id,
+            "category": category,
+            "stage": stage,
+            "status": status,
+            "q": q,
+        }
+
+
+@projects.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
+async def create_project(
+    data: ProjectCreate, request: Request, response: Response, session: SessionDep, principal: Writer
+) -> ProjectPublic:
+    """Enter a project as a draft (status `draft`, version 1)."""
+    project = await service.create(session, data=data, principal=principal)
+    response.headers["Location"] = f"{request.url.path}/{project.id}"
+    return await _detail(session, project, response)
+
+
+@projects.get("", response_model=Page[ProjectSummary])
+async def list_projects(
+    session: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    filters: Annotated[Filters, Depends()],
+    sort: Sort = "code",
+) -> Page[ProjectSummary]:
+    """Projects you can see, filtered, sorted (`-` for descending) and paginated."""
+    rows, count = await service.list_projects(
+        session, principal=principal, page=page, sort=sort, **filters.values
+    )
+    return Page(data=[ProjectSummary.model_validate(r) for r in rows], count=count)
+
+
+@projects.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def template(
+    session: SessionDep,
+    principal: Reader,
+    program_id: Annotated[UUID | None, Query(description="fills the category pick-list")] = None,
+) -> Response:
+    """The import template: Chinese headers (项目编号, 项目名称, 所属类别, …) and a notes sheet."""
+    categories: list[str] = []
+    if program_id:
+        categories = (await get_visible(session, Program, program_id, principal, "program")).categories
+    return Response(
+        excel.template(categories),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''project-template.xlsx"},
+    )
+
+
+@projects.get("/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def export(
+    session: SessionDep, principal: Reader, filters: Annotated[Filters, Depends()], sort: Sort = "code"
+) -> Response:
+    """Any filtered list as a workbook in the template's columns (it imports again)."""
+    stmt = service.order(service.filtered(principal, **filters.values), sort).limit(excel.MAX_ROWS)
+    rows = [p.model_dump() for p in await session.scalars(stmt)]
+    ids = [r["id"] for r in rows]
+    milestones: dict[UUID, list[dict[str, Any]]] = {}
+    for m in await session.scalars(
+        select(Milestone).where(Milestone.project_id.in_(ids)).order_by(Milestone.position)
+    ):
+        milestones.setdefault(m.project_id, []).append(m.model_dump())
+    unit_ids = {r[k] for r in rows for k in service.UNIT_FIELDS}
+    units = dict((await session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids)))).all())
+    for r in rows:
+        r["milestones"] = milestones.get(r["id"], [])
+    return Response(
+        excel.export(iter(rows), units),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''projects.xlsx"},
+    )
+
+
+@projects.post("/import", response_model=ImportResult)
+async def import_projects(
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    file: Annotated[UploadFile, File(description="the filled-in template, .xlsx or .csv")],
+    program_id: Annotated[UUID, Form()],
+    dry_run: Annotated[bool, Form()] = False,
+) -> ImportResult:
+    """Import drafts from a spreadsheet; any error in any row imports nothing and lists them all."""
+    declared = int(request.headers.get("content-length") or 0)
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if declared > MAX_UPLOAD_BYTES + 64 * 1024 or len(content) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
+        )
+    program = await session.scalar(
+        visible(select(Program).where(Program.id == program_id), Program, principal)
+    )
+    if program is None:
+        raise field_error("program_id", f"there is no program {program_id} that you can see")
+    return await importer.run(
+        session,
+        program=program,
+        filename=file.filename or "",
+        content=content,
+        principal=principal,
+        dry_run=dry_run,
+    )
+
+
+@projects.get("/{project_id}", response_model=ProjectPublic)
+async def get_project(
+    project_id: UUID, response: Response, session: SessionDep, principal: Reader
+) -> ProjectPublic:
+    """One project with its milestones and monthly plan."""
+    project = await get_visible(session, Project, project_id, principal, "project")
+    return await _detail(session, project, response)
+
+
+@projects.patch("/{project_id}", response_model=ProjectPublic)
+async def update_project(
+    project_id: UUID,
+    data: ProjectUpdate,
+    version: IfMatch,
+    response: Response,
+    session: SessionDep,
+    principal: Writer,
+) -> ProjectPublic:
+    """Change a draft or returned project (`If-Match: <version>`; 412 when stale)."""
+    project, milestones = await service.update(
+        session, project_id=project_id, data=data, version=version, principal=principal
+    )
+    response.headers["ETag"] = f'"{project.version}"'
+    return service.to_public(project, milestones)
+
+
+@projects.post("/{project_id}/submit", response_model=ProjectPublic)
+async def submit(
+    project_id: UUID, request: Request, response: Response, session: SessionDep, principal: Writer
+) -> ProjectPublic:
+    """Send a draft or returned project to the program's office for review."""
+    project = await service.submit(
+        session, project_id=project_id, principal=principal, version=_version(request)
+    )
+    return await _detail(session, project, response)
+
+
+@projects.post("/{project_id}/approve", response_model=ProjectPublic)
+async def approve(
+    project_id: UUID, request: Request, response: Response, session: SessionDep, principal: Reviewer
+) -> ProjectPublic:
+    """Approve a submitted project: it enters the library and `project.approved` is sent."""
+    project = await service.approve(
+        session, project_id=project_id, principal=principal, version=_version(request)
+    )
+    return await _detail(session, project, response)
+
+
+@projects.post("/{project_id}/return", response_model=ProjectPublic)
+async def return_project(
+    project_id: UUID,
+    data: ReturnIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Reviewer,
+) -> ProjectPublic:
+    """Return a submitted project with the reason; the unit fixes it and submits again."""
+    project = await service.return_(
+        session, project_id=project_id, principal=principal, reason=data.reason, version=_version(request)
+    )
+    return await _detail(session, project, response)
+
+
+@projects.post("/{project_id}/withdraw", response_model=AdjustmentPublic)
+async def withdraw(
+    project_id: UUID, data: WithdrawIn, request: Request, session: SessionDep, principal: Reviewer
+) -> AdjustmentPublic:
+    """Move an approved project out, replacements in (409 if the approved total would drop)."""
+    adjustment = await service.withdraw(
+        session, project_id=project_id, data=data, principal=principal, version=_version(request)
+    )
+    return AdjustmentPublic.model_validate(adjustment.model_dump())
+
+
+@program_views.get("/{program_id}/adjustments", response_model=list[AdjustmentPublic])
+async def adjustments(program_id: UUID, session: SessionDep, principal: Reader) -> list[AdjustmentPublic]:
+    """Every dynamic adjustment of the program, oldest first."""
+    rows = await service.adjustments(session, program_id=program_id, principal=principal)
+    return [AdjustmentPublic.model_validate(a.model_dump()) for a in rows]
+
+
+@program_views.get("/{program_id}/oc4ids")
+async def oc4ids_package(
+    program_id: UUID, request: Request, session: SessionDep, principal: Reader
+) -> dict[str, Any]:
+    """The program's approved and withdrawn projects as an OC4IDS 0.9 project package."""
+    program = await get_visible(session, Program, program_id, principal, "program")
+    rows = list(
+        await session.scalars(
+            visible(select(Project), Project, principal)
+            .where(Project.program_id == program.id, Project.status.in_(("approved", "withdrawn")))
+            .order_by(Project.code)
+        )
+    )
+    milestones: dict[UUID, list[Milestone]] = {}
+    for m in await session.scalars(
+        select(Milestone).where(Milestone.project_id.in_([p.id for p in rows])).order_by(Milestone.position)
+    ):
+        milestones.setdefault(m.project_id, []).append(m)
+    unit_ids = {program.office_unit_id} | {getattr(p, f) for p in rows for f in service.UNIT_FIELDS}
+    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    today = clock.today()
+    return oc4ids.package(
+        str(request.url),
+        clock.now(),
+        [oc4ids.project(p, program, units, milestones.get(p.id, []), today) for p in rows],
+        publisher=units[program.office_unit_id].name,
+    )
+
+
+@public.get("/programs/{program_id}/projects")
+async def disclosed(program_id: UUID, request: Request, response: Response, session: SessionDep) -> Any:
+    """Public disclosure (004 二(七)): approved projects, their responsible leader, service team and
+    time nodes, and quarterly progress. No sign-in; no phone numbers or other personal contacts."""
+    program = await session.get(Program, program_id)
+    if program is None:
+        raise NotFound(f"There is no program with id {program_id}.")
+    rows = list(
+        await session.scalars(
+            select(Project)
+            .where(Project.program_id == program.id, Project.status == "approved")
+            .order_by(Project.code)
+        )
+    )
+    milestones: dict[UUID, list[Milestone]] = {}
+    for m in await session.scalars(
+        select(Milestone).where(Milestone.project_id.in_([p.id for p in rows])).order_by(Milestone.position)
+    ):
+        milestones.setdefault(m.project_id, []).append(m)
+    units = dict(
+        (
+            await session.execute(
+                select(Unit.id, Unit.name).where(
+                    Unit.id.in_({getattr(p, f) for p in rows for f in service.UNIT_FIELDS})
+                )
+            )
+        ).all()
+    )
+    body = {
+        "program": {"id": str(program.id), "code": program.code, "name": program.name, "year": program.year},
+        "count": len(rows),
+        "data": [
+            {
+                "code": p.code,
+                "name": p.name,
+                "category": p.category,
+                "region": units.get(p.region_unit_id),
+                "owner": units.get(p.owner_unit_id),
+                "responsible_unit": units.get(p.responsible_unit_id),
+                "responsible_leader": {"name": p.leader.get("name"), "title": p.leader.get("title")},
+                "service_team": [
+                    {"role": m.get("role"), "name": m.get("name"), "title": m.get("title")}
+                    for m in p.service_team
+                ],
+                "construction": p.construction,
+                "stage": p.stage,
+                "total_investment": str(p.total_investment),
+                "annual_plan": str(p.annual_plan),
+                "start_date": str(p.start_date),
+                "end_date": str(p.end_date),
+                "time_nodes": [
+                    {
+                        "name": m.name,
+                        "planned_date": str(m.planned_date),
+                        "actual_date": str(m.actual_date) if m.actual_date else None,
+                    }
+                    for m in milestones.get(p.id, [])
+                ],
+                "quarterly_progress": [],
+            }
+            for p in rows
+        ],
+    }
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(payload, media_type="application/json", headers=headers)

@@ -1,0 +1,188 @@
+"""Project request and response bodies."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Stage = Literal["planning", "preparation", "construction", "completed"]
+Status = Literal["draft", "submitted", "approved", "returned", "withdrawn"]
+Construction = Literal["new", "continuing"]
+# 万元 with at most two decimals; sent and returned as a decimal string ("1234.50").
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, examples=["1234.50"])]
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class Leader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["张三"])
+    title: str = Field(min_length=1, max_length=100, examples=["副县长"])
+
+
+class TeamMember(BaseModel):
+    """A member of the project's service team (服务团队); no phone numbers are kept here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(min_length=1, max_length=50, examples=["手续办理人员"])
+    name: str = Field(min_length=1, max_length=100)
+    title: str | None = Field(default=None, max_length=100)
+
+
+class MilestoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["主体完工"])
+    planned_date: date
+
+
+def _months(plan: dict[str, Decimal]) -> dict[str, Decimal]:
+    for month in plan:
+        if not MONTH.match(month):
+            raise ValueError(f"'{month}' is not a month: use YYYY-MM, such as 2018-05")
+    return dict(sorted(plan.items()))
+
+
+class ProjectFields(BaseModel):
+    """What a project is; shared by create, update and the Excel import."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["LC-2018-001"])
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=64, examples=["现代基础设施"])
+    region_unit_id: UUID
+    owner_unit_id: UUID
+    responsible_unit_id: UUID
+    leader: Leader
+    service_team: list[TeamMember] = Field(default_factory=list, max_length=20)
+    construction: Construction
+    stage: Stage
+    total_investment: Money
+    annual_plan: Money
+    start_date: date
+    end_date: date
+    milestones: list[MilestoneIn] = Field(default_factory=list, max_length=100)
+    monthly_plan: dict[str, Money] = Field(
+        default_factory=dict, description='{"YYYY-MM": amount in 万元}, months of the program year'
+    )
+    description: str | None = Field(default=None, max_length=10_000)
+
+    _check_months = field_validator("monthly_plan")(classmethod(lambda cls, v: _months(v)))
+
+
+class ProjectCreate(ProjectFields):
+    program_id: UUID
+
+
+class ProjectUpdate(BaseModel):
+    """Only the fields sent are changed; the rules are checked on the result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, min_length=1, max_length=64)
+    region_unit_id: UUID | None = None
+    owner_unit_id: UUID | None = None
+    responsible_unit_id: UUID | None = None
+    leader: Leader | None = None
+    service_team: list[TeamMember] | None = None
+    construction: Construction | None = None
+    stage: Stage | None = None
+    total_investment: Money | None = None
+    annual_plan: Money | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    milestones: list[MilestoneIn] | None = None
+    monthly_plan: dict[str, Money] | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+
+    _check_months = field_validator("monthly_plan")(classmethod(lambda cls, v: _months(v) if v else v))
+
+
+class MilestonePublic(BaseModel):
+    id: UUID
+    name: str
+    planned_date: date
+    actual_date: date | None
+
+
+class ProjectSummary(BaseModel):
+    """A project as lists show it."""
+
+    id: UUID
+    program_id: UUID
+    code: str
+    name: str
+    category: str
+    region_unit_id: UUID
+    owner_unit_id: UUID
+    responsible_unit_id: UUID
+    leader: Leader
+    construction: Construction
+    stage: Stage
+    status: Status
+    total_investment: Decimal
+    annual_plan: Decimal
+    start_date: date
+    end_date: date
+    version: int
+    updated_at: datetime | None
+
+
+class ProjectPublic(ProjectSummary):
+    service_team: list[TeamMember]
+    milestones: list[MilestonePublic]
+    monthly_plan: dict[str, Decimal]
+    description: str | None
+    return_reason: str | None
+    created_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    withdrawn_at: datetime | None
+    latest_progress: dict[str, object] | None = Field(
+        default=None, description="the latest monthly report, once reports are filed"
+    )
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="what the unit must fix")
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    replacement_project_ids: list[UUID] = Field(default_factory=list, max_length=50)
+
+
+class AdjustmentPublic(BaseModel):
+    id: UUID
+    program_id: UUID
+    withdrawn_project_id: UUID
+    replacement_project_ids: list[UUID]
+    reason: str
+    approved_total_before: Decimal
+    approved_total_after: Decimal
+    decided_by: str
+    decided_at: datetime
+
+
+class ImportError_(BaseModel):
+    row: int = Field(description="spreadsheet row, 1 = the header row")
+    column: str | None = Field(description="the column's header, as in the template")
+    message: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    dry_run: bool
+    errors: list[ImportError_]

@@ -1,0 +1,529 @@
+"""The project library: entry, the rules, review, dynamic adjustment, listing."""
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible, owned_or_403, owns, require_visible_units, visible
+from services.api.pagination import PageParams
+from services.api.preconditions import check_version
+from services.api.projects.schemas import (
+    MilestoneIn,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectSummary,
+    ProjectUpdate,
+    WithdrawIn,
+)
+from shared import audit, clock, outbox
+from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
+from shared.models import Adjustment, Milestone, Program, Project
+from shared.queues import EventPayload, Job, Target
+
+REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
+UNIT_FIELDS = ("region_unit_id", "owner_unit_id", "responsible_unit_id")
+Problems = list[tuple[list[str | int], str]]
+
+
+def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
+    """Every rule a project breaks, each located at the field to fix (the import reuses this)."""
+    problems: Problems = []
+    if program.categories and fields["category"] not in program.categories:
+        problems.append(
+            (["category"], f"not a category of this program (use one of: {'、'.join(program.categories)})")
+        )
+    total, annual = fields["total_investment"], fields["annual_plan"]
+    if annual > total:
+        problems.append(
+            (["annual_plan"], f"the annual plan ({annual} 万元) exceeds the total investment ({total} 万元)")
+        )
+    plan: dict[str, Decimal] = fields.get("monthly_plan") or {}
+    outside = [m for m in plan if not m.startswith(f"{program.year}-")]
+    for month in outside:
+        problems.append((["monthly_plan", month], f"outside the program year {program.year}"))
+    monthly = sum(plan.values(), Decimal(0))
+    if monthly > annual:
+        problems.append(
+            (
+                ["monthly_plan"],
+                f"the months add up to {monthly} 万元, more than the annual plan ({annual} 万元)",
+            )
+        )
+    start, end = fields["start_date"], fields["end_date"]
+    if end < start:
+        problems.append((["end_date"], f"the end date {end} is before the start date {start}"))
+    names: set[str] = set()
+    for i, m in enumerate(fields.get("milestones") or []):
+        name, planned = (
+            (m.name, m.planned_date) if isinstance(m, MilestoneIn) else (m["name"], m["planned_date"])
+        )
+        if name in names:
+            problems.append((["milestones", i, "name"], f"the milestone '{name}' is listed twice"))
+        names.add(name)
+        if end >= start and not start <= planned <= end:
+            problems.append(
+                (
+                    ["milestones", i, "planned_date"],
+                    f"{planned} is outside the project period {start} to {end}",
+                )
+            )
+    return problems
+
+
+async def _program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
+    found = await session.scalar(visible(select(Program).where(Program.id == program_id), Program, principal))
+    if found is None:
+        raise field_error("program_id", f"there is no program {program_id} that you can see")
+    return found
+
+
+async def _ensure_code_free(
+    session: AsyncSession, program_id: uuid.UUID, code: str, but: uuid.UUID | None = None
+) -> None:
+    stmt = select(Project.id).where(Project.program_id == program_id, Project.code == code)
+    if but:
+        stmt = stmt.where(Project.id != but)
+    if await session.scalar(stmt):
+        raise Conflict(
+            f"The program already has a project with code '{code}'; codes must be unique in a program."
+        )
+
+
+def _audit_view(project: Project, milestones: Sequence[Any]) -> dict[str, Any]:
+    view = project.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    view["milestones"] = [{"name": m.name, "planned_date": str(m.planned_date)} for m in milestones]
+    return view
+
+
+async def milestones_of(session: AsyncSession, project_id: uuid.UUID) -> list[Milestone]:
+    stmt = select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.position)
+    return list(await session.scalars(stmt))
+
+
+def to_public(project: Project, milestones: list[Milestone]) -> ProjectPublic:
+    return ProjectPublic.model_validate(
+        {**project.model_dump(), "milestones": [m.model_dump() for m in milestones]}
+    )
+
+
+def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
+    return {month: str(amount) for month, amount in sorted(plan.items())}
+
+
+async def create(session: AsyncSession, *, data: ProjectCreate, principal: Principal) -> Project:
+    """A draft project: units and program must be visible to the caller, the rules kept."""
+    program = await _program_for(session, data.program_id, principal)
+    await require_visible_units(session, principal, [([f], getattr(data, f)) for f in UNIT_FIELDS])
+    fields = data.model_dump()
+    if problems := rule_problems({**fields, "milestones": data.milestones}, program):
+        raise invalid(problems)
+    await _ensure_code_free(session, program.id, data.code)
+    project = Project(
+        **data.model_dump(exclude={"milestones", "monthly_plan", "leader", "service_team"}),
+        leader=data.leader.model_dump(),
+        service_team=[m.model_dump() for m in data.service_team],
+        monthly_plan=_money_json(data.monthly_plan),
+        created_by=f"{principal.kind}:{principal.id}",
+    )
+    session.add(project)
+    await session.flush()
+    milestones = [
+        Milestone(project_id=project.id, name=m.name, planned_date=m.planned_date, position=i)
+        for i, m in enumerate(data.milestones)
+    ]
+    session.add_all(milestones)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="project.create",
+        entity="project",
+        entity_id=project.id,
+        unit_id=project.responsible_unit_id,
+        after=_audit_view(project, milestones),
+    )
+    return project
+
+
+async def _is_reviewer(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> bool:
+    stmt = select(Program.id).where(Program.id == program_id, owns(Program, principal))
+    return await session.scalar(stmt) is not None
+
+
+async def update(
+    session: AsyncSession, *, project_id: uuid.UUID, data: ProjectUpdate, version: int, principal: Principal
+) -> tuple[Project, list[Milestone]]:
+    """Change a draft or returned project; an approved one only by its reviewers."""
+    project = await get_visible(session, Project, project_id, principal, "project")
+    check_version(project.version, version, "project")
+    if project.status in ("submitted", "withdrawn"):
+        what = (
+            "is under review: wait until it is approved or returned"
+            if project.status == "submitted"
+            else "was withdrawn"
+        )
+        raise InvalidState(f"The project {what}.")
+    program = await session.get_one(Program, project.program_id)
+    if project.status == "approved":
+        await owned_or_403(
+            session, Program, program, principal, REVIEWERS_ONLY + " Approved projects change only so."
+        )
+    milestones = await milestones_of(session, project.id)
+    before = _audit_view(project, milestones)
+    sent = data.model_dump(exclude_unset=True)
+    if None in (sent.get(k, 0) for k in ("code", "name", "category", "leader", "construction", "stage")):
+        raise invalid([([k], "cannot be emptied") for k in sent if sent[k] is None and k != "description"])
+    refs = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
+    await require_visible_units(session, principal, refs)
+    current = project.model_dump()
+    current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
+    current["milestones"] = [MilestoneIn(name=m.name, planned_date=m.planned_date) for m in milestones]
+    merged = {**current, **{k: v for k, v in sent.items() if v is not None or k == "description"}}
+    if "milestones" in sent:
+        merged["milestones"] = data.milestones or []
+    if problems := rule_problems(merged, program):
+        raise invalid(problems)
+    if sent.get("code") and sent["code"] != project.code:
+        await _ensure_code_free(session, project.program_id, sent["code"], but=project.id)
+    for key, value in sent.items():
+        if key == "milestones":
+            continue
+        if key == "leader":
+            value = data.leader.model_dump() if data.leader else value
+        elif key == "service_team":
+            value = [m.model_dump() for m in data.service_team or []]
+        elif key == "monthly_plan":
+            value = _money_json(data.monthly_plan or {})
+        setattr(project, key, value)
+    if "milestones" in sent:
+        milestones = await _replace_milestones(session, project.id, milestones, data.milestones or [])
+    project.version += 1
+    project.updated_at = clock.now()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="project.update",
+        entity="project",
+        entity_id=project.id,
+        unit_id=project.responsible_unit_id,
+        before=before,
+        after=_audit_view(project, milestones),
+    )
+    return project, milestones
+
+
+async def _replace_milestones(
+    session: AsyncSession, project_id: uuid.UUID, old: list[Milestone], new: list[MilestoneIn]
+) -> list[Milestone]:
+    """Keep a milestone (and its actual date) when its name stays; drop the rest."""
+    by_name = {m.name: m for m in old}
+    kept: list[Milestone] = []
+    for i, m in enumerate(new):
+        row = by_name.pop(m.name, None) or Milestone(
+            project_id=project_id, name=m.name, planned_date=m.planned_date
+        )
+        row.planned_date, row.position = m.planned_date, i
+        session.add(row)
+        kept.append(row)
+    for gone in by_name.values():
+        await session.delete(gone)
+    await session.flush()
+    return kept
+
+
+async def _transition(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    principal: Principal,
+    allowed_from: tuple[str, ...],
+    to: str,
+    action: str,
+    version: int | None,
+    review: bool,
+) -> Project:
+    project = await get_visible(session, Project, project_id, principal, "project")
+    if version is not None:
+        check_version(project.version, version, "project")
+    if review and not await _is_reviewer(session, project.program_id, principal):
+        raise_forbidden()
+    if project.status not in allowed_from:
+        raise InvalidState(
+            f"A {project.status} project cannot be {action}; only a project that is "
+            f"{' or '.join(allowed_from)} can."
+        )
+    before = {"status": project.status, "version": project.version}
+    project.status = to
+    project.version += 1
+    now = clock.now()
+    project.updated_at = now
+    if to == "submitted":
+        project.submitted_at, project.return_reason = now, None
+    elif to == "approved":
+        project.approved_at = now
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action=f"project.{action}",
+        entity="project",
+        entity_id=project.id,
+        unit_id=project.responsible_unit_id,
+        before=before,
+        after={"status": project.status, "version": project.version, "return_reason": project.return_reason},
+    )
+    return project
+
+
+def raise_forbidden() -> None:
+    raise Forbidden(REVIEWERS_ONLY)
+
+
+async def submit(
+    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, version: int | None
+) -> Project:
+    return await _transition(
+        session,
+        project_id=project_id,
+        principal=principal,
+        allowed_from=("draft", "returned"),
+        to="submitted",
+        action="submitted",
+        version=version,
+        review=False,
+    )
+
+
+async def approve(
+    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, version: int | None
+) -> Project:
+    project = await _transition(
+        session,
+        project_id=project_id,
+        principal=principal,
+        allowed_from=("submitted",),
+        to="approved",
+        action="approved",
+        version=version,
+        review=True,
+    )
+    await announce_approved(session, project)
+    return project
+
+
+async def return_(
+    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, reason: str, version: int | None
+) -> Project:
+    project = await _transition(
+        session,
+        project_id=project_id,
+        principal=principal,
+        allowed_from=("submitted",),
+        to="returned",
+        action="returned",
+        version=version,
+        review=True,
+    )
+    project.return_reason = reason
+    await session.flush()
+    return project
+
+
+async def announce_approved(session: AsyncSession, project: Project) -> None:
+    """`project.approved` through the outbox, for banks and investment platforms."""
+    await outbox.add_message(
+        session,
+        producer="api",
+        target=Target.NOTIFIER,
+        job=Job.EVENT,
+        payload=EventPayload(
+            event="project.approved",
+            subject_type="project",
+            subject_id=project.id,
+            occurred_at=project.approved_at or clock.now(),
+            data={
+                "id": str(project.id),
+                "program_id": str(project.program_id),
+                "code": project.code,
+                "name": project.name,
+                "category": project.category,
+                "region_unit_id": str(project.region_unit_id),
+                "owner_unit_id": str(project.owner_unit_id),
+                "responsible_unit_id": str(project.responsible_unit_id),
+                "stage": project.stage,
+                "total_investment": str(project.total_investment),
+                "annual_plan": str(project.annual_plan),
+                "start_date": str(project.start_date),
+                "end_date": str(project.end_date),
+            },
+        ),
+    )
+
+
+async def approved_total(session: AsyncSession, program_id: uuid.UUID) -> Decimal:
+    stmt = select(func.coalesce(func.sum(Project.total_investment), 0)).where(
+        Project.program_id == program_id, Project.status == "approved"
+    )
+    return Decimal(await session.scalar(stmt) or 0)
+
+
+async def withdraw(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    data: WithdrawIn,
+    principal: Principal,
+    version: int | None,
+) -> Adjustment:
+    """Move an approved project out and its replacements in; the approved total must not drop."""
+    project = await get_visible(session, Project, project_id, principal, "project")
+    if version is not None:
+        check_version(project.version, version, "project")
+    if not await _is_reviewer(session, project.program_id, principal):
+        raise_forbidden()
+    # One adjustment of a program at a time: the total is checked and changed under this lock.
+    await session.execute(select(Program.id).where(Program.id == project.program_id).with_for_update())
+    await session.refresh(project)
+    if project.status != "approved":
+        raise InvalidState(f"Only an approved project can be withdrawn; this one is {project.status}.")
+    ids = data.replacement_project_ids
+    if len(ids) != len(set(ids)) or project.id in ids:
+        raise field_error(
+            "replacement_project_ids", "list each replacement once, and not the withdrawn project"
+        )
+    replacements = list(
+        await session.scalars(visible(select(Project).where(Project.id.in_(ids)), Project, principal))
+    )
+    found = {r.id: r for r in replacements}
+    problems: Problems = []
+    for i, rid in enumerate(ids):
+        r = found.get(rid)
+        if r is None:
+            problems.append((["replacement_project_ids", i], f"there is no project {rid} that you can see"))
+        elif r.program_id != project.program_id:
+            problems.append((["replacement_project_ids", i], f"{r.code} belongs to another program"))
+        elif r.status == "withdrawn":
+            problems.append((["replacement_project_ids", i], f"{r.code} was withdrawn itself"))
+    if problems:
+        raise invalid(problems)
+    before = await approved_total(session, project.program_id)
+    moving_in = [r for r in replacements if r.status != "approved"]
+    after = before - project.total_investment + sum((r.total_investment for r in moving_in), Decimal(0))
+    if after < before:
+        raise Conflict(
+            f"Withdrawing {project.code} would drop the program's approved total investment from {before} to "
+            f"{after} 万元; name replacement projects worth at least {before - after} 万元 more."
+        )
+    now = clock.now()
+    project.status, project.withdrawn_at, project.updated_at = "withdrawn", now, now
+    project.version += 1
+    for r in moving_in:
+        r.status, r.approved_at, r.updated_at = "approved", now, now
+        r.version += 1
+    adjustment = Adjustment(
+        program_id=project.program_id,
+        withdrawn_project_id=project.id,
+        replacement_project_ids=ids,
+        reason=data.reason,
+        approved_total_before=before,
+        approved_total_after=after,
+        decided_by=f"{principal.kind}:{principal.id}",
+    )
+    session.add(adjustment)
+    await session.flush()
+    for r in moving_in:
+        await announce_approved(session, r)
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="project.withdrawn",
+        entity="project",
+        entity_id=project.id,
+        unit_id=project.responsible_unit_id,
+        before={"status": "approved", "approved_total": str(before)},
+        after={
+            "status": "withdrawn",
+            "reason": data.reason,
+            "replacements": [str(r) for r in ids],
+            "approved_total": str(after),
+        },
+    )
+    return adjustment
+
+
+async def adjustments(
+    session: AsyncSession, *, program_id: uuid.UUID, principal: Principal
+) -> list[Adjustment]:
+    await get_visible(session, Program, program_id, principal, "program")
+    stmt = select(Adjustment).where(Adjustment.program_id == program_id).order_by(Adjustment.decided_at)
+    return list(await session.scalars(stmt))
+
+
+SORTS = {
+    "code": Project.code,
+    "name": Project.name,
+    "total_investment": Project.total_investment,
+    "annual_plan": Project.annual_plan,
+    "start_date": Project.start_date,
+    "end_date": Project.end_date,
+    "updated_at": Project.updated_at,
+}
+SUMMARY_COLUMNS = [Project.__table__.c[name] for name in ProjectSummary.model_fields]  # type: ignore[attr-defined]
+
+
+def filtered(
+    principal: Principal,
+    *,
+    program_id: uuid.UUID | None = None,
+    region_unit_id: uuid.UUID | None = None,
+    responsible_unit_id: uuid.UUID | None = None,
+    category: str | None = None,
+    stage: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    columns: Sequence[Any] = (),
+) -> Any:
+    """The visible projects matching the filters (the list and the Excel export share this)."""
+    stmt = visible(select(*columns) if columns else select(Project), Project, principal)
+    for column, value in (
+        (Project.program_id, program_id),
+        (Project.region_unit_id, region_unit_id),
+        (Project.responsible_unit_id, responsible_unit_id),
+        (Project.category, category),
+        (Project.stage, stage),
+        (Project.status, status),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(Project.name.ilike(like) | Project.code.ilike(like))
+    return stmt
+
+
+def order(stmt: Any, sort: str) -> Any:
+    column = SORTS[sort.lstrip("-")]
+    ordered = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
+    return stmt.order_by(ordered, Project.id)
+
+
+async def list_projects(
+    session: AsyncSession, *, principal: Principal, page: PageParams, sort: str, **filters: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """One query: the page and, beside each row, the count of all matching rows."""
+    stmt = filtered(
+        principal, columns=[*SUMMARY_COLUMNS, func.count().over().label("total_count")], **filters
+    )
+    rows = (
+        (await session.execute(order(stmt, sort).offset(page.offset).limit(page.page_size))).mappings().all()
+    )
+    if rows:
+        return [dict(r) for r in rows], rows[0]["total_count"]
+    count = await session.scalar(select(func.count()).select_from(filtered(principal, **filters).subquery()))
+    return [], count or 0

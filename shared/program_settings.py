@@ -1,0 +1,104 @@
+"""A program's settings, as validated data: report schedules, notice rules, escalation policy.
+
+The api stores them with the program; the reports, notifier and ranker code read them
+through these models, so all three agree on their meaning. Defaults come from the seeds
+(DOMAIN.md): Henan counties report last week's work every Monday and last month's by the
+3rd; Luanchuan's project monthly form is due by the 22nd; the escalation ladder is the
+default one in DOMAIN.md.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ScheduleKind = Literal["unit_weekly", "unit_monthly", "project_monthly", "project_quarterly"]
+NoticeKind = Literal["reminder", "urging", "supervision", "criticism", "interview", "accountability"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReportSchedule(_Strict):
+    """When a kind of report is due. Weekly: a weekday of the following week; monthly and
+    quarterly: a day of the month after the period."""
+
+    kind: ScheduleKind
+    due_weekday: int | None = Field(default=None, ge=1, le=7, description="1 = Monday … 7 = Sunday (weekly)")
+    due_day: int | None = Field(default=None, ge=1, le=28, description="day of the following month, 1–28")
+    move_to_next_working_day: bool = Field(
+        default=True, description="a due date on a day off moves to the next working day"
+    )
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> "ReportSchedule":
+        if self.kind == "unit_weekly":
+            if self.due_weekday is None or self.due_day is not None:
+                raise ValueError("a weekly schedule takes due_weekday (1 = Monday) and no due_day")
+        elif self.due_day is None or self.due_weekday is not None:
+            raise ValueError(f"a {self.kind} schedule takes due_day (1–28) and no due_weekday")
+        return self
+
+
+def default_report_schedules() -> list[ReportSchedule]:
+    return [
+        ReportSchedule(kind="unit_weekly", due_weekday=1),
+        ReportSchedule(kind="unit_monthly", due_day=3),
+        ReportSchedule(kind="project_monthly", due_day=22),
+    ]
+
+
+class EscalationLevel(_Strict):
+    """One rung of the ladder. `after_working_days` counts from the deadline for levels 0–1
+    (negative: before it) and from the previous level otherwise; None means the level is
+    reached only by an event (a failed assessment, a bottom ranking), never by time."""
+
+    level: int = Field(ge=0, le=5)
+    kind: NoticeKind
+    after_working_days: int | None = Field(default=None, ge=-30, le=120)
+    recipient: str = Field(max_length=100)
+
+
+class EscalationPolicy(_Strict):
+    levels: list[EscalationLevel] = Field(min_length=1, max_length=6)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "EscalationPolicy":
+        numbers = [lv.level for lv in self.levels]
+        if numbers != sorted(set(numbers)):
+            raise ValueError("levels must be listed once each, in increasing order")
+        return self
+
+
+def default_escalation_policy() -> EscalationPolicy:
+    return EscalationPolicy(
+        levels=[
+            EscalationLevel(level=0, kind="reminder", after_working_days=-2, recipient="liaison"),
+            EscalationLevel(level=1, kind="urging", after_working_days=0, recipient="unit"),
+            EscalationLevel(level=2, kind="supervision", after_working_days=3, recipient="unit_head"),
+            EscalationLevel(level=3, kind="criticism", after_working_days=5, recipient="all_units"),
+            EscalationLevel(level=4, kind="interview", after_working_days=10, recipient="unit_principal"),
+            EscalationLevel(level=5, kind="accountability", after_working_days=None, recipient="discipline"),
+        ]
+    )
+
+
+class NoticeRules(_Strict):
+    """How notices are issued when the office does not say otherwise."""
+
+    default_due_in_working_days: int = Field(default=5, ge=1, le=60)
+    supervision_cosigned_by: str = Field(default="督查室", max_length=100)
+    criticise_bottom_of_ranking: int = Field(default=3, ge=0, le=50)
+
+
+class ProgramSettings(_Strict):
+    report_schedules: list[ReportSchedule] = Field(default_factory=default_report_schedules)
+    escalation_policy: EscalationPolicy = Field(default_factory=default_escalation_policy)
+    notice_rules: NoticeRules = Field(default_factory=NoticeRules)
+
+    @model_validator(mode="after")
+    def _one_schedule_per_kind(self) -> "ProgramSettings":
+        kinds = [s.kind for s in self.report_schedules]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("report_schedules: one schedule per kind")
+        return self
