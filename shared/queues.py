@@ -27,6 +27,7 @@ class Job(StrEnum):
 
     PING = "ping"
     EVENT = "event"
+    DELIVER_WEBHOOKS = "deliver_webhooks"
     RECONCILE = "reconcile"
 
 

@@ -52,12 +52,14 @@ class ApiSettings(DubanSettings):
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "ApiSettings":
-        secret = self.secret_key.get_secret_value()
-        if self.environment == "production" and (secret == _DEV_SECRET or len(secret) < 32):
-            raise ValueError(
-                "DUBAN_SECRET_KEY must be a random secret of at least 32 characters in production"
-            )
+        _check_secret(self.environment, self.secret_key)
         return self
+
+
+def _check_secret(environment: str, secret_key: SecretStr) -> None:
+    secret = secret_key.get_secret_value()
+    if environment == "production" and (secret == _DEV_SECRET or len(secret) < 32):
+        raise ValueError("DUBAN_SECRET_KEY must be a random secret of at least 32 characters in production")
 
 
 class MigrateSettings(DubanSettings):
@@ -100,7 +102,17 @@ class WorkerSettingsBase(DubanSettings):
 
 
 class NotifierSettings(WorkerSettingsBase):
-    """Settings of the notifier worker."""
+    """Settings of the notifier worker (it opens webhook secrets with the api's secret)."""
+
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_interval_seconds: int = Field(default=15, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> "NotifierSettings":
+        _check_secret(self.environment, self.secret_key)
+        return self
 
 
 class RankerSettings(WorkerSettingsBase):

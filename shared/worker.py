@@ -4,6 +4,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from arq import Retry, cron, func
@@ -96,19 +97,30 @@ def build_worker(
     target: Target,
     inbox: Any,
     functions: list[Callable[..., Awaitable[Any]]],
+    periodic: list[tuple[Callable[..., Awaitable[Any]], int]] | None = None,
+    resources: Callable[[dict[str, Any]], AbstractAsyncContextManager[None]] | None = None,
     **overrides: Any,
 ) -> Worker:
-    """An arq worker on `target`'s own queue, with explicit timeouts, tries and a reconciler."""
+    """An arq worker on `target`'s own queue, with explicit timeouts, tries and a reconciler.
+
+    `periodic` adds crons (function, interval in seconds); `resources` is an async context
+    manager that puts the service's own clients into ctx for the worker's lifetime.
+    """
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings)
         ctx.update(settings=settings, target=target, inbox=inbox, engine=engine)
         ctx["sessions"] = session_factory(engine)
+        if resources is not None:
+            ctx["_resources"] = resources(ctx)
+            await ctx["_resources"].__aenter__()
         if settings.metrics_port:
             start_http_server(settings.metrics_port, addr=settings.metrics_host)
         log.info("worker started", extra={"queue": queue_name(settings, target)})
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "_resources" in ctx:
+            await ctx["_resources"].__aexit__(None, None, None)
         if "engine" in ctx:
             await ctx["engine"].dispose()
 
@@ -129,7 +141,18 @@ def build_worker(
                 run_at_startup=True,
                 unique=True,
                 **_cron_schedule(settings.reconcile_interval_seconds),
-            )
+            ),
+            *[
+                cron(
+                    job(target, f),
+                    name=f.__name__,
+                    timeout=timeout,
+                    max_tries=1,
+                    unique=True,
+                    **_cron_schedule(interval),
+                )
+                for f, interval in periodic or []
+            ],
         ],
         queue_name=queue_name(settings, target),
         redis_settings=RedisSettings.from_dsn(str(settings.redis_url)),

@@ -19,6 +19,7 @@ from services.api.relay import Relay
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people
+from services.api.webhooks.router import webhooks
 from shared.db import create_engine, session_factory
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
@@ -71,6 +72,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    for domain in (auth, units, people, programs, tasks, projects, program_views, public, audit_log, pings):
+    for domain in (
+        auth,
+        units,
+        people,
+        programs,
+        tasks,
+        projects,
+        program_views,
+        public,
+        webhooks,
+        audit_log,
+        pings,
+    ):
         app.include_router(domain)
     return app

@@ -1,6 +1,42 @@
 """Notifier jobs. Thin: take ids from the payload, call a service function."""
 
+from datetime import timedelta
+from typing import Any
+
+from services.notifier import webhooks
+from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
+from shared.queues import EventPayload, Job
+from shared.settings import NotifierSettings
 
 ping = ping_task(inbox=NotifierInbox, receipt=NotifierPingReceipt)
+
+
+def _delivery_options(ctx: dict[str, Any]) -> dict[str, Any]:
+    settings: NotifierSettings = ctx["settings"]
+    return {
+        "max_attempts": settings.webhook_max_attempts,
+        "lease": timedelta(seconds=settings.webhook_timeout_seconds + 30),
+    }
+
+
+async def event(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Fan an event out to its webhook subscribers (once), then try to deliver at once."""
+    happened = EventPayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, NotifierInbox, message_id=message_id, job=Job.EVENT):
+            return "duplicate"
+        ids = await webhooks.fan_out(session, message_id=message_id, event=happened)
+    if ids:
+        await webhooks.deliver_due(
+            ctx["sessions"], ctx["http"], ctx["webhook_box"], ids=ids, **_delivery_options(ctx)
+        )
+    return f"{len(ids)} deliveries"
+
+
+async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
+    """Retry the deliveries whose next attempt is due (a cron)."""
+    return await webhooks.deliver_due(
+        ctx["sessions"], ctx["http"], ctx["webhook_box"], **_delivery_options(ctx)
+    )

@@ -21,9 +21,11 @@ from shared.models.library import (
 )
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
+from shared.models.webhooks import EVENTS, Webhook, WebhookDelivery
 
 __all__ = [
     "CONSTRUCTION_KINDS",
+    "EVENTS",
     "PROJECT_STAGES",
     "PROJECT_STATUSES",
     "ROLES",
@@ -49,5 +51,7 @@ __all__ = [
     "TaskTarget",
     "TaskUnit",
     "Unit",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

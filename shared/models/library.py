@@ -115,6 +115,7 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("program_id", "code"),
         Index("ix_project_program_status_stage", "program_id", "status", "stage"),
+        Index("ix_project_program_updated", "program_id", "updated_at"),
     )
     # A project belongs to the subtrees of its region, its owner and its responsible unit.
     subtree_columns: ClassVar[tuple[str, ...]] = ("region_unit_id", "responsible_unit_id", "owner_unit_id")

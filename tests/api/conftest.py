@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.passwords import hash_secret
 from services.api.auth.principal import issue_token
-from shared.models import ApiClient, AppUser, Program, Project, Task, TaskTarget, TaskUnit, Unit
+from shared.models import ApiClient, AppUser, Program, Project, Task, TaskTarget, TaskUnit, Unit, Webhook
 from shared.program_settings import ProgramSettings
 from shared.settings import ApiSettings
 
@@ -44,6 +44,7 @@ class World:
     programs: dict[str, Program] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -162,6 +163,14 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
             created_by="test",
         )
         session.add(w.projects[name])
+        w.webhooks[name] = Webhook(
+            unit_id=w.units[name].id,
+            url="https://example.cn/h",
+            events=["project.approved"],
+            secret_encrypted="-",
+            created_by="t",
+        )
+        session.add(w.webhooks[name])
     await session.commit()
 
 

@@ -321,6 +321,29 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/public/programs/{program(w, u)}/projects", None, {}),
         row(rest=(200, 200)),
     ),
+    "POST /webhooks": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/webhooks",
+            {"url": "https://bank.example.cn/hook", "events": ["project.approved"], "secret": "x" * 20},
+            {},
+        ),
+        row(
+            p_admin=(201, 201), b_admin=(201, 201), q_admin=(201, 201), anonymous=(401, 401), rest=(403, 403)
+        ),
+    ),
+    "GET /webhooks": (
+        lambda w, u: ("GET", "/api/v1/webhooks", None, {}),
+        row(
+            p_admin=(200, 200), b_admin=(200, 200), q_admin=(200, 200), anonymous=(401, 401), rest=(403, 403)
+        ),
+    ),
+    "GET /webhooks/{id}/deliveries": (
+        lambda w, u: ("GET", f"/api/v1/webhooks/{w.webhooks[u].id}/deliveries", None, {}),
+        row(
+            p_admin=(200, 404), b_admin=(200, 404), q_admin=(200, 404), anonymous=(401, 401), rest=(403, 403)
+        ),
+    ),
     "POST /pings": (
         lambda w, u: ("POST", "/api/v1/pings", {"targets": ["notifier"]}, {}),
         row(

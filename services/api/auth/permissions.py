@@ -23,6 +23,7 @@ class Action(StrEnum):
     PROJECTS_READ = "projects:read"
     PROJECTS_WRITE = "projects:write"
     PROJECTS_REVIEW = "projects:review"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -42,6 +43,8 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     # Counties enter their projects (reporters and staff); the program's office reviews them.
     Action.PROJECTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
     Action.PROJECTS_REVIEW: frozenset({"office_admin", "office_staff"}),
+    # Banks and platforms subscribe themselves (a client with the scope) or through an admin.
+    Action.WEBHOOKS_MANAGE: frozenset({"office_admin"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.
@@ -54,6 +57,7 @@ CLIENT_SCOPES = frozenset(
         Action.TASKS_REPORT,
         Action.PROJECTS_READ,
         Action.PROJECTS_WRITE,
+        Action.WEBHOOKS_MANAGE,
     }
 )
 

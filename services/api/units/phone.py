@@ -1,10 +1,8 @@
 """Liaison phone numbers: validated, stored encrypted, shown masked (138****1234)."""
 
-import base64
-import hashlib
 import re
 
-from cryptography.fernet import Fernet
+from shared.crypto import SecretBox
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -26,15 +24,8 @@ def mask(phone: str) -> str:
     return f"{head if head != phone else phone[:4]}-****{phone[-4:]}"
 
 
-class PhoneBox:
+class PhoneBox(SecretBox):
     """Encrypts phones with a key derived from the api's secret."""
 
     def __init__(self, secret: str) -> None:
-        key = base64.urlsafe_b64encode(hashlib.sha256(b"duban-phone\0" + secret.encode()).digest())
-        self._fernet = Fernet(key)
-
-    def seal(self, phone: str | None) -> str | None:
-        return self._fernet.encrypt(phone.encode()).decode() if phone else None
-
-    def open(self, sealed: str | None) -> str | None:
-        return self._fernet.decrypt(sealed.encode()).decode() if sealed else None
+        super().__init__(secret, "phone")

@@ -15,6 +15,7 @@ Scope = Literal[
     "tasks:report",
     "projects:read",
     "projects:write",
+    "webhooks:manage",
 ]
 
 

@@ -1,0 +1,48 @@
+"""Webhook request and response bodies."""
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+Event = Literal["project.approved"]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl = Field(examples=["https://bank.example.cn/duban/events"])
+    events: list[Event] = Field(min_length=1, description="events to receive; today: project.approved")
+    secret: str = Field(
+        min_length=16, max_length=200, description="shared secret; each body is signed with HMAC-SHA256 of it"
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(value) != len(set(value)):
+            raise ValueError("list each event once")
+        return value
+
+
+class WebhookPublic(BaseModel):
+    id: UUID
+    unit_id: UUID
+    url: str
+    events: list[str]
+    is_active: bool
+    created_at: datetime
+
+
+class DeliveryPublic(BaseModel):
+    id: UUID
+    event: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    body: dict[str, Any]
