@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.library import LIST_FILTERS, LIST_SQL
+
 
 def _json(body: object, status: int = 200) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
@@ -30,6 +32,17 @@ async def bare_insert(request: Request) -> Response:
     return _json({"id": row_id}, 201)
 
 
+async def bare_projects(request: Request) -> Response:
+    """The same page the api's list returns, straight from asyncpg (no auth, no count, no ORM)."""
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(LIST_SQL, *LIST_FILTERS.values())
+    return _json({"data": [{k: _plain(v) for k, v in r.items()} for r in rows]})
+
+
+def _plain(value: object) -> object:
+    return value if isinstance(value, (int, str, type(None))) else str(value)
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.pool = await asyncpg.create_pool(os.environ["BENCH_DATABASE_URL"], min_size=10, max_size=20)
@@ -42,5 +55,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 app = Starlette(
-    routes=[Route("/json", bare_json), Route("/insert", bare_insert, methods=["POST"])], lifespan=lifespan
+    routes=[
+        Route("/json", bare_json),
+        Route("/insert", bare_insert, methods=["POST"]),
+        Route("/projects", bare_projects),
+    ],
+    lifespan=lifespan,
 )

@@ -20,7 +20,7 @@ class PageParams:
         return (self.page - 1) * self.page_size
 
 
-def _page(
+async def _page(
     page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")] = 50,
 ) -> PageParams:

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from shared.errors import DomainError, PreconditionFailed, PreconditionRequired
 
 
-def _if_match(request: Request) -> int:
+async def _if_match(request: Request) -> int:
     raw = request.headers.get("if-match")
     if raw is None:
         raise PreconditionRequired(

@@ -84,7 +84,7 @@ def router(prefix: str = "", **kwargs: object) -> APIRouter:
     return APIRouter(prefix=API_PREFIX + prefix, route_class=DubanRoute, **kwargs)  # type: ignore[arg-type]
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's session (opened by DubanRoute)."""
     return request.state.session
 

@@ -153,6 +153,13 @@ async def test_wrong_or_hostile_files_get_clear_errors(client: AsyncClient, worl
     wide.save(buf)
     absurd = await upload(client, world, buf.getvalue())
     assert absurd.status_code == 422 and "50000 rows × 300 columns" in absurd.json()["detail"]
+    corner = Workbook()
+    corner.active["A1"] = "项目编号"
+    corner.active["XFD1048576"] = "x"  # read densely, this one cell would be 17 billion
+    buf = io.BytesIO()
+    corner.save(buf)
+    far = await upload(client, world, buf.getvalue())
+    assert far.status_code == 422 and "1048576 rows × 16384 columns" in far.json()["detail"]
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (210 * 1024 * 1024))

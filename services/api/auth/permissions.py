@@ -73,7 +73,7 @@ def sees_personal_data(principal: Principal) -> bool:
     return "office_admin" in principal.roles
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthorized(
@@ -87,7 +87,7 @@ def current_principal(request: Request) -> Principal:
 def authorize(action: Action) -> Any:
     """A dependency returning the principal if it may perform `action`, else 401/403."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not can(principal, action):
             who = f"scope '{action.value}'" if principal.kind == "client" else "your roles"
             raise Forbidden(f"This needs the permission '{action.value}', which {who} do not grant.")

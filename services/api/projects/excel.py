@@ -15,9 +15,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineWorkbook
 
 from shared.errors import ValidationFailed
 
@@ -160,39 +161,66 @@ def _check(
     return headers, rows
 
 
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _sheet_extent(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
+    """(rows, columns) a worksheet really spans, read off its cell references as it streams.
+
+    The reader below keeps a sheet as a dense grid, so one cell at XFD1048576 would ask for
+    billions of cells: the extent is checked before it reads anything.
+    """
+    max_row = max_col = 0
+    tail = b""
+    with zf.open(name) as raw:
+        while chunk := raw.read(1 << 20):
+            data = tail + chunk
+            for m in _CELL_REF.finditer(data):
+                max_col = max(max_col, _column_number(m[1]))
+                max_row = max(max_row, int(m[2]))
+            for m in _ROW_REF.finditer(data):
+                max_row = max(max_row, int(m[1]))
+            tail = data[-200:]
+    return max_row, max_col
+
+
 def _xlsx_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
                 raise SheetError("The workbook unpacks to more than 200 MB; split it into smaller files.")
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    max_row, max_col = _sheet_extent(zf, name)
+                    if max_row > MAX_ROWS + 1 or max_col > MAX_COLUMNS:
+                        raise SheetError(
+                            f"The sheet is {max_row} rows × {max_col} columns; at most {MAX_ROWS} projects "
+                            f"and {MAX_COLUMNS} columns are accepted in one file."
+                        )
+        grid = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
     except SheetError:
         raise
-    except Exception:  # openpyxl raises many kinds for a damaged file
+    except Exception:  # a damaged file fails in many ways
         raise SheetError(
             "The file is not a readable .xlsx workbook; save it again from Excel or WPS."
         ) from None
-    try:
-        ws = wb.worksheets[0]
-        max_row, max_col = ws.max_row or 0, ws.max_column or 0
-        if max_row > MAX_ROWS + 1 or max_col > MAX_COLUMNS:
-            raise SheetError(
-                f"The sheet is {max_row} rows × {max_col} columns; at most {MAX_ROWS} projects and "
-                f"{MAX_COLUMNS} columns are accepted in one file."
-            )
-        rows: list[tuple[int, list[Any]]] = []
-        headers: list[str] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
-            if number == 1:
-                headers = [str(v).strip() if v is not None else "" for v in values]
-                continue
-            if number > MAX_ROWS + 1:
-                raise SheetError(f"At most {MAX_ROWS} projects are accepted in one file.")
-            if any(v not in (None, "") for v in values):
-                rows.append((number, list(values)))
-        return _check(headers, rows)
-    finally:
-        wb.close()
+    if not grid:
+        return _check([], [])
+    headers = [str(v).strip() if v not in (None, "") else "" for v in grid[0]]
+    rows = [
+        (number, [None if v == "" else v for v in values])
+        for number, values in enumerate(grid[1:], start=2)
+        if any(v not in (None, "") for v in values)
+    ]
+    return _check(headers, rows)
 
 
 def _csv_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:

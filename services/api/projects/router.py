@@ -61,28 +61,28 @@ async def _detail(session: SessionDep, project: Project, response: Response) -> 
     return service.to_public(project, await service.milestones_of(session, project.id))
 
 
-class Filters:
+async def _filters(
+    program_id: UUID | None = None,
+    region_unit_id: UUID | None = None,
+    responsible_unit_id: UUID | None = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    stage: Stage | None = None,
+    status: Status | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="part of the name or code")] = None,
+) -> dict[str, Any]:
     """The list filters, shared by the list and the Excel export."""
+    return {
+        "program_id": program_id,
+        "region_unit_id": region_unit_id,
+        "responsible_unit_id": responsible_unit_id,
+        "category": category,
+        "stage": stage,
+        "status": status,
+        "q": q,
+    }
 
-    def __init__(
-        self,
-        program_id: UUID | None = None,
-        region_unit_id: UUID | None = None,
-        responsible_unit_id: UUID | None = None,
-        category: Annotated[str | None, Query(max_length=64)] = None,
-        stage: Stage | None = None,
-        status: Status | None = None,
-        q: Annotated[str | None, Query(max_length=100, description="part of the name or code")] = None,
-    ) -> None:
-        self.values = {
-            "program_id": program_id,
-            "region_unit_id": region_unit_id,
-            "responsible_unit_id": responsible_unit_id,
-            "category": category,
-            "stage": stage,
-            "status": status,
-            "q": q,
-        }
+
+Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 @projects.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
@@ -100,13 +100,11 @@ async def list_projects(
     session: SessionDep,
     principal: Reader,
     page: PageDep,
-    filters: Annotated[Filters, Depends()],
+    filters: Filters,
     sort: Sort = "code",
 ) -> Page[ProjectSummary]:
     """Projects you can see, filtered, sorted (`-` for descending) and paginated."""
-    rows, count = await service.list_projects(
-        session, principal=principal, page=page, sort=sort, **filters.values
-    )
+    rows, count = await service.list_projects(session, principal=principal, page=page, sort=sort, **filters)
     return Page(data=[ProjectSummary.model_validate(r) for r in rows], count=count)
 
 
@@ -128,11 +126,9 @@ async def template(
 
 
 @projects.get("/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
-async def export(
-    session: SessionDep, principal: Reader, filters: Annotated[Filters, Depends()], sort: Sort = "code"
-) -> Response:
+async def export(session: SessionDep, principal: Reader, filters: Filters, sort: Sort = "code") -> Response:
     """Any filtered list as a workbook in the template's columns (it imports again)."""
-    stmt = service.order(service.filtered(principal, **filters.values), sort).limit(excel.MAX_ROWS)
+    stmt = service.order(service.filtered(principal, **filters), sort).limit(excel.MAX_ROWS)
     rows = [p.model_dump() for p in await session.scalars(stmt)]
     ids = [r["id"] for r in rows]
     milestones: dict[UUID, list[dict[str, Any]]] = {}
