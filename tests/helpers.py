@@ -3,8 +3,15 @@
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TypeVar
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 T = TypeVar("T")
 
@@ -36,3 +43,37 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
+
+
+class Receiver:
+    """Another system's webhook URL, served for real on loopback; fails its first `failures` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.url = ""
+
+    async def _handle(self, request: Request) -> Response:
+        self.requests.append((dict(request.headers), await request.body()))
+        if len(self.requests) <= self.failures:
+            return Response("busy", status_code=503)
+        return Response("ok")
+
+
+@asynccontextmanager
+async def receiving(failures: int = 0) -> AsyncIterator[Receiver]:
+    """Serve a Receiver under uvicorn on a free loopback port for the block's duration."""
+    rec = Receiver(failures)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    rec.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    app = Starlette(routes=[Route("/hook", rec._handle, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.01)
+    try:
+        yield rec
+    finally:
+        server.should_exit = True
+        await task

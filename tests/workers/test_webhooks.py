@@ -1,10 +1,8 @@
 """Signed webhooks: an approved project reaches the subscribers who can see it, retried until it lands."""
 
-import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -13,52 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from services.notifier.tasks import deliver_webhooks, event
 from shared import clock
 from shared.crypto import SecretBox
 from shared.models import NotifierInbox, Program, Project, Unit, Webhook, WebhookDelivery
 from shared.settings import NotifierSettings
+from tests.helpers import Receiver, receiving
 
 SECRET = "bank-shared-secret-2018"
 
 
-class Receiver:
-    """A real HTTP endpoint on loopback that fails its first `failures` requests."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-
-    async def handle(self, request: Request) -> Response:
-        self.requests.append((dict(request.headers), await request.body()))
-        if len(self.requests) <= self.failures:
-            return Response("busy", status_code=503)
-        return Response("ok")
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    rec = Receiver(failures=1)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=[Route("/hook", rec.handle, methods=["POST"])]), log_level="warning")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.01)
-    yield rec, f"http://127.0.0.1:{port}/hook"
-    server.should_exit = True
-    await task
+    async with receiving(failures=1) as rec:
+        yield rec, rec.url
 
 
 @pytest.fixture
