@@ -42,6 +42,13 @@ def lock_id(scope: str, key: str) -> int:
 
 
 def request_hash(request: Request, body: bytes) -> str:
+    """What "the same request" means: method, path, query and body. A multipart body is
+    compared without its boundary, which clients draw anew for every attempt."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/"):
+        boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
+        if boundary:
+            body = body.replace(boundary.encode(), b"")
     h = hashlib.sha256()
     for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode(), body):
         h.update(len(part).to_bytes(8, "big"))

@@ -196,3 +196,22 @@ async def test_an_export_imports_again(client: AsyncClient, world: World) -> Non
         headers=world.auth("p_admin"),
     )
     assert again.json() == {"created": 2, "dry_run": False, "errors": []}, again.text
+
+
+async def test_a_retried_upload_with_the_same_key_imports_once(client: AsyncClient, world: World) -> None:
+    """A clerk on a bad line sends the file again: same Idempotency-Key, a new multipart boundary."""
+    content = workbook([row(world, "RETRY-1")])
+    responses = []
+    for _ in range(2):
+        responses.append(
+            await client.post(
+                "/api/v1/projects/import",
+                data={"program_id": str(world.programs["P"].id)},
+                files={"file": ("projects.xlsx", content, XLSX)},
+                headers={**world.auth("a_reporter"), "Idempotency-Key": "upload-2018-05-22-001"},
+            )
+        )
+    first, again = responses
+    assert first.json()["created"] == 1 and again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await codes(client, world, "RETRY-") == ["RETRY-1"]

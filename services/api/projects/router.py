@@ -12,7 +12,7 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
 from services.api.pagination import Page, PageDep
-from services.api.preconditions import IfMatch
+from services.api.preconditions import IfMatch, OptionalIfMatch
 from services.api.projects import excel, importer, oc4ids, service
 from services.api.projects.schemas import (
     AdjustmentPublic,
@@ -28,7 +28,7 @@ from services.api.projects.schemas import (
 )
 from services.api.routing import SessionDep, router
 from shared import clock
-from shared.errors import DomainError, NotFound, PayloadTooLarge, field_error
+from shared.errors import NotFound, PayloadTooLarge, field_error
 from shared.models import Milestone, Program, Project, Unit
 
 projects = router(prefix="/projects", tags=["projects"])
@@ -43,17 +43,6 @@ Sort = Literal[
     "code", "-code", "name", "-name", "total_investment", "-total_investment", "annual_plan", "-annual_plan",
     "start_date", "-start_date", "end_date", "-end_date", "updated_at", "-updated_at",
 ]  # fmt: skip
-
-
-def _version(request: Request) -> int | None:
-    """Review actions take an optional If-Match; when sent, a stale one is 412."""
-    raw = request.headers.get("if-match")
-    if raw is None:
-        return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError(f"If-Match must be the record's version number, e.g. 'If-Match: 3' (got {raw!r}).")
-    return int(value)
 
 
 async def _detail(session: SessionDep, project: Project, response: Response) -> ProjectPublic:
@@ -206,22 +195,22 @@ async def update_project(
 
 @projects.post("/{project_id}/submit", response_model=ProjectPublic)
 async def submit(
-    project_id: UUID, request: Request, response: Response, session: SessionDep, principal: Writer
+    project_id: UUID, version: OptionalIfMatch, response: Response, session: SessionDep, principal: Writer
 ) -> ProjectPublic:
     """Send a draft or returned project to the program's office for review."""
-    project = await service.submit(
-        session, project_id=project_id, principal=principal, version=_version(request)
+    project = await service.transition(
+        session, project_id=project_id, principal=principal, to="submitted", version=version
     )
     return await _detail(session, project, response)
 
 
 @projects.post("/{project_id}/approve", response_model=ProjectPublic)
 async def approve(
-    project_id: UUID, request: Request, response: Response, session: SessionDep, principal: Reviewer
+    project_id: UUID, version: OptionalIfMatch, response: Response, session: SessionDep, principal: Reviewer
 ) -> ProjectPublic:
     """Approve a submitted project: it enters the library and `project.approved` is sent."""
-    project = await service.approve(
-        session, project_id=project_id, principal=principal, version=_version(request)
+    project = await service.transition(
+        session, project_id=project_id, principal=principal, to="approved", version=version
     )
     return await _detail(session, project, response)
 
@@ -230,25 +219,30 @@ async def approve(
 async def return_project(
     project_id: UUID,
     data: ReturnIn,
-    request: Request,
+    version: OptionalIfMatch,
     response: Response,
     session: SessionDep,
     principal: Reviewer,
 ) -> ProjectPublic:
     """Return a submitted project with the reason; the unit fixes it and submits again."""
-    project = await service.return_(
-        session, project_id=project_id, principal=principal, reason=data.reason, version=_version(request)
+    project = await service.transition(
+        session,
+        project_id=project_id,
+        principal=principal,
+        to="returned",
+        version=version,
+        reason=data.reason,
     )
     return await _detail(session, project, response)
 
 
 @projects.post("/{project_id}/withdraw", response_model=AdjustmentPublic)
 async def withdraw(
-    project_id: UUID, data: WithdrawIn, request: Request, session: SessionDep, principal: Reviewer
+    project_id: UUID, data: WithdrawIn, version: OptionalIfMatch, session: SessionDep, principal: Reviewer
 ) -> AdjustmentPublic:
     """Move an approved project out, replacements in (409 if the approved total would drop)."""
     adjustment = await service.withdraw(
-        session, project_id=project_id, data=data, principal=principal, version=_version(request)
+        session, project_id=project_id, data=data, principal=principal, version=version
     )
     return AdjustmentPublic.model_validate(adjustment.model_dump())
 

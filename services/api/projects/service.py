@@ -237,101 +237,58 @@ async def _replace_milestones(
     return kept
 
 
-async def _transition(
+# status reached → (statuses it can be reached from, whether only the program's reviewers may)
+TRANSITIONS = {
+    "submitted": (("draft", "returned"), False),
+    "approved": (("submitted",), True),
+    "returned": (("submitted",), True),
+}
+
+
+async def transition(
     session: AsyncSession,
     *,
     project_id: uuid.UUID,
     principal: Principal,
-    allowed_from: tuple[str, ...],
     to: str,
-    action: str,
     version: int | None,
-    review: bool,
+    reason: str | None = None,
 ) -> Project:
+    """Move a project along the review workflow; approval announces `project.approved`."""
+    allowed_from, review = TRANSITIONS[to]
     project = await get_visible(session, Project, project_id, principal, "project")
     if version is not None:
         check_version(project.version, version, "project")
     if review and not await _is_reviewer(session, project.program_id, principal):
-        raise_forbidden()
+        raise Forbidden(REVIEWERS_ONLY)
     if project.status not in allowed_from:
         raise InvalidState(
-            f"A {project.status} project cannot be {action}; only a project that is "
-            f"{' or '.join(allowed_from)} can."
+            f"A {project.status} project cannot be {to}; "
+            f"only a project that is {' or '.join(allowed_from)} can."
         )
     before = {"status": project.status, "version": project.version}
-    project.status = to
-    project.version += 1
     now = clock.now()
-    project.updated_at = now
+    project.status, project.updated_at = to, now
+    project.version += 1
     if to == "submitted":
         project.submitted_at, project.return_reason = now, None
     elif to == "approved":
         project.approved_at = now
+    elif to == "returned":
+        project.return_reason = reason
     await session.flush()
     await audit.record(
         session,
         actor=principal.actor,
-        action=f"project.{action}",
+        action=f"project.{to}",
         entity="project",
         entity_id=project.id,
         unit_id=project.responsible_unit_id,
         before=before,
         after={"status": project.status, "version": project.version, "return_reason": project.return_reason},
     )
-    return project
-
-
-def raise_forbidden() -> None:
-    raise Forbidden(REVIEWERS_ONLY)
-
-
-async def submit(
-    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, version: int | None
-) -> Project:
-    return await _transition(
-        session,
-        project_id=project_id,
-        principal=principal,
-        allowed_from=("draft", "returned"),
-        to="submitted",
-        action="submitted",
-        version=version,
-        review=False,
-    )
-
-
-async def approve(
-    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, version: int | None
-) -> Project:
-    project = await _transition(
-        session,
-        project_id=project_id,
-        principal=principal,
-        allowed_from=("submitted",),
-        to="approved",
-        action="approved",
-        version=version,
-        review=True,
-    )
-    await announce_approved(session, project)
-    return project
-
-
-async def return_(
-    session: AsyncSession, *, project_id: uuid.UUID, principal: Principal, reason: str, version: int | None
-) -> Project:
-    project = await _transition(
-        session,
-        project_id=project_id,
-        principal=principal,
-        allowed_from=("submitted",),
-        to="returned",
-        action="returned",
-        version=version,
-        review=True,
-    )
-    project.return_reason = reason
-    await session.flush()
+    if to == "approved":
+        await announce_approved(session, project)
     return project
 
 
@@ -386,7 +343,7 @@ async def withdraw(
     if version is not None:
         check_version(project.version, version, "project")
     if not await _is_reviewer(session, project.program_id, principal):
-        raise_forbidden()
+        raise Forbidden(REVIEWERS_ONLY)
     # One adjustment of a program at a time: the total is checked and changed under this lock.
     await session.execute(select(Program.id).where(Program.id == project.program_id).with_for_update())
     await session.refresh(project)
