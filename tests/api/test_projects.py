@@ -142,14 +142,18 @@ async def test_edits_need_the_version_just_read(client: AsyncClient, world: Worl
     assert over.status_code == 422 and over.json()["errors"][0]["loc"] == ["body", "annual_plan"]
 
 
-async def _approved(client: AsyncClient, world: World, total: str, unit: str = "A") -> str:
+async def _draft(client: AsyncClient, world: World, total: str, unit: str = "A") -> dict[str, Any]:
     made = await client.post(
         "/api/v1/projects",
         json=new_project(world, unit, total_investment=total, annual_plan="0", monthly_plan={}),
         headers=world.auth("p_admin"),
     )
     assert made.status_code == 201, made.text
-    pid = made.json()["id"]
+    return made.json()
+
+
+async def _approved(client: AsyncClient, world: World, total: str, unit: str = "A") -> str:
+    pid = (await _draft(client, world, total, unit))["id"]
     await client.post(f"/api/v1/projects/{pid}/submit", headers=world.auth("p_admin"))
     assert (
         await client.post(f"/api/v1/projects/{pid}/approve", headers=world.auth("p_admin"))
@@ -164,26 +168,14 @@ async def test_a_withdrawal_must_not_lower_the_approved_total(client: AsyncClien
         f"/api/v1/projects/{stuck}/withdraw", json={"reason": "多次督促仍无法推进"}, headers=office
     )
     assert alone.status_code == 409 and "5000" in alone.json()["detail"]
-    small = (
-        await client.post(
-            "/api/v1/projects",
-            json=new_project(world, total_investment="3000", annual_plan="0", monthly_plan={}),
-            headers=office,
-        )
-    ).json()
+    small = await _draft(client, world, "3000")
     short = await client.post(
         f"/api/v1/projects/{stuck}/withdraw",
         json={"reason": "多次督促仍无法推进", "replacement_project_ids": [small["id"]]},
         headers=office,
     )
     assert short.status_code == 409 and "2000" in short.json()["detail"]
-    big = (
-        await client.post(
-            "/api/v1/projects",
-            json=new_project(world, total_investment="2500", annual_plan="0", monthly_plan={}),
-            headers=office,
-        )
-    ).json()
+    big = await _draft(client, world, "2500")
     done = await client.post(
         f"/api/v1/projects/{stuck}/withdraw",
         json={"reason": "多次督促仍无法推进", "replacement_project_ids": [small["id"], big["id"]]},
