@@ -83,6 +83,8 @@ async def test_settings_change_with_if_match(client: AsyncClient, world: World) 
     assert r.json()["report_schedules"][0]["kind"] == "unit_weekly"  # the rest is kept
     stale = await client.patch(url, json=change, headers={**admin, "If-Match": "1"})
     assert stale.status_code == 412
+    nothing = await client.patch(url, json={"categories": None}, headers={**admin, "If-Match": "2"})
+    assert nothing.status_code == 200 and nothing.json()["categories"] == ["现代基础设施", "公共服务"]
 
 
 async def test_targets_are_met_on_track_behind_or_missed(client: AsyncClient, world: World) -> None:

@@ -140,6 +140,11 @@ async def test_edits_need_the_version_just_read(client: AsyncClient, world: Worl
     assert lost.status_code == 412 and "version 2" in lost.json()["detail"]
     over = await client.patch(url, json={"annual_plan": "99999"}, headers={**reporter, "If-Match": "2"})
     assert over.status_code == 422 and over.json()["errors"][0]["loc"] == ["body", "annual_plan"]
+    emptied = await client.patch(
+        url, json={"total_investment": None, "name": None}, headers={**reporter, "If-Match": "2"}
+    )
+    assert emptied.status_code == 422
+    assert [e["loc"] for e in emptied.json()["errors"]] == [["body", "name"], ["body", "total_investment"]]
 
 
 async def _draft(client: AsyncClient, world: World, total: str, unit: str = "A") -> dict[str, Any]:

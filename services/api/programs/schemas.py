@@ -60,7 +60,9 @@ class ProgramUpdate(BaseModel):
     escalation_policy: EscalationPolicy | None = None
     notice_rules: NoticeRules | None = None
 
-    _categories = field_validator("categories")(classmethod(lambda cls, v: ProgramCreate._categories(v)))
+    _categories = field_validator("categories")(
+        classmethod(lambda cls, v: v if v is None else ProgramCreate._categories(v))
+    )
 
 
 class ProgramPublic(BaseModel):

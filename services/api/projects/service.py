@@ -176,14 +176,14 @@ async def update(
     milestones = await milestones_of(session, project.id)
     before = _audit_view(project, milestones)
     sent = data.model_dump(exclude_unset=True)
-    if None in (sent.get(k, 0) for k in ("code", "name", "category", "leader", "construction", "stage")):
-        raise invalid([([k], "cannot be emptied") for k in sent if sent[k] is None and k != "description"])
+    if emptied := [k for k, v in sent.items() if v is None and k != "description"]:
+        raise invalid([([k], "required: it cannot be emptied") for k in emptied])
     refs = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
     await require_visible_units(session, principal, refs)
     current = project.model_dump()
     current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
     current["milestones"] = [MilestoneIn(name=m.name, planned_date=m.planned_date) for m in milestones]
-    merged = {**current, **{k: v for k, v in sent.items() if v is not None or k == "description"}}
+    merged = {**current, **sent}
     if "milestones" in sent:
         merged["milestones"] = data.milestones or []
     if problems := rule_problems(merged, program):
