@@ -10,7 +10,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.errors import internal_error
+from services.api.errors import internal_error, problem_response
+from shared.errors import PayloadTooLarge
 from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,18 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The largest body any endpoint takes (a 10 MB spreadsheet and its multipart wrapping).
+MAX_BODY_BYTES = 11 * 1024 * 1024
+
+
+class _BodyTooLarge(BaseException):
+    """Raised from `receive`: a BaseException, so body parsers that turn any Exception
+    into a 400 let it through to the middleware, which answers 413."""
+
+
+def _too_large() -> ASGIApp:
+    detail = f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send a smaller file."
+    return problem_response(PayloadTooLarge(detail).problem())
 
 
 class RequestContextMiddleware:
@@ -42,6 +55,20 @@ class RequestContextMiddleware:
         response_started = False
         started = time.perf_counter()
 
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await self._refuse(scope, receive, send, request_id)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise _BodyTooLarge
+            return message
+
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
@@ -50,7 +77,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, counted_receive, send_with_id)
+        except _BodyTooLarge:
+            status = 413
+            if response_started:
+                raise
+            await _too_large()(scope, receive, send_with_id)
         except ClientDisconnect:
             # The caller hung up (a phone losing signal): nothing to answer, nothing wrong here.
             log.info("client disconnected before the request was read", extra={"path": scope.get("path")})
@@ -65,3 +97,14 @@ class RequestContextMiddleware:
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        """Answer 413 without reading a body that is too large to take."""
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        REQUESTS.labels(scope["method"], "unmatched", "413").inc()
+        await _too_large()(scope, receive, send_with_id)

@@ -93,3 +93,22 @@ async def test_a_crash_mid_request_saves_nothing(
     assert r.headers["content-type"] == PROBLEM
     assert "req-crash-1" in r.json()["detail"] and "bug" not in r.json()["detail"]
     assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == before
+
+
+async def test_an_oversized_body_is_413_before_it_is_read(operator: AsyncClient) -> None:
+    declared = await operator.post(
+        "/api/v1/pings",
+        content=b"{" + b" " * (12 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert declared.status_code == 413 and declared.headers["content-type"] == PROBLEM
+    assert "11 MB" in declared.json()["detail"] and declared.headers["X-Request-ID"]
+
+    async def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(12):
+            yield b" " * (1024 * 1024)
+
+    streamed = await operator.post(
+        "/api/v1/pings", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
