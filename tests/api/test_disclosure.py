@@ -13,7 +13,8 @@ from referencing.jsonschema import DRAFT4
 from tests.api.conftest import World
 from tests.api.test_projects import new_project
 
-OC4IDS = Path(__file__).resolve().parents[3] / "shared" / "oc4ids"
+# The OC4IDS 0.9 schema and codelists, copied unchanged from the standard (see its README).
+OC4IDS = Path(__file__).resolve().parents[1] / "data" / "oc4ids"
 
 
 @pytest.fixture(scope="module")

@@ -80,8 +80,9 @@ async def library(committed: async_sessionmaker[AsyncSession]) -> AsyncIterator[
         ids.update(office=office_id, county=county_id, other=other_id, program=program.id, project=project.id)
     yield ids
     async with committed() as s, s.begin():
-        await s.execute(delete(WebhookDelivery))
-        await s.execute(delete(Webhook))
+        ours = select(Webhook.id).where(Webhook.unit_id.in_([ids["office"], ids["county"], ids["other"]]))
+        await s.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id.in_(ours)))
+        await s.execute(delete(Webhook).where(Webhook.id.in_(ours)))
         await s.execute(delete(Project).where(Project.id == ids["project"]))
         await s.execute(delete(Program).where(Program.id == ids["program"]))
         for key in ("county", "office", "other"):
@@ -125,7 +126,9 @@ async def test_an_approval_is_delivered_signed_and_retried(
         assert await event(ctx, message_id, payload) == "1 deliveries"  # the bank elsewhere cannot see it
         assert await event(ctx, message_id, payload) == "duplicate"  # a redelivered job changes nothing
         async with committed() as s:
-            delivery = await s.scalar(select(WebhookDelivery))
+            delivery = await s.scalar(
+                select(WebhookDelivery).where(WebhookDelivery.message_id == uuid.UUID(message_id))
+            )
         assert delivery is not None and delivery.webhook_id == mine.id
         assert (delivery.state, delivery.attempts, delivery.last_status_code) == ("pending", 1, 503)
         assert await deliver_webhooks(ctx) == {"delivered": 0, "retrying": 0, "failed": 0}  # not due yet
@@ -177,7 +180,9 @@ async def test_a_dead_endpoint_is_given_up_after_the_last_attempt(
         with clock.use_clock(clock.FixedClock(clock.now() + timedelta(hours=1))):
             assert await deliver_webhooks(ctx) == {"delivered": 0, "retrying": 0, "failed": 1}
     async with committed() as s:
-        gone = await s.scalar(select(WebhookDelivery))
+        gone = await s.scalar(
+            select(WebhookDelivery).where(WebhookDelivery.message_id == uuid.UUID(message_id))
+        )
         await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
         await s.commit()
     assert gone is not None and gone.state == "failed" and "ConnectError" in (gone.last_error or "")
