@@ -25,7 +25,14 @@ class ReportSchedule(_Strict):
 
     kind: ScheduleKind
     due_weekday: int | None = Field(default=None, ge=1, le=7, description="1 = Monday … 7 = Sunday (weekly)")
-    due_day: int | None = Field(default=None, ge=1, le=28, description="day of the following month, 1–28")
+    due_day: int | None = Field(default=None, ge=1, le=28, description="day of the month, 1–28")
+    month_offset: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="monthly and quarterly: 1 = day N of the month after the period (Henan: last month's report "
+        "by the 3rd); 0 = day N of the period's own (last) month (Luanchuan: the month's project form by the 22nd)",
+    )
     move_to_next_working_day: bool = Field(
         default=True, description="a due date on a day off moves to the next working day"
     )
@@ -44,7 +51,7 @@ def default_report_schedules() -> list[ReportSchedule]:
     return [
         ReportSchedule(kind="unit_weekly", due_weekday=1),
         ReportSchedule(kind="unit_monthly", due_day=3),
-        ReportSchedule(kind="project_monthly", due_day=22),
+        ReportSchedule(kind="project_monthly", due_day=22, month_offset=0),
     ]
 
 
@@ -91,10 +98,21 @@ class NoticeRules(_Strict):
     criticise_bottom_of_ranking: int = Field(default=3, ge=0, le=50)
 
 
+class ProblemRules(_Strict):
+    """The problem ledger: how long a problem may stay open, and the meetings it goes up through."""
+
+    deadline_working_days: int = Field(default=10, ge=1, le=250)
+    target_resolution_rate: float = Field(default=0.8, ge=0, le=1, description="Xinchang aims at 80 %")
+
+
 class ProgramSettings(_Strict):
     report_schedules: list[ReportSchedule] = Field(default_factory=default_report_schedules)
     escalation_policy: EscalationPolicy = Field(default_factory=default_escalation_policy)
     notice_rules: NoticeRules = Field(default_factory=NoticeRules)
+    problem_rules: ProblemRules = Field(default_factory=ProblemRules)
+
+    def schedule(self, kind: ScheduleKind) -> ReportSchedule | None:
+        return next((s for s in self.report_schedules if s.kind == kind), None)
 
     @model_validator(mode="after")
     def _one_schedule_per_kind(self) -> "ProgramSettings":

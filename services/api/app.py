@@ -9,6 +9,9 @@ from fastapi import FastAPI
 
 from services.api import errors
 from services.api.audit.router import audit_log
+from services.api.calendar.router import calendars
+from services.api.problems.router import problems
+from services.api.reports.router import project_reports, reports, unit_reports
 from services.api.auth.router import auth
 from services.api.middleware import RequestContextMiddleware
 from services.api.ops.router import router as ops_router
@@ -82,6 +85,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         program_views,
         public,
         webhooks,
+        calendars,
+        project_reports,
+        unit_reports,
+        reports,
+        problems,
         audit_log,
         pings,
     ):

@@ -45,6 +45,8 @@ async def _subject_units(session: AsyncSession, event: EventPayload) -> list[uui
             )
         ).first()
         return list(row) if row else []
+    if event.subject_type == "unit":
+        return [event.subject_id]
     return []
 
 

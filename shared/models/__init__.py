@@ -21,11 +21,21 @@ from shared.models.library import (
 )
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
+from shared.models.reports import (
+    MEETING_LEVELS,
+    CalendarDay,
+    CalendarYear,
+    Problem,
+    ProblemEvent,
+    ProjectReport,
+    UnitReport,
+)
 from shared.models.webhooks import EVENTS, Webhook, WebhookDelivery
 
 __all__ = [
     "CONSTRUCTION_KINDS",
     "EVENTS",
+    "MEETING_LEVELS",
     "PROJECT_STAGES",
     "PROJECT_STATUSES",
     "ROLES",
@@ -35,6 +45,8 @@ __all__ = [
     "ApiClient",
     "AppUser",
     "AuditEntry",
+    "CalendarDay",
+    "CalendarYear",
     "IdempotencyRecord",
     "IndicatorValue",
     "LiaisonChange",
@@ -43,14 +55,18 @@ __all__ = [
     "NotifierPingReceipt",
     "OutboxMessage",
     "Ping",
+    "Problem",
+    "ProblemEvent",
     "Program",
     "Project",
+    "ProjectReport",
     "RankerInbox",
     "RankerPingReceipt",
     "Task",
     "TaskTarget",
     "TaskUnit",
     "Unit",
+    "UnitReport",
     "Webhook",
     "WebhookDelivery",
     "metadata",

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, timestamp, uuid_pk
 
-EVENTS = ("project.approved",)
+EVENTS = ("project.approved", "report.instant")
 
 
 class Webhook(SQLModel, table=True):

@@ -24,6 +24,11 @@ class Action(StrEnum):
     PROJECTS_WRITE = "projects:write"
     PROJECTS_REVIEW = "projects:review"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    CALENDAR_READ = "calendar:read"
+    CALENDAR_WRITE = "calendar:write"
+    REPORTS_READ = "reports:read"
+    REPORTS_WRITE = "reports:write"
+    PROBLEMS_ESCALATE = "problems:escalate"
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -45,6 +50,13 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.PROJECTS_REVIEW: frozenset({"office_admin", "office_staff"}),
     # Banks and platforms subscribe themselves (a client with the scope) or through an admin.
     Action.WEBHOOKS_MANAGE: frozenset({"office_admin"}),
+    Action.CALENDAR_READ: EVERY_ROLE,
+    Action.CALENDAR_WRITE: frozenset({"office_admin"}),
+    Action.REPORTS_READ: EVERY_ROLE,
+    # Liaisons file their unit's and projects' reports; the office may file for them.
+    Action.REPORTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
+    # Sending a problem up to the next meeting level is the office's call.
+    Action.PROBLEMS_ESCALATE: frozenset({"office_admin", "office_staff"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.
@@ -58,6 +70,9 @@ CLIENT_SCOPES = frozenset(
         Action.PROJECTS_READ,
         Action.PROJECTS_WRITE,
         Action.WEBHOOKS_MANAGE,
+        Action.CALENDAR_READ,
+        Action.REPORTS_READ,
+        Action.REPORTS_WRITE,
     }
 )
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.program_settings import EscalationPolicy, NoticeRules, ReportSchedule
+from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 
@@ -39,6 +39,7 @@ class ProgramCreate(BaseModel):
         default=None, description="Default: DOMAIN.md's ladder."
     )
     notice_rules: NoticeRules | None = None
+    problem_rules: ProblemRules | None = None
 
     @field_validator("categories")
     @classmethod
@@ -59,6 +60,7 @@ class ProgramUpdate(BaseModel):
     report_schedules: list[ReportSchedule] | None = None
     escalation_policy: EscalationPolicy | None = None
     notice_rules: NoticeRules | None = None
+    problem_rules: ProblemRules | None = None
 
     _categories = field_validator("categories")(
         classmethod(lambda cls, v: v if v is None else ProgramCreate._categories(v))
@@ -75,6 +77,7 @@ class ProgramPublic(BaseModel):
     report_schedules: list[ReportSchedule]
     escalation_policy: EscalationPolicy
     notice_rules: NoticeRules
+    problem_rules: ProblemRules
     approved_total_investment: Decimal = Field(description="万元, approved projects only")
     approved_projects: int
     version: int

@@ -68,7 +68,9 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
     if await session.scalar(select(Program.id).where(Program.code == data.code)):
         raise Conflict(f"A program with code '{data.code}' already exists; codes must be unique.")
     given = {
-        k: v for k in ("report_schedules", "escalation_policy", "notice_rules") if (v := getattr(data, k))
+        k: v
+        for k in ("report_schedules", "escalation_policy", "notice_rules", "problem_rules")
+        if (v := getattr(data, k))
     }
     settings = ProgramSettings.model_validate(given)
     program = Program(

@@ -6,13 +6,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Stage = Literal["planning", "preparation", "construction", "completed"]
 Status = Literal["draft", "submitted", "approved", "returned", "withdrawn"]
 Construction = Literal["new", "continuing"]
 # 万元 with at most two decimals; sent and returned as a decimal string ("1234.50").
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, examples=["1234.50"])]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, examples=["1234.50"]),
+    AfterValidator(lambda d: d.quantize(Decimal("0.01"))),
+]
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 

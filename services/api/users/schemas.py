@@ -16,6 +16,9 @@ Scope = Literal[
     "projects:read",
     "projects:write",
     "webhooks:manage",
+    "calendar:read",
+    "reports:read",
+    "reports:write",
 ]
 
 

@@ -6,14 +6,14 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-Event = Literal["project.approved"]
+Event = Literal["project.approved", "report.instant"]
 
 
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl = Field(examples=["https://bank.example.cn/duban/events"])
-    events: list[Event] = Field(min_length=1, description="events to receive; today: project.approved")
+    events: list[Event] = Field(min_length=1, description="project.approved, report.instant (重要情况即时报)")
     secret: str = Field(
         min_length=16, max_length=200, description="shared secret; each body is signed with HMAC-SHA256 of it"
     )

@@ -1,0 +1,160 @@
+"""Report, dues and indicator bodies."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.api.projects.schemas import Money
+from shared import clock
+from shared.clock import OFFICE_TZ
+from shared.dues import end_of_day
+from shared.errors import ValidationFailed
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
+
+
+class MilestoneActual(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="a milestone of the project, by name")
+    actual_date: date
+
+
+class ProblemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+    needs_coordination: bool = Field(
+        default=False, description="a matter the office must coordinate (需协调事项)"
+    )
+
+
+class ProjectReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(examples=["2018-09"], description="YYYY-MM")
+    investment_month: Money = Field(description="万元 completed this month")
+    progress_percent: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2)
+    milestones: list[MilestoneActual] = Field(default_factory=list, max_length=100)
+    problems: list[ProblemIn] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(default=None, max_length=10_000)
+
+    @field_validator("period")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not MONTH.match(value):
+            raise ValueError("expected a month as YYYY-MM, such as 2018-09")
+        return value
+
+
+class ProjectReportPublic(BaseModel):
+    id: UUID
+    project_id: UUID
+    period: str
+    version: int
+    investment_month: Decimal
+    investment_to_date: Decimal = Field(description="万元, computed from every period's latest report")
+    progress_percent: Decimal
+    milestones: list[MilestoneActual]
+    note: str | None
+    due_at: datetime | None
+    late: bool
+    submitted_by: str
+    submitted_at: datetime
+    problem_ids: list[UUID] = Field(
+        default_factory=list, description="problems this report put in the ledger"
+    )
+
+
+class UnitReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["weekly", "monthly", "instant"]
+    period: str | None = Field(
+        default=None, description="YYYY-Www (weekly), YYYY-MM (monthly), null (instant)"
+    )
+    body: str = Field(min_length=1, max_length=50_000)
+
+
+class UnitReportPublic(BaseModel):
+    id: UUID
+    unit_id: UUID
+    kind: str
+    period: str | None
+    version: int
+    body: str
+    submitted_by: str
+    submitted_at: datetime
+
+
+class Due(BaseModel):
+    subject_type: Literal["unit", "project"]
+    unit_id: UUID | None
+    project_id: UUID | None
+    kind: str
+    period: str
+    due_at: datetime
+    due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
+    filed_at: datetime | None
+    state: Literal["submitted", "late", "overdue", "open"]
+
+
+class Dues(BaseModel):
+    as_of: datetime
+    data: list[Due]
+    count: int
+    summary: dict[str, int]
+
+
+class MilestoneStatePublic(BaseModel):
+    name: str
+    planned_date: date
+    actual_date: date | None
+    state: Literal["met_on_time", "met_late", "missed", "pending"]
+
+
+class IndicatorsPublic(BaseModel):
+    project_id: UUID
+    as_of: datetime
+    investment_year_to_date: Decimal
+    investment_to_date: Decimal
+    annual_plan: Decimal
+    monthly_plan_to_date: Decimal
+    investment_rate: Decimal = Field(
+        description="min(100, 100 × investment in the year to date ÷ annual plan)"
+    )
+    monthly_plan_rate: Decimal = Field(description="the same against the monthly plan to date")
+    milestone_rate: Decimal = Field(description="100 × milestones met on time ÷ milestones due")
+    report_timeliness: Decimal = Field(description="100 × reports filed on time ÷ reports due")
+    progress_percent: Decimal | None
+    reports_due: int
+    reports_on_time: int
+    milestones: list[MilestoneStatePublic]
+
+
+def _as_of(
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="an instant (RFC 3339) or a date (its end, Asia/Shanghai); default now",
+            examples=["2018-10-08", "2018-10-08T09:00:00+08:00"],
+        ),
+    ] = None,
+) -> datetime:
+    if as_of is None:
+        return clock.now()
+    try:
+        if len(as_of) == 10:
+            return end_of_day(date.fromisoformat(as_of))
+        at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError:
+        msg = "expected a date (2018-10-08) or an RFC 3339 instant (2018-10-08T09:00:00+08:00)"
+        raise ValidationFailed(f"as_of: {msg}.", errors=[{"loc": ["query", "as_of"], "msg": msg}]) from None
+    return at if at.tzinfo else at.replace(tzinfo=OFFICE_TZ)

@@ -1,0 +1,322 @@
+"""Reports on working-day schedules, through the 2018 National Day week.
+
+2018: Mid-Autumn holiday 22–24 September; National Day holidays 1–7 October; make-up working
+days Saturday 29 and Sunday 30 September. Program P keeps the seeds' schedules: a county's
+weekly report due Monday, its monthly report by the 3rd, Luanchuan's project form by the 22nd.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import clock
+from shared.clock import OFFICE_TZ
+from shared.models import OutboxMessage
+from tests.api.conftest import World
+
+
+def at(text: str) -> clock.FixedClock:
+    """A clock at a Beijing time: at("2018-10-08 10:00")."""
+    return clock.FixedClock(datetime.fromisoformat(text).replace(tzinfo=OFFICE_TZ))
+
+
+@pytest.fixture
+async def approved(world: World, session: AsyncSession) -> World:
+    """Project A approved, so it owes project monthly reports."""
+    world.projects["A"].status = "approved"
+    await session.commit()
+    return world
+
+
+async def dues(client: AsyncClient, world: World, as_of: str, **filters: str) -> dict[tuple[str, str], str]:
+    params = {"program_id": str(world.programs["P"].id), "as_of": as_of, "page_size": "500", **filters}
+    r = await client.get("/api/v1/reports/dues", params=params, headers=world.auth("p_staff"))
+    assert r.status_code == 200, r.text
+    return {(d["kind"], d["period"]): d for d in r.json()["data"]}  # type: ignore[misc]
+
+
+async def test_working_days_skip_holidays_and_count_make_up_days(client: AsyncClient, world: World) -> None:
+    reader = world.auth("a_reporter")
+
+    async def add(start: str, days: int) -> dict[str, Any]:
+        r = await client.get(f"/api/v1/calendar/add-working-days?start={start}&days={days}", headers=reader)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert (await add("2018-09-28", 2))["date"] == "2018-09-30"  # Saturday and Sunday 29–30 are worked
+    assert (await add("2018-09-30", 1))["date"] == "2018-10-08"  # then seven days off
+    assert (await add("2018-10-01", 0))["date"] == "2018-10-08"  # a deadline on a holiday moves on
+    assert (await add("2018-10-08", -2))["date"] == "2018-09-29"  # a reminder two working days before
+    far = await add("2099-03-06", 3)
+    assert far == {"date": "2099-03-11", "complete": False}  # no calendar for 2099: weekends only, said so
+
+
+async def test_dues_through_the_national_day_week(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    world, reporter = approved, approved.auth("a_reporter")
+    a = str(world.units["A"].id)
+    # As of 1 October: September's project form was due Saturday 22 September, moved past the
+    # weekend and the Mid-Autumn Monday to Tuesday the 25th — overdue. Week 39's report is due
+    # Monday 1 October, a holiday: moved to Monday 8 October, so still open; so is September's
+    # monthly report (due the 3rd, a holiday: the 8th).
+    before = await dues(client, world, "2018-10-01", unit_id=a)
+    assert before[("project_monthly", "2018-09")]["due_at"] == "2018-09-26T00:00:00+08:00"
+    assert before[("project_monthly", "2018-09")]["state"] == "overdue"
+    assert before[("unit_weekly", "2018-W39")]["due_at"] == "2018-10-09T00:00:00+08:00"
+    assert before[("unit_weekly", "2018-W39")]["state"] == "open"
+    assert before[("unit_monthly", "2018-09")]["due_at"] == "2018-10-09T00:00:00+08:00"
+    assert before[("unit_monthly", "2018-09")]["state"] == "open"
+    assert before[("unit_weekly", "2018-W38")]["due_at"] == "2018-09-26T00:00:00+08:00"  # Mid-Autumn Monday
+    assert ("unit_weekly", "2018-W40") not in before  # the holiday week has not ended
+    assert all(d["due_complete"] for d in before.values())
+
+    with clock.use_clock(at("2018-10-08 17:30")):  # the first working day after the holiday
+        r = await client.post(
+            f"/api/v1/units/{a}/reports",
+            json={"kind": "weekly", "period": "2018-W39", "body": "上周工作动态"},
+            headers=reporter,
+        )  # noqa: E501
+        assert r.status_code == 201, r.text
+    with clock.use_clock(at("2018-10-09 09:00")):  # a day late
+        r = await client.post(
+            f"/api/v1/units/{a}/reports",
+            json={"kind": "monthly", "period": "2018-09", "body": "9月总体推进情况"},
+            headers=reporter,
+        )  # noqa: E501
+        assert r.status_code == 201, r.text
+        r = await client.post(
+            f"/api/v1/projects/{world.projects['A'].id}/reports",
+            json={"period": "2018-09", "investment_month": "80", "progress_percent": "40"},
+            headers=reporter,
+        )
+        assert r.status_code == 201 and r.json()["late"] is True
+
+    after = await dues(client, world, "2018-10-09T12:00:00+08:00", unit_id=a)
+    assert after[("unit_weekly", "2018-W39")]["state"] == "submitted"
+    assert after[("unit_monthly", "2018-09")]["state"] == "late"
+    assert after[("project_monthly", "2018-09")]["state"] == "late"
+    assert after[("unit_weekly", "2018-W40")]["state"] == "overdue"  # due Monday the 8th, not filed
+    assert after[("project_monthly", "2018-10")]["state"] == "open"  # due the 22nd
+    # The same question asked of an earlier instant ignores what was filed later.
+    replay = await dues(client, world, "2018-10-08T12:00:00+08:00", unit_id=a)
+    assert replay[("unit_weekly", "2018-W39")]["state"] == "open"
+    r = await client.get(
+        "/api/v1/reports/dues",
+        params={
+            "program_id": str(world.programs["P"].id),
+            "as_of": "2018-10-09T12:00:00+08:00",
+            "state": "late",
+            "unit_id": a,
+        },
+        headers=world.auth("p_staff"),
+    )
+    assert r.json()["summary"]["late"] == 2 and {d["state"] for d in r.json()["data"]} == {"late"}
+    # B's reporter sees none of A's dues.
+    other = await client.get(
+        "/api/v1/reports/dues",
+        params={"program_id": str(world.programs["P"].id), "as_of": "2018-10-09", "unit_id": a},
+        headers=world.auth("b_admin"),
+    )
+    assert other.json()["count"] == 0
+
+
+async def test_a_corrected_report_replaces_the_first_in_the_indicators(
+    client: AsyncClient, approved: World
+) -> None:
+    world, reporter = approved, approved.auth("a_reporter")
+    url = f"/api/v1/projects/{world.projects['A'].id}/reports"
+    with clock.use_clock(at("2018-03-20 10:00")):
+        first = await client.post(
+            url,
+            json={"period": "2018-03", "investment_month": "60", "progress_percent": "10"},
+            headers=reporter,
+        )  # noqa: E501
+    with clock.use_clock(at("2018-03-21 10:00")):
+        fixed = await client.post(
+            url,
+            json={"period": "2018-03", "investment_month": "90", "progress_percent": "12"},
+            headers=reporter,
+        )  # noqa: E501
+    assert (first.json()["version"], fixed.json()["version"]) == (1, 2)
+    assert fixed.json()["investment_to_date"] == "90.00" and fixed.json()["late"] is False
+    history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()
+    assert [(h["version"], h["investment_month"]) for h in history] == [(2, "90.00"), (1, "60.00")]
+    ind = f"/api/v1/projects/{world.projects['A'].id}/indicators"
+    now = (await client.get(ind, params={"as_of": "2018-03-31"}, headers=reporter)).json()
+    # Annual plan 600: 90 / 600 = 15 %; monthly plan to March is 100 (March): 90 %.
+    assert now["investment_year_to_date"] == "90.00" and now["investment_rate"] == "15.00"
+    assert now["monthly_plan_rate"] == "90.00"
+    then = (await client.get(ind, params={"as_of": "2018-03-20T12:00:00+08:00"}, headers=reporter)).json()
+    assert then["investment_year_to_date"] == "60.00"  # before the correction was filed
+    # January and February were due (by the 22nd of each) and never filed: 1 of 3 on time.
+    assert now["reports_due"] == 3 and now["reports_on_time"] == 1 and now["report_timeliness"] == "33.33"
+
+
+async def test_bad_reports_get_clear_errors(client: AsyncClient, approved: World) -> None:
+    world, reporter = approved, approved.auth("a_reporter")
+    url = f"/api/v1/projects/{world.projects['A'].id}/reports"
+    with clock.use_clock(at("2018-06-10 10:00")):
+        future = await client.post(
+            url,
+            json={"period": "2018-07", "investment_month": "1", "progress_percent": "1"},
+            headers=reporter,
+        )  # noqa: E501
+        early = await client.post(
+            url,
+            json={"period": "2017-12", "investment_month": "1", "progress_percent": "1"},
+            headers=reporter,
+        )  # noqa: E501
+        over = await client.post(
+            url,
+            json={"period": "2018-05", "investment_month": "1", "progress_percent": "101"},
+            headers=reporter,
+        )  # noqa: E501
+        rich = await client.post(
+            url,
+            json={"period": "2018-05", "investment_month": "1000.01", "progress_percent": "50"},
+            headers=reporter,
+        )  # noqa: E501
+        negative = await client.post(
+            url,
+            json={"period": "2018-05", "investment_month": "-1", "progress_percent": "5"},
+            headers=reporter,
+        )  # noqa: E501
+    assert future.status_code == 422 and "has not begun" in future.json()["detail"]
+    assert early.status_code == 422 and "before it" in early.json()["detail"]
+    assert over.status_code == 422 and over.json()["errors"][0]["loc"] == ["body", "progress_percent"]
+    assert rich.status_code == 422 and "beyond the total investment" in rich.json()["detail"]
+    assert negative.status_code == 422 and negative.json()["errors"][0]["loc"] == ["body", "investment_month"]
+    draft = await client.post(
+        f"/api/v1/projects/{world.projects['B'].id}/reports",
+        json={"period": "2018-05", "investment_month": "1", "progress_percent": "5"},
+        headers=world.auth("b_admin"),
+    )
+    assert draft.status_code == 409  # B is still under review, not in the library
+
+
+async def test_milestones_and_problems_from_a_report(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    world, reporter = approved, approved.auth("a_reporter")
+    office = world.auth("p_staff")
+    project = await client.post(
+        "/api/v1/projects",
+        json={
+            "program_id": str(world.programs["P"].id), "code": "MS-1", "name": "里程碑项目", "category": "公共服务",
+            "region_unit_id": str(world.units["A"].id), "owner_unit_id": str(world.units["A"].id),
+            "responsible_unit_id": str(world.units["A"].id), "leader": {"name": "甲", "title": "县长"},
+            "construction": "new", "stage": "construction", "total_investment": "500", "annual_plan": "300",
+            "start_date": "2018-01-01", "end_date": "2018-12-31",
+            "milestones": [{"name": "开工", "planned_date": "2018-03-01"}, {"name": "封顶", "planned_date": "2018-08-31"}],
+        },
+        headers=office,
+    )  # fmt: skip
+    pid = project.json()["id"]
+    await client.post(f"/api/v1/projects/{pid}/submit", headers=office)
+    await client.post(f"/api/v1/projects/{pid}/approve", headers=office)
+    with clock.use_clock(at("2018-09-28 10:00")):
+        r = await client.post(
+            f"/api/v1/projects/{pid}/reports",
+            json={
+                "period": "2018-09",
+                "investment_month": "20",
+                "progress_percent": "70",
+                "milestones": [{"name": "开工", "actual_date": "2018-03-05"}],
+                "problems": [{"title": "用地指标未落实", "needs_coordination": True}],
+            },
+            headers=reporter,
+        )
+        assert r.status_code == 201, r.text
+        unknown = await client.post(
+            f"/api/v1/projects/{pid}/reports",
+            json={
+                "period": "2018-09",
+                "investment_month": "0",
+                "progress_percent": "70",
+                "milestones": [{"name": "竣工", "actual_date": "2018-09-01"}],
+            },  # noqa: E501
+            headers=reporter,
+        )
+        assert unknown.status_code == 422 and "开工" in unknown.json()["detail"]
+    ind = (await client.get(f"/api/v1/projects/{pid}/indicators?as_of=2018-09-30", headers=reporter)).json()
+    assert [(m["name"], m["state"]) for m in ind["milestones"]] == [("开工", "met_late"), ("封顶", "missed")]
+    assert ind["milestone_rate"] == "0.00"
+    [problem_id] = r.json()["problem_ids"]
+    problem = (await client.get(f"/api/v1/problems/{problem_id}", headers=reporter)).json()
+    # Raised Friday 28 September with the default 10 working days: 29, 30 September (make-up
+    # days), then 8–12, 15–17 October.
+    assert problem["deadline"] == "2018-10-17" and problem["meeting_level"] == "system_meeting"
+    assert problem["owner_unit_id"] == str(world.units["A"].id)
+    up = await client.post(
+        f"/api/v1/problems/{problem_id}/escalate",
+        json={"to_level": "leadership_meeting", "reason": "系统会未能解决"},
+        headers=office,
+    )
+    assert up.status_code == 200 and up.json()["meeting_level"] == "leadership_meeting"
+    down = await client.post(
+        f"/api/v1/problems/{problem_id}/escalate",
+        json={"to_level": "system_meeting", "reason": "x"},
+        headers=office,
+    )
+    assert down.status_code == 422 and down.json()["errors"][0]["loc"] == ["body", "to_level"]
+    no = await client.post(
+        f"/api/v1/problems/{problem_id}/escalate",
+        json={"to_level": "standing_committee", "reason": "x"},
+        headers=reporter,
+    )  # noqa: E501
+    assert no.status_code == 403
+    done = await client.post(
+        f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "县长协调解决"}, headers=reporter
+    )
+    assert done.json()["state"] == "resolved"
+    assert [e["action"] for e in done.json()["events"]] == ["raised", "escalated", "resolved"]
+    stats = (
+        await client.get(f"/api/v1/problems/summary?program_id={world.programs['P'].id}", headers=office)
+    ).json()
+    assert stats["total"] == 1 and stats["resolution_rate"] == 1.0 and stats["on_target"] is True
+
+
+async def test_an_instant_report_goes_out_at_once(
+    client: AsyncClient, world: World, session: AsyncSession
+) -> None:
+    a = world.units["A"].id
+    r = await client.post(
+        f"/api/v1/units/{a}/reports",
+        json={"kind": "instant", "body": "工地发生塌方"},
+        headers=world.auth("a_reporter"),
+    )  # noqa: E501
+    assert r.status_code == 201
+    sent = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.job == "event")))
+    assert [m.payload["event"] for m in sent] == ["report.instant"] and sent[0].payload["subject_id"] == str(
+        a
+    )
+    bad = await client.post(
+        f"/api/v1/units/{a}/reports",
+        json={"kind": "weekly", "period": "2018-09", "body": "x"},
+        headers=world.auth("a_reporter"),
+    )  # noqa: E501
+    assert bad.status_code == 422 and "2018-W39" in bad.json()["detail"]
+
+
+async def test_the_office_loads_next_years_calendar(client: AsyncClient, world: World) -> None:
+    body = {"holidays": ["2027-01-01", "2027-02-06", "2027-02-07"], "workdays": ["2027-02-13"]}
+    r = await client.put("/api/v1/calendar/2027", json=body, headers=world.auth("p_admin"))
+    assert r.status_code == 200 and r.json()["source"] == "office"
+    got = await client.get("/api/v1/calendar/2027", headers=world.auth("a_reporter"))
+    assert got.json()["workdays"] == ["2027-02-13"]
+    wrong = await client.put(
+        "/api/v1/calendar/2027",
+        json={"holidays": ["2026-10-01"], "workdays": ["2027-02-10"]},
+        headers=world.auth("p_admin"),
+    )
+    assert wrong.status_code == 422
+    assert [e["loc"] for e in wrong.json()["errors"]] == [["body", "holidays", 0], ["body", "workdays", 0]]
+    assert (
+        await client.put("/api/v1/calendar/2027", json=body, headers=world.auth("p_staff"))
+    ).status_code == 403
+    assert (await client.get("/api/v1/calendar/2031", headers=world.auth("p_staff"))).status_code == 404
