@@ -30,8 +30,9 @@ class ReportSchedule(_Strict):
         default=1,
         ge=0,
         le=1,
-        description="monthly and quarterly: 1 = day N of the month after the period (Henan: last month's report "
-        "by the 3rd); 0 = day N of the period's own (last) month (Luanchuan: the month's project form by the 22nd)",
+        description="monthly and quarterly: 1 = day N of the month after the period (Henan: last "
+        "month's report by the 3rd); 0 = day N of the period's own (last) month (Luanchuan: the "
+        "month's project form by the 22nd)",
     )
     move_to_next_working_day: bool = Field(
         default=True, description="a due date on a day off moves to the next working day"

@@ -9,16 +9,16 @@ from fastapi import FastAPI
 
 from services.api import errors
 from services.api.audit.router import audit_log
-from services.api.calendar.router import calendars
-from services.api.problems.router import problems
-from services.api.reports.router import project_reports, reports, unit_reports
 from services.api.auth.router import auth
+from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
+from services.api.problems.router import problems
 from services.api.programs.router import programs, tasks
 from services.api.projects.router import program_views, projects, public
 from services.api.relay import Relay
+from services.api.reports.router import project_reports, reports, unit_reports
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people

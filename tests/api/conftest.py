@@ -13,7 +13,7 @@ all QC) — each submitted, so reviewers can act on them.
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,12 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.passwords import hash_secret
 from services.api.auth.principal import issue_token
-from shared.models import ApiClient, AppUser, Program, Project, Task, TaskTarget, TaskUnit, Unit, Webhook
+from shared.models import (
+    ApiClient,
+    AppUser,
+    Problem,
+    Program,
+    Project,
+    Task,
+    TaskTarget,
+    TaskUnit,
+    Unit,
+    Webhook,
+)
 from shared.program_settings import ProgramSettings
 from shared.settings import ApiSettings
 
 PASSWORD = "Luanchuan2018"
-CLIENT_SCOPES = ["units:read", "programs:read", "projects:read"]
+CLIENT_SCOPES = ["units:read", "programs:read", "projects:read", "calendar:read", "reports:read"]
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +56,7 @@ class World:
     tasks: dict[str, Task] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
+    problems: dict[str, Problem] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -171,6 +183,14 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
             created_by="t",
         )
         session.add(w.webhooks[name])
+        w.problems[name] = Problem(
+            program_id=w.programs[program].id,
+            owner_unit_id=w.units[name].id,
+            title="征地拆迁滞后",
+            deadline=date(2018, 10, 17),
+            raised_at=datetime(2018, 9, 28, tzinfo=UTC),
+        )
+        session.add(w.problems[name])
     await session.commit()
 
 

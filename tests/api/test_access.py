@@ -344,6 +344,92 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             p_admin=(200, 404), b_admin=(200, 404), q_admin=(200, 404), anonymous=(401, 401), rest=(403, 403)
         ),
     ),
+    "PUT /calendar/{id}": (
+        lambda w, u: ("PUT", "/api/v1/calendar/2030", {"holidays": ["2030-01-01"], "workdays": []}, {}),
+        row(
+            p_admin=(200, 200), b_admin=(200, 200), q_admin=(200, 200), anonymous=(401, 401), rest=(403, 403)
+        ),
+    ),
+    "GET /calendar/{id}": (
+        lambda w, u: ("GET", "/api/v1/calendar/2018", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /calendar/add-working-days": (
+        lambda w, u: ("GET", "/api/v1/calendar/add-working-days?start=2018-09-28&days=2", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "POST /projects/{id}/reports": (
+        # The world's projects are under review, not in the library: an allowed filer meets 409.
+        lambda w, u: (
+            "POST",
+            f"/api/v1/projects/{project(w, u)}/reports",
+            {"period": "2018-05", "investment_month": "1", "progress_percent": "5"},
+            {},
+        ),
+        row(**PROJECT_ENTRY, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "GET /projects/{id}/reports": (
+        lambda w, u: ("GET", f"/api/v1/projects/{project(w, u)}/reports", None, {}),
+        PROJECT_READ,
+    ),
+    "GET /projects/{id}/indicators": (
+        lambda w, u: ("GET", f"/api/v1/projects/{project(w, u)}/indicators?as_of=2018-06-30", None, {}),
+        PROJECT_READ,
+    ),
+    "POST /units/{id}/reports": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/units/{w.units[u].id}/reports",
+            {"kind": "weekly", "period": "2018-W39", "body": "上周工作动态"},
+            {},
+        ),
+        row(
+            **{p: (201, 404) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /units/{id}/reports": (
+        lambda w, u: ("GET", f"/api/v1/units/{w.units[u].id}/reports", None, {}),
+        row(anonymous=(401, 401), rest=(200, 404)),
+    ),
+    "GET /reports/dues": (
+        lambda w, u: ("GET", f"/api/v1/reports/dues?program_id={program(w, u)}&as_of=2018-10-09", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /problems": (
+        lambda w, u: ("GET", f"/api/v1/problems?program_id={program(w, u)}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /problems/summary": (
+        lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /problems/{id}": (
+        lambda w, u: ("GET", f"/api/v1/problems/{w.problems[u].id}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 404)),
+    ),
+    "POST /problems/{id}/resolve": (
+        lambda w, u: ("POST", f"/api/v1/problems/{w.problems[u].id}/resolve", {"resolution": "已解决"}, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "POST /problems/{id}/escalate": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/problems/{w.problems[u].id}/escalate",
+            {"to_level": "leadership_meeting", "reason": "系统会未解决"},
+            {},
+        ),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "POST /pings": (
         lambda w, u: ("POST", "/api/v1/pings", {"targets": ["notifier"]}, {}),
         row(

@@ -63,7 +63,10 @@ async def test_a_system_signs_in_with_client_credentials(client: AsyncClient, wo
         "client_secret": PASSWORD,
     }
     r = await client.post("/api/v1/auth/token", data=creds)
-    assert r.status_code == 200 and r.json()["scope"] == "programs:read projects:read units:read"
+    assert (
+        r.status_code == 200
+        and r.json()["scope"] == "calendar:read programs:read projects:read reports:read units:read"
+    )
     token = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert (await client.get("/api/v1/units", headers=token)).status_code == 200
     too_much = await client.post("/api/v1/auth/token", data={**creds, "scope": "units:read units:write"})

@@ -80,14 +80,14 @@ async def test_dues_through_the_national_day_week(
             f"/api/v1/units/{a}/reports",
             json={"kind": "weekly", "period": "2018-W39", "body": "上周工作动态"},
             headers=reporter,
-        )  # noqa: E501
+        )
         assert r.status_code == 201, r.text
     with clock.use_clock(at("2018-10-09 09:00")):  # a day late
         r = await client.post(
             f"/api/v1/units/{a}/reports",
             json={"kind": "monthly", "period": "2018-09", "body": "9月总体推进情况"},
             headers=reporter,
-        )  # noqa: E501
+        )
         assert r.status_code == 201, r.text
         r = await client.post(
             f"/api/v1/projects/{world.projects['A'].id}/reports",
@@ -135,13 +135,13 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
             url,
             json={"period": "2018-03", "investment_month": "60", "progress_percent": "10"},
             headers=reporter,
-        )  # noqa: E501
+        )
     with clock.use_clock(at("2018-03-21 10:00")):
         fixed = await client.post(
             url,
             json={"period": "2018-03", "investment_month": "90", "progress_percent": "12"},
             headers=reporter,
-        )  # noqa: E501
+        )
     assert (first.json()["version"], fixed.json()["version"]) == (1, 2)
     assert fixed.json()["investment_to_date"] == "90.00" and fixed.json()["late"] is False
     history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()
@@ -165,27 +165,27 @@ async def test_bad_reports_get_clear_errors(client: AsyncClient, approved: World
             url,
             json={"period": "2018-07", "investment_month": "1", "progress_percent": "1"},
             headers=reporter,
-        )  # noqa: E501
+        )
         early = await client.post(
             url,
             json={"period": "2017-12", "investment_month": "1", "progress_percent": "1"},
             headers=reporter,
-        )  # noqa: E501
+        )
         over = await client.post(
             url,
             json={"period": "2018-05", "investment_month": "1", "progress_percent": "101"},
             headers=reporter,
-        )  # noqa: E501
+        )
         rich = await client.post(
             url,
             json={"period": "2018-05", "investment_month": "1000.01", "progress_percent": "50"},
             headers=reporter,
-        )  # noqa: E501
+        )
         negative = await client.post(
             url,
             json={"period": "2018-05", "investment_month": "-1", "progress_percent": "5"},
             headers=reporter,
-        )  # noqa: E501
+        )
     assert future.status_code == 422 and "has not begun" in future.json()["detail"]
     assert early.status_code == 422 and "before it" in early.json()["detail"]
     assert over.status_code == 422 and over.json()["errors"][0]["loc"] == ["body", "progress_percent"]
@@ -207,12 +207,15 @@ async def test_milestones_and_problems_from_a_report(
     project = await client.post(
         "/api/v1/projects",
         json={
-            "program_id": str(world.programs["P"].id), "code": "MS-1", "name": "里程碑项目", "category": "公共服务",
+            "program_id": str(world.programs["P"].id), "code": "MS-1", "name": "里程碑项目",
+            "category": "公共服务",
             "region_unit_id": str(world.units["A"].id), "owner_unit_id": str(world.units["A"].id),
             "responsible_unit_id": str(world.units["A"].id), "leader": {"name": "甲", "title": "县长"},
             "construction": "new", "stage": "construction", "total_investment": "500", "annual_plan": "300",
             "start_date": "2018-01-01", "end_date": "2018-12-31",
-            "milestones": [{"name": "开工", "planned_date": "2018-03-01"}, {"name": "封顶", "planned_date": "2018-08-31"}],
+            "milestones": [
+                {"name": "开工", "planned_date": "2018-03-01"}, {"name": "封顶", "planned_date": "2018-08-31"}
+            ],
         },
         headers=office,
     )  # fmt: skip
@@ -239,7 +242,7 @@ async def test_milestones_and_problems_from_a_report(
                 "investment_month": "0",
                 "progress_percent": "70",
                 "milestones": [{"name": "竣工", "actual_date": "2018-09-01"}],
-            },  # noqa: E501
+            },
             headers=reporter,
         )
         assert unknown.status_code == 422 and "开工" in unknown.json()["detail"]
@@ -268,7 +271,7 @@ async def test_milestones_and_problems_from_a_report(
         f"/api/v1/problems/{problem_id}/escalate",
         json={"to_level": "standing_committee", "reason": "x"},
         headers=reporter,
-    )  # noqa: E501
+    )
     assert no.status_code == 403
     done = await client.post(
         f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "县长协调解决"}, headers=reporter
@@ -289,7 +292,7 @@ async def test_an_instant_report_goes_out_at_once(
         f"/api/v1/units/{a}/reports",
         json={"kind": "instant", "body": "工地发生塌方"},
         headers=world.auth("a_reporter"),
-    )  # noqa: E501
+    )
     assert r.status_code == 201
     sent = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.job == "event")))
     assert [m.payload["event"] for m in sent] == ["report.instant"] and sent[0].payload["subject_id"] == str(
@@ -299,7 +302,7 @@ async def test_an_instant_report_goes_out_at_once(
         f"/api/v1/units/{a}/reports",
         json={"kind": "weekly", "period": "2018-09", "body": "x"},
         headers=world.auth("a_reporter"),
-    )  # noqa: E501
+    )
     assert bad.status_code == 422 and "2018-W39" in bad.json()["detail"]
 
 

@@ -113,7 +113,7 @@ async def add_working_days(
     session: SessionDep,
     principal: Reader,
 ) -> WorkingDay:
-    """The date `days` working days after `start` (before it when negative; 0: start, or the next working day)."""
+    """The date `days` working days after `start` (before it if negative; 0: start or the next one)."""
     cal = await calendar.load(session, range(start.year - 1, start.year + 2))
     result = cal.add_working_days(start, days)
     return WorkingDay(date=result.date, complete=result.complete)

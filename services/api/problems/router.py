@@ -203,7 +203,7 @@ async def escalate(
     session: SessionDep,
     principal: Annotated[Principal, authorize(Action.PROBLEMS_ESCALATE)],
 ) -> ProblemPublic:
-    """Send an unresolved problem up to a higher meeting (system meeting → leadership meeting → standing committee)."""
+    """Send an open problem up to a higher meeting: system → leadership meeting → standing committee."""
     problem = await get_visible(session, Problem, problem_id, principal, "problem")
     if problem.state == "resolved":
         raise InvalidState("A resolved problem is not escalated.")

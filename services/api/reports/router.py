@@ -82,7 +82,7 @@ async def project_report_history(
 async def project_indicators(
     project_id: UUID, as_of: AsOf, session: SessionDep, principal: Reader
 ) -> IndicatorsPublic:
-    """Investment rate (annual and monthly plan), milestone on-time rate and report timeliness as of an instant."""
+    """Investment rate (annual, monthly plan), milestone on-time rate, report timeliness as of an instant."""
     project = await get_visible(session, Project, project_id, principal, "project")
     program = await session.get_one(Program, project.program_id)
     cal = await calendar.load(session, [program.year])
@@ -131,7 +131,7 @@ async def list_dues(
     project_id: UUID | None = None,
     period: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Dues:
-    """What every unit and project of the program owes as of an instant, with its state, and a count per state."""
+    """What every unit and project of the program owes as of an instant, its state, a count per state."""
     program = await get_visible(session, Program, program_id, principal, "program")
     settings = ProgramSettings.model_validate(program.settings)
     cal = await calendar.load(session, [program.year])
