@@ -1,6 +1,10 @@
+from datetime import UTC, datetime
+
 from arq.connections import ArqRedis
 from httpx import AsyncClient
 
+from shared import clock
+from tests.api.conftest import World
 from tests.helpers import closed_port
 
 
@@ -53,3 +57,16 @@ async def test_openapi_documents_the_ping_and_operations(operator: AsyncClient) 
     paths = r.json()["paths"]
     assert "/api/v1/pings" in paths and "/readyz" in paths
     assert (await operator.get("/docs")).status_code == 200
+
+
+async def test_readyz_warns_from_december_when_next_years_calendar_is_missing(
+    operator: AsyncClient, world: World
+) -> None:
+    with clock.use_clock(clock.FixedClock(datetime(2026, 11, 30, 12, tzinfo=UTC))):
+        assert "warnings" not in (await operator.get("/readyz")).json()
+    with clock.use_clock(clock.FixedClock(datetime(2026, 12, 1, 1, tzinfo=UTC))):
+        r = await operator.get("/readyz")
+        assert r.status_code == 200 and "PUT /api/v1/calendar/2027" in r.json()["warnings"][0]
+        loaded = await operator.put("/api/v1/calendar/2027", json={"holidays": ["2027-01-01"]})
+        assert loaded.status_code == 200
+        assert "warnings" not in (await operator.get("/readyz")).json()

@@ -8,6 +8,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from shared import clock
+from shared.models import CalendarYear
+
 router = APIRouter(tags=["operations"])
 
 
@@ -20,6 +23,20 @@ async def healthz() -> dict[str, str]:
 async def _check_database(request: Request) -> None:
     async with request.app.state.sessions() as session:
         await session.execute(text("SELECT 1"))
+
+
+async def _calendar_warnings(request: Request) -> list[str]:
+    """From 1 December, deadlines of the coming year need its holiday schedule loaded."""
+    today = clock.today()
+    if today.month != 12:
+        return []
+    async with request.app.state.sessions() as session:
+        if await session.get(CalendarYear, today.year + 1) is not None:
+            return []
+    return [
+        f"No working-day calendar is loaded for {today.year + 1}: deadlines in it count weekends only. "
+        f"Load the State Council's schedule with PUT /api/v1/calendar/{today.year + 1}."
+    ]
 
 
 async def _check_redis(request: Request) -> None:
@@ -42,9 +59,10 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:
             checks[name] = f"unreachable: {type(exc).__name__}: {exc}"[:300]
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if ready and (warnings := await _calendar_warnings(request)):
+        body["warnings"] = warnings  # still ready: a warning for the office, not a failure
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
