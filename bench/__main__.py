@@ -33,6 +33,15 @@ RESULTS = Path(__file__).parent / "results"
 LIBRARY_SIZE = int(os.environ.get("BENCH_PROJECTS", "50000"))
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "10000"))
 ONLY = os.environ.get("BENCH_ONLY", "")
+DUES_PROJECTS = int(os.environ.get("BENCH_DUES_PROJECTS", "10000"))
+
+
+async def _some_projects(db_url: str, n: int) -> list[str]:
+    conn = await asyncpg.connect(plain_url(db_url))
+    try:
+        return [str(r[0]) for r in await conn.fetch("SELECT id FROM project ORDER BY code LIMIT $1", n)]
+    finally:
+        await conn.close()
 
 
 async def _admin(sql: str) -> None:
@@ -158,7 +167,17 @@ def main() -> None:
                 "bare INSERT (asyncpg)",
             ),
         ]
+        report_paths = [
+            f"/api/v1/projects/{pid}/reports" for pid in asyncio.run(_some_projects(db_url, 2000))
+        ]
+        report_body = '{"period": "2018-12", "investment_month": "1", "progress_percent": "50"}'
         cases += [
+            (
+                "POST /api/v1/projects/{id}/reports",
+                f"{api}{report_paths[0]}",
+                {"method": "POST", "body": report_body, "headers": auth, "paths": report_paths},
+                "bare INSERT (asyncpg)",
+            ),
             ("bare SELECT page (asyncpg)", f"{base}/projects", {}, None),
             (
                 f"GET /api/v1/projects ({LIBRARY_SIZE // 1000}k, 2 filters + sort)",
@@ -180,6 +199,14 @@ def main() -> None:
                 if name not in best or r.requests_per_second > best[name].requests_per_second:
                     best[name] = r
         report(cases, best)
+        if not ONLY or ONLY in "dues":
+            dues_program = asyncio.run(library.seed_dues(plain_url(db_url), "BENCH", projects=DUES_PROJECTS))
+            ms = library.time_dues(api, auth, dues_program)
+            print(
+                f"\nGET /api/v1/reports/dues ({DUES_PROJECTS} projects, as of 2018-10-09, page + counts): "
+                f"median {ms[len(ms) // 2]:.0f} ms, slowest {ms[-1]:.0f} ms of {len(ms)} "
+                "(target: under 500 ms)"
+            )
         if not ONLY or ONLY in "import":
             content = library.import_file(IMPORT_ROWS, seeded["county_code"])
             seconds, body = library.time_import(api, auth, seeded["program_id"], content)

@@ -8,7 +8,7 @@ import json
 import random
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -32,6 +32,11 @@ STAGES = ["planning", "preparation", "construction", "completed"]
 # The list case: two filters and a sort, a page of 50.
 LIST_FILTERS = {"category": "现代基础设施", "stage": "construction"}
 LIST_SORT = "-total_investment"
+PROJECT_COLUMNS = (
+    "id program_id code name category region_unit_id owner_unit_id responsible_unit_id leader "
+    "service_team construction stage status total_investment annual_plan start_date end_date "
+    "monthly_plan version created_by"
+).split()
 LIST_SQL = """
 SELECT id, program_id, code, name, category, region_unit_id, owner_unit_id, responsible_unit_id, leader,
        construction, stage, status, total_investment, annual_plan, start_date, end_date, version, updated_at
@@ -95,28 +100,7 @@ async def seed(
             )
         await conn.copy_records_to_table(
             "project",
-            columns=[
-                "id",
-                "program_id",
-                "code",
-                "name",
-                "category",
-                "region_unit_id",
-                "owner_unit_id",
-                "responsible_unit_id",
-                "leader",
-                "service_team",
-                "construction",
-                "stage",
-                "status",
-                "total_investment",
-                "annual_plan",
-                "start_date",
-                "end_date",
-                "monthly_plan",
-                "version",
-                "created_by",
-            ],
+            columns=PROJECT_COLUMNS,
             records=records,
         )
         await conn.execute("ANALYZE unit; ANALYZE project")
@@ -175,3 +159,107 @@ def time_import(
     if r.status_code != 200 or body.get("errors"):
         raise SystemExit(f"bench: the import failed: {r.status_code} {str(body)[:500]}")
     return elapsed, body
+
+
+async def seed_dues(database_url: str, office_code: str, projects: int = 10_000) -> str:
+    """A program of `projects` projects under construction, most months reported, some late."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        office_id = await conn.fetchval("SELECT id FROM unit WHERE code = $1", office_code)
+        county = await conn.fetchval("SELECT id FROM unit WHERE code = 'BENCH-C000'")
+        program_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO program (id, code, name, year, office_unit_id, categories, settings, version) "
+            "VALUES ($1, 'BENCH-DUES', '报表基准', 2018, $2, '{}', '{}', 1)",
+            program_id,
+            office_id,
+        )
+        rnd = random.Random(22)
+        leader = json.dumps({"name": "张三", "title": "副县长"})
+        project_rows, report_rows = [], []
+        for i in range(projects):
+            pid = uuid.uuid4()
+            names = (f"D{i:06d}", f"报表项目{i:06d}", "公共服务")
+            project_rows.append(
+                (
+                    pid,
+                    program_id,
+                    *names,
+                    county,
+                    county,
+                    county,
+                    leader,
+                    "[]",
+                    "new",
+                    "construction",
+                    "approved",
+                    Decimal(100000),
+                    Decimal(50000),
+                    date(2018, 1, 1),
+                    date(2019, 12, 31),
+                    "{}",
+                    1,
+                    "bench",
+                )
+            )
+            for month in range(1, 10):
+                if rnd.random() < 0.7:
+                    at = datetime(2018, month, 1, tzinfo=UTC) + timedelta(days=rnd.randint(10, 30))
+                    report_rows.append(
+                        (
+                            uuid.uuid4(),
+                            pid,
+                            program_id,
+                            f"2018-{month:02d}",
+                            1,
+                            Decimal(100),
+                            Decimal(100),
+                            Decimal(50),
+                            "[]",
+                            "[]",
+                            at,
+                            False,
+                            "bench",
+                            at,
+                        )
+                    )
+        await conn.copy_records_to_table("project", columns=PROJECT_COLUMNS, records=project_rows)
+        await conn.copy_records_to_table(
+            "project_report",
+            columns=[
+                "id",
+                "project_id",
+                "program_id",
+                "period",
+                "version",
+                "investment_month",
+                "investment_to_date",
+                "progress_percent",
+                "milestones",
+                "coordination",
+                "due_at",
+                "late",
+                "submitted_by",
+                "submitted_at",
+            ],
+            records=report_rows,
+        )
+        await conn.execute("ANALYZE project; ANALYZE project_report")
+        return str(program_id)
+    finally:
+        await conn.close()
+
+
+def time_dues(api: str, auth: dict[str, str], program_id: str, rounds: int = 20) -> list[float]:
+    """Milliseconds per GET /reports/dues (first page and the per-state counts), one at a time."""
+    url = f"{api}/api/v1/reports/dues"
+    params = {"program_id": program_id, "as_of": "2018-10-09", "page_size": "50"}
+    timings = []
+    with httpx.Client(headers=auth, timeout=60) as client:
+        for _ in range(rounds + 2):
+            started = time.perf_counter()
+            r = client.get(url, params=params)
+            timings.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 200:
+                raise SystemExit(f"bench: dues failed: {r.status_code} {r.text[:300]}")
+    return sorted(timings[2:])  # the first two warm caches

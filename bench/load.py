@@ -27,11 +27,15 @@ wrk.headers["Content-Type"] = "application/json"
 {headers}
 local counter = 0
 local unique_keys = {unique}
+local paths = {{{paths}}}
 request = function()
   counter = counter + 1
   if unique_keys then
     local stamp = tostring(os.time()) .. "-" .. tostring(math.random(1e9))
     wrk.headers["Idempotency-Key"] = "bench-" .. stamp .. "-" .. counter
+  end
+  if #paths > 0 then
+    return wrk.format(nil, paths[math.random(#paths)])
   end
   return wrk.format()
 end
@@ -51,10 +55,15 @@ def wrk(
     seconds: int,
     connections: int,
     headers: dict[str, str],
+    paths: list[str],
 ) -> Result:
     extra = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = _WRK_SCRIPT.format(
-        method=method, body=body, unique="true" if unique_keys else "false", headers=extra
+        method=method,
+        body=body,
+        unique="true" if unique_keys else "false",
+        headers=extra,
+        paths=", ".join(f'"{p}"' for p in paths),
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
@@ -85,8 +94,10 @@ async def _client(
     seconds: int,
     connections: int,
     headers: dict[str, str],
+    paths: list[str],
 ) -> Result:
     latencies: list[float] = []
+    base = url.split("/", 3)[:3]
     errors = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections)
@@ -100,8 +111,9 @@ async def _client(
                 headers = {"content-type": "application/json"}
                 if unique_keys:
                     headers["Idempotency-Key"] = f"bench-{n}-{i}-{time.time_ns()}"
+                target = "/".join(base) + paths[i % len(paths)] if paths else url
                 started = time.perf_counter()
-                r = await client.request(method, url, content=body or None, headers=headers)
+                r = await client.request(method, target, content=body or None, headers=headers)
                 latencies.append(time.perf_counter() - started)
                 errors += r.status_code >= 400
 
@@ -124,12 +136,22 @@ def drive(
     seconds: int = 5,
     connections: int = 32,
     headers: dict[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> Result:
-    """Load `url` for `seconds` with `connections` concurrent connections."""
-    opts = dict(method=method, body=body, unique_keys=unique_keys, seconds=seconds, connections=connections)
+    """Load `url` for `seconds` with `connections` concurrent connections; with `paths`, each
+    request goes to one of them (on `url`'s host) at random."""
+    opts = dict(
+        method=method,
+        body=body,
+        unique_keys=unique_keys,
+        seconds=seconds,
+        connections=connections,
+        headers=headers or {},
+        paths=paths or [],
+    )
     if shutil.which("wrk"):
-        return wrk(url, **opts, headers=headers or {})  # type: ignore[arg-type]
-    return asyncio.run(_client(url, **opts, headers=headers or {}))  # type: ignore[arg-type]
+        return wrk(url, **opts)  # type: ignore[arg-type]
+    return asyncio.run(_client(url, **opts))  # type: ignore[arg-type]
 
 
 def generator() -> str:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Depends, Query, Response, status
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -147,8 +147,11 @@ async def list_dues(
     )
     if stmt is None:
         return Dues(as_of=as_of, data=[], count=0, summary=dues.summary_empty())
+    # The counts per state give the total too, so the page query need not count.
+    summary = await dues.summary(session, stmt)
+    count = summary[state] if state else sum(summary.values())
     sub = stmt.subquery()
-    listed = select(sub, func.count().over().label("total"))
+    listed = select(sub)
     if state:
         listed = listed.where(sub.c.state == state)
     rows = (
@@ -158,24 +161,18 @@ async def list_dues(
             .limit(page.page_size)
         )
     ).mappings()
-    data, count = [], 0
-    for r in rows:
-        count = r["total"]
-        is_unit = r["subject_type"] == "unit"
-        data.append(
-            Due(
-                subject_type=r["subject_type"],
-                unit_id=r["subject_id"] if is_unit else None,
-                project_id=None if is_unit else r["subject_id"],
-                kind=r["kind"],
-                period=r["period"],
-                due_at=r["due_at"].astimezone(OFFICE_TZ),  # a deadline reads best in China's time
-                due_complete=r["due_complete"],
-                filed_at=r["filed_at"],
-                state=r["state"],
-            )
+    data = [
+        Due(
+            subject_type=r["subject_type"],
+            unit_id=r["subject_id"] if r["subject_type"] == "unit" else None,
+            project_id=None if r["subject_type"] == "unit" else r["subject_id"],
+            kind=r["kind"],
+            period=r["period"],
+            due_at=r["due_at"].astimezone(OFFICE_TZ),  # a deadline reads best in China's time
+            due_complete=r["due_complete"],
+            filed_at=r["filed_at"],
+            state=r["state"],
         )
-    summary = await dues.summary(session, stmt)
-    if not data:
-        count = sum(summary.values()) if not state else summary.get(state, 0)
+        for r in rows
+    ]
     return Dues(as_of=as_of, data=data, count=count, summary=summary)
