@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Depends, Query, Response, status
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -147,20 +147,30 @@ async def list_dues(
     )
     if stmt is None:
         return Dues(as_of=as_of, data=[], count=0, summary=dues.summary_empty())
-    # The counts per state give the total too, so the page query need not count.
-    summary = await dues.summary(session, stmt)
-    count = summary[state] if state else sum(summary.values())
+    # One pass: each row carries the counts per state over the whole set (a window), so the
+    # page and the summary come from a single evaluation of the dues.
     sub = stmt.subquery()
-    listed = select(sub)
+    states = ("submitted", "late", "overdue", "open")
+    counted = select(
+        sub, *[func.count().filter(sub.c.state == st).over().label(f"n_{st}") for st in states]
+    ).subquery()
+    listed = select(counted)
     if state:
-        listed = listed.where(sub.c.state == state)
-    rows = (
-        await session.execute(
-            listed.order_by(sub.c.due_at, sub.c.kind, sub.c.period, sub.c.subject_id)
-            .offset(page.offset)
-            .limit(page.page_size)
-        )
-    ).mappings()
+        listed = listed.where(counted.c.state == state)
+    rows = list(
+        (
+            await session.execute(
+                listed.order_by(counted.c.due_at, counted.c.kind, counted.c.period, counted.c.subject_id)
+                .offset(page.offset)
+                .limit(page.page_size)
+            )
+        ).mappings()
+    )
+    if rows:
+        summary = {st: rows[0][f"n_{st}"] for st in states}
+    else:  # a page past the end: count separately
+        summary = await dues.summary(session, stmt)
+    count = summary[state] if state else sum(summary.values())
     data = [
         Due(
             subject_type=r["subject_type"],
