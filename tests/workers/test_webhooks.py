@@ -186,3 +186,44 @@ async def test_a_dead_endpoint_is_given_up_after_the_last_attempt(
         await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
         await s.commit()
     assert gone is not None and gone.state == "failed" and "ConnectError" in (gone.last_error or "")
+
+
+async def test_an_instant_report_reaches_the_offices_above_the_unit(
+    committed: async_sessionmaker[AsyncSession],
+    notifier_settings: NotifierSettings,
+    library: dict[str, Any],
+    receiver: tuple[Receiver, str],
+) -> None:
+    rec, url = receiver
+    box = SecretBox(notifier_settings.secret_key.get_secret_value(), "webhook")
+    async with committed() as s, s.begin():
+        for unit, events in ((library["office"], ["report.instant"]), (library["other"], ["report.instant"])):
+            s.add(
+                Webhook(
+                    unit_id=unit, url=url, events=events, secret_encrypted=box.seal(SECRET), created_by="t"
+                )
+            )
+        s.add(  # subscribed to approvals only: gets nothing here
+            Webhook(
+                unit_id=library["office"],
+                url=url,
+                events=["project.approved"],
+                secret_encrypted=box.seal(SECRET),
+                created_by="t",
+            )
+        )
+    message_id = str(uuid.uuid4())
+    payload = {
+        "event": "report.instant",
+        "subject_type": "unit",
+        "subject_id": str(library["county"]),
+        "occurred_at": clock.now().isoformat(),
+        "data": {"body": "工地发生塌方"},
+    }
+    async with httpx.AsyncClient(timeout=5) as http:
+        ctx = {"sessions": committed, "http": http, "webhook_box": box, "settings": notifier_settings}
+        assert await event(ctx, message_id, payload) == "1 deliveries"
+    async with committed() as s:
+        await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
+        await s.commit()
+    assert json.loads(rec.requests[0][1])["data"]["body"] == "工地发生塌方"
