@@ -130,6 +130,19 @@ def _periods_table(items: list[Period], as_of_day: date) -> Any:
     ).data(rows)
 
 
+def _columns(subject_type: str, subject_id: Any, table: Any, first_at: Any, as_of: datetime) -> list[Any]:
+    return [
+        literal(subject_type).label("subject_type"),
+        subject_id.label("subject_id"),
+        table.c.kind,
+        table.c.period,
+        table.c.due_at,
+        table.c.complete.label("due_complete"),
+        first_at.label("filed_at"),
+        _state(first_at, table.c.due_at, as_of).label("state"),
+    ]
+
+
 def _state(first_at: Any, due_at: Any, as_of: datetime) -> Any:
     return case(
         (and_(first_at.is_(None), literal(as_of) > due_at), "overdue"),
@@ -191,16 +204,7 @@ def _project_dues(
         else func.concat(func.to_char(Project.start_date, "YYYY"), "Q", func.to_char(Project.start_date, "Q"))
     )
     stmt = (
-        select(
-            literal("project").label("subject_type"),
-            Project.id.label("subject_id"),
-            table.c.kind,
-            table.c.period,
-            table.c.due_at,
-            table.c.complete.label("due_complete"),
-            filed.c.first_at.label("filed_at"),
-            _state(filed.c.first_at, table.c.due_at, as_of).label("state"),
-        )
+        select(*_columns("project", Project.id, table, filed.c.first_at, as_of))
         .select_from(Project)
         .join(table, table.c.period >= start_label)
         .outerjoin(filed, and_(filed.c.project_id == Project.id, filed.c.period == table.c.period))
@@ -245,16 +249,7 @@ def _unit_dues(
     )
     units = owing_units(program)
     stmt = (
-        select(
-            literal("unit").label("subject_type"),
-            units.c.unit_id.label("subject_id"),
-            table.c.kind,
-            table.c.period,
-            table.c.due_at,
-            table.c.complete.label("due_complete"),
-            filed.c.first_at.label("filed_at"),
-            _state(filed.c.first_at, table.c.due_at, as_of).label("state"),
-        )
+        select(*_columns("unit", units.c.unit_id, table, filed.c.first_at, as_of))
         .select_from(units)
         .join(table, literal(True))
         .outerjoin(filed, and_(filed.c.unit_id == units.c.unit_id, filed.c.period == table.c.period))

@@ -7,14 +7,16 @@ the consumer's inbox turns the duplicate into a no-op.
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import clock
 from shared.models import OutboxMessage
-from shared.queues import Job, Payload, Target, queue_name, serialize
+from shared.queues import EventPayload, Job, Payload, Target, queue_name, serialize
 from shared.settings import DubanSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,26 @@ async def add_message(
     )
     session.info[OUTBOX_WRITTEN] = True
     return message_id
+
+
+async def publish_event(
+    session: AsyncSession,
+    *,
+    event: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> uuid.UUID:
+    """An event other systems may subscribe to (signed webhooks), sent to the notifier once this commits."""
+    payload = EventPayload(
+        event=event,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        occurred_at=occurred_at or clock.now(),
+        data=data,
+    )
+    return await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.EVENT, payload=payload)
 
 
 async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:

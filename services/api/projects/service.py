@@ -23,7 +23,6 @@ from services.api.projects.schemas import (
 from shared import audit, clock, outbox
 from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
 from shared.models import Adjustment, Milestone, Program, Project
-from shared.queues import EventPayload, Job, Target
 
 REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
 UNIT_FIELDS = ("region_unit_id", "owner_unit_id", "responsible_unit_id")
@@ -294,32 +293,27 @@ async def transition(
 
 async def announce_approved(session: AsyncSession, project: Project) -> None:
     """`project.approved` through the outbox, for banks and investment platforms."""
-    await outbox.add_message(
+    await outbox.publish_event(
         session,
-        producer="api",
-        target=Target.NOTIFIER,
-        job=Job.EVENT,
-        payload=EventPayload(
-            event="project.approved",
-            subject_type="project",
-            subject_id=project.id,
-            occurred_at=project.approved_at or clock.now(),
-            data={
-                "id": str(project.id),
-                "program_id": str(project.program_id),
-                "code": project.code,
-                "name": project.name,
-                "category": project.category,
-                "region_unit_id": str(project.region_unit_id),
-                "owner_unit_id": str(project.owner_unit_id),
-                "responsible_unit_id": str(project.responsible_unit_id),
-                "stage": project.stage,
-                "total_investment": str(project.total_investment),
-                "annual_plan": str(project.annual_plan),
-                "start_date": str(project.start_date),
-                "end_date": str(project.end_date),
-            },
-        ),
+        event="project.approved",
+        subject_type="project",
+        subject_id=project.id,
+        occurred_at=project.approved_at,
+        data={
+            "id": str(project.id),
+            "program_id": str(project.program_id),
+            "code": project.code,
+            "name": project.name,
+            "category": project.category,
+            "region_unit_id": str(project.region_unit_id),
+            "owner_unit_id": str(project.owner_unit_id),
+            "responsible_unit_id": str(project.responsible_unit_id),
+            "stage": project.stage,
+            "total_investment": str(project.total_investment),
+            "annual_plan": str(project.annual_plan),
+            "start_date": str(project.start_date),
+            "end_date": str(project.end_date),
+        },
     )
 
 

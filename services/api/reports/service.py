@@ -16,7 +16,6 @@ from shared.errors import Conflict, field_error, invalid
 from shared.indicators import latest_versions
 from shared.models import Milestone, Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
-from shared.queues import EventPayload, Job, Target
 
 
 async def raise_problem(
@@ -210,23 +209,18 @@ async def submit_unit_report(
     session.add(report)
     await session.flush()
     if data.kind == "instant":
-        await outbox.add_message(
+        await outbox.publish_event(
             session,
-            producer="api",
-            target=Target.NOTIFIER,
-            job=Job.EVENT,
-            payload=EventPayload(
-                event="report.instant",
-                subject_type="unit",
-                subject_id=unit.id,
-                occurred_at=now,
-                data={
-                    "report_id": str(report.id),
-                    "unit_code": unit.code,
-                    "unit_name": unit.name,
-                    "body": data.body,
-                },
-            ),
+            event="report.instant",
+            subject_type="unit",
+            subject_id=unit.id,
+            occurred_at=now,
+            data={
+                "report_id": str(report.id),
+                "unit_code": unit.code,
+                "unit_name": unit.name,
+                "body": data.body,
+            },
         )
     await audit.record(
         session,
