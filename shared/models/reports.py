@@ -60,6 +60,7 @@ class ProjectReport(SQLModel, table=True):
     coordination: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     due_at: datetime | None = timestamp()  # None: the program has no project monthly schedule
+    due_complete: bool = True  # False: the deadline's year had no calendar data (weekends only)
     late: bool
     submitted_by: str = Field(max_length=80)
     submitted_at: datetime = timestamp(nullable=False)

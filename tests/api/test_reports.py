@@ -325,3 +325,43 @@ async def test_the_office_loads_next_years_calendar(client: AsyncClient, world: 
         await client.put("/api/v1/calendar/2027", json=body, headers=world.auth("p_staff"))
     ).status_code == 403
     assert (await client.get("/api/v1/calendar/2031", headers=world.auth("p_staff"))).status_code == 404
+
+
+async def test_a_deadline_without_calendar_data_says_so(client: AsyncClient, world: World) -> None:
+    """2027 is not loaded: its deadlines count weekends only, and the records say so."""
+    office = world.auth("p_admin")
+    program = await client.post(
+        "/api/v1/programs",
+        json={"code": "Y2027", "name": "2027 计划", "year": 2027, "office_unit_id": str(world.units["P"].id)},
+        headers=office,
+    )
+    unit = str(world.units["A"].id)
+    project = await client.post(
+        "/api/v1/projects",
+        json={
+            "program_id": program.json()["id"], "code": "Y-1", "name": "二〇二七项目", "category": "交通",
+            "region_unit_id": unit, "owner_unit_id": unit, "responsible_unit_id": unit,
+            "leader": {"name": "乙", "title": "县长"}, "construction": "new", "stage": "construction",
+            "total_investment": "100", "annual_plan": "50",
+            "start_date": "2027-01-01", "end_date": "2027-12-31",
+        },
+        headers=office,
+    )  # fmt: skip
+    pid = project.json()["id"]
+    await client.post(f"/api/v1/projects/{pid}/submit", headers=office)
+    await client.post(f"/api/v1/projects/{pid}/approve", headers=office)
+    with clock.use_clock(at("2027-03-19 10:00")):
+        r = await client.post(
+            f"/api/v1/projects/{pid}/reports",
+            json={"period": "2027-03", "investment_month": "5", "progress_percent": "10"},
+            headers=office,
+        )
+    assert r.status_code == 201 and r.json()["due_complete"] is False
+    assert r.json()["due_at"] == "2027-03-23T00:00:00+08:00"  # end of Monday the 22nd, on weekends alone
+    r = await client.get(
+        "/api/v1/reports/dues",
+        params={"program_id": program.json()["id"], "as_of": "2027-03-31", "project_id": pid},
+        headers=office,
+    )
+    [due] = [d for d in r.json()["data"] if d["period"] == "2027-03"]
+    assert due["due_complete"] is False and due["state"] == "submitted"

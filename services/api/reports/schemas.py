@@ -65,6 +65,7 @@ class ProjectReportPublic(BaseModel):
     milestones: list[MilestoneActual]
     note: str | None
     due_at: datetime | None
+    due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     late: bool
     submitted_by: str
     submitted_at: datetime

@@ -102,10 +102,12 @@ async def submit_project_report(
     settings = ProgramSettings.model_validate(program.settings)
     schedule = settings.schedule("project_monthly")
     due_at: datetime | None = None
+    due_complete = True
     if schedule is not None:
         cal = await calendar.load(session, [int(data.period[:4])])
         period = period_for(schedule, data.period, cal)
-        due_at = period.due_at if period else None
+        if period is not None:
+            due_at, due_complete = period.due_at, period.due_complete
     now = clock.now()
     version = 1 + max((r.version for r in previous if r.period == data.period), default=0)
     by = f"{principal.kind}:{principal.id}"
@@ -121,6 +123,7 @@ async def submit_project_report(
         coordination=[p.model_dump() for p in data.problems if p.needs_coordination],
         note=data.note,
         due_at=due_at,
+        due_complete=due_complete,
         late=due_at is not None and now > due_at,
         submitted_by=by,
         submitted_at=now,

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("coordination", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("due_complete", sa.Boolean(), nullable=False),
         sa.Column("late", sa.Boolean(), nullable=False),
         sa.Column("submitted_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
