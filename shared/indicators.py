@@ -22,13 +22,14 @@ from shared.models import Milestone, Program, Project, ProjectReport
 from shared.program_settings import ProgramSettings
 
 HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
 
 
 def rate(part: Decimal, whole: Decimal) -> Decimal:
     """100 × part ÷ whole, capped at 100, two decimals half up; 100 when nothing was asked."""
     if whole <= 0:
         return HUNDRED
-    return min(HUNDRED, HUNDRED * part / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return min(HUNDRED, HUNDRED * part / whole).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -120,10 +121,10 @@ async def compute(
     return Indicators(
         project_id=project.id,
         as_of=as_of,
-        investment_year_to_date=year_to_date,
-        investment_to_date=to_date,
+        investment_year_to_date=year_to_date.quantize(CENT),
+        investment_to_date=to_date.quantize(CENT),
         annual_plan=project.annual_plan,
-        monthly_plan_to_date=plan_to_date,
+        monthly_plan_to_date=plan_to_date.quantize(CENT),
         investment_rate=rate(year_to_date, project.annual_plan),
         monthly_plan_rate=rate(year_to_date, plan_to_date),
         milestone_rate=rate(Decimal(on_time_milestones), Decimal(len(due_milestones))),
