@@ -73,14 +73,17 @@ class WorkingCalendar:
 async def load(session: AsyncSession, years: Iterable[int]) -> WorkingCalendar:
     """The calendar for `years` (and the year after each, where deadlines spill over)."""
     wanted = set(years) | {y + 1 for y in years}
-    cal = WorkingCalendar(
-        years=set(await session.scalars(select(CalendarYear.year).where(CalendarYear.year.in_(wanted))))
-    )
+    cal = WorkingCalendar()
+    # One round trip: each loaded year, with its days when it has any.
     rows = await session.execute(
-        select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.year.in_(wanted))
+        select(CalendarYear.year, CalendarDay.day, CalendarDay.kind)
+        .outerjoin(CalendarDay, CalendarDay.year == CalendarYear.year)
+        .where(CalendarYear.year.in_(wanted))
     )
-    for day, kind in rows:
-        (cal.holidays if kind == "holiday" else cal.workdays).add(day)
+    for year, day, kind in rows:
+        cal.years.add(year)
+        if day is not None:
+            (cal.holidays if kind == "holiday" else cal.workdays).add(day)
     return cal
 
 

@@ -61,10 +61,22 @@ def visible(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
 
 
 async def get_visible(
-    session: AsyncSession, model: type[M], record_id: uuid.UUID, principal: Principal, what: str
+    session: AsyncSession,
+    model: type[M],
+    record_id: uuid.UUID,
+    principal: Principal,
+    what: str,
+    *,
+    lock: bool = False,
 ) -> M:
-    """The record, or 404 when it does not exist *or* is outside the principal's subtree."""
-    found = await session.scalar(visible(select(model).where(model.id == record_id), model, principal))  # type: ignore[attr-defined]
+    """The record, or 404 when it does not exist *or* is outside the principal's subtree.
+
+    `lock` takes the row FOR UPDATE in the same query (writes that must not interleave).
+    """
+    stmt = visible(select(model).where(model.id == record_id), model, principal)  # type: ignore[attr-defined]
+    if lock:
+        stmt = stmt.with_for_update(of=model)
+    found = await session.scalar(stmt)
     if found is None:
         raise NotFound(f"There is no {what} with id {record_id} that you can see.")
     return found

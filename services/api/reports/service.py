@@ -58,11 +58,10 @@ async def submit_project_report(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectReportIn, principal: Principal
 ) -> tuple[ProjectReport, list[uuid.UUID]]:
     """File a monthly report; a second one for the same period is a new version."""
-    project = await get_visible(session, Project, project_id, principal, "project")
+    # Locked: one filing per project at a time, so versions and the investment total stay consistent.
+    project = await get_visible(session, Project, project_id, principal, "project", lock=True)
     if project.status != "approved":
         raise Conflict(f"Only projects in the library report; this one is {project.status}.")
-    # One filing per project at a time: versions and the investment total stay consistent.
-    await session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     today = clock.today()
     problems: list[tuple[list[str | int], str]] = []
     if data.period > f"{today:%Y-%m}":
@@ -71,9 +70,10 @@ async def submit_project_report(
         problems.append(
             (["period"], f"the project starts in {project.start_date:%Y-%m}; {data.period} is before it")
         )
-    known = {
-        m.name: m for m in await session.scalars(select(Milestone).where(Milestone.project_id == project.id))
-    }
+    known: dict[str, Milestone] = {}
+    if data.milestones:  # most months name none: no query then
+        rows = await session.scalars(select(Milestone).where(Milestone.project_id == project.id))
+        known = {m.name: m for m in rows}
     for i, m in enumerate(data.milestones):
         if m.name not in known:
             names = "、".join(known) or "none"
@@ -184,9 +184,8 @@ async def submit_unit_report(
     session: AsyncSession, *, unit_id: uuid.UUID, data: UnitReportIn, principal: Principal
 ) -> UnitReport:
     """A weekly, monthly or instant report; an instant one goes out at once through the outbox."""
-    unit = await get_visible(session, Unit, unit_id, principal, "unit")
     _check_period(data, clock.today())
-    await session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
+    unit = await get_visible(session, Unit, unit_id, principal, "unit", lock=True)
     version = 1
     if data.period is not None:
         version += (
