@@ -33,7 +33,7 @@ async def add_message(
     """
     message_id = uuid.uuid4()
     await session.execute(
-        insert(OutboxMessage).values(
+        insert(OutboxMessage.__table__).values(  # type: ignore[attr-defined]
             id=message_id,
             producer=producer,
             target=target.value,
