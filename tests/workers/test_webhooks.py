@@ -89,6 +89,31 @@ async def library(committed: async_sessionmaker[AsyncSession]) -> AsyncIterator[
             await s.execute(delete(Unit).where(Unit.id == ids[key]))
 
 
+def hook(box: SecretBox, unit: uuid.UUID, url: str, events: list[str]) -> Webhook:
+    return Webhook(
+        unit_id=unit, url=url, events=events, secret_encrypted=box.seal(SECRET) or "", created_by="t"
+    )
+
+
+def happened(
+    event_name: str, subject_type: str, subject_id: uuid.UUID, data: dict[str, Any]
+) -> dict[str, Any]:
+    """An event job's payload, as the api's outbox writes it."""
+    return {
+        "event": event_name,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "occurred_at": clock.now().isoformat(),
+        "data": data,
+    }
+
+
+async def forget(committed: async_sessionmaker[AsyncSession], message_id: str) -> None:
+    """Drop the inbox row a test's message left (the tables outlive the test)."""
+    async with committed() as s, s.begin():
+        await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
+
+
 async def test_an_approval_is_delivered_signed_and_retried(
     committed: async_sessionmaker[AsyncSession],
     notifier_settings: NotifierSettings,
@@ -98,29 +123,13 @@ async def test_an_approval_is_delivered_signed_and_retried(
     rec, url = receiver
     box = SecretBox(notifier_settings.secret_key.get_secret_value(), "webhook")
     async with committed() as s, s.begin():
-        mine = Webhook(
-            unit_id=library["office"],
-            url=url,
-            events=["project.approved"],
-            secret_encrypted=box.seal(SECRET),
-            created_by="t",
-        )
-        elsewhere = Webhook(
-            unit_id=library["other"],
-            url=url,
-            events=["project.approved"],
-            secret_encrypted=box.seal(SECRET),
-            created_by="t",
-        )
+        mine = hook(box, library["office"], url, ["project.approved"])
+        elsewhere = hook(box, library["other"], url, ["project.approved"])
         s.add_all([mine, elsewhere])
     message_id = str(uuid.uuid4())
-    payload = {
-        "event": "project.approved",
-        "subject_type": "project",
-        "subject_id": str(library["project"]),
-        "occurred_at": clock.now().isoformat(),
-        "data": {"code": "P-1", "total_investment": "100.00"},
-    }
+    payload = happened(
+        "project.approved", "project", library["project"], {"code": "P-1", "total_investment": "100.00"}
+    )
     async with httpx.AsyncClient(timeout=5) as http:
         ctx = {"sessions": committed, "http": http, "webhook_box": box, "settings": notifier_settings}
         assert await event(ctx, message_id, payload) == "1 deliveries"  # the bank elsewhere cannot see it
@@ -136,8 +145,7 @@ async def test_an_approval_is_delivered_signed_and_retried(
             assert await deliver_webhooks(ctx) == {"delivered": 1, "retrying": 0, "failed": 0}
     async with committed() as s:
         delivered = await s.get_one(WebhookDelivery, delivery.id, populate_existing=True)
-        await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
-        await s.commit()
+    await forget(committed, message_id)
     assert delivered.state == "delivered" and delivered.attempts == 2
     assert len(rec.requests) == 2
     (first_headers, first_body), (headers, body) = rec.requests
@@ -156,23 +164,9 @@ async def test_a_dead_endpoint_is_given_up_after_the_last_attempt(
 ) -> None:
     box = SecretBox(notifier_settings.secret_key.get_secret_value(), "webhook")
     async with committed() as s, s.begin():
-        s.add(
-            Webhook(
-                unit_id=library["county"],
-                url="http://127.0.0.1:9/nobody-listens",
-                events=["project.approved"],
-                secret_encrypted=box.seal(SECRET),
-                created_by="t",
-            )
-        )
+        s.add(hook(box, library["county"], "http://127.0.0.1:9/nobody-listens", ["project.approved"]))
     settings = notifier_settings.model_copy(update={"webhook_max_attempts": 2})
-    payload = {
-        "event": "project.approved",
-        "subject_type": "project",
-        "subject_id": str(library["project"]),
-        "occurred_at": clock.now().isoformat(),
-        "data": {},
-    }
+    payload = happened("project.approved", "project", library["project"], {})
     message_id = str(uuid.uuid4())
     async with httpx.AsyncClient(timeout=2) as http:
         ctx = {"sessions": committed, "http": http, "webhook_box": box, "settings": settings}
@@ -183,8 +177,7 @@ async def test_a_dead_endpoint_is_given_up_after_the_last_attempt(
         gone = await s.scalar(
             select(WebhookDelivery).where(WebhookDelivery.message_id == uuid.UUID(message_id))
         )
-        await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
-        await s.commit()
+    await forget(committed, message_id)
     assert gone is not None and gone.state == "failed" and "ConnectError" in (gone.last_error or "")
 
 
@@ -197,33 +190,13 @@ async def test_an_instant_report_reaches_the_offices_above_the_unit(
     rec, url = receiver
     box = SecretBox(notifier_settings.secret_key.get_secret_value(), "webhook")
     async with committed() as s, s.begin():
-        for unit, events in ((library["office"], ["report.instant"]), (library["other"], ["report.instant"])):
-            s.add(
-                Webhook(
-                    unit_id=unit, url=url, events=events, secret_encrypted=box.seal(SECRET), created_by="t"
-                )
-            )
-        s.add(  # subscribed to approvals only: gets nothing here
-            Webhook(
-                unit_id=library["office"],
-                url=url,
-                events=["project.approved"],
-                secret_encrypted=box.seal(SECRET),
-                created_by="t",
-            )
-        )
+        s.add(hook(box, library["office"], url, ["report.instant"]))
+        s.add(hook(box, library["other"], url, ["report.instant"]))  # cannot see the county
+        s.add(hook(box, library["office"], url, ["project.approved"]))  # not subscribed to this event
     message_id = str(uuid.uuid4())
-    payload = {
-        "event": "report.instant",
-        "subject_type": "unit",
-        "subject_id": str(library["county"]),
-        "occurred_at": clock.now().isoformat(),
-        "data": {"body": "工地发生塌方"},
-    }
+    payload = happened("report.instant", "unit", library["county"], {"body": "工地发生塌方"})
     async with httpx.AsyncClient(timeout=5) as http:
         ctx = {"sessions": committed, "http": http, "webhook_box": box, "settings": notifier_settings}
         assert await event(ctx, message_id, payload) == "1 deliveries"
-    async with committed() as s:
-        await s.execute(delete(NotifierInbox).where(NotifierInbox.message_id == uuid.UUID(message_id)))
-        await s.commit()
+    await forget(committed, message_id)
     assert json.loads(rec.requests[0][1])["data"]["body"] == "工地发生塌方"
