@@ -56,9 +56,6 @@ class RequestContextMiddleware:
         started = time.perf_counter()
 
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await self._refuse(scope, receive, send, request_id)
-            return
         received = 0
 
         async def counted_receive() -> Message:
@@ -77,9 +74,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                raise _BodyTooLarge  # refused before a byte of it is read
             await self.app(scope, counted_receive, send_with_id)
         except _BodyTooLarge:
-            status = 413
             if response_started:
                 raise
             await _too_large()(scope, receive, send_with_id)
@@ -97,14 +95,3 @@ class RequestContextMiddleware:
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        """Answer 413 without reading a body that is too large to take."""
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
-            await send(message)
-
-        REQUESTS.labels(scope["method"], "unmatched", "413").inc()
-        await _too_large()(scope, receive, send_with_id)

@@ -97,10 +97,15 @@ async def require_visible_units(
         raise invalid(missing)
 
 
+async def holds(session: AsyncSession, model: Any, record_id: uuid.UUID, principal: Principal) -> bool:
+    """Whether the record sits in the principal's own subtree (not merely shared with it from above)."""
+    stmt = select(model.id).where(model.id == record_id, owns(model, principal))
+    return await session.scalar(stmt) is not None
+
+
 async def owned_or_403(
-    session: AsyncSession, model: Any, record: Any, principal: Principal, why: str
+    session: AsyncSession, model: Any, record_id: uuid.UUID, principal: Principal, why: str
 ) -> None:
     """For records shared down the tree: changing one takes holding it in your own subtree."""
-    stmt = select(model.id).where(model.id == record.id, owns(model, principal))
-    if await session.scalar(stmt) is None:
+    if not await holds(session, model, record_id, principal):
         raise Forbidden(why)

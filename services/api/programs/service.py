@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, subtree_ids, visible
+from services.api.auth.scope import (
+    get_visible,
+    holds,
+    owned_or_403,
+    require_visible_units,
+    subtree_ids,
+    visible,
+)
 from services.api.pagination import PageParams
 from services.api.preconditions import check_version
 from services.api.programs.schemas import (
@@ -99,7 +106,7 @@ async def update(
     session: AsyncSession, *, program_id: uuid.UUID, data: ProgramUpdate, version: int, principal: Principal
 ) -> Program:
     program = await get_visible(session, Program, program_id, principal, "program")
-    await owned_or_403(session, Program, program, principal, NOT_YOURS)
+    await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
     check_version(program.version, version, "program")
     before = _audit_view(program)
     sent = data.model_dump(exclude_unset=True)
@@ -153,7 +160,7 @@ async def create_task(
     session: AsyncSession, *, program_id: uuid.UUID, data: TaskCreate, principal: Principal
 ) -> Task:
     program = await get_visible(session, Program, program_id, principal, "program")
-    await owned_or_403(session, Program, program, principal, NOT_YOURS)
+    await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
     refs: list[tuple[list[str | int], uuid.UUID]] = []
     for field in ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids"):
         ids = getattr(data, field)
@@ -285,19 +292,14 @@ async def report_indicator(
     if data.as_of > clock.today():
         raise field_error("as_of", "a value cannot be reported for a future date")
     program = await session.get_one(Program, task.program_id)
-    try:
-        await owned_or_403(session, Program, program, principal, NOT_YOURS)
-    except Forbidden:
-        task_units = select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)
+    if not await holds(session, Program, program.id, principal):
         mine = await session.scalar(
-            select(func.count()).select_from(
-                task_units.where(TaskUnit.unit_id.in_(subtree_ids(principal))).subquery()
-            )
+            select(TaskUnit.unit_id)
+            .where(TaskUnit.task_id == task.id, TaskUnit.unit_id.in_(subtree_ids(principal)))
+            .limit(1)
         )
-        if not mine:
-            raise Forbidden(
-                "Only the task's lead, responsible or cooperating units report its indicators."
-            ) from None
+        if mine is None:
+            raise Forbidden("Only the task's lead, responsible or cooperating units report its indicators.")
     value = IndicatorValue(
         task_id=task.id, reported_by=f"{principal.kind}:{principal.id}", **data.model_dump()
     )

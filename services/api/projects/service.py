@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, owned_or_403, owns, require_visible_units, visible
+from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams
 from services.api.preconditions import check_version
 from services.api.projects.schemas import (
@@ -21,7 +21,7 @@ from services.api.projects.schemas import (
     WithdrawIn,
 )
 from shared import audit, clock, outbox
-from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
+from shared.errors import Conflict, InvalidState, field_error, invalid
 from shared.models import Adjustment, Milestone, Program, Project
 
 REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
@@ -100,8 +100,18 @@ def _audit_view(project: Project, milestones: Sequence[Any]) -> dict[str, Any]:
 
 
 async def milestones_of(session: AsyncSession, project_id: uuid.UUID) -> list[Milestone]:
-    stmt = select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.position)
-    return list(await session.scalars(stmt))
+    return (await milestones_by_project(session, [project_id])).get(project_id, [])
+
+
+async def milestones_by_project(
+    session: AsyncSession, project_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Milestone]]:
+    """Each project's milestones in roadmap order, in one query."""
+    found: dict[uuid.UUID, list[Milestone]] = {}
+    stmt = select(Milestone).where(Milestone.project_id.in_(project_ids)).order_by(Milestone.position)
+    for m in await session.scalars(stmt):
+        found.setdefault(m.project_id, []).append(m)
+    return found
 
 
 def to_public(project: Project, milestones: list[Milestone]) -> ProjectPublic:
@@ -149,11 +159,6 @@ async def create(session: AsyncSession, *, data: ProjectCreate, principal: Princ
     return project
 
 
-async def _is_reviewer(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> bool:
-    stmt = select(Program.id).where(Program.id == program_id, owns(Program, principal))
-    return await session.scalar(stmt) is not None
-
-
 async def update(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectUpdate, version: int, principal: Principal
 ) -> tuple[Project, list[Milestone]]:
@@ -170,7 +175,7 @@ async def update(
     program = await session.get_one(Program, project.program_id)
     if project.status == "approved":
         await owned_or_403(
-            session, Program, program, principal, REVIEWERS_ONLY + " Approved projects change only so."
+            session, Program, program.id, principal, REVIEWERS_ONLY + " Approved projects change only so."
         )
     milestones = await milestones_of(session, project.id)
     before = _audit_view(project, milestones)
@@ -258,8 +263,8 @@ async def transition(
     project = await get_visible(session, Project, project_id, principal, "project")
     if version is not None:
         check_version(project.version, version, "project")
-    if review and not await _is_reviewer(session, project.program_id, principal):
-        raise Forbidden(REVIEWERS_ONLY)
+    if review:
+        await owned_or_403(session, Program, project.program_id, principal, REVIEWERS_ONLY)
     if project.status not in allowed_from:
         raise InvalidState(
             f"A {project.status} project cannot be {to}; "
@@ -336,8 +341,7 @@ async def withdraw(
     project = await get_visible(session, Project, project_id, principal, "project")
     if version is not None:
         check_version(project.version, version, "project")
-    if not await _is_reviewer(session, project.program_id, principal):
-        raise Forbidden(REVIEWERS_ONLY)
+    await owned_or_403(session, Program, project.program_id, principal, REVIEWERS_ONLY)
     # One adjustment of a program at a time: the total is checked and changed under this lock.
     await session.execute(select(Program.id).where(Program.id == project.program_id).with_for_update())
     await session.refresh(project)

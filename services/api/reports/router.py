@@ -20,7 +20,7 @@ from services.api.reports.schemas import (
     ProjectReportPublic,
     UnitReportIn,
     UnitReportPublic,
-    _as_of,
+    as_of_param,
 )
 from services.api.routing import SessionDep, router
 from shared import calendar, dues, indicators
@@ -33,7 +33,7 @@ unit_reports = router(prefix="/units", tags=["reports"])
 reports = router(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Writer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
-AsOf = Annotated[datetime, Depends(_as_of)]
+AsOf = Annotated[datetime, Depends(as_of_param)]
 
 
 def _public(report: ProjectReport, problem_ids: list[UUID] | None = None) -> ProjectReportPublic:

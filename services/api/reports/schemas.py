@@ -140,7 +140,7 @@ class IndicatorsPublic(BaseModel):
     milestones: list[MilestoneStatePublic]
 
 
-def _as_of(
+def as_of_param(
     as_of: Annotated[
         str | None,
         Query(
