@@ -90,7 +90,7 @@ def main() -> None:
         "DUBAN_QUEUE_PREFIX": prefix,
         "DUBAN_ENVIRONMENT": "test",
         "DUBAN_LOG_LEVEL": "WARNING",
-        "DUBAN_DB_POOL_SIZE": "10",
+        "DUBAN_DB_POOL_SIZE": "20",  # as many as the bare baseline's pool
         "DUBAN_SIGNIN_MAX_FAILURES": "100",
         "BENCH_DATABASE_URL": plain_url(db_url),
     }

@@ -24,7 +24,7 @@ class DubanSettings(BaseSettings):
     queue_prefix: str = Field(default="duban", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
 
     @property
     def notifier_queue(self) -> str:
@@ -49,6 +49,14 @@ class ApiSettings(DubanSettings):
     jwt_audience: str = "duban-api"
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     signin_lockout_seconds: int = Field(default=900, ge=1, le=86400)
+    principal_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="how long a checked token is trusted without reading its account again; a change "
+        "to an account or unit through this process forgets them at once, other api processes within "
+        "this time (0: read the account on every request)",
+    )
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "ApiSettings":

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.api import errors
 from services.api.audit.router import audit_log
+from services.api.auth.principal import PrincipalCache
 from services.api.auth.router import auth
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
@@ -72,6 +73,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.phones = PhoneBox(settings.secret_key.get_secret_value())
+    app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)

@@ -1,4 +1,5 @@
-"""The api's outbox relay: woken right after a commit that wrote outbox rows, and on a timer."""
+"""The api's background pass, woken right after a commit that wrote outbox rows and on a timer:
+send outbox rows to their queues, chain new audit rows, sweep expired idempotency keys."""
 
 import asyncio
 import contextlib
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.idempotency import purge_expired
+from shared import audit
 from shared.models import OutboxMessage
 from shared.outbox import relay
 from shared.settings import ApiSettings
@@ -51,6 +53,10 @@ class Relay:
             try:
                 await relay(self.sessions, self.redis, self.settings)
                 passes += 1
+                async with self.sessions() as session:
+                    # small batches: the hashing runs on the event loop between requests
+                    while await audit.chain(session, batch=500) == 500:
+                        pass
                 async with self.sessions() as session, session.begin():
                     unsent = select(func.count()).where(OutboxMessage.sent_at.is_(None))
                     OUTBOX_UNSENT.set(await session.scalar(unsent) or 0)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import idempotency
-from services.api.auth.principal import authenticate
+from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
 from shared.errors import Conflict
 from shared.outbox import OUTBOX_WRITTEN
 
@@ -40,7 +40,9 @@ class DubanRoute(APIRoute):
             async with state.sessions() as session:
                 request.state.session = session
                 # Who is asking, before anything else: Idempotency-Key is scoped to them.
-                request.state.principal = await authenticate(session, request, state.settings)
+                request.state.principal = await authenticate(
+                    session, request, state.settings, state.principals
+                )
                 claim = None
                 key = request.headers.get(idempotency.HEADER)
                 if key is not None and request.method == "POST":
@@ -68,6 +70,8 @@ class DubanRoute(APIRoute):
                     await session.commit()
                 except IntegrityError as exc:
                     raise _conflict(exc) from None
+                if session.info.pop(PRINCIPALS_CHANGED, False):
+                    state.principals.clear()  # an account, client or unit changed: check tokens afresh
             if wrote_outbox:
                 state.relay.wake()
             return response

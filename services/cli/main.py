@@ -185,21 +185,25 @@ app.add_typer(audit_cli, name="audit")
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 naming the first altered, removed or reordered row."""
-    from shared.audit import verify
+    """Chain the rows waiting for a hash, then recompute the whole chain; exit 1 naming the
+    first altered, removed or reordered row."""
+    from shared.audit import chain_all, verify
     from shared.db import create_engine, session_factory
 
     settings = _settings(MigrateSettings)
 
-    async def go() -> tuple[int, object]:
+    async def go() -> tuple[int, int, object]:
         engine = create_engine(settings)
         try:
             async with session_factory(engine)() as session:
-                return await verify(session)
+                chained = await chain_all(session)
+                return chained, *await verify(session)
         finally:
             await engine.dispose()
 
-    checked, finding = asyncio.run(go())
+    chained, checked, finding = asyncio.run(go())
+    if chained:
+        typer.echo(f"chained {chained} rows that were waiting for their hash")
     if finding is None:
         typer.echo(f"audit log intact: {checked} rows verified")
         return

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -12,12 +12,22 @@ from sqlmodel import Field, SQLModel
 class AuditEntry(SQLModel, table=True):
     """Who did what to which record, with the record before and after.
 
-    `hash` = sha256(`prev_hash` + the row's canonical JSON): altering, removing or
-    reordering a row breaks the chain from there on (`duban audit verify`).
+    Writers append rows without a hash, in their change's transaction. Once committed, a
+    row is chained (shared.audit.chain): it gets the next `seq` and
+    `hash` = sha256(`prev_hash` + the row's canonical JSON), so altering, removing or
+    reordering a chained row breaks the chain from there on (`duban audit verify`).
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_unchained", "id", postgresql_where=text("hash IS NULL")),
+        CheckConstraint(
+            "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL) "
+            "OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+            name="chained_whole",
+        ),
+    )
     subtree_column: ClassVar[str] = "unit_id"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -31,5 +41,6 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     request_id: str | None = Field(default=None, max_length=128)
-    prev_hash: str = Field(sa_column=Column(Text, nullable=False))
-    hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    prev_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True, unique=True))

@@ -8,14 +8,14 @@ from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from shared.models.base import created_at, timestamp, uuid_pk
+from shared.models.base import created_at, empty_list, timestamp, uuid_pk
 
 UNIT_KINDS = ("office", "government", "department", "owner", "financial", "other")
 ROLES = ("office_admin", "office_staff", "reporter", "leader", "inspector", "auditor")
 
 
 def _strings() -> Any:
-    return Field(default_factory=list, sa_column=Column(ARRAY(String(64)), nullable=False))
+    return Field(default_factory=empty_list, sa_column=Column(ARRAY(String(64)), nullable=False))
 
 
 class Unit(SQLModel, table=True):

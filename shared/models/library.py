@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from shared.models.base import created_at, jsonb, timestamp, uuid_pk
+from shared.models.base import created_at, empty_list, jsonb, timestamp, uuid_pk
 
 PROJECT_STAGES = ("planning", "preparation", "construction", "completed")
 PROJECT_STATUSES = ("draft", "submitted", "approved", "returned", "withdrawn")
@@ -45,7 +45,9 @@ class Program(SQLModel, table=True):
     name: str = Field(max_length=200)
     year: int
     office_unit_id: uuid.UUID = _unit_ref()
-    categories: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(64)), nullable=False))
+    categories: list[str] = Field(
+        default_factory=empty_list, sa_column=Column(ARRAY(String(64)), nullable=False)
+    )
     settings: dict[str, Any] = jsonb()
     version: int = Field(default=1)
     created_at: datetime = created_at()
@@ -129,7 +131,9 @@ class Project(SQLModel, table=True):
     owner_unit_id: uuid.UUID = _unit_ref()
     responsible_unit_id: uuid.UUID = _unit_ref()
     leader: dict[str, Any] = jsonb()
-    service_team: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    service_team: list[dict[str, Any]] = Field(
+        default_factory=empty_list, sa_column=Column(JSONB, nullable=False)
+    )
     construction: str = Field(max_length=16)
     stage: str = Field(max_length=16)
     status: str = Field(default="draft", max_length=16)
@@ -173,7 +177,7 @@ class Adjustment(SQLModel, table=True):
     program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
     withdrawn_project_id: uuid.UUID = Field(foreign_key="project.id")
     replacement_project_ids: list[uuid.UUID] = Field(
-        default_factory=list, sa_column=Column(ARRAY(PG_UUID(as_uuid=True)), nullable=False)
+        default_factory=empty_list, sa_column=Column(ARRAY(PG_UUID(as_uuid=True)), nullable=False)
     )
     reason: str = Field(sa_column=Column(Text, nullable=False))
     approved_total_before: Decimal = money()

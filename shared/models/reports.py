@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from shared.models.base import created_at, timestamp, uuid_pk
+from shared.models.base import created_at, empty_list, timestamp, uuid_pk
 from shared.models.library import Project, money
 
 MEETING_LEVELS = ("system_meeting", "leadership_meeting", "standing_committee")
@@ -56,8 +56,12 @@ class ProjectReport(SQLModel, table=True):
     investment_month: Decimal = money()
     investment_to_date: Decimal = money()
     progress_percent: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
-    milestones: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    coordination: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    milestones: list[dict[str, Any]] = Field(
+        default_factory=empty_list, sa_column=Column(JSONB, nullable=False)
+    )
+    coordination: list[dict[str, Any]] = Field(
+        default_factory=empty_list, sa_column=Column(JSONB, nullable=False)
+    )
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     due_at: datetime | None = timestamp()  # None: the program has no project monthly schedule
     due_complete: bool = True  # False: the deadline's year had no calendar data (weekends only)

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-from shared.models.base import created_at, timestamp, uuid_pk
+from shared.models.base import created_at, empty_dict, empty_list, timestamp, uuid_pk
 
 EVENTS = ("project.approved", "report.instant")
 
@@ -22,7 +22,7 @@ class Webhook(SQLModel, table=True):
     id: uuid.UUID = uuid_pk()
     unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
     url: str = Field(sa_column=Column(Text, nullable=False))
-    events: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(64)), nullable=False))
+    events: list[str] = Field(default_factory=empty_list, sa_column=Column(ARRAY(String(64)), nullable=False))
     secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     is_active: bool = Field(default=True)
     created_by: str = Field(max_length=80)
@@ -43,7 +43,7 @@ class WebhookDelivery(SQLModel, table=True):
     webhook_id: uuid.UUID = Field(foreign_key="webhook.id", index=True)
     message_id: uuid.UUID
     event: str = Field(max_length=64)
-    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    body: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
     state: str = Field(default="pending", max_length=16)  # pending | delivered | failed
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = timestamp()

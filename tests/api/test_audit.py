@@ -131,3 +131,43 @@ async def test_verify_names_the_first_altered_or_removed_row(scratch_db: str) ->
         assert f"row {ids[3]}: the row before it was removed" in removed.stderr
     finally:
         await conn.close()
+
+
+async def test_rows_are_chained_after_commit_in_commit_order_and_only_once(scratch_db: str) -> None:
+    """Writers take no lock: a transaction that commits late takes a later place in the chain."""
+    env = {"DUBAN_DATABASE_URL": scratch_db, "DUBAN_REDIS_URL": REDIS_URL}
+    insert = (
+        "INSERT INTO audit_log (occurred_at, actor_kind, actor_id, action, entity, entity_id, after) "
+        "VALUES (now(), 'user', 'u1', $1, 'unit', 'x', '{\"n\": 1}') RETURNING id"
+    )
+    early, late = await asyncpg.connect(plain_url(scratch_db)), await asyncpg.connect(plain_url(scratch_db))
+    try:
+        slow = early.transaction()
+        await slow.start()
+        first_id = await early.fetchval(insert, "written first, committed last")
+        second_id = await late.fetchval(insert, "written second, committed first")
+        assert second_id > first_id
+        chained = duban("audit", "verify", env=env)  # the open transaction's row is not seen yet
+        assert chained.returncode == 0, chained.stderr
+        assert "chained 1 rows" in chained.stdout and "1 rows verified" in chained.stdout
+        await slow.commit()
+        again = duban("audit", "verify", env=env)
+        assert (
+            again.returncode == 0 and "chained 1 rows" in again.stdout and "2 rows verified" in again.stdout
+        )
+        order = await late.fetch("SELECT id FROM audit_log ORDER BY seq")
+        assert [r["id"] for r in order] == [second_id, first_id]
+
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await late.execute("UPDATE audit_log SET hash = 'x' WHERE id = $1", second_id)  # chained once
+        third_id = await late.fetchval(insert, "waiting")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):  # chaining can't edit
+            await late.execute(
+                "UPDATE audit_log SET seq = 99, prev_hash = 'p', hash = 'h', action = 'forged' WHERE id = $1",
+                third_id,
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await late.execute("DELETE FROM audit_log WHERE id = $1", third_id)
+    finally:
+        await early.close()
+        await late.close()

@@ -106,6 +106,8 @@ async def test_moving_a_unit_moves_who_sees_its_subtree(client: AsyncClient, wor
     """Luanchuan county moves from Luoyang to Yichuan: Yichuan's admin now sees its department."""
     a, b, d = world.units["A"], world.units["B"], world.units["D"]
     assert (await client.get(f"/api/v1/units/{d.id}", headers=world.auth("b_admin"))).status_code == 404
+    # the county's reporter, already checked in (the api remembers their unit's place)
+    assert (await client.get(f"/api/v1/units/{d.id}", headers=world.auth("a_reporter"))).status_code == 200
     moved = await client.patch(
         f"/api/v1/units/{a.id}",
         json={"parent_id": str(b.id)},
@@ -113,7 +115,7 @@ async def test_moving_a_unit_moves_who_sees_its_subtree(client: AsyncClient, wor
     )
     assert moved.status_code == 200 and moved.json()["parent_id"] == str(b.id)
     assert (await client.get(f"/api/v1/units/{d.id}", headers=world.auth("b_admin"))).status_code == 200
-    # and the department still belongs to its county
+    # and the department still belongs to its county: the move is seen at once
     assert (await client.get(f"/api/v1/units/{d.id}", headers=world.auth("a_reporter"))).status_code == 200
 
 

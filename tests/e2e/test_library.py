@@ -76,6 +76,13 @@ async def test_an_approved_project_reaches_the_banks_webhook(spawn: Spawn, base_
             return rows if rows and rows[0]["state"] == "delivered" else None
 
         deliveries = await eventually(delivered, within=30, every=0.2)
+
+        async def chained() -> list[dict[str, object]] | None:  # by the api's background pass
+            rows = (await c.get(f"/api/v1/audit?entity=project&entity_id={pid}")).json()["data"]
+            return rows if rows and all(r["hash"] for r in rows) else None
+
+        trail = await eventually(chained, within=30, every=0.2)
+        assert {r["action"] for r in trail} == {"project.create", "project.submitted", "project.approved"}
     assert deliveries[0]["attempts"] == 1 and len(bank.requests) == 1
     headers, body = bank.requests[-1]
     assert (

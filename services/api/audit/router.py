@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from services.api.auth.permissions import Action, authorize
@@ -28,7 +28,10 @@ class AuditPublic(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     request_id: str | None
-    hash: str
+    hash: str | None = Field(
+        description="The row's link in the tamper-evident chain; null for a few seconds after "
+        "the change, until the api's background pass chains it."
+    )
 
 
 @audit_log.get("", response_model=Page[AuditPublic])

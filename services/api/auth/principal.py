@@ -1,13 +1,21 @@
-"""Who a request acts for, resolved once per request from its bearer token."""
+"""Who a request acts for, resolved once per request from its bearer token.
 
+A checked token is remembered for `principal_cache_seconds` (never past its expiry), so the hot
+paths skip the account lookup. Any commit in this process that touches an account, a client or a
+unit forgets every remembered token; other api processes notice within that many seconds.
+"""
+
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import jwt
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared import clock
 from shared.audit import Actor
@@ -38,6 +46,44 @@ class Principal:
         return Actor(self.kind, str(self.id))
 
 
+PRINCIPALS_CHANGED = "duban_principals_changed"
+_WHO = (AppUser, ApiClient, Unit)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_principal_changes(session: Session, _: Any) -> None:
+    if any(isinstance(o, _WHO) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[PRINCIPALS_CHANGED] = True
+
+
+class PrincipalCache:
+    """Tokens already checked, with their principals, until `ttl` seconds or the token's expiry."""
+
+    def __init__(self, ttl: float, max_size: int = 10_000) -> None:
+        self.ttl, self.max_size = ttl, max_size
+        self._known: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> "Principal | None":
+        hit = self._known.get(token)
+        if hit is None:
+            return None
+        if hit[1] <= time.monotonic():
+            self._known.pop(token, None)
+            return None
+        return hit[0]
+
+    def put(self, token: str, principal: "Principal", expires_at: float) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._known) >= self.max_size:
+            self._known.clear()
+        remaining = expires_at - time.time()
+        self._known[token] = (principal, time.monotonic() + min(self.ttl, remaining))
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
 def issue_token(settings: ApiSettings, *, subject: str, extra: dict[str, object]) -> tuple[str, int]:
     """A signed access token and its lifetime in seconds."""
     now = clock.now()
@@ -62,7 +108,9 @@ def _bad_token(why: str) -> Unauthorized:
     )
 
 
-async def authenticate(session: AsyncSession, request: Request, settings: ApiSettings) -> Principal | None:
+async def authenticate(
+    session: AsyncSession, request: Request, settings: ApiSettings, cache: PrincipalCache
+) -> Principal | None:
     """The principal of a request with `Authorization: Bearer …`, None without one."""
     header = request.headers.get("authorization")
     if header is None:
@@ -70,8 +118,18 @@ async def authenticate(session: AsyncSession, request: Request, settings: ApiSet
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'.", headers=_CHALLENGE)
+    known = cache.get(token)
+    if known is not None:
+        return known
+    claims = _claims(token, settings)
+    principal = await _load(session, claims)
+    cache.put(token, principal, float(claims["exp"]))
+    return principal
+
+
+def _claims(token: str, settings: ApiSettings) -> dict[str, Any]:
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             settings.secret_key.get_secret_value(),
             algorithms=_ALGORITHMS,
@@ -83,6 +141,9 @@ async def authenticate(session: AsyncSession, request: Request, settings: ApiSet
         raise _bad_token("has expired") from None
     except jwt.InvalidTokenError:
         raise _bad_token("is not valid") from None
+
+
+async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
     kind, _, raw_id = str(claims["sub"]).partition(":")
     try:
         subject_id = uuid.UUID(raw_id)
