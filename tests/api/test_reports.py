@@ -157,6 +157,46 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
     assert now["reports_due"] == 3 and now["reports_on_time"] == 1 and now["report_timeliness"] == "33.33"
 
 
+async def test_the_latest_report_shows_on_the_project_and_each_quarter_in_public(
+    client: AsyncClient, approved: World
+) -> None:
+    world, reporter = approved, approved.auth("a_reporter")
+    project = world.projects["A"]
+    url = f"/api/v1/projects/{project.id}/reports"
+    assert (await client.get(f"/api/v1/projects/{project.id}", headers=reporter)).json()[
+        "latest_progress"
+    ] is None
+    filings = [  # (when, period, investment, progress): March corrected, no May, July late
+        ("2018-02-20 10:00", "2018-02", "40", "5"),
+        ("2018-03-20 10:00", "2018-03", "60", "10"),
+        ("2018-03-21 10:00", "2018-03", "90", "12"),
+        ("2018-04-20 10:00", "2018-04", "100", "20"),
+        ("2018-06-20 10:00", "2018-06", "50", "30"),
+        ("2018-07-25 10:00", "2018-07", "70", "41.5"),
+    ]
+    for when, period, money, pct in filings:
+        with clock.use_clock(at(when)):
+            r = await client.post(
+                url,
+                json={"period": period, "investment_month": money, "progress_percent": pct},
+                headers=reporter,
+            )
+            assert r.status_code == 201, r.text
+    latest = (await client.get(f"/api/v1/projects/{project.id}", headers=reporter)).json()["latest_progress"]
+    assert (latest["period"], latest["version"], latest["progress_percent"]) == ("2018-07", 1, "41.50")
+    assert latest["investment_to_date"] == "350.00" and latest["late"] is True
+    public = await client.get(f"/api/v1/public/programs/{world.programs['P'].id}/projects")
+    [shown] = [p for p in public.json()["data"] if p["code"] == project.code]
+    assert shown["quarterly_progress"] == [
+        {"quarter": "2018-Q1", "investment": "130.00", "investment_to_date": "130.00",
+         "progress_percent": "12.00", "months_reported": 2},
+        {"quarter": "2018-Q2", "investment": "150.00", "investment_to_date": "280.00",
+         "progress_percent": "30.00", "months_reported": 2},
+        {"quarter": "2018-Q3", "investment": "70.00", "investment_to_date": "350.00",
+         "progress_percent": "41.50", "months_reported": 1},
+    ]  # fmt: skip
+
+
 async def test_bad_reports_get_clear_errors(client: AsyncClient, approved: World) -> None:
     world, reporter = approved, approved.auth("a_reporter")
     url = f"/api/v1/projects/{world.projects['A'].id}/reports"

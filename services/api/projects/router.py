@@ -27,7 +27,7 @@ from services.api.projects.schemas import (
     WithdrawIn,
 )
 from services.api.routing import SessionDep, router
-from shared import clock
+from shared import clock, progress
 from shared.errors import NotFound, PayloadTooLarge, field_error
 from shared.models import Program, Project, Unit
 
@@ -47,7 +47,8 @@ Sort = Literal[
 
 async def _detail(session: SessionDep, project: Project, response: Response) -> ProjectPublic:
     response.headers["ETag"] = f'"{project.version}"'
-    return service.to_public(project, await service.milestones_of(session, project.id))
+    latest = (await progress.latest_reports(session, [project.id])).get(project.id)
+    return service.to_public(project, await service.milestones_of(session, project.id), latest)
 
 
 async def _filters(
@@ -289,6 +290,7 @@ async def disclosed(program_id: UUID, request: Request, response: Response, sess
         )
     )
     milestones = await service.milestones_by_project(session, [p.id for p in rows])
+    quarters = await progress.quarterly(session, [p.id for p in rows])
     units = dict(
         (
             await session.execute(
@@ -328,7 +330,16 @@ async def disclosed(program_id: UUID, request: Request, response: Response, sess
                     }
                     for m in milestones.get(p.id, [])
                 ],
-                "quarterly_progress": [],
+                "quarterly_progress": [
+                    {
+                        "quarter": q.quarter,
+                        "investment": str(q.investment),
+                        "investment_to_date": str(q.investment_to_date),
+                        "progress_percent": str(q.progress_percent),
+                        "months_reported": q.months_reported,
+                    }
+                    for q in quarters.get(p.id, [])
+                ],
             }
             for p in rows
         ],

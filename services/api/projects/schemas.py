@@ -139,6 +139,18 @@ class ProjectSummary(BaseModel):
     updated_at: datetime | None
 
 
+class LatestProgress(BaseModel):
+    """The project's most recent monthly report (its latest period, latest version)."""
+
+    period: str
+    version: int
+    progress_percent: Decimal
+    investment_month: Decimal
+    investment_to_date: Decimal
+    late: bool
+    submitted_at: datetime
+
+
 class ProjectPublic(ProjectSummary):
     service_team: list[TeamMember]
     milestones: list[MilestonePublic]
@@ -150,8 +162,8 @@ class ProjectPublic(ProjectSummary):
     submitted_at: datetime | None
     approved_at: datetime | None
     withdrawn_at: datetime | None
-    latest_progress: dict[str, object] | None = Field(
-        default=None, description="the latest monthly report, once reports are filed"
+    latest_progress: LatestProgress | None = Field(
+        default=None, description="the latest monthly report; null until one is filed"
     )
 
 

@@ -22,7 +22,7 @@ from services.api.projects.schemas import (
 )
 from shared import audit, clock, outbox
 from shared.errors import Conflict, InvalidState, field_error, invalid
-from shared.models import Adjustment, Milestone, Program, Project
+from shared.models import Adjustment, Milestone, Program, Project, ProjectReport
 
 REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
 UNIT_FIELDS = ("region_unit_id", "owner_unit_id", "responsible_unit_id")
@@ -114,9 +114,15 @@ async def milestones_by_project(
     return found
 
 
-def to_public(project: Project, milestones: list[Milestone]) -> ProjectPublic:
+def to_public(
+    project: Project, milestones: list[Milestone], latest: ProjectReport | None = None
+) -> ProjectPublic:
     return ProjectPublic.model_validate(
-        {**project.model_dump(), "milestones": [m.model_dump() for m in milestones]}
+        {
+            **project.model_dump(),
+            "milestones": [m.model_dump() for m in milestones],
+            "latest_progress": latest.model_dump() if latest is not None else None,
+        }
     )
 
 
