@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.idempotency import purge_expired
 from shared import audit
-from shared.models import OutboxMessage
+from shared.models import AuditEntry, OutboxMessage
 from shared.outbox import relay
 from shared.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 OUTBOX_UNSENT = Gauge("duban_outbox_unsent", "Outbox messages not yet sent to a queue")
+AUDIT_UNCHAINED = Gauge("duban_audit_unchained", "Audit rows committed but not yet hash-chained")
 _PURGE_EVERY = 300  # relay passes between sweeps of expired idempotency keys
 
 
@@ -60,6 +61,8 @@ class Relay:
                 async with self.sessions() as session, session.begin():
                     unsent = select(func.count()).where(OutboxMessage.sent_at.is_(None))
                     OUTBOX_UNSENT.set(await session.scalar(unsent) or 0)
+                    unchained = select(func.count()).where(AuditEntry.hash.is_(None))
+                    AUDIT_UNCHAINED.set(await session.scalar(unchained) or 0)
                     if passes % _PURGE_EVERY == 1:
                         await purge_expired(session, timedelta(hours=self.settings.idempotency_ttl_hours))
             except Exception:

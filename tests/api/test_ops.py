@@ -48,7 +48,7 @@ async def test_metrics_count_requests_by_route_template(operator: AsyncClient) -
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     assert 'duban_http_requests_total{method="GET",route="/api/v1/pings/{ping_id}",status="404"}' in r.text
-    assert "duban_outbox_unsent" in r.text
+    assert "duban_outbox_unsent" in r.text and "duban_audit_unchained" in r.text
 
 
 async def test_openapi_documents_the_ping_and_operations(operator: AsyncClient) -> None:
