@@ -1,7 +1,7 @@
 """Report endpoints: project monthly reports, unit reports, what is owed, progress indicators."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, Query, Response, status
@@ -36,8 +36,8 @@ Writer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
 AsOf = Annotated[datetime, Depends(as_of_param)]
 
 
-def _public(report: ProjectReport, problem_ids: list[UUID] | None = None) -> ProjectReportPublic:
-    return ProjectReportPublic.model_validate({**report.model_dump(), "problem_ids": problem_ids or []})
+def _public(report: dict[str, Any], problem_ids: list[UUID] | None = None) -> ProjectReportPublic:
+    return ProjectReportPublic.model_validate({**report, "problem_ids": problem_ids or []})
 
 
 @project_reports.post(
@@ -51,7 +51,7 @@ async def file_project_report(
     report, raised = await service.submit_project_report(
         session, project_id=project_id, data=data, principal=principal
     )
-    response.headers["Location"] = f"/api/v1/projects/{project_id}/reports?period={report.period}"
+    response.headers["Location"] = f"/api/v1/projects/{project_id}/reports?period={report['period']}"
     return _public(report, raised)
 
 
@@ -75,7 +75,7 @@ async def project_report_history(
         )
     ):
         problems.setdefault(rid, []).append(pid)
-    return [_public(r, problems.get(r.id)) for r in rows]
+    return [_public(r.model_dump(), problems.get(r.id)) for r in rows]
 
 
 @project_reports.get("/{project_id}/indicators", response_model=IndicatorsPublic)

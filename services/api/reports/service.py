@@ -4,6 +4,7 @@ import json
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Integer, String, Text, Uuid, bindparam, cast, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
@@ -168,8 +169,8 @@ async def _due(
 
 async def submit_project_report(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectReportIn, principal: Principal
-) -> tuple[ProjectReport, list[uuid.UUID]]:
-    """File a monthly report; a second one for the same period is a new version.
+) -> tuple[dict[str, Any], list[uuid.UUID]]:
+    """File a monthly report (returned as its row); a second one for the same period is a new version.
 
     The hot path of the api (every project, every month, often on the last day): the checks and
     the writes go straight to the driver on the session's connection, three statements in all."""
@@ -216,32 +217,33 @@ async def submit_project_report(
     now = clock.now()
     version = facts["last_version"] + 1
     by = f"{principal.kind}:{principal.id}"
-    report = ProjectReport(
-        project_id=project_id,
-        program_id=facts["program_id"],
-        period=data.period,
-        version=version,
-        investment_month=data.investment_month,
-        investment_to_date=to_date,
-        progress_percent=data.progress_percent,
-        milestones=[m.model_dump(mode="json") for m in data.milestones],
-        coordination=[p.model_dump() for p in data.problems if p.needs_coordination],
-        note=data.note,
-        due_at=due_at,
-        due_complete=due_complete,
-        late=due_at is not None and now > due_at,
-        submitted_by=by,
-        submitted_at=now,
-    )
+    report: dict[str, Any] = {  # the project_report row, column by column
+        "id": uuid.uuid4(),
+        "project_id": project_id,
+        "program_id": facts["program_id"],
+        "period": data.period,
+        "version": version,
+        "investment_month": data.investment_month,
+        "investment_to_date": to_date,
+        "progress_percent": data.progress_percent,
+        "milestones": [m.model_dump(mode="json") for m in data.milestones],
+        "coordination": [p.model_dump() for p in data.problems if p.needs_coordination],
+        "note": data.note,
+        "due_at": due_at,
+        "due_complete": due_complete,
+        "late": due_at is not None and now > due_at,
+        "submitted_by": by,
+        "submitted_at": now,
+    }
     row = audit.entry(
         actor=principal.actor,
         action="project.report",
         entity="project_report",
-        entity_id=report.id,
+        entity_id=report["id"],
         unit_id=facts["responsible_unit_id"],
         after=data.model_dump(mode="json") | {"version": version, "investment_to_date": str(to_date)},
     )
-    values = {f"r_{c.name}": getattr(report, c.name) for c in _REPORT.columns}
+    values = {f"r_{c.name}": report[c.name] for c in _REPORT.columns}
     values |= {f"a_{k}": v for k, v in row.items()}
     for key in ("r_milestones", "r_coordination", "a_before", "a_after"):
         values[key] = json.dumps(values[key]) if values[key] is not None else None
@@ -261,7 +263,7 @@ async def submit_project_report(
                 needs_coordination=p.needs_coordination,
                 by=by,
                 project_id=project_id,
-                report_id=report.id,
+                report_id=report["id"],
             )
             raised.append(problem.id)
     return report, raised
