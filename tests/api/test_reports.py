@@ -197,6 +197,23 @@ async def test_the_latest_report_shows_on_the_project_and_each_quarter_in_public
     ]  # fmt: skip
 
 
+async def test_a_retried_filing_with_the_same_key_files_once(client: AsyncClient, approved: World) -> None:
+    """A liaison on a bad connection sends the form again: the same key gives the first answer back."""
+    world = approved
+    url = f"/api/v1/projects/{world.projects['A'].id}/reports"
+    body = {"period": "2018-05", "investment_month": "80", "progress_percent": "20"}
+    key = {**world.auth("a_reporter"), "Idempotency-Key": "luanchuan-2018-05-form"}
+    with clock.use_clock(at("2018-05-21 18:00")):
+        first = await client.post(url, json=body, headers=key)
+        again = await client.post(url, json=body, headers=key)
+        other = await client.post(url, json=body, headers={**key, "Idempotency-Key": "a-second-form"})
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    assert (first.json()["version"], other.json()["version"]) == (1, 2)
+    history = (await client.get(f"{url}?period=2018-05", headers=world.auth("a_reporter"))).json()
+    assert [h["version"] for h in history] == [2, 1]
+
+
 async def test_bad_reports_get_clear_errors(client: AsyncClient, approved: World) -> None:
     world, reporter = approved, approved.auth("a_reporter")
     url = f"/api/v1/projects/{world.projects['A'].id}/reports"
