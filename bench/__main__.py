@@ -94,7 +94,8 @@ def main() -> None:
         "DUBAN_SIGNIN_MAX_FAILURES": "100",
         "BENCH_DATABASE_URL": plain_url(db_url),
     }
-    api_port, base_port = _free_port(), _free_port()
+    api_port, base_port, floor_port = _free_port(), _free_port(), _free_port()
+    served = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "serve", "api", "--port", str(api_port)], env=env
@@ -107,21 +108,21 @@ def main() -> None:
                 "bench.baseline:app",
                 "--port",
                 str(base_port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
+                *served,
             ],
+            env=env,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bench.framework:app", "--port", str(floor_port), *served],
             env=env,
         ),
     ]
     api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
+    floor = f"http://127.0.0.1:{floor_port}"
     try:
         _wait(f"{api}/readyz", procs[0])
         _wait(f"{base}/json", procs[1])
+        _wait(f"{floor}/ready", procs[2])
         subprocess.run(
             [
                 sys.executable,
@@ -173,6 +174,12 @@ def main() -> None:
         report_body = '{"period": "2018-12", "investment_month": "1", "progress_percent": "50"}'
         cases += [
             (
+                "FastAPI floor: report POST, no DB/auth",
+                f"{floor}/projects/{uuid.uuid4()}/reports",
+                {"method": "POST", "body": report_body},
+                "bare INSERT (asyncpg)",
+            ),
+            (
                 "POST /api/v1/projects/{id}/reports",
                 f"{api}{report_paths[0]}",
                 {"method": "POST", "body": report_body, "headers": auth, "paths": report_paths},
@@ -188,6 +195,8 @@ def main() -> None:
         ]
         if ONLY:  # e.g. BENCH_ONLY=projects: just those cases and the baselines they are measured against
             wanted = {c[0] for c in cases if ONLY in c[0]}
+            if ONLY == "reports":
+                wanted.add("FastAPI floor: report POST, no DB/auth")
             wanted |= {c[3] for c in cases if c[0] in wanted and c[3]}
             cases = [c for c in cases if c[0] in wanted]
         for _, url, opts, _ in cases:  # warm-up
