@@ -1,7 +1,7 @@
 """What each role and each client scope may do: one table, checked in one dependency."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, Request
 
@@ -102,7 +102,10 @@ async def current_principal(request: Request) -> Principal:
 def authorize(action: Action) -> Any:
     """A dependency returning the principal if it may perform `action`, else 401/403."""
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(
+            request
+        )  # called, not a sub-dependency: one level less per request
         if not can(principal, action):
             who = f"scope '{action.value}'" if principal.kind == "client" else "your roles"
             raise Forbidden(f"This needs the permission '{action.value}', which {who} do not grant.")
