@@ -1,6 +1,5 @@
 """The api's app factory. Engines, pools and the relay are made in the lifespan, never at import."""
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,11 +56,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
         app.state.relay = Relay(app.state.sessions, app.state.redis, settings)
         app.state.relay.start()
-        # What start-up built (routes, schemas, models, compiled statements) lives as long as the
-        # process: move it out of the collector's sight, so a full collection under load walks
-        # only what requests allocate (it took ~70 ms and more, a p99 spike each time).
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:

@@ -1,6 +1,7 @@
 """The `duban` command line: serve, run, migrate, health, bootstrap."""
 
 import asyncio
+import gc
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -54,8 +55,14 @@ def serve_api(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(ApiSettings, **overrides)
     configure_logging("api", settings.log_level, settings.log_format)
+    app = create_app(settings)
+    # What start-up built (routes, schemas, models) lives as long as the process: move it out of
+    # the collector's sight, so a full collection under load walks only what requests allocate
+    # (it took ~70 ms and more, a p99 spike each time).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
