@@ -231,6 +231,10 @@ def main() -> None:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         r = redis.Redis.from_url(REDIS_URL)
         keys = list(r.scan_iter(f"{prefix}*"))
+        # arq keeps each job under arq:job:<id>, outside our prefix: the jobs the relay queued
+        # (no worker runs here to take them) go with their queues.
+        for queue in (k for k in keys if r.type(k) == b"zset"):
+            keys += [b"arq:job:" + job for job in r.zrange(queue, 0, -1)]
         if keys:
             r.delete(*keys)
 
