@@ -142,11 +142,13 @@ async def chain(session: AsyncSession, batch: int = 5000) -> int:
         return len(links)
 
 
-async def chain_all(session: AsyncSession) -> int:
-    """Chain every row waiting (what `duban audit verify` does first)."""
+async def chain_all(session: AsyncSession, batch: int = 5000) -> int:
+    """Chain every row waiting, `batch` rows a transaction; returns how many."""
     total = 0
-    while chained := await chain(session):
+    while chained := await chain(session, batch):
         total += chained
+        if chained < batch:
+            break
     return total
 
 

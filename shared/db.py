@@ -69,9 +69,6 @@ class Compiled:
     async def fetchrow(self, conn: asyncpg.Connection, **values: Any) -> asyncpg.Record | None:
         return await conn.fetchrow(self.sql, *self.args(values))
 
-    async def fetch(self, conn: asyncpg.Connection, **values: Any) -> list[asyncpg.Record]:
-        return await conn.fetch(self.sql, *self.args(values))
-
     async def execute(self, conn: asyncpg.Connection, **values: Any) -> None:
         await conn.execute(self.sql, *self.args(values))
 

@@ -56,8 +56,7 @@ class Relay:
                 passes += 1
                 async with self.sessions() as session:
                     # small batches: the hashing runs on the event loop between requests
-                    while await audit.chain(session, batch=500) == 500:
-                        pass
+                    await audit.chain_all(session, batch=500)
                 async with self.sessions() as session, session.begin():
                     unsent = select(func.count()).where(OutboxMessage.sent_at.is_(None))
                     OUTBOX_UNSENT.set(await session.scalar(unsent) or 0)

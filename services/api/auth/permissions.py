@@ -103,9 +103,8 @@ def authorize(action: Action) -> Any:
     """A dependency returning the principal if it may perform `action`, else 401/403."""
 
     async def dependency(request: Request) -> Principal:
-        principal = await current_principal(
-            request
-        )  # called, not a sub-dependency: one level less per request
+        # called, not a sub-dependency: one dependency level less per request
+        principal = await current_principal(request)
         if not can(principal, action):
             who = f"scope '{action.value}'" if principal.kind == "client" else "your roles"
             raise Forbidden(f"This needs the permission '{action.value}', which {who} do not grant.")

@@ -63,7 +63,7 @@ class PrincipalCache:
         self.ttl, self.max_size = ttl, max_size
         self._known: dict[str, tuple[Principal, float]] = {}
 
-    def get(self, token: str) -> "Principal | None":
+    def get(self, token: str) -> Principal | None:
         hit = self._known.get(token)
         if hit is None:
             return None
@@ -72,7 +72,7 @@ class PrincipalCache:
             return None
         return hit[0]
 
-    def put(self, token: str, principal: "Principal", expires_at: float) -> None:
+    def put(self, token: str, principal: Principal, expires_at: float) -> None:
         if self.ttl <= 0:
             return
         if len(self._known) >= self.max_size:

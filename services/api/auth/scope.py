@@ -60,6 +60,11 @@ def visible(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
     return stmt.where(condition(model, principal))
 
 
+def not_visible(what: str, record_id: uuid.UUID) -> NotFound:
+    """The 404 for a record that does not exist *or* is outside the principal's subtree."""
+    return NotFound(f"There is no {what} with id {record_id} that you can see.")
+
+
 async def get_visible(
     session: AsyncSession,
     model: type[M],
@@ -78,7 +83,7 @@ async def get_visible(
         stmt = stmt.with_for_update(of=model)
     found = await session.scalar(stmt)
     if found is None:
-        raise NotFound(f"There is no {what} with id {record_id} that you can see.")
+        raise not_visible(what, record_id)
     return found
 
 

@@ -11,12 +11,12 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import condition, get_visible
+from services.api.auth.scope import condition, get_visible, not_visible
 from services.api.reports.schemas import MONTH, WEEK, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, outbox
 from shared.db import Compiled, driver_connection
 from shared.dues import period_for
-from shared.errors import Conflict, NotFound, field_error, invalid
+from shared.errors import Conflict, field_error, invalid
 from shared.models import (
     AuditEntry,
     CalendarYear,
@@ -177,7 +177,7 @@ async def submit_project_report(
     conn = await driver_connection(session)
     status = await _lock(principal.unit_path).fetchval(conn, project_id=project_id)
     if status is None:
-        raise NotFound(f"There is no project with id {project_id} that you can see.")
+        raise not_visible("project", project_id)
     if status != "approved":
         raise Conflict(f"Only projects in the library report; this one is {status}.")
     facts = await _FACTS.fetchrow(conn, project_id=project_id, period=data.period, year=int(data.period[:4]))
