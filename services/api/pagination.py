@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
+# Far past any real listing, and small enough that the row offset fits PostgreSQL's bigint.
+MAX_PAGE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class PageParams:
 
 
 async def _page(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")] = 50,
 ) -> PageParams:
     return PageParams(page, page_size)

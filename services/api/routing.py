@@ -10,12 +10,14 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import idempotency
 from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
+from services.api.storable import nul_errors
 from shared.errors import Conflict
 from shared.outbox import OUTBOX_WRITTEN
 
@@ -43,6 +45,9 @@ class DubanRoute(APIRoute):
                 request.state.principal = await authenticate(
                     session, request, state.settings, state.principals
                 )
+                refused = await nul_errors(request)
+                if refused:
+                    raise RequestValidationError(refused)
                 claim = None
                 key = request.headers.get(idempotency.HEADER)
                 if key is not None and request.method == "POST":

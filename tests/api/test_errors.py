@@ -7,10 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from services.api.routing import SessionDep, router
-from shared.models import OutboxMessage, Ping
+from services.api.storable import MESSAGE
+from shared.models import OutboxMessage, Ping, Unit
 from shared.outbox import add_message
 from shared.queues import Job, PingPayload, Target
 from shared.settings import ApiSettings
+from tests.api.conftest import World
 
 PROBLEM = "application/problem+json"
 
@@ -112,3 +114,41 @@ async def test_an_oversized_body_is_413_before_it_is_read(operator: AsyncClient)
         "/api/v1/pings", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
+
+
+async def test_nul_characters_are_refused_by_field_and_nothing_is_saved(
+    client: AsyncClient, world: World, session: AsyncSession
+) -> None:
+    """PostgreSQL cannot store U+0000; JSON, query strings and forms can all carry it."""
+    admin = world.auth("p_admin")
+    code = f"NUL-{uuid4().hex[:6]}"
+    body = {
+        "code": code,
+        "name": "栾川县\u0000交通局",
+        "kind": "department",
+        "parent_id": str(world.units["A"].id),
+        "liaison": {"name": "王\u0000芳", "phone": "138 1234 5678"},
+    }
+    r = await client.post("/api/v1/units", json=body, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    errors = r.json()["errors"]
+    assert {"loc": ["body", "name"], "msg": MESSAGE} in errors
+    assert {"loc": ["body", "liaison", "name"], "msg": MESSAGE} in errors
+    assert await session.scalar(select(func.count()).select_from(Unit).where(Unit.code == code)) == 0
+
+    listed = await client.get("/api/v1/units", params={"q": "交通\x00"}, headers=admin)
+    assert listed.status_code == 422
+    assert listed.json()["errors"] == [{"loc": ["query", "q"], "msg": MESSAGE}]
+
+    form = {"grant_type": "password", "username": "p_admin\x00", "password": "x"}
+    token = await client.post("/api/v1/auth/token", data=form)
+    assert token.status_code == 422
+    assert token.json()["errors"] == [{"loc": ["body", "username"], "msg": MESSAGE}]
+
+
+async def test_a_page_past_any_listing_is_refused_in_words(operator: AsyncClient) -> None:
+    r = await operator.get("/api/v1/audit", params={"page": 10**20})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "page"]
+    assert "1000000000" in r.json()["errors"][0]["msg"]
