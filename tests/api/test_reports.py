@@ -422,3 +422,33 @@ async def test_a_deadline_without_calendar_data_says_so(client: AsyncClient, wor
     )
     [due] = [d for d in r.json()["data"] if d["period"] == "2027-03"]
     assert due["due_complete"] is False and due["state"] == "submitted"
+
+
+async def test_dates_outside_2000_to_2100_are_refused_in_words(client: AsyncClient, approved: World) -> None:
+    """Far-off dates would overflow the deadline arithmetic; each is a 422 naming its field."""
+    world, reporter = approved, approved.auth("a_reporter")
+    pid = world.projects["A"].id
+    cases = [
+        (f"/api/v1/projects/{pid}/indicators?as_of=9999-12-31", ["query", "as_of"]),
+        (f"/api/v1/projects/{pid}/indicators?as_of=1999-12-31T23:00:00Z", ["query", "as_of"]),
+        ("/api/v1/calendar/add-working-days?start=9999-12-31&days=5", ["query", "start"]),
+        ("/api/v1/calendar/17607821497624", ["path", "year"]),
+        ("/api/v1/audit?until=9999-12-31T23:59:59-14:00", ["query", "until"]),
+    ]
+    for url, loc in cases:
+        r = await client.get(url, headers=world.auth("p_admin"))
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["errors"][0]["loc"] == loc, url
+    filed = await client.post(
+        f"/api/v1/projects/{pid}/reports",
+        json={
+            "period": "2018-05",
+            "investment_month": "1",
+            "progress_percent": "5",
+            "milestones": [{"name": "开工", "actual_date": "9999-12-31"}],
+        },
+        headers=reporter,
+    )
+    assert filed.status_code == 422
+    assert filed.json()["errors"][0]["loc"] == ["body", "milestones", 0, "actual_date"]
+    assert "2100-12-31" in filed.json()["detail"]

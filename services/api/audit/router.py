@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import visible
+from services.api.dates import Instant
 from services.api.pagination import Page, PageDep
 from services.api.routing import SessionDep, router
 from shared.models import AuditEntry
@@ -41,8 +42,8 @@ async def list_audit(
     page: PageDep,
     entity: Annotated[str | None, Query(max_length=64, examples=["unit"])] = None,
     entity_id: Annotated[str | None, Query(max_length=80)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Page[AuditPublic]:
     """Changes to records of your subtree, newest first; filter by entity and time."""
     stmt = visible(select(AuditEntry), AuditEntry, principal)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
+from services.api.dates import EARLIEST, LATEST, Day
 from services.api.routing import SessionDep, router
 from shared import audit, calendar
 from shared.errors import NotFound, invalid
@@ -49,7 +50,7 @@ class WorkingDay(BaseModel):
 
 @calendars.put("/{year}", response_model=YearPublic)
 async def put_year(
-    year: Annotated[int, Path(ge=2000, le=2100)],
+    year: Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)],
     data: YearIn,
     session: SessionDep,
     principal: Annotated[Principal, authorize(Action.CALENDAR_WRITE)],
@@ -108,7 +109,7 @@ async def _year(session: SessionDep, year: int) -> YearPublic | None:
 
 @calendars.get("/add-working-days", response_model=WorkingDay)
 async def add_working_days(
-    start: date,
+    start: Day,
     days: Annotated[int, Query(ge=-366, le=366)],
     session: SessionDep,
     principal: Reader,
@@ -120,7 +121,9 @@ async def add_working_days(
 
 
 @calendars.get("/{year}", response_model=YearPublic)
-async def get_year(year: int, session: SessionDep, principal: Reader) -> YearPublic:
+async def get_year(
+    year: Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)], session: SessionDep, principal: Reader
+) -> YearPublic:
     """A year's holidays and make-up working days (404 when the year is not loaded)."""
     found = await _year(session, year)
     if found is None:

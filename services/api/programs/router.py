@@ -1,6 +1,5 @@
 """Program and task endpoints."""
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +8,7 @@ from fastapi import Query, Request, Response, status
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible
+from services.api.dates import Day
 from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch
 from services.api.programs import service
@@ -111,7 +111,7 @@ async def get_task(
     task_id: UUID,
     session: SessionDep,
     principal: Reader,
-    as_of: Annotated[date | None, Query(description="the date to judge targets at; default today")] = None,
+    as_of: Annotated[Day | None, Query(description="the date to judge targets at; default today")] = None,
 ) -> TaskPublic:
     """A task and each target's state as of a date: met, on track, behind or missed."""
     task = await get_visible(session, Task, task_id, principal, "task")

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.api.dates import Day
 from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -91,7 +92,7 @@ class TargetIn(BaseModel):
     indicator: str = Field(min_length=1, max_length=200, examples=["路网密度"])
     unit: str = Field(min_length=1, max_length=32, examples=["km/km²"])
     target_value: Decimal = Field(max_digits=18, decimal_places=4)
-    due_date: date
+    due_date: Day
     direction: Literal["at_least", "at_most"] = Field(
         default="at_least", description="at_least: reach the value or more; at_most: stay at or under it"
     )
@@ -106,7 +107,7 @@ class TaskCreate(BaseModel):
     lead_unit_ids: list[UUID] = Field(default_factory=list, max_length=50)
     responsible_unit_ids: list[UUID] = Field(min_length=1, max_length=200)
     cooperating_unit_ids: list[UUID] = Field(default_factory=list, max_length=200)
-    due_date: date | None = None
+    due_date: Day | None = None
     targets: list[TargetIn] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
@@ -151,7 +152,7 @@ class IndicatorValueIn(BaseModel):
 
     indicator: str = Field(min_length=1, max_length=200)
     value: Decimal = Field(max_digits=18, decimal_places=4)
-    as_of: date
+    as_of: Day
 
 
 class IndicatorValuePublic(BaseModel):

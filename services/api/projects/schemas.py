@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from services.api.dates import Day
+
 Stage = Literal["planning", "preparation", "construction", "completed"]
 Status = Literal["draft", "submitted", "approved", "returned", "withdrawn"]
 Construction = Literal["new", "continuing"]
@@ -41,7 +43,7 @@ class MilestoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, examples=["主体完工"])
-    planned_date: date
+    planned_date: Day
 
 
 def _months(plan: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -68,8 +70,8 @@ class ProjectFields(BaseModel):
     stage: Stage
     total_investment: Money
     annual_plan: Money
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     milestones: list[MilestoneIn] = Field(default_factory=list, max_length=100)
     monthly_plan: dict[str, Money] = Field(
         default_factory=dict, description='{"YYYY-MM": amount in 万元}, months of the program year'
@@ -100,8 +102,8 @@ class ProjectUpdate(BaseModel):
     stage: Stage | None = None
     total_investment: Money | None = None
     annual_plan: Money | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     milestones: list[MilestoneIn] | None = None
     monthly_plan: dict[str, Money] | None = None
     description: str | None = Field(default=None, max_length=10_000)

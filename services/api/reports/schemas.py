@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.api.dates import EARLIEST, LATEST, OUT_OF_RANGE, Day
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -23,7 +24,7 @@ class MilestoneActual(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, description="a milestone of the project, by name")
-    actual_date: date
+    actual_date: Day
 
 
 class ProblemIn(BaseModel):
@@ -151,11 +152,18 @@ def as_of_param(
 ) -> datetime:
     if as_of is None:
         return clock.now()
+    day: date | None = None
     try:
         if len(as_of) == 10:
-            return end_of_day(date.fromisoformat(as_of))
-        at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            day = date.fromisoformat(as_of)
+        else:
+            at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     except ValueError:
         msg = "expected a date (2018-10-08) or an RFC 3339 instant (2018-10-08T09:00:00+08:00)"
         raise ValidationFailed(f"as_of: {msg}.", errors=[{"loc": ["query", "as_of"], "msg": msg}]) from None
+    if not EARLIEST <= (day or at.date()) <= LATEST:
+        errors = [{"loc": ["query", "as_of"], "msg": OUT_OF_RANGE}]
+        raise ValidationFailed(f"as_of: {OUT_OF_RANGE}.", errors=errors)
+    if day is not None:
+        return end_of_day(day)
     return at if at.tzinfo else at.replace(tzinfo=OFFICE_TZ)
