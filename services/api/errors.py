@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
@@ -21,6 +22,38 @@ _HTTP_NAMES = {
     406: ("not-acceptable", "Not acceptable"),
     413: ("payload-too-large", "Too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int] = Field(examples=[["body", "progress_percent"]])
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error the api answers."""
+
+    type: str = Field(examples=["urn:duban:error:not-found"], description="`urn:duban:error:<name>`")
+    title: str
+    status: int
+    detail: str = Field(description="what is wrong, in words a person can act on")
+    errors: list[ProblemError] | None = Field(default=None, description="422 only: each field that is wrong")
+
+
+_PROBLEM = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# Declared on every /api/v1 operation (FastAPI's own 422 would say application/json).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid values: `errors` names each field that is wrong", "content": _PROBLEM},
+    "4XX": {
+        "description": "400 malformed, 401 not signed in, 403 not allowed, 404 not found or not visible "
+        "to you, 409 state conflict, 412 stale If-Match, 413 too large, 428 If-Match required, "
+        "429 throttled",
+        "content": _PROBLEM,
+    },
+    "5XX": {
+        "description": "A fault on our side: nothing was saved, and `detail` quotes the request id",
+        "content": _PROBLEM,
+    },
 }
 
 
@@ -76,7 +109,20 @@ def internal_error(request_id: str) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers on `app`."""
+    """Register the handlers on `app`, and the `Problem` schema its OpenAPI refers to."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        spec = build()  # cached by FastAPI after the first call
+        if fresh:
+            problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem_schema.pop("$defs", {}))
+            schemas["Problem"] = problem_schema
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

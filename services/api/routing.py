@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import idempotency
 from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
+from services.api.errors import RESPONSES
 from services.api.storable import nul_errors
 from shared.errors import Conflict
 from shared.outbox import OUTBOX_WRITTEN
@@ -90,7 +91,12 @@ def router(prefix: str = "", **kwargs: object) -> APIRouter:
     The full prefix sits on the router itself, so each route's path is its whole template
     (what metrics and logs show).
     """
-    return APIRouter(prefix=API_PREFIX + prefix, route_class=DubanRoute, **kwargs)  # type: ignore[arg-type]
+    return APIRouter(
+        prefix=API_PREFIX + prefix,
+        route_class=DubanRoute,
+        responses=RESPONSES,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 async def get_session(request: Request) -> AsyncSession:

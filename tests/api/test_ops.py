@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
@@ -70,3 +71,18 @@ async def test_readyz_warns_from_december_when_next_years_calendar_is_missing(
         loaded = await operator.put("/api/v1/calendar/2027", json={"holidays": ["2027-01-01"]})
         assert loaded.status_code == 200
         assert "warnings" not in (await operator.get("/readyz")).json()
+
+
+async def test_openapi_documents_errors_as_the_problem_details_the_api_answers(operator: AsyncClient) -> None:
+    spec = (await operator.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    responses = spec["paths"]["/api/v1/projects/{project_id}/reports"]["post"]["responses"]
+    for status in ("422", "4XX", "5XX"):
+        assert list(responses[status]["content"]) == ["application/problem+json"], status
+        assert responses[status]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert "HTTPValidationError" not in schemas  # FastAPI's own 422, which the api never answers
+    r = await operator.post(f"/api/v1/projects/{uuid.uuid4()}/reports", json={"period": "2018-13"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert set(schemas["Problem"]["required"]) <= set(body) <= set(schemas["Problem"]["properties"])
+    assert all(set(e) == set(schemas["ProblemError"]["properties"]) for e in body["errors"])
