@@ -12,7 +12,7 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 OUT_OF_RANGE = f"must be between {EARLIEST} and {LATEST}"
 
-Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST, description=f"a date from {EARLIEST} to {LATEST}")]
 
 
 def within(at: datetime) -> datetime:
@@ -21,4 +21,6 @@ def within(at: datetime) -> datetime:
     return at
 
 
-Instant = Annotated[datetime, AfterValidator(within)]
+Instant = Annotated[
+    datetime, AfterValidator(within), Field(description=f"an RFC 3339 instant from {EARLIEST} to {LATEST}")
+]

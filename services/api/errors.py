@@ -68,6 +68,8 @@ def _describe(err: dict[str, Any]) -> tuple[list[Any], str]:
         msg = "this field is required"
     elif err.get("type") == "extra_forbidden":
         msg = "this field is not allowed here"
+    elif err.get("type") == "value_error":
+        msg = msg.removeprefix("Value error, ")  # pydantic's prefix to our own validators' words
     return loc, msg
 
 

@@ -439,6 +439,8 @@ async def test_dates_outside_2000_to_2100_are_refused_in_words(client: AsyncClie
         r = await client.get(url, headers=world.auth("p_admin"))
         assert r.status_code == 422, (url, r.text)
         assert r.json()["errors"][0]["loc"] == loc, url
+    until = (await client.get(cases[-1][0], headers=world.auth("p_admin"))).json()["errors"][0]
+    assert until["msg"] == "must be between 2000-01-01 and 2100-12-31"  # in our words, no pydantic prefix
     filed = await client.post(
         f"/api/v1/projects/{pid}/reports",
         json={
