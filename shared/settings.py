@@ -25,6 +25,13 @@ class DubanSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_ping_idle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="a pooled database connection unused for longer than this is checked with one round "
+        "trip before a request gets it (0: before every use)",
+    )
 
     @property
     def notifier_queue(self) -> str:

@@ -1,10 +1,17 @@
-"""Statements run straight on the driver belong to the session's transaction."""
+"""The database layer: driver statements inside the session's transaction; pooled connections
+checked after sitting idle."""
 
-from sqlalchemy import delete, select
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import Compiled, driver_connection, session_factory
+from shared.db import Compiled, create_engine, driver_connection, session_factory
 from shared.models import CalendarYear
+from shared.settings import ApiSettings
 
 _ADD_YEAR = Compiled(
     CalendarYear.__table__.insert().values(year=2098, source="test", updated_by="test")  # type: ignore[attr-defined]
@@ -34,3 +41,47 @@ async def test_driver_writes_roll_back_and_commit_with_the_session(engine: Async
         async with sessions() as session:
             await session.execute(delete(CalendarYear).where(CalendarYear.year.in_((2098, 2099))))
             await session.commit()
+
+
+async def _drop_connections(engine: AsyncEngine, application_name: str) -> int:
+    """What a server restart or failover does to a pool: every connection of it is cut."""
+    async with engine.connect() as conn:
+        cut = await conn.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": application_name},
+        )
+    return int(cut or 0)
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_a_request_gets_it(
+    api_settings: ApiSettings, engine: AsyncEngine
+) -> None:
+    prefix = f"ping-{uuid.uuid4().hex[:8]}"
+    settings = api_settings.model_copy(update={"queue_prefix": prefix, "db_ping_idle_seconds": 0.2})
+    pooled = create_engine(settings, pool_size=2)
+    try:
+        async with pooled.connect() as conn:
+            assert await conn.scalar(text("SELECT 1")) == 1  # one connection now waits in the pool
+        assert await _drop_connections(engine, f"duban-{prefix}") == 1
+        await asyncio.sleep(0.3)  # idle past the check's threshold
+        async with pooled.connect() as conn:
+            assert await conn.scalar(text("SELECT 2")) == 2  # checked, found dead, replaced: no error
+
+        # Cut while in steady use (no check): the statement on it fails, and every connection the
+        # pool opened before then is replaced, so the next request works.
+        async with pooled.connect() as a, pooled.connect() as b:
+            await a.scalar(text("SELECT 1"))
+            await b.scalar(text("SELECT 1"))
+        assert await _drop_connections(engine, f"duban-{prefix}") == 2
+        with pytest.raises(DBAPIError) as failed:
+            async with pooled.connect() as conn:
+                await conn.scalar(text("SELECT 3"))
+        assert failed.value.connection_invalidated
+        for _ in range(3):
+            async with pooled.connect() as conn:
+                assert await conn.scalar(text("SELECT 4")) == 4
+    finally:
+        await pooled.dispose()
