@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
 
@@ -93,12 +94,26 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(body)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name, title = _HTTP_NAMES.get(exc.status_code, ("http-error", "Request failed"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route on the path only (PUT where
+        # GET and PUT are two routes); list every method the path takes.
+        allowed = _allowed_methods(request)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        detail = f"{request.url.path} does not take {request.method}; it takes {', '.join(allowed)}."
     return problem_response(problem(exc.status_code, name, title, detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 def internal_error(request_id: str) -> JSONResponse:

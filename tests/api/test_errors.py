@@ -60,6 +60,14 @@ async def test_routing_errors_are_problems(
     assert r.json()["status"] == status
 
 
+async def test_405_lists_every_method_the_path_takes(operator: AsyncClient) -> None:
+    """GET and PUT on /calendar/{year} are two routes; Allow names both, and the detail says so."""
+    r = await operator.delete("/api/v1/calendar/2018")
+    assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
+    assert r.headers["allow"] == "GET, PUT"
+    assert r.json()["detail"] == "/api/v1/calendar/2018 does not take DELETE; it takes GET, PUT."
+
+
 async def test_missing_record_is_404_in_words(operator: AsyncClient) -> None:
     missing = uuid4()
     r = await operator.get(f"/api/v1/pings/{missing}")
