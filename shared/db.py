@@ -5,14 +5,11 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.settings import DubanSettings
-
-_ASYNCPG = PGDialect_asyncpg()
 
 
 def async_url(url: object) -> str:
@@ -76,43 +73,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-class Compiled:
-    """A Core statement compiled once for asyncpg, then run straight on the driver connection.
-
-    For the few hot write paths where SQLAlchemy's per-call work (cache key, compile lookup,
-    result machinery) costs more CPU than the round trip itself. Bind parameters are passed by
-    name; values bound when the statement was built (a visibility prefix, say) are kept. JSONB
-    values are passed already serialized (`json.dumps`), as the engine's codec expects.
-    """
-
-    def __init__(self, stmt: Any) -> None:
-        compiled = stmt.compile(dialect=_ASYNCPG)
-        self.sql: str = compiled.string
-        self._order: tuple[str, ...] = tuple(compiled.positiontup or ())
-        self._bound: dict[str, Any] = {
-            name: bind.effective_value for bind, name in compiled.bind_names.items() if not bind.required
-        }
-
-    def args(self, values: dict[str, Any]) -> list[Any]:
-        return [values[name] if name in values else self._bound[name] for name in self._order]
-
-    async def fetchval(self, conn: asyncpg.Connection, **values: Any) -> Any:
-        return await conn.fetchval(self.sql, *self.args(values))
-
-    async def fetchrow(self, conn: asyncpg.Connection, **values: Any) -> asyncpg.Record | None:
-        return await conn.fetchrow(self.sql, *self.args(values))
-
-    async def execute(self, conn: asyncpg.Connection, **values: Any) -> None:
-        await conn.execute(self.sql, *self.args(values))
-
-
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The session's own asyncpg connection, inside the session's transaction: statements run on
-    it commit or roll back with the session (and with whatever the session itself wrote)."""
+async def driver_connection(session: AsyncSession, *, begin: bool = True) -> asyncpg.Connection:
+    """The session's own asyncpg connection, for the few hot paths where SQLAlchemy's per-call
+    work costs more than the round trip. Statements run on it commit or roll back with the
+    session (and with whatever the session itself wrote) — unless `begin` is false and the
+    session has no transaction yet: then each statement commits on its own, one round trip
+    with no BEGIN or COMMIT (for a request whose whole write is that one statement)."""
     connection = await session.connection()
     adapted = (await connection.get_raw_connection()).dbapi_connection
     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, at its first statement; begin now so that
     # what runs on the driver is inside the transaction the session will commit.
-    if adapted._transaction is None:  # type: ignore[union-attr]
+    if begin and adapted._transaction is None:  # type: ignore[union-attr]
         await adapted._start_transaction()  # type: ignore[union-attr]
     return adapted.driver_connection  # type: ignore[union-attr,return-value]

@@ -28,6 +28,7 @@ from shared.models.reports import (
     Problem,
     ProblemEvent,
     ProjectReport,
+    ReportDeadline,
     UnitReport,
 )
 from shared.models.webhooks import EVENTS, Webhook, WebhookDelivery
@@ -62,6 +63,7 @@ __all__ = [
     "ProjectReport",
     "RankerInbox",
     "RankerPingReceipt",
+    "ReportDeadline",
     "Task",
     "TaskTarget",
     "TaskUnit",

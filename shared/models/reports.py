@@ -37,6 +37,27 @@ class CalendarDay(SQLModel, table=True):
     kind: str = Field(max_length=16)  # holiday | workday
 
 
+class ReportDeadline(SQLModel, table=True):
+    """A program's deadline for one period of a schedule, as `shared.dues` computed it, kept while
+    the program's settings and the calendar years it used are unchanged (`stamp` says which).
+
+    A memo, not a record: filing reads the deadline here in the same statement that files, and
+    recomputes it (in Python, with the one calendar function) when the stamp no longer matches."""
+
+    __tablename__ = "report_deadline"
+
+    program_id: uuid.UUID = Field(
+        sa_column=Column(
+            PG_UUID(as_uuid=True), ForeignKey("program.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    kind: str = Field(max_length=32, primary_key=True)  # a schedule kind: project_monthly
+    period: str = Field(max_length=16, primary_key=True)
+    stamp: str = Field(sa_column=Column(Text, nullable=False))
+    due_at: datetime | None = timestamp()
+    due_complete: bool
+
+
 class ProjectReport(SQLModel, table=True):
     """One version of a project's monthly report; the latest version of a period counts."""
 

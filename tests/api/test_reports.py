@@ -423,6 +423,34 @@ async def test_a_deadline_without_calendar_data_says_so(client: AsyncClient, wor
     [due] = [d for d in r.json()["data"] if d["period"] == "2027-03"]
     assert due["due_complete"] is False and due["state"] == "submitted"
 
+    async def refile() -> dict[str, Any]:
+        with clock.use_clock(at("2027-03-19 11:00")):
+            r = await client.post(
+                f"/api/v1/projects/{pid}/reports",
+                json={"period": "2027-03", "investment_month": "5", "progress_percent": "10"},
+                headers=office,
+            )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    # The office loads 2027, with Monday 22 March a holiday: the next filing's deadline moves.
+    loaded = {"holidays": ["2027-03-22"], "workdays": []}
+    assert (await client.put("/api/v1/calendar/2027", json=loaded, headers=office)).status_code == 200
+    again = await refile()
+    assert again["version"] == 2 and again["due_complete"] is True
+    assert again["due_at"] == "2027-03-24T00:00:00+08:00"  # end of Tuesday the 23rd
+    # The program's schedule moves to the 25th: so does the deadline.
+    url = f"/api/v1/programs/{program.json()['id']}"
+    schedules = program.json()["report_schedules"]
+    moved = [s | {"due_day": 25} if s["kind"] == "project_monthly" else s for s in schedules]
+    version = program.json()["version"]
+    patched = await client.patch(
+        url, json={"report_schedules": moved}, headers={**office, "If-Match": str(version)}
+    )
+    assert patched.status_code == 200, patched.text
+    third = await refile()
+    assert third["version"] == 3 and third["due_at"] == "2027-03-26T00:00:00+08:00"
+
 
 async def test_dates_outside_2000_to_2100_are_refused_in_words(client: AsyncClient, approved: World) -> None:
     """Far-off dates would overflow the deadline arithmetic; each is a 422 naming its field."""

@@ -5,12 +5,16 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from services.api.migrate import upgrade
+from tests.conftest import create_database, drop_database
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
@@ -111,3 +115,21 @@ async def ping_completes(
             return got if got["complete"] else None
 
         return await eventually(complete, within=within, every=0.1)
+
+
+@asynccontextmanager
+async def own_database(base_env: dict[str, str], label: str) -> AsyncIterator[dict[str, str]]:
+    """The environment of a system on a freshly migrated database of its own (and its own queue
+    prefix), for a test whose records and events others must not see; dropped afterwards."""
+    name = f"duban_{label}_{uuid.uuid4().hex[:10]}"
+    database_url = await create_database(name)
+    try:
+        await asyncio.to_thread(upgrade, database_url)
+        yield {
+            **base_env,
+            "DUBAN_DATABASE_URL": database_url,
+            "DUBAN_QUEUE_PREFIX": f"{base_env['DUBAN_QUEUE_PREFIX']}-{label}",
+            "DUBAN_LOG_LEVEL": "WARNING",
+        }
+    finally:
+        await drop_database(name)

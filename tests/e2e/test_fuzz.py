@@ -7,15 +7,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.api.migrate import upgrade
-from tests.conftest import create_database, drop_database
-from tests.e2e.conftest import Spawn, operator_headers, wait_ready
+from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -77,16 +74,7 @@ async def _records(c: httpx.AsyncClient) -> dict[str, str]:
 async def test_no_generated_request_gets_a_server_error(
     spawn: Spawn, base_env: dict[str, str], tmp_path: Path
 ) -> None:
-    name = f"duban_fuzz_{uuid.uuid4().hex[:10]}"
-    database_url = await create_database(name)
-    try:
-        await asyncio.to_thread(upgrade, database_url)
-        env = {
-            **base_env,
-            "DUBAN_DATABASE_URL": database_url,
-            "DUBAN_QUEUE_PREFIX": f"{base_env['DUBAN_QUEUE_PREFIX']}-fuzz",
-            "DUBAN_LOG_LEVEL": "WARNING",
-        }
+    async with own_database(base_env, "fuzz") as env:
         port = free_port()
         api = spawn("serve", "api", "--port", str(port), env=env, log="fuzz-api")
         base_url = f"http://127.0.0.1:{port}"
@@ -112,5 +100,3 @@ async def test_no_generated_request_gets_a_server_error(
         )
         assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
         assert f"Tested: {operations}" in done.stdout  # every operation was reached
-    finally:
-        await drop_database(name)

@@ -9,13 +9,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import Compiled, create_engine, driver_connection, session_factory
+from shared.db import create_engine, driver_connection, session_factory
 from shared.models import CalendarYear
 from shared.settings import ApiSettings
 
-_ADD_YEAR = Compiled(
-    CalendarYear.__table__.insert().values(year=2098, source="test", updated_by="test")  # type: ignore[attr-defined]
-)
+_ADD_YEAR = "INSERT INTO calendar_year (year, source, updated_by) VALUES (2098, 'test', 'test')"
 
 
 async def _years(engine: AsyncEngine) -> set[int]:
@@ -27,16 +25,37 @@ async def test_driver_writes_roll_back_and_commit_with_the_session(engine: Async
     sessions = session_factory(engine)
     try:
         async with sessions() as session:
-            await _ADD_YEAR.execute(await driver_connection(session))
+            await (await driver_connection(session)).execute(_ADD_YEAR)
             await session.rollback()
         assert await _years(engine) == set()  # rolled back with the session: it was inside its transaction
 
         async with sessions() as session:
             session.add(CalendarYear(year=2099, source="test", updated_by="test"))
             await session.flush()  # the session's own write first, then the driver's, one transaction
-            await _ADD_YEAR.execute(await driver_connection(session))
+            await (await driver_connection(session)).execute(_ADD_YEAR)
             await session.commit()
         assert await _years(engine) == {2098, 2099}
+    finally:
+        async with sessions() as session:
+            await session.execute(delete(CalendarYear).where(CalendarYear.year.in_((2098, 2099))))
+            await session.commit()
+
+
+async def test_a_lone_driver_statement_commits_on_its_own_unless_the_session_began(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            await session.execute(select(CalendarYear.year).limit(1))  # the session's transaction began
+            await (await driver_connection(session, begin=False)).execute(_ADD_YEAR)
+            await session.rollback()
+        assert await _years(engine) == set()  # joined the session's transaction, rolled back with it
+
+        async with sessions() as session:
+            await (await driver_connection(session, begin=False)).execute(_ADD_YEAR)
+            await session.rollback()  # nothing to roll back: the statement was its own transaction
+        assert await _years(engine) == {2098}
     finally:
         async with sessions() as session:
             await session.execute(delete(CalendarYear).where(CalendarYear.year.in_((2098, 2099))))

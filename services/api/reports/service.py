@@ -6,26 +6,22 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, Uuid, bindparam, cast, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import condition, get_visible, not_visible
+from services.api.auth.scope import get_visible, not_visible
 from services.api.reports.schemas import MONTH, WEEK, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, outbox
-from shared.db import Compiled, driver_connection
+from shared.clock import OFFICE_TZ
+from shared.db import driver_connection
 from shared.dues import period_for
 from shared.errors import Conflict, field_error, invalid
+from shared.logging import request_id_var
 from shared.models import (
-    AuditEntry,
-    CalendarYear,
-    Milestone,
     Problem,
     ProblemEvent,
     Program,
-    Project,
-    ProjectReport,
     Unit,
     UnitReport,
 )
@@ -68,76 +64,13 @@ async def raise_problem(
     return problem
 
 
-_NOBODY = uuid.UUID(int=0)
-
-
-@lru_cache(maxsize=1024)
-def _lock(unit_path: str) -> Compiled:
-    """The project's row, locked (one filing per project at a time, so versions and the
-    investment to date stay consistent); none when the principal cannot see it, by the one
-    subtree rule. Compiled once per unit."""
-    viewer = Principal("user", _NOBODY, "", _NOBODY, unit_path)
-    return Compiled(
-        select(Project.status)
-        .where(Project.id == bindparam("project_id", type_=Uuid), condition(Project, viewer))
-        .with_for_update(of=Project)
-    )
-
-
-def _facts() -> Compiled:
-    """Read after the lock (a statement sees what was committed when it began): the project,
-    its program's settings, the latest investment of every other period, the last version of
-    this one, and a stamp of the calendar years the deadline depends on."""
-    project_id, period = bindparam("project_id", type_=Uuid), bindparam("period", type_=String)
-    year = bindparam("year", type_=Integer)
-    latest = (
-        select(ProjectReport.investment_month)
-        .where(ProjectReport.project_id == project_id, ProjectReport.period != period)
-        .ext(distinct_on(ProjectReport.period))
-        .order_by(ProjectReport.period, ProjectReport.version.desc())
-        .subquery()
-    )
-    others = select(func.coalesce(func.sum(latest.c.investment_month), 0)).scalar_subquery()
-    last_version = (
-        select(func.coalesce(func.max(ProjectReport.version), 0))
-        .where(ProjectReport.project_id == project_id, ProjectReport.period == period)
-        .scalar_subquery()
-    )
-    calendar_stamp = (
-        select(
-            func.string_agg(
-                func.concat(CalendarYear.year, "@", CalendarYear.updated_at),
-                aggregate_order_by(literal(","), CalendarYear.year),
-            )
-        )
-        .where(CalendarYear.year.between(year, year + 1))
-        .scalar_subquery()
-    )
-    return Compiled(
-        select(
-            Project.start_date,
-            Project.total_investment,
-            Project.program_id,
-            Project.responsible_unit_id,
-            cast(Program.settings, Text).label("settings"),
-            others.label("others"),
-            last_version.label("last_version"),
-            calendar_stamp.label("calendar"),
-        )
-        .join_from(Project, Program, Program.id == Project.program_id)
-        .where(Project.id == project_id)
-    )
-
-
-_FACTS = _facts()
-_REPORT = ProjectReport.__table__  # type: ignore[attr-defined]
-_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
-# The report and its audit row in one statement (a data-modifying CTE runs whether or not it is read).
-_FILE = Compiled(
-    insert(_AUDIT)
-    .values({name: bindparam(f"a_{name}") for name in audit.FIELDS})
-    .add_cte(insert(_REPORT).values({c.name: bindparam(f"r_{c.name}") for c in _REPORT.columns}).cte("filed"))
-)
+# One call files a report (services/api/migrations: 20261124_0007): the row lock, the facts, the
+# checks that need them, the deadline, the report, the milestones it meets and its audit row.
+_FILE = """SELECT * FROM file_project_report(
+    p_project_id => $1, p_unit_path => $2, p_period => $3, p_investment => $4, p_progress => $5,
+    p_milestones => $6, p_coordination => $7, p_note => $8, p_report_id => $9, p_by => $10,
+    p_now => $11, p_actor_kind => $12, p_actor_id => $13, p_after => $14, p_request_id => $15,
+    p_valid => $16, p_due_stamp => $17, p_due_at => $18, p_due_complete => $19)"""
 
 
 @lru_cache(maxsize=256)
@@ -145,26 +78,45 @@ def _settings(text: str) -> ProgramSettings:
     return ProgramSettings.model_validate_json(text)
 
 
-# (program settings, period, calendar stamp) → (due_at, complete): calendars and settings change
-# rarely, and the stamp changes with them.
-_DUE: dict[tuple[str, str, str | None], tuple[datetime | None, bool]] = {}
+async def _deadline(session: AsyncSession, settings_text: str, period: str) -> tuple[datetime | None, bool]:
+    """The project monthly deadline of `period` under these program settings (None: the program
+    has none), and whether the calendar covered it."""
+    schedule = _settings(settings_text).schedule("project_monthly")
+    if schedule is not None:
+        found = period_for(schedule, period, await calendar.load(session, [int(period[:4])]))
+        if found is not None:
+            return found.due_at, found.due_complete
+    return None, True
 
 
-async def _due(
-    session: AsyncSession, settings_text: str, period: str, stamp: str | None
-) -> tuple[datetime | None, bool]:
-    key = (settings_text, period, stamp)
-    if key not in _DUE:
-        schedule = _settings(settings_text).schedule("project_monthly")
-        due: tuple[datetime | None, bool] = (None, True)
-        if schedule is not None:
-            found = period_for(schedule, period, await calendar.load(session, [int(period[:4])]))
-            if found is not None:
-                due = (found.due_at, found.due_complete)
-        if len(_DUE) > 4096:
-            _DUE.clear()
-        _DUE[key] = due
-    return _DUE[key]
+def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
+    """What is wrong with the report, in words; `filed` holds the facts the database returned
+    (None before it was asked)."""
+    faults: list[tuple[list[str | int], str]] = []
+    if data.period > f"{today:%Y-%m}":
+        faults.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
+    if filed is not None and data.period < f"{filed['o_start_date']:%Y-%m}":
+        faults.append(
+            (["period"], f"the project starts in {filed['o_start_date']:%Y-%m}; {data.period} is before it")
+        )
+    known = (filed["o_milestones"] or []) if filed is not None else None
+    for i, m in enumerate(data.milestones):
+        if known is not None and m.name not in known:
+            names = "、".join(known) or "none"
+            faults.append(
+                (["milestones", i, "name"], f"the project has no milestone '{m.name}' (it has: {names})")
+            )
+        if m.actual_date > today:
+            faults.append((["milestones", i, "actual_date"], f"{m.actual_date} is in the future"))
+    if filed is not None and filed["o_to_date"] > filed["o_total_investment"]:
+        faults.append(
+            (
+                ["investment_month"],
+                f"the investment to date would be {filed['o_to_date']} 万元, beyond the total investment "
+                f"({filed['o_total_investment']} 万元)",
+            )
+        )
+    return faults
 
 
 async def submit_project_report(
@@ -172,98 +124,82 @@ async def submit_project_report(
 ) -> tuple[dict[str, Any], list[uuid.UUID]]:
     """File a monthly report (returned as its row); a second one for the same period is a new version.
 
-    The hot path of the api (every project, every month, often on the last day): the checks and
-    the writes go straight to the driver on the session's connection, three statements in all."""
-    conn = await driver_connection(session)
-    status = await _lock(principal.unit_path).fetchval(conn, project_id=project_id)
-    if status is None:
-        raise not_visible("project", project_id)
-    if status != "approved":
-        raise Conflict(f"Only projects in the library report; this one is {status}.")
-    facts = await _FACTS.fetchrow(conn, project_id=project_id, period=data.period, year=int(data.period[:4]))
-    assert facts is not None  # locked above
-    today = clock.today()
-    problems: list[tuple[list[str | int], str]] = []
-    if data.period > f"{today:%Y-%m}":
-        problems.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
-    if data.period < f"{facts['start_date']:%Y-%m}":
-        problems.append(
-            (["period"], f"the project starts in {facts['start_date']:%Y-%m}; {data.period} is before it")
-        )
-    known: dict[str, Milestone] = {}
-    if data.milestones:  # most months name none: no query then
-        rows = await session.scalars(select(Milestone).where(Milestone.project_id == project_id))
-        known = {m.name: m for m in rows}
-    for i, m in enumerate(data.milestones):
-        if m.name not in known:
-            names = "、".join(known) or "none"
-            problems.append(
-                (["milestones", i, "name"], f"the project has no milestone '{m.name}' (it has: {names})")
-            )
-        if m.actual_date > today:
-            problems.append((["milestones", i, "actual_date"], f"{m.actual_date} is in the future"))
-    to_date = facts["others"] + data.investment_month
-    if to_date > facts["total_investment"]:
-        problems.append(
-            (
-                ["investment_month"],
-                f"the investment to date would be {to_date} 万元, beyond the total investment "
-                f"({facts['total_investment']} 万元)",
-            )
-        )
-    if problems:
-        raise invalid(problems)
-    due_at, due_complete = await _due(session, facts["settings"], data.period, facts["calendar"])
-    now = clock.now()
-    version = facts["last_version"] + 1
+    The hot path of the api (every project, every month, often on the last day): one call of the
+    file_project_report function does it all, committing on its own when nothing else is
+    written with it (no problems raised, no Idempotency-Key to store): one round trip."""
+    conn = await driver_connection(session, begin=bool(data.problems))
+    today, now = clock.today(), clock.now()
+    report_id = uuid.uuid4()
     by = f"{principal.kind}:{principal.id}"
+    milestones = [m.model_dump(mode="json") for m in data.milestones]
+    coordination = [p.model_dump() for p in data.problems if p.needs_coordination]
+    args = [
+        project_id,
+        principal.unit_path,
+        data.period,
+        data.investment_month,
+        data.progress_percent,
+        json.dumps(milestones),
+        json.dumps(coordination),
+        data.note,
+        report_id,
+        by,
+        now,
+        principal.kind,
+        str(principal.id),
+        json.dumps(data.model_dump(mode="json")),  # the audit row's `after`, completed by the function
+        request_id_var.get(),
+        not _faults(data, today, None),
+    ]
+    due: list[Any] = [None, None, None]
+    for _ in range(3):  # a deadline to compute, then (rarely) a calendar edited meanwhile
+        filed = await conn.fetchrow(_FILE, *args, *due)
+        assert filed is not None
+        outcome = filed["o_outcome"]
+        if outcome == "needs_deadline":
+            due = [filed["o_stamp"], *await _deadline(session, filed["o_settings"], data.period)]
+            continue
+        break
+    else:
+        raise Conflict("The working-day calendar changed while the report was filed; send it again.")
+    if outcome == "not_visible":
+        raise not_visible("project", project_id)
+    if outcome == "not_approved":
+        raise Conflict(f"Only projects in the library report; this one is {filed['o_status']}.")
+    if outcome == "invalid":
+        raise invalid(_faults(data, today, filed))
     report: dict[str, Any] = {  # the project_report row, column by column
-        "id": uuid.uuid4(),
+        "id": report_id,
         "project_id": project_id,
-        "program_id": facts["program_id"],
+        "program_id": filed["o_program_id"],
         "period": data.period,
-        "version": version,
+        "version": filed["o_version"],
         "investment_month": data.investment_month,
-        "investment_to_date": to_date,
+        "investment_to_date": filed["o_to_date"],
         "progress_percent": data.progress_percent,
-        "milestones": [m.model_dump(mode="json") for m in data.milestones],
-        "coordination": [p.model_dump() for p in data.problems if p.needs_coordination],
+        "milestones": milestones,
+        "coordination": coordination,
         "note": data.note,
-        "due_at": due_at,
-        "due_complete": due_complete,
-        "late": due_at is not None and now > due_at,
+        "due_at": filed["o_due_at"] and filed["o_due_at"].astimezone(OFFICE_TZ),  # as the office reads it
+        "due_complete": filed["o_due_complete"],
+        "late": filed["o_late"],
         "submitted_by": by,
         "submitted_at": now,
     }
-    row = audit.entry(
-        actor=principal.actor,
-        action="project.report",
-        entity="project_report",
-        entity_id=report["id"],
-        unit_id=facts["responsible_unit_id"],
-        after=data.model_dump(mode="json") | {"version": version, "investment_to_date": str(to_date)},
-    )
-    values = {f"r_{c.name}": report[c.name] for c in _REPORT.columns}
-    values |= {f"a_{k}": v for k, v in row.items()}
-    for key in ("r_milestones", "r_coordination", "a_before", "a_after"):
-        values[key] = json.dumps(values[key]) if values[key] is not None else None
-    await _FILE.execute(conn, **values)
-    for m in data.milestones:
-        known[m.name].actual_date = m.actual_date
     raised: list[uuid.UUID] = []
     if data.problems:
-        program = await session.get_one(Program, facts["program_id"])
+        program = await session.get_one(Program, filed["o_program_id"])
         for p in data.problems:
             problem = await raise_problem(
                 session,
                 program=program,
-                owner_unit_id=facts["responsible_unit_id"],
+                owner_unit_id=filed["o_responsible_unit_id"],
                 title=p.title,
                 description=p.description,
                 needs_coordination=p.needs_coordination,
                 by=by,
                 project_id=project_id,
-                report_id=report["id"],
+                report_id=report_id,
             )
             raised.append(problem.id)
     return report, raised
