@@ -20,6 +20,7 @@ from services.api.programs.router import programs, tasks
 from services.api.projects.router import program_views, projects, public
 from services.api.relay import Relay
 from services.api.reports.router import project_reports, reports, unit_reports
+from services.api.routing import index_paths
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people
@@ -100,4 +101,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         pings,
     ):
         app.router.routes.extend(domain.routes)
+    index_paths(app)
     return app
