@@ -450,6 +450,13 @@ async def test_a_deadline_without_calendar_data_says_so(client: AsyncClient, wor
     assert patched.status_code == 200, patched.text
     third = await refile()
     assert third["version"] == 3 and third["due_at"] == "2027-03-26T00:00:00+08:00"
+    # The history gives each version's deadline as its filing answered it, in China's time.
+    history = await client.get(f"/api/v1/projects/{pid}/reports", headers=office)
+    assert [(h["version"], h["due_at"]) for h in history.json()] == [
+        (3, third["due_at"]),
+        (2, again["due_at"]),
+        (1, "2027-03-23T00:00:00+08:00"),
+    ]
 
 
 async def test_dates_outside_2000_to_2100_are_refused_in_words(client: AsyncClient, approved: World) -> None:

@@ -24,7 +24,6 @@ from services.api.reports.schemas import (
 )
 from services.api.routing import SessionDep, router
 from shared import calendar, dues, indicators
-from shared.clock import OFFICE_TZ
 from shared.models import Problem, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
 
@@ -178,7 +177,7 @@ async def list_dues(
             project_id=None if r["subject_type"] == "unit" else r["subject_id"],
             kind=r["kind"],
             period=r["period"],
-            due_at=r["due_at"].astimezone(OFFICE_TZ),  # a deadline reads best in China's time
+            due_at=r["due_at"],
             due_complete=r["due_complete"],
             filed_at=r["filed_at"],
             state=r["state"],

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.api.dates import EARLIEST, LATEST, OUT_OF_RANGE, Day
 from services.api.projects.schemas import Money
@@ -18,6 +18,9 @@ from shared.errors import ValidationFailed
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
+
+# A deadline reads best in China's time: every answer that carries one gives it at +08:00.
+Deadline = Annotated[datetime, AfterValidator(lambda at: at.astimezone(OFFICE_TZ))]
 
 
 class MilestoneActual(BaseModel):
@@ -65,7 +68,7 @@ class ProjectReportPublic(BaseModel):
     progress_percent: Decimal
     milestones: list[MilestoneActual]
     note: str | None
-    due_at: datetime | None
+    due_at: Deadline | None
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     late: bool
     submitted_by: str
@@ -102,7 +105,7 @@ class Due(BaseModel):
     project_id: UUID | None
     kind: str
     period: str
-    due_at: datetime
+    due_at: Deadline
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     filed_at: datetime | None
     state: Literal["submitted", "late", "overdue", "open"]

@@ -13,7 +13,6 @@ from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, not_visible
 from services.api.reports.schemas import MONTH, WEEK, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, outbox
-from shared.clock import OFFICE_TZ
 from shared.db import driver_connection
 from shared.dues import period_for
 from shared.errors import Conflict, field_error, invalid
@@ -180,7 +179,7 @@ async def submit_project_report(
         "milestones": milestones,
         "coordination": coordination,
         "note": data.note,
-        "due_at": filed["o_due_at"] and filed["o_due_at"].astimezone(OFFICE_TZ),  # as the office reads it
+        "due_at": filed["o_due_at"],
         "due_complete": filed["o_due_complete"],
         "late": filed["o_late"],
         "submitted_by": by,
