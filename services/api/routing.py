@@ -126,11 +126,13 @@ class PathIndex:
         self.known = -1
         self.buckets: dict[tuple[str, ...], APIRouter] = {}
 
+    def _head(self, path: str) -> tuple[str, ...]:
+        return tuple(path.split("/")[1 : self.depth + 1])
+
     def _key(self, route: BaseRoute) -> tuple[str, ...] | None:
-        path = getattr(route, "path", None)
-        if not isinstance(route, Route) or not isinstance(path, str):
+        if not isinstance(route, Route):
             return None  # a mount or anything else: tried for every path
-        head = tuple(path.split("/")[1 : self.depth + 1])
+        head = self._head(route.path)
         return None if any("{" in part for part in head) else head
 
     def _build(self) -> None:
@@ -148,7 +150,7 @@ class PathIndex:
             return
         if len(self.router.routes) != self.known:  # routes added since: index them too
             self._build()
-        bucket = self.buckets.get(tuple(scope["path"].split("/")[1 : self.depth + 1]))
+        bucket = self.buckets.get(self._head(scope["path"]))
         if bucket is None:
             await self.full(scope, receive, send)
             return
