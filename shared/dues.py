@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, String, and_, case, column, func, literal, or_, select, values
+from sqlalchemy import Boolean, Date, DateTime, String, and_, case, column, func, literal, or_, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import WorkingCalendar
@@ -118,12 +118,13 @@ class DueFilters:
 
 def _periods_table(items: list[Period], as_of_day: date) -> Any:
     """The owed periods as an inline VALUES table (one row that matches nothing when none are)."""
-    rows = [(p.kind, p.label, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
+    rows = [(p.kind, p.label, p.end, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
     if not rows:
-        rows = [("none", "none", datetime(1970, 1, 1, tzinfo=OFFICE_TZ), True)]
+        rows = [("none", "none", date(1970, 1, 1), datetime(1970, 1, 1, tzinfo=OFFICE_TZ), True)]
     return values(
         column("kind", String()),
         column("period", String()),
+        column("ends", Date()),
         column("due_at", DateTime(timezone=True)),
         column("complete", Boolean()),
         name="periods",
@@ -198,15 +199,10 @@ def _project_dues(
         .group_by(ProjectReport.project_id, ProjectReport.period)
         .subquery()
     )
-    start_label = (
-        func.to_char(Project.start_date, "YYYY-MM")
-        if kind == "project_monthly"
-        else func.concat(func.to_char(Project.start_date, "YYYY"), "Q", func.to_char(Project.start_date, "Q"))
-    )
     stmt = (
         select(*_columns("project", Project.id, table, filed.c.first_at, as_of))
         .select_from(Project)
-        .join(table, table.c.period >= start_label)
+        .join(table, Project.start_date <= table.c.ends)  # owed from the period the project starts in
         .outerjoin(filed, and_(filed.c.project_id == Project.id, filed.c.period == table.c.period))
         .where(
             Project.program_id == program.id,

@@ -5,7 +5,7 @@ days Saturday 29 and Sunday 30 September. Program P keeps the seeds' schedules: 
 weekly report due Monday, its monthly report by the 3rd, Luanchuan's project form by the 22nd.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -123,6 +123,23 @@ async def test_dues_through_the_national_day_week(
         headers=world.auth("b_admin"),
     )
     assert other.json()["count"] == 0
+
+
+async def test_a_project_owes_from_the_month_it_starts_in(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    """Starting on the last day of September is enough to owe September's form; starting on
+    1 October is not."""
+    project = approved.projects["A"]
+    for start, first_owed, not_owed in (
+        (date(2018, 9, 30), "2018-09", "2018-08"),
+        (date(2018, 10, 1), "2018-10", "2018-09"),
+    ):
+        project.start_date = start
+        await session.commit()
+        owed = await dues(client, approved, "2018-10-31", project_id=str(project.id), kind="project_monthly")
+        assert first_owed in {period for _, period in owed}, (start, owed.keys())
+        assert not_owed not in {period for _, period in owed}, (start, owed.keys())
 
 
 async def test_a_corrected_report_replaces_the_first_in_the_indicators(
