@@ -212,6 +212,15 @@ async def test_the_latest_report_shows_on_the_project_and_each_quarter_in_public
         {"quarter": "2018-Q3", "investment": "70.00", "investment_to_date": "350.00",
          "progress_percent": "41.50", "months_reported": 1},
     ]  # fmt: skip
+    # February corrected in July: its new version replaces the old one in the sum, and the
+    # months after it (March to July) still count.
+    with clock.use_clock(at("2018-07-26 10:00")):
+        r = await client.post(
+            url,
+            json={"period": "2018-02", "investment_month": "45", "progress_percent": "5"},
+            headers=reporter,
+        )
+    assert (r.json()["version"], r.json()["investment_to_date"]) == (2, "355.00")
 
 
 async def test_a_retried_filing_with_the_same_key_files_once(client: AsyncClient, approved: World) -> None:
