@@ -63,9 +63,9 @@ class ProjectReport(SQLModel, table=True):
 
     __tablename__ = "project_report"
     __table_args__ = (
+        # also the index of a project's reports, by period and version
         UniqueConstraint("project_id", "period", "version"),
         Index("ix_project_report_program_period", "program_id", "period"),
-        Index("ix_project_report_project_period", "project_id", "period", "submitted_at"),
     )
     subtree_via: ClassVar[tuple[str, type]] = ("project_id", Project)
 
