@@ -5,6 +5,7 @@ days Saturday 29 and Sunday 30 September. Program P keeps the seeds' schedules: 
 weekly report due Monday, its monthly report by the 3rd, Luanchuan's project form by the 22nd.
 """
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.auth.principal import issue_token
 from shared import clock
 from shared.clock import OFFICE_TZ
-from shared.models import OutboxMessage
+from shared.models import AppUser, OutboxMessage
+from shared.settings import ApiSettings
 from tests.api.conftest import World
 
 
@@ -140,6 +143,47 @@ async def test_a_project_owes_from_the_month_it_starts_in(
         owed = await dues(client, approved, "2018-10-31", project_id=str(project.id), kind="project_monthly")
         assert first_owed in {period for _, period in owed}, (start, owed.keys())
         assert not_owed not in {period for _, period in owed}, (start, owed.keys())
+
+
+async def test_who_may_file_is_who_sees_the_project(
+    client: AsyncClient, approved: World, session: AsyncSession, api_settings: ApiSettings, password_hash: str
+) -> None:
+    """The filing function checks visibility in SQL (services/api/migrations 20261124_0007), the
+    rest of the api through services.api.auth.scope: both must let in exactly the reporters of
+    the project's region, responsible or owner unit and of the units above them."""
+    world = approved
+    project = world.projects["A"]
+    project.region_unit_id, project.responsible_unit_id, project.owner_unit_id = (
+        world.units["A"].id,
+        world.units["B"].id,
+        world.units["D"].id,
+    )
+    tokens = {}
+    for code in ("C", "A", "B", "D", "QC"):
+        user = AppUser(
+            username=f"rep-{code}-{uuid.uuid4().hex[:6]}",
+            display_name=code,
+            password_hash=password_hash,
+            unit_id=world.units[code].id,
+            roles=["reporter"],
+        )
+        session.add(user)
+        await session.flush()
+        tokens[code], _ = issue_token(api_settings, subject=f"user:{user.id}", extra={})
+    await session.commit()
+    seen, filed = {}, {}
+    for month, (code, token) in enumerate(tokens.items(), start=3):
+        auth = {"Authorization": f"Bearer {token}"}
+        seen[code] = (await client.get(f"/api/v1/projects/{project.id}", headers=auth)).status_code
+        with clock.use_clock(at("2018-09-28 10:00")):
+            r = await client.post(
+                f"/api/v1/projects/{project.id}/reports",
+                json={"period": f"2018-{month:02d}", "investment_month": "1", "progress_percent": "5"},
+                headers=auth,
+            )
+        filed[code] = r.status_code
+    assert seen == {"C": 200, "A": 200, "B": 200, "D": 200, "QC": 404}
+    assert filed == {"C": 201, "A": 201, "B": 201, "D": 201, "QC": 404}
 
 
 async def test_a_corrected_report_replaces_the_first_in_the_indicators(
