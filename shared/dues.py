@@ -179,7 +179,7 @@ def dues_query(
         if schedule.kind in UNIT_KINDS:
             parts.append(_unit_dues(program, schedule.kind, table, as_of, visible_units, filters))
         else:
-            parts.append(_project_dues(program, schedule.kind, table, as_of, visible_projects, filters))
+            parts.append(_project_dues(program, table, as_of, visible_projects, filters))
     if not parts:
         return None
     union = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
@@ -187,7 +187,7 @@ def dues_query(
 
 
 def _project_dues(
-    program: Program, kind: str, table: Any, as_of: datetime, visible_projects: Any, filters: DueFilters
+    program: Program, table: Any, as_of: datetime, visible_projects: Any, filters: DueFilters
 ) -> Any:
     filed = (
         select(
