@@ -172,11 +172,25 @@ def main() -> None:
             f"/api/v1/projects/{pid}/reports" for pid in asyncio.run(_some_projects(db_url, 2000))
         ]
         report_body = '{"period": "2018-12", "investment_month": "1", "progress_percent": "50"}'
+        # the same filing in other months, so that the floors below keep their own deadlines
+        floor_body, bare_body = (report_body.replace("2018-12", month) for month in ("2018-11", "2018-10"))
         cases += [
             (
                 "FastAPI floor: report POST, no DB/auth",
                 f"{floor}/projects/{uuid.uuid4()}/reports",
                 {"method": "POST", "body": report_body},
+                "bare INSERT (asyncpg)",
+            ),
+            (
+                "bare filing function (asyncpg)",
+                f"{base}{report_paths[0][7:]}",
+                {"method": "POST", "body": bare_body, "paths": [p[7:] for p in report_paths]},
+                "bare INSERT (asyncpg)",
+            ),
+            (
+                "FastAPI + the filing function, no auth/ORM",
+                f"{floor}/filed{report_paths[0][7:]}",
+                {"method": "POST", "body": floor_body, "paths": [f"/filed{p[7:]}" for p in report_paths]},
                 "bare INSERT (asyncpg)",
             ),
             (
@@ -196,7 +210,7 @@ def main() -> None:
         if ONLY:  # e.g. BENCH_ONLY=projects: just those cases and the baselines they are measured against
             wanted = {c[0] for c in cases if ONLY in c[0]}
             if ONLY == "reports":
-                wanted.add("FastAPI floor: report POST, no DB/auth")
+                wanted |= {c[0] for c in cases if c[0].startswith("FastAPI ") or "filing" in c[0]}
             wanted |= {c[3] for c in cases if c[0] in wanted and c[3]}
             cases = [c for c in cases if c[0] in wanted]
         for _, url, opts, _ in cases:  # warm-up

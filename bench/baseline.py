@@ -1,10 +1,15 @@
 """Bare baselines, served the same way as the api (uvicorn, uvloop, httptools, one process):
-a JSON endpoint and a one-row asyncpg INSERT endpoint. Nothing else: no framework, no ORM."""
+a JSON endpoint and a one-row asyncpg INSERT endpoint. Nothing else: no framework, no ORM.
+
+Beside them, the ceiling of a report filing: the body parsed with json and handed to the
+database's file_project_report function — all a filing must do in PostgreSQL, nothing in Python."""
 
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import asyncpg
 from starlette.applications import Starlette
@@ -12,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.library import LIST_FILTERS, LIST_SQL
+from bench.library import LIST_FILTERS, LIST_SQL, file_in_db
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -30,6 +35,14 @@ async def bare_insert(request: Request) -> Response:
             "INSERT INTO bench_baseline (payload) VALUES ($1) RETURNING id", payload.decode()
         )
     return _json({"id": row_id}, 201)
+
+
+async def bare_filing(request: Request) -> Response:
+    body = json.loads(await request.body())
+    project_id, report_id = uuid.UUID(request.path_params["project_id"]), uuid.uuid4()
+    async with request.app.state.pool.acquire() as conn:
+        filed = await file_in_db(conn, project_id, body, report_id, datetime.now(UTC))
+    return _json({"id": str(report_id), "version": filed["o_version"], "late": filed["o_late"]}, 201)
 
 
 async def bare_projects(request: Request) -> Response:
@@ -59,6 +72,7 @@ app = Starlette(
         Route("/json", bare_json),
         Route("/insert", bare_insert, methods=["POST"]),
         Route("/projects", bare_projects),
+        Route("/projects/{project_id}/reports", bare_filing, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

@@ -1,18 +1,37 @@
-"""The framework's own floor: FastAPI, served like the api, with one POST that validates the
-real report body and answers the real report schema — no middleware, no auth, no database.
+"""The framework's own floors, served like the api, so that a target ratio can be checked
+against what is reachable at all (`make bench` prints them beside the bare INSERT):
 
-Whatever the api's filing endpoint does on top can only go below this; `make bench` prints
-it beside the bare INSERT so a target ratio can be checked against what is reachable at all.
+- FastAPI alone: one POST that validates the real report body and answers the real report
+  schema — no middleware, no auth, no database;
+- FastAPI + the filing: the same, and between the two the one call of the database's
+  file_project_report function the api makes (the row lock, the facts, the checks, the
+  version, the report row, its audit row), on a bare asyncpg pool — still no middleware,
+  no auth, no session.
+
+Whatever the api's filing endpoint does on top can only go below these.
 """
 
+import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import asyncpg
 from fastapi import FastAPI, status
 
+from bench.library import file_in_db
 from services.api.reports.schemas import ProjectReportIn, ProjectReportPublic
 
-app = FastAPI()
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.pool = await asyncpg.create_pool(os.environ["BENCH_DATABASE_URL"], min_size=10, max_size=20)
+    yield
+    await app.state.pool.close()
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 @app.post(
@@ -34,6 +53,33 @@ async def file_report(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectRe
         late=False,
         submitted_by="bench",
         submitted_at=datetime.now(UTC),
+    )
+
+
+@app.post(
+    "/filed/projects/{project_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectReportPublic,
+)
+async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
+    now, report_id = datetime.now(UTC), uuid.uuid4()
+    async with app.state.pool.acquire() as conn:
+        filed = await file_in_db(conn, project_id, data.model_dump(mode="json"), report_id, now)
+    return ProjectReportPublic(
+        id=report_id,
+        project_id=project_id,
+        period=data.period,
+        version=filed["o_version"],
+        investment_month=data.investment_month,
+        investment_to_date=filed["o_to_date"],
+        progress_percent=data.progress_percent,
+        milestones=data.milestones,
+        note=data.note,
+        due_at=filed["o_due_at"],
+        due_complete=filed["o_due_complete"],
+        late=filed["o_late"],
+        submitted_by="bench",
+        submitted_at=now,
     )
 
 

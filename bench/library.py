@@ -16,6 +16,7 @@ import httpx
 from openpyxl import Workbook
 
 from services.api.projects.excel import HEADERS
+from services.api.reports.service import _FILE
 
 CATEGORIES = [
     "现代创新",
@@ -265,3 +266,38 @@ def time_dues(api: str, auth: dict[str, str], program_id: str, rounds: int = 20)
             if r.status_code != 200:
                 raise SystemExit(f"bench: dues failed: {r.status_code} {r.text[:300]}")
     return sorted(timings[2:])  # the first two warm caches
+
+
+async def file_in_db(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    body: dict[str, object],
+    report_id: uuid.UUID,
+    now: datetime,
+) -> asyncpg.Record:
+    """One report filed by the database's file_project_report function alone, as the api calls it
+    (visible to all, no problems raised); the first filing of a period computes no deadline and
+    keeps none, where the api keeps the one the schedule gives."""
+    args = [
+        project_id,
+        "",
+        body["period"],
+        Decimal(str(body["investment_month"])),
+        Decimal(str(body["progress_percent"])),
+        json.dumps(body.get("milestones", [])),
+        "[]",
+        body.get("note"),
+        report_id,
+        "bench",
+        now,
+        "user",
+        "bench",
+        json.dumps(body),
+        None,
+        True,
+    ]
+    filed = await conn.fetchrow(_FILE, *args, None, None, None)
+    if filed is not None and filed["o_outcome"] == "needs_deadline":
+        filed = await conn.fetchrow(_FILE, *args, filed["o_stamp"], None, True)
+    assert filed is not None and filed["o_outcome"] == "filed", filed
+    return filed
