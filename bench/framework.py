@@ -62,9 +62,9 @@ async def file_report(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectRe
     response_model=ProjectReportPublic,
 )
 async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
-    now, report_id = datetime.now(UTC), uuid.uuid4()
+    report_id = uuid.uuid4()
     async with app.state.pool.acquire() as conn:
-        filed = await file_in_db(conn, project_id, data.model_dump(mode="json"), report_id, now)
+        filed = await file_in_db(conn, project_id, data.model_dump(mode="json"), report_id, datetime.now(UTC))
     return ProjectReportPublic(
         id=report_id,
         project_id=project_id,
@@ -79,7 +79,7 @@ async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> Pro
         due_complete=filed["o_due_complete"],
         late=filed["o_late"],
         submitted_by="bench",
-        submitted_at=now,
+        submitted_at=filed["o_submitted_at"],
     )
 
 

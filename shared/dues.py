@@ -189,14 +189,19 @@ def dues_query(
 def _project_dues(
     program: Program, table: Any, as_of: datetime, visible_projects: Any, filters: DueFilters
 ) -> Any:
+    # When a period was first filed: its version 1 (a version is never stamped before the one
+    # it follows — migration 20261124_0009 — so no later version of it holds an earlier stamp).
     filed = (
         select(
             ProjectReport.project_id,
             ProjectReport.period,
-            func.min(ProjectReport.submitted_at).label("first_at"),
+            ProjectReport.submitted_at.label("first_at"),
         )
-        .where(ProjectReport.program_id == program.id, ProjectReport.submitted_at <= as_of)
-        .group_by(ProjectReport.project_id, ProjectReport.period)
+        .where(
+            ProjectReport.program_id == program.id,
+            ProjectReport.version == 1,
+            ProjectReport.submitted_at <= as_of,
+        )
         .subquery()
     )
     stmt = (

@@ -218,6 +218,34 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
     assert now["reports_due"] == 3 and now["reports_on_time"] == 1 and now["report_timeliness"] == "33.33"
 
 
+async def test_a_filing_that_waited_behind_another_is_stamped_after_it(
+    client: AsyncClient, approved: World
+) -> None:
+    """Two forms for March race; the one whose clock read earlier waits for the project and
+    becomes version 2. It takes version 1's stamp, so the first filed is version 1 everywhere."""
+    world, reporter = approved, approved.auth("a_reporter")
+    url = f"/api/v1/projects/{world.projects['A'].id}/reports"
+    body = {"period": "2018-03", "investment_month": "60", "progress_percent": "10"}
+    with clock.use_clock(at("2018-03-22 23:00")):
+        first = (await client.post(url, json=body, headers=reporter)).json()
+    with clock.use_clock(at("2018-03-22 22:00")):  # read before the first, filed after it
+        second = (await client.post(url, json=body | {"investment_month": "70"}, headers=reporter)).json()
+    assert (first["version"], second["version"]) == (1, 2)
+    assert second["submitted_at"] == first["submitted_at"]
+    assert datetime.fromisoformat(first["submitted_at"]) == datetime(2018, 3, 22, 23, tzinfo=OFFICE_TZ)
+    history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()
+    assert [h["submitted_at"] for h in history] == [first["submitted_at"]] * 2
+    # Due by the 22nd: at 22:30 nothing was filed yet, at 23:30 it was, on time.
+    assert (await dues(client, world, "2018-03-22T22:30:00+08:00"))[("project_monthly", "2018-03")][
+        "state"
+    ] == "open"
+    filed = (await dues(client, world, "2018-03-22T23:30:00+08:00"))[("project_monthly", "2018-03")]
+    assert filed["state"] == "submitted" and filed["filed_at"] == first["submitted_at"]
+    ind = f"/api/v1/projects/{world.projects['A'].id}/indicators"
+    before = (await client.get(ind, params={"as_of": "2018-03-22T22:30:00+08:00"}, headers=reporter)).json()
+    assert before["investment_year_to_date"] == "0.00"  # the indicators agree: nothing filed yet
+
+
 async def test_the_latest_report_shows_on_the_project_and_each_quarter_in_public(
     client: AsyncClient, approved: World
 ) -> None:

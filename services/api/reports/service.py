@@ -183,7 +183,7 @@ async def submit_project_report(
         "due_complete": filed["o_due_complete"],
         "late": filed["o_late"],
         "submitted_by": by,
-        "submitted_at": now,
+        "submitted_at": filed["o_submitted_at"],  # never before the version it follows
     }
     raised: list[uuid.UUID] = []
     if data.problems:
