@@ -13,9 +13,10 @@ Whatever the api's filing endpoint does on top can only go below these.
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, status
@@ -34,37 +35,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
-@app.post(
-    "/projects/{project_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ProjectReportPublic
-)
-async def file_report(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
-    return ProjectReportPublic(
-        id=uuid.uuid4(),
-        project_id=project_id,
-        period=data.period,
-        version=1,
-        investment_month=data.investment_month,
-        investment_to_date=data.investment_month,
-        progress_percent=data.progress_percent,
-        milestones=data.milestones,
-        note=data.note,
-        due_at=None,
-        due_complete=True,
-        late=False,
-        submitted_by="bench",
-        submitted_at=datetime.now(UTC),
-    )
-
-
-@app.post(
-    "/filed/projects/{project_id}/reports",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProjectReportPublic,
-)
-async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
-    report_id = uuid.uuid4()
-    async with app.state.pool.acquire() as conn:
-        filed = await file_in_db(conn, project_id, data.model_dump(mode="json"), report_id, datetime.now(UTC))
+def _answer(
+    project_id: uuid.UUID, data: ProjectReportIn, report_id: uuid.UUID, filed: Mapping[str, Any]
+) -> ProjectReportPublic:
+    """The report schema the api answers, from the body and what the filing function returned."""
     return ProjectReportPublic(
         id=report_id,
         project_id=project_id,
@@ -81,6 +55,33 @@ async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> Pro
         submitted_by="bench",
         submitted_at=filed["o_submitted_at"],
     )
+
+
+@app.post(
+    "/projects/{project_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ProjectReportPublic
+)
+async def file_report(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
+    as_if_filed = {
+        "o_version": 1,
+        "o_to_date": data.investment_month,
+        "o_due_at": None,
+        "o_due_complete": True,
+        "o_late": False,
+        "o_submitted_at": datetime.now(UTC),
+    }
+    return _answer(project_id, data, uuid.uuid4(), as_if_filed)
+
+
+@app.post(
+    "/filed/projects/{project_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectReportPublic,
+)
+async def file_report_in_db(project_id: uuid.UUID, data: ProjectReportIn) -> ProjectReportPublic:
+    report_id = uuid.uuid4()
+    async with app.state.pool.acquire() as conn:
+        filed = await file_in_db(conn, project_id, data.model_dump(mode="json"), report_id, datetime.now(UTC))
+    return _answer(project_id, data, report_id, filed)
 
 
 @app.get("/ready")
