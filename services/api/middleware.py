@@ -91,7 +91,8 @@ class RequestContextMiddleware:
             await internal_error(request_id)(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            # the template as OpenAPI spells it: /calendar/{year}, not the route's /calendar/{year:int}
+            template = getattr(route, "path_format", "unmatched")
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
             request_id_var.reset(token)

@@ -68,6 +68,19 @@ async def test_405_lists_every_method_the_path_takes(operator: AsyncClient) -> N
     assert r.json()["detail"] == "/api/v1/calendar/2018 does not take DELETE; it takes GET, PUT."
 
 
+async def test_a_write_to_the_working_day_question_is_405_not_a_bad_year(operator: AsyncClient) -> None:
+    """/calendar/add-working-days is a question (GET); PUT there is the wrong method, not a year
+    that is not a number, and a year that is not a number is no calendar at all."""
+    r = await operator.put("/api/v1/calendar/add-working-days", json={"holidays": [], "workdays": []})
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.json()["detail"] == "/api/v1/calendar/add-working-days does not take PUT; it takes GET."
+    assert (await operator.get("/api/v1/calendar/twenty-eighteen")).status_code == 404
+    too_early = await operator.put("/api/v1/calendar/1899", json={"holidays": [], "workdays": []})
+    assert too_early.status_code == 422 and too_early.json()["errors"][0]["loc"] == ["path", "year"]
+    metrics = (await operator.get("/metrics")).text  # counted under the template OpenAPI shows
+    assert 'duban_http_requests_total{method="PUT",route="/api/v1/calendar/{year}",status="422"}' in metrics
+
+
 async def test_missing_record_is_404_in_words(operator: AsyncClient) -> None:
     missing = uuid4()
     r = await operator.get(f"/api/v1/pings/{missing}")

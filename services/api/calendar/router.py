@@ -48,7 +48,7 @@ class WorkingDay(BaseModel):
     complete: bool = Field(description="false: a year without calendar data was counted on weekends only")
 
 
-@calendars.put("/{year}", response_model=YearPublic)
+@calendars.put("/{year:int}", response_model=YearPublic)
 async def put_year(
     year: Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)],
     data: YearIn,
@@ -120,7 +120,7 @@ async def add_working_days(
     return WorkingDay(date=result.date, complete=result.complete)
 
 
-@calendars.get("/{year}", response_model=YearPublic)
+@calendars.get("/{year:int}", response_model=YearPublic)
 async def get_year(
     year: Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)], session: SessionDep, principal: Reader
 ) -> YearPublic:
