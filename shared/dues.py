@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, String, and_, case, column, func, literal, or_, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
-from shared.models import Program, Project, ProjectReport, Task, TaskUnit, UnitReport
+from shared.models import Program, Project, ProjectReport, Task, TaskUnit
 from shared.program_settings import ProgramSettings, ReportSchedule
 
 UNIT_KINDS = {"unit_weekly": "weekly", "unit_monthly": "monthly"}
@@ -189,25 +190,11 @@ def dues_query(
 def _project_dues(
     program: Program, table: Any, as_of: datetime, visible_projects: Any, filters: DueFilters
 ) -> Any:
-    # When a period was first filed: its version 1 (a version is never stamped before the one
-    # it follows — migration 20261124_0009 — so no later version of it holds an earlier stamp).
-    filed = (
-        select(
-            ProjectReport.project_id,
-            ProjectReport.period,
-            ProjectReport.submitted_at.label("first_at"),
-        )
-        .where(
-            ProjectReport.program_id == program.id,
-            ProjectReport.version == 1,
-            ProjectReport.submitted_at <= as_of,
-        )
-        .subquery()
-    )
+    filed = facts.first_filed(ProjectReport.program_id == program.id, as_of=as_of).subquery("filed")
     stmt = (
         select(*_columns("project", Project.id, table, filed.c.first_at, as_of))
         .select_from(Project)
-        .join(table, Project.start_date <= table.c.ends)  # owed from the period the project starts in
+        .join(table, facts.owes(Project, table))
         .outerjoin(filed, and_(filed.c.project_id == Project.id, filed.c.period == table.c.period))
         .where(
             Project.program_id == program.id,
@@ -242,12 +229,7 @@ def _unit_dues(
     program: Program, kind: str, table: Any, as_of: datetime, visible_units: Any, filters: DueFilters
 ) -> Any:
     report_kind = UNIT_KINDS[kind]
-    filed = (
-        select(UnitReport.unit_id, UnitReport.period, func.min(UnitReport.submitted_at).label("first_at"))
-        .where(UnitReport.kind == report_kind, UnitReport.submitted_at <= as_of)
-        .group_by(UnitReport.unit_id, UnitReport.period)
-        .subquery()
-    )
+    filed = facts.unit_first_filed(report_kind, as_of).subquery("filed")
     units = owing_units(program)
     stmt = (
         select(*_columns("unit", units.c.unit_id, table, filed.c.first_at, as_of))

@@ -5,20 +5,25 @@ year to date ÷ annual plan); milestone_rate = 100 × milestones met on time ÷ 
 (100 when none due); report_timeliness = 100 × reports filed on time ÷ reports due (100 when
 none due). Also the rate against the monthly plan to date. Only report versions filed by the
 instant count, and of each period the latest of those: a correction replaces what it corrects.
+The facts come from shared.report_facts; many projects cost one statement (the ranker's case).
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.dues import periods
-from shared.models import Milestone, Program, Project, ProjectReport
+from shared.models import Program, Project, ProjectReport
 from shared.program_settings import ProgramSettings
 
 HUNDRED = Decimal(100)
@@ -58,79 +63,108 @@ class Indicators:
     milestones: list[MilestoneState] = field(default_factory=list)
 
 
-def latest_versions(reports: list[ProjectReport]) -> dict[str, ProjectReport]:
-    """period → the latest version among `reports`."""
-    latest: dict[str, ProjectReport] = {}
-    for r in sorted(reports, key=lambda r: (r.period, r.version)):
-        latest[r.period] = r
-    return latest
+async def compute_many(
+    session: AsyncSession,
+    *,
+    program: Program,
+    calendar: WorkingCalendar,
+    as_of: datetime,
+    project_ids: Sequence[uuid.UUID],
+) -> dict[uuid.UUID, Indicators]:
+    """The indicators of many projects of one program as of an instant, in one statement
+    (shared.report_facts), keyed by project id; ids that are not projects are left out."""
+    if not project_ids:
+        return {}
+    settings = ProgramSettings.model_validate(program.settings)
+    today = as_of.astimezone(OFFICE_TZ).date()
+    month = f"{today:%Y-%m}"
+    ids = list(project_ids)
+    latest = facts.latest_versions(ProjectReport.project_id.in_(ids), as_of=as_of).subquery("latest")
+    money = facts.investment(latest, year=program.year, month=month).subquery("money")
+    states = facts.milestone_states(ids, latest, today).subquery("states")
+    met = states.c.state.in_(("met_on_time", "met_late"))
+    milestones = (
+        select(
+            states.c.project_id,
+            func.count().filter(or_(states.c.planned_date < today, met)).label("due"),
+            func.count().filter(states.c.state == "met_on_time").label("on_time"),
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_array(
+                        states.c.name, states.c.planned_date, states.c.actual_date, states.c.state
+                    ),
+                    states.c.position,
+                    states.c.name,
+                )
+            ).label("listed"),
+        )
+        .group_by(states.c.project_id)
+        .subquery("milestones")
+    )
+    schedule = settings.schedule("project_monthly")
+    owed = [
+        (p.label, p.end, p.due_at)
+        for p in (periods(schedule, program.year, calendar) if schedule is not None else [])
+        if p.due_at <= as_of
+    ]
+    table = facts.due_periods(owed)
+    columns: list[Any] = [
+        Project.id,
+        Project.annual_plan,
+        facts.plan_to(Project, year=program.year, month=month).label("plan_to_date"),
+        money.c.to_date,
+        money.c.year_to_date,
+        money.c.progress_percent,
+        milestones.c.due.label("milestones_due"),
+        milestones.c.on_time.label("milestones_on_time"),
+        milestones.c.listed.label("milestones"),
+    ]
+    stmt = (
+        select(*columns)
+        .select_from(Project)
+        .outerjoin(money, money.c.project_id == Project.id)
+        .outerjoin(milestones, milestones.c.project_id == Project.id)
+        .where(Project.id.in_(ids))
+    )
+    if table is not None:
+        reports = facts.reports_on_time(ids, table, as_of).subquery("reports")
+        stmt = stmt.add_columns(
+            reports.c.due.label("reports_due"), reports.c.on_time.label("reports_on_time")
+        ).outerjoin(reports, reports.c.project_id == Project.id)
+    out: dict[uuid.UUID, Indicators] = {}
+    for row in (await session.execute(stmt)).mappings():
+        year_to_date = Decimal(row["year_to_date"] or 0)
+        plan_to_date = Decimal(row["plan_to_date"] or 0)
+        due, on_time = row.get("reports_due") or 0, row.get("reports_on_time") or 0
+        out[row["id"]] = Indicators(
+            project_id=row["id"],
+            as_of=as_of,
+            investment_year_to_date=year_to_date.quantize(CENT),
+            investment_to_date=Decimal(row["to_date"] or 0).quantize(CENT),
+            annual_plan=row["annual_plan"],
+            monthly_plan_to_date=plan_to_date.quantize(CENT),
+            investment_rate=rate(year_to_date, row["annual_plan"]),
+            monthly_plan_rate=rate(year_to_date, plan_to_date),
+            milestone_rate=rate(Decimal(row["milestones_on_time"] or 0), Decimal(row["milestones_due"] or 0)),
+            report_timeliness=rate(Decimal(on_time), Decimal(due)),
+            progress_percent=row["progress_percent"],
+            reports_due=due,
+            reports_on_time=on_time,
+            milestones=[
+                MilestoneState(
+                    name, date.fromisoformat(planned), date.fromisoformat(actual) if actual else None, state
+                )
+                for name, planned, actual, state in row["milestones"] or []
+            ],
+        )
+    return out
 
 
 async def compute(
     session: AsyncSession, *, project: Project, program: Program, calendar: WorkingCalendar, as_of: datetime
 ) -> Indicators:
-    settings = ProgramSettings.model_validate(program.settings)
-    today = as_of.astimezone(OFFICE_TZ).date()
-    filed = list(
-        await session.scalars(
-            select(ProjectReport).where(
-                ProjectReport.project_id == project.id, ProjectReport.submitted_at <= as_of
-            )
-        )
+    """One project's indicators (see `compute_many`)."""
+    found = await compute_many(
+        session, program=program, calendar=calendar, as_of=as_of, project_ids=[project.id]
     )
-    latest = latest_versions(filed)
-    year = f"{program.year}-"
-    month_now = f"{today:%Y-%m}"
-    year_to_date = sum(
-        (r.investment_month for p, r in latest.items() if p.startswith(year) and p <= month_now), Decimal(0)
-    )
-    to_date = sum((r.investment_month for r in latest.values()), Decimal(0))
-    plan_to_date = sum(
-        (Decimal(v) for m, v in project.monthly_plan.items() if m.startswith(year) and m <= month_now),
-        Decimal(0),
-    )
-    # Milestones: actual dates as the latest reports (by period) give them.
-    actual: dict[str, date] = {}
-    for period in sorted(latest):
-        for m in latest[period].milestones:
-            if m.get("actual_date"):
-                actual[m["name"]] = date.fromisoformat(m["actual_date"])
-    states = []
-    for m in await session.scalars(
-        select(Milestone).where(Milestone.project_id == project.id).order_by(Milestone.position)
-    ):
-        done = actual.get(m.name)
-        if done is not None and done <= today:
-            state = "met_on_time" if done <= m.planned_date else "met_late"
-        else:
-            state, done = ("missed" if m.planned_date < today else "pending"), None
-        states.append(MilestoneState(m.name, m.planned_date, done, state))
-    due_milestones = [s for s in states if s.planned_date < today or s.state.startswith("met")]
-    on_time_milestones = sum(s.state == "met_on_time" for s in due_milestones)
-    # Reports: each project monthly period of the program year, from the project's start, due by now.
-    due = on_time = 0
-    schedule = settings.schedule("project_monthly")
-    if schedule is not None:
-        first_at = {p: min(r.submitted_at for r in filed if r.period == p) for p in latest}
-        for period in periods(schedule, program.year, calendar):
-            if period.label < f"{project.start_date:%Y-%m}" or period.due_at > as_of:
-                continue
-            due += 1
-            on_time += period.label in first_at and first_at[period.label] <= period.due_at
-    last = latest[max(latest)] if latest else None
-    return Indicators(
-        project_id=project.id,
-        as_of=as_of,
-        investment_year_to_date=year_to_date.quantize(CENT),
-        investment_to_date=to_date.quantize(CENT),
-        annual_plan=project.annual_plan,
-        monthly_plan_to_date=plan_to_date.quantize(CENT),
-        investment_rate=rate(year_to_date, project.annual_plan),
-        monthly_plan_rate=rate(year_to_date, plan_to_date),
-        milestone_rate=rate(Decimal(on_time_milestones), Decimal(len(due_milestones))),
-        report_timeliness=rate(Decimal(on_time), Decimal(due)),
-        progress_percent=last.progress_percent if last else None,
-        reports_due=due,
-        reports_on_time=on_time,
-        milestones=states,
-    )
+    return found[project.id]

@@ -1,8 +1,8 @@
 """What the filed monthly reports say about a project's progress: its latest report, and a
 summary per quarter (what the public disclosure shows, 004 二(七) "按季度公开项目进展情况").
 
-Of each period only the latest version counts (a correction replaces what it corrects), and
-the investment to date is summed from those, so a corrected earlier month carries forward.
+Of each period only the latest version counts (shared.report_facts), and the investment to date
+is summed from those, so a corrected earlier month carries forward.
 """
 
 import uuid
@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Integer, Text, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import report_facts as facts
 from shared.models import ProjectReport
 
 
@@ -26,31 +27,13 @@ class Quarter:
     months_reported: int
 
 
-async def _latest_versions(session: AsyncSession, project_ids: Sequence[uuid.UUID]) -> list[ProjectReport]:
-    """Each period's latest version, for each project, by project then period."""
-    if not project_ids:
-        return []
-    stmt = (
-        select(ProjectReport)
-        .where(ProjectReport.project_id.in_(project_ids))
-        .ext(distinct_on(ProjectReport.project_id, ProjectReport.period))
-        .order_by(ProjectReport.project_id, ProjectReport.period, ProjectReport.version.desc())
-    )
-    return list(await session.scalars(stmt))
-
-
 async def latest_reports(
     session: AsyncSession, project_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ProjectReport]:
     """Each project's most recent report: its latest period, in that period's latest version."""
     if not project_ids:
         return {}
-    stmt = (
-        select(ProjectReport)
-        .where(ProjectReport.project_id.in_(project_ids))
-        .ext(distinct_on(ProjectReport.project_id))
-        .order_by(ProjectReport.project_id, ProjectReport.period.desc(), ProjectReport.version.desc())
-    )
+    stmt = facts.latest_report(ProjectReport.project_id.in_(project_ids))
     return {r.project_id: r for r in await session.scalars(stmt)}
 
 
@@ -58,17 +41,39 @@ async def quarterly(
     session: AsyncSession, project_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Quarter]]:
     """Each project's reported quarters, oldest first, in one query."""
+    if not project_ids:
+        return {}
+    latest = facts.latest_versions(ProjectReport.project_id.in_(project_ids)).subquery("latest")
+    running = (
+        select(
+            latest.c.project_id,
+            latest.c.period,
+            latest.c.investment_month,
+            latest.c.progress_percent,
+            func.sum(latest.c.investment_month)
+            .over(partition_by=latest.c.project_id, order_by=latest.c.period)
+            .label("to_date"),
+            (
+                func.substr(latest.c.period, 1, 4)
+                + "-Q"
+                + func.cast((func.cast(func.substr(latest.c.period, 6, 2), Integer) - 1) // 3 + 1, Text)
+            ).label("quarter"),
+        )
+    ).subquery("running")
+    last = running.c.period.desc()
+    stmt = (
+        select(
+            running.c.project_id,
+            running.c.quarter,
+            func.sum(running.c.investment_month),
+            func.array_agg(aggregate_order_by(running.c.to_date, last))[1],
+            func.array_agg(aggregate_order_by(running.c.progress_percent, last))[1],
+            func.count(),
+        )
+        .group_by(running.c.project_id, running.c.quarter)
+        .order_by(running.c.project_id, running.c.quarter)
+    )
     out: dict[uuid.UUID, list[Quarter]] = {}
-    to_date: dict[uuid.UUID, Decimal] = {}
-    for r in await _latest_versions(session, project_ids):
-        label = f"{r.period[:4]}-Q{(int(r.period[5:]) - 1) // 3 + 1}"
-        total = to_date[r.project_id] = to_date.get(r.project_id, Decimal(0)) + r.investment_month
-        quarters = out.setdefault(r.project_id, [])
-        if quarters and quarters[-1].quarter == label:
-            q = quarters[-1]
-            quarters[-1] = Quarter(
-                label, q.investment + r.investment_month, total, r.progress_percent, q.months_reported + 1
-            )
-        else:
-            quarters.append(Quarter(label, r.investment_month, total, r.progress_percent, 1))
+    for project_id, quarter, invested, to_date, progress, months in await session.execute(stmt):
+        out.setdefault(project_id, []).append(Quarter(quarter, invested, to_date, progress, months))
     return out
