@@ -1,10 +1,12 @@
 """`?page=&page_size=` → `{"data": [...], "count": N}`."""
 
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -35,3 +37,12 @@ PageDep = Annotated[PageParams, Depends(_page)]
 class Page(BaseModel, Generic[T]):
     data: list[T]
     count: int
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
+) -> tuple[list[Any], int]:
+    """One page of `stmt`'s rows in `order_by` order, and how many rows there are in all."""
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(*order_by).offset(page.offset).limit(page.page_size))
+    return list(rows), count

@@ -5,15 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
+from services.api.audit import service
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.auth.scope import visible
 from services.api.dates import Instant
 from services.api.pagination import Page, PageDep
 from services.api.routing import SessionDep, router
-from shared.models import AuditEntry
 
 audit_log = router(prefix="/audit", tags=["audit"])
 
@@ -46,17 +44,7 @@ async def list_audit(
     until: Instant | None = None,
 ) -> Page[AuditPublic]:
     """Changes to records of your subtree, newest first; filter by entity and time."""
-    stmt = visible(select(AuditEntry), AuditEntry, principal)
-    if entity:
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    if since:
-        stmt = stmt.where(AuditEntry.occurred_at >= since)
-    if until:
-        stmt = stmt.where(AuditEntry.occurred_at < until)
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(
-        stmt.order_by(AuditEntry.id.desc()).offset(page.offset).limit(page.page_size)
+    rows, count = await service.list_entries(
+        session, principal=principal, page=page, entity=entity, entity_id=entity_id, since=since, until=until
     )
     return Page(data=[AuditPublic.model_validate(r, from_attributes=True) for r in rows], count=count)

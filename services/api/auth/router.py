@@ -4,15 +4,14 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Request
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from services.api.auth import throttle
 from services.api.auth.passwords import verify_secret
 from services.api.auth.permissions import current_principal
 from services.api.auth.principal import Principal, issue_token
 from services.api.routing import SessionDep, router
+from services.api.users import service as users
 from shared.errors import DomainError, Unauthorized, ValidationFailed
-from shared.models import ApiClient, AppUser
 
 auth = router(tags=["auth"])
 
@@ -54,7 +53,7 @@ async def token(
         if not username or not password:
             raise ValidationFailed("The password grant needs 'username' and 'password'.")
         await throttle.check(redis, settings, f"user:{username}")
-        user = await session.scalar(select(AppUser).where(AppUser.username == username.lower()))
+        user = await users.user_by_username(session, username)
         if (
             not verify_secret(password, user.password_hash if user else None)
             or not user
@@ -69,7 +68,7 @@ async def token(
         if not client_id or not client_secret:
             raise ValidationFailed("The client_credentials grant needs 'client_id' and 'client_secret'.")
         await throttle.check(redis, settings, f"client:{client_id}")
-        client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+        client = await users.client_by_client_id(session, client_id)
         if (
             not verify_secret(client_secret, client.secret_hash if client else None)
             or not client

@@ -179,7 +179,7 @@ async def resolve(
     problem = await get_visible(session, Problem, problem_id, principal, "problem")
     if problem.state == "resolved":
         raise InvalidState("The problem is already resolved.")
-    now, by = clock.now(), f"{principal.kind}:{principal.id}"
+    now, by = clock.now(), principal.key
     problem.state, problem.resolution, problem.resolved_at = "resolved", data.resolution, now
     problem.version += 1
     session.add(ProblemEvent(problem_id=problem.id, action="resolved", reason=data.resolution, by=by, at=now))
@@ -213,7 +213,7 @@ async def escalate(
             "to_level",
             f"the problem is at {MEETING_LEVELS[problem.meeting_level]} already; name a higher meeting",
         )
-    now, by = clock.now(), f"{principal.kind}:{principal.id}"
+    now, by = clock.now(), principal.key
     session.add(
         ProblemEvent(
             problem_id=problem.id,

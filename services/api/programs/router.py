@@ -7,7 +7,6 @@ from fastapi import Query, Request, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible
 from services.api.dates import Day
 from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch
@@ -21,8 +20,9 @@ from services.api.programs.schemas import (
     TaskCreate,
     TaskPublic,
 )
+from services.api.records import ProgramDep, TaskDep
 from services.api.routing import SessionDep, router
-from shared.models import Program, Task
+from shared.models import Program
 
 programs = router(prefix="/programs", tags=["programs"])
 tasks = router(prefix="/tasks", tags=["programs"])
@@ -62,10 +62,9 @@ async def list_programs(
 
 @programs.get("/{program_id}", response_model=ProgramPublic)
 async def get_program(
-    program_id: UUID, response: Response, session: SessionDep, principal: Reader
+    response: Response, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> ProgramPublic:
     """One program with its settings and approved totals."""
-    program = await get_visible(session, Program, program_id, principal, "program")
     response.headers["ETag"] = f'"{program.version}"'
     return await _public(session, program)
 
@@ -108,13 +107,12 @@ async def list_tasks(
 
 @tasks.get("/{task_id}", response_model=TaskPublic)
 async def get_task(
-    task_id: UUID,
     session: SessionDep,
     principal: Reader,
+    task: TaskDep,
     as_of: Annotated[Day | None, Query(description="the date to judge targets at; default today")] = None,
 ) -> TaskPublic:
     """A task and each target's state as of a date: met, on track, behind or missed."""
-    task = await get_visible(session, Task, task_id, principal, "task")
     return await service.task_public(session, task, as_of)
 
 

@@ -300,9 +300,7 @@ async def report_indicator(
         )
         if mine is None:
             raise Forbidden("Only the task's lead, responsible or cooperating units report its indicators.")
-    value = IndicatorValue(
-        task_id=task.id, reported_by=f"{principal.kind}:{principal.id}", **data.model_dump()
-    )
+    value = IndicatorValue(task_id=task.id, reported_by=principal.key, **data.model_dump())
     session.add(value)
     await session.flush()
     await audit.record(

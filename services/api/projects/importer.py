@@ -195,7 +195,7 @@ async def _insert(
     session: AsyncSession, *, program: Program, projects: list[ProjectFields], principal: Principal
 ) -> None:
     """Bulk INSERTs (one round trip per table and batch), and one audit row for the import."""
-    now, by = clock.now(), f"{principal.kind}:{principal.id}"
+    now, by = clock.now(), principal.key
     project_rows, milestone_rows = [], []
     for f in projects:
         pid = uuid.uuid4()

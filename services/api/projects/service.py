@@ -143,7 +143,7 @@ async def create(session: AsyncSession, *, data: ProjectCreate, principal: Princ
         leader=data.leader.model_dump(),
         service_team=[m.model_dump() for m in data.service_team],
         monthly_plan=_money_json(data.monthly_plan),
-        created_by=f"{principal.kind}:{principal.id}",
+        created_by=principal.key,
     )
     session.add(project)
     await session.flush()
@@ -394,7 +394,7 @@ async def withdraw(
         reason=data.reason,
         approved_total_before=before,
         approved_total_after=after,
-        decided_by=f"{principal.kind}:{principal.id}",
+        decided_by=principal.key,
     )
     session.add(adjustment)
     await session.flush()

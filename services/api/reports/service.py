@@ -129,7 +129,7 @@ async def submit_project_report(
     conn = await driver_connection(session, begin=bool(data.problems))
     today, now = clock.today(), clock.now()
     report_id = uuid.uuid4()
-    by = f"{principal.kind}:{principal.id}"
+    by = principal.key
     milestones = [m.model_dump(mode="json") for m in data.milestones]
     coordination = [p.model_dump() for p in data.problems if p.needs_coordination]
     args = [
@@ -249,7 +249,7 @@ async def submit_unit_report(
         period=data.period,
         version=version,
         body=data.body,
-        submitted_by=f"{principal.kind}:{principal.id}",
+        submitted_by=principal.key,
         submitted_at=now,
     )
     session.add(report)

@@ -7,9 +7,9 @@ from fastapi import Query, Request, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible
 from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch
+from services.api.records import UnitDep
 from services.api.routing import SessionDep, router
 from services.api.units import service
 from services.api.units.schemas import LiaisonChangePublic, UnitCreate, UnitKind, UnitPublic, UnitUpdate
@@ -55,11 +55,8 @@ async def list_units(
 
 
 @units.get("/{unit_id}", response_model=UnitPublic)
-async def get_unit(
-    unit_id: UUID, request: Request, response: Response, session: SessionDep, principal: Reader
-) -> UnitPublic:
+async def get_unit(request: Request, response: Response, principal: Reader, unit: UnitDep) -> UnitPublic:
     """One unit (404 when it is outside your subtree)."""
-    unit = await get_visible(session, Unit, unit_id, principal, "unit")
     _etag(response, unit)
     return service.to_public(unit, request.app.state.phones, principal)
 

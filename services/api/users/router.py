@@ -4,12 +4,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import status
-from sqlalchemy import func, select
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, visible
 from services.api.pagination import Page, PageDep
+from services.api.records import UserDep
 from services.api.routing import SessionDep, router
 from services.api.users import service
 from services.api.users.schemas import (
@@ -19,7 +18,6 @@ from services.api.users.schemas import (
     UserCreate,
     UserPublic,
 )
-from shared.models import ApiClient, AppUser
 
 people = router(tags=["people"])
 UserReader = Annotated[Principal, authorize(Action.USERS_READ)]
@@ -37,16 +35,13 @@ async def create_user(data: UserCreate, session: SessionDep, principal: UserWrit
 @people.get("/users", response_model=Page[UserPublic])
 async def list_users(session: SessionDep, principal: UserReader, page: PageDep) -> Page[UserPublic]:
     """People in units of your subtree."""
-    stmt = visible(select(AppUser), AppUser, principal)
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(AppUser.username).offset(page.offset).limit(page.page_size))
+    rows, count = await service.list_users(session, principal=principal, page=page)
     return Page(data=[UserPublic.model_validate(u, from_attributes=True) for u in rows], count=count)
 
 
 @people.get("/users/{user_id}", response_model=UserPublic)
-async def get_user(user_id: UUID, session: SessionDep, principal: UserReader) -> UserPublic:
+async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
     """One person (404 outside your subtree)."""
-    user = await get_visible(session, AppUser, user_id, principal, "user")
     return UserPublic.model_validate(user, from_attributes=True)
 
 
@@ -60,9 +55,7 @@ async def create_client(data: ClientCreate, session: SessionDep, principal: Clie
 @people.get("/clients", response_model=Page[ClientPublic])
 async def list_clients(session: SessionDep, principal: ClientWriter, page: PageDep) -> Page[ClientPublic]:
     """System clients of units in your subtree (never their secrets)."""
-    stmt = visible(select(ApiClient), ApiClient, principal)
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(ApiClient.name).offset(page.offset).limit(page.page_size))
+    rows, count = await service.list_clients(session, principal=principal, page=page)
     return Page(data=[ClientPublic.model_validate(c, from_attributes=True) for c in rows], count=count)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.auth.passwords import hash_secret, new_secret, password_problems
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
+from services.api.pagination import PageParams, paginate
 from services.api.users.schemas import ClientCreate, UserCreate
 from shared import audit, clock
 from shared.audit import Actor
@@ -112,3 +113,26 @@ async def rotate_secret(
 
 
 __all__ = ["Actor", "create_client", "create_user", "rotate_secret"]
+
+
+async def list_users(
+    session: AsyncSession, *, principal: Principal, page: PageParams
+) -> tuple[list[AppUser], int]:
+    """People in units of the principal's subtree, by username."""
+    return await paginate(session, visible(select(AppUser), AppUser, principal), page, AppUser.username)
+
+
+async def list_clients(
+    session: AsyncSession, *, principal: Principal, page: PageParams
+) -> tuple[list[ApiClient], int]:
+    """System clients of units in the principal's subtree, by name."""
+    return await paginate(session, visible(select(ApiClient), ApiClient, principal), page, ApiClient.name)
+
+
+async def user_by_username(session: AsyncSession, username: str) -> AppUser | None:
+    """The account signing in with `username` (usernames are kept in lower case)."""
+    return await session.scalar(select(AppUser).where(AppUser.username == username.lower()))
+
+
+async def client_by_client_id(session: AsyncSession, client_id: str) -> ApiClient | None:
+    return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))

@@ -1,0 +1,62 @@
+"""Loading a year's holidays and make-up working days, and reading them back."""
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.principal import Principal
+from services.api.calendar.schemas import YearIn, YearPublic
+from shared import audit
+from shared.errors import invalid
+from shared.models import CalendarDay, CalendarYear
+
+
+async def put_year(session: AsyncSession, *, year: int, data: YearIn, principal: Principal) -> YearPublic:
+    """Replace the year's schedule (every day must lie in it; workdays are weekend days), audited."""
+    problems: list[tuple[list[str | int], str]] = [
+        ([name, i], f"{d} is not in {year}")
+        for name, days in (("holidays", data.holidays), ("workdays", data.workdays))
+        for i, d in enumerate(days)
+        if d.year != year
+    ]
+    problems += [
+        (["workdays", i], f"{d} is a weekday already; list only weekend days worked (调休)")
+        for i, d in enumerate(data.workdays)
+        if d.weekday() < 5
+    ]
+    if problems:
+        raise invalid(problems)
+    before = await get_year(session, year)
+    await session.execute(delete(CalendarDay).where(CalendarDay.year == year))
+    await session.execute(delete(CalendarYear).where(CalendarYear.year == year))
+    await session.execute(insert(CalendarYear).values(year=year, source="office", updated_by=principal.key))
+    rows = [{"day": d, "year": year, "kind": "holiday"} for d in sorted(set(data.holidays))]
+    rows += [{"day": d, "year": year, "kind": "workday"} for d in sorted(set(data.workdays))]
+    if rows:
+        await session.execute(insert(CalendarDay), rows)
+    after = await get_year(session, year)
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="calendar.put",
+        entity="calendar",
+        entity_id=year,
+        before=before.model_dump(mode="json") if before else None,
+        after=after.model_dump(mode="json") if after else None,
+    )
+    assert after is not None
+    return after
+
+
+async def get_year(session: AsyncSession, year: int) -> YearPublic | None:
+    known = await session.get(CalendarYear, year, populate_existing=True)
+    if known is None:
+        return None
+    days = (
+        await session.execute(select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.year == year))
+    ).all()
+    return YearPublic(
+        year=year,
+        holidays=sorted(d for d, k in days if k == "holiday"),
+        workdays=sorted(d for d, k in days if k == "workday"),
+        source=known.source,
+    )

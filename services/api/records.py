@@ -1,0 +1,50 @@
+"""Record-loading dependencies: the record a path names, as the caller may see it (404 when it does
+not exist or lies outside the caller's subtree, exactly as services.api.auth.scope.get_visible).
+
+Declare them after the principal (`principal: Reader, project: ProjectDep`): FastAPI resolves
+dependencies in order, so a caller without the right is told 403 before anything is looked up."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+from services.api.auth.scope import get_visible
+from shared.models import AppUser, Problem, Program, Project, Task, Unit, Webhook
+
+
+async def visible_program(program_id: UUID, request: Request) -> Program:
+    return await get_visible(request.state.session, Program, program_id, request.state.principal, "program")
+
+
+async def visible_project(project_id: UUID, request: Request) -> Project:
+    return await get_visible(request.state.session, Project, project_id, request.state.principal, "project")
+
+
+async def visible_task(task_id: UUID, request: Request) -> Task:
+    return await get_visible(request.state.session, Task, task_id, request.state.principal, "task")
+
+
+async def visible_unit(unit_id: UUID, request: Request) -> Unit:
+    return await get_visible(request.state.session, Unit, unit_id, request.state.principal, "unit")
+
+
+async def visible_problem(problem_id: UUID, request: Request) -> Problem:
+    return await get_visible(request.state.session, Problem, problem_id, request.state.principal, "problem")
+
+
+async def visible_user(user_id: UUID, request: Request) -> AppUser:
+    return await get_visible(request.state.session, AppUser, user_id, request.state.principal, "user")
+
+
+async def visible_webhook(webhook_id: UUID, request: Request) -> Webhook:
+    return await get_visible(request.state.session, Webhook, webhook_id, request.state.principal, "webhook")
+
+
+ProgramDep = Annotated[Program, Depends(visible_program)]
+ProjectDep = Annotated[Project, Depends(visible_project)]
+TaskDep = Annotated[Task, Depends(visible_task)]
+UnitDep = Annotated[Unit, Depends(visible_unit)]
+ProblemDep = Annotated[Problem, Depends(visible_problem)]
+UserDep = Annotated[AppUser, Depends(visible_user)]
+WebhookDep = Annotated[Webhook, Depends(visible_webhook)]
