@@ -21,9 +21,7 @@ from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.models import Program, Project, ProjectReport, Task, TaskUnit
 from shared.program_settings import ProgramSettings, ReportSchedule
-
-UNIT_KINDS = {"unit_weekly": "weekly", "unit_monthly": "monthly"}
-PROJECT_STAGES_OWING = ("preparation", "construction")
+from shared.vocabulary import STAGES_OWING_REPORTS, UNIT_SCHEDULES, ScheduleKind
 
 
 @dataclass(frozen=True)
@@ -177,7 +175,7 @@ def dues_query(
             if not filters.period or p.label == filters.period
         ]
         table = _periods_table(items, as_of_day)
-        if schedule.kind in UNIT_KINDS:
+        if schedule.kind in UNIT_SCHEDULES:
             parts.append(_unit_dues(program, schedule.kind, table, as_of, visible_units, filters))
         else:
             parts.append(_project_dues(program, table, as_of, visible_projects, filters))
@@ -199,7 +197,7 @@ def _project_dues(
         .where(
             Project.program_id == program.id,
             Project.status == "approved",
-            Project.stage.in_(PROJECT_STAGES_OWING),
+            Project.stage.in_(STAGES_OWING_REPORTS),
             visible_projects,
         )
     )
@@ -228,7 +226,7 @@ def owing_units(program: Program) -> Any:
 def _unit_dues(
     program: Program, kind: str, table: Any, as_of: datetime, visible_units: Any, filters: DueFilters
 ) -> Any:
-    report_kind = UNIT_KINDS[kind]
+    report_kind = UNIT_SCHEDULES[ScheduleKind(kind)]
     filed = facts.unit_first_filed(report_kind, as_of).subquery("filed")
     units = owing_units(program)
     stmt = (

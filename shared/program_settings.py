@@ -7,12 +7,9 @@ through these models, so all three agree on their meaning. Defaults come from th
 default one in DOMAIN.md.
 """
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ScheduleKind = Literal["unit_weekly", "unit_monthly", "project_monthly", "project_quarterly"]
-NoticeKind = Literal["reminder", "urging", "supervision", "criticism", "interview", "accountability"]
+from shared.vocabulary import NoticeKind, ScheduleKind
 
 
 class _Strict(BaseModel):

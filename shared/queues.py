@@ -27,7 +27,6 @@ class Job(StrEnum):
 
     PING = "ping"
     EVENT = "event"
-    DELIVER_WEBHOOKS = "deliver_webhooks"
     RECONCILE = "reconcile"
 
 

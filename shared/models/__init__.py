@@ -3,13 +3,9 @@
 from shared.models.audit import AuditEntry
 from shared.models.base import metadata
 from shared.models.idempotency import IdempotencyRecord
-from shared.models.identity import ROLES, UNIT_KINDS, ApiClient, AppUser, LiaisonChange, Unit
+from shared.models.identity import ApiClient, AppUser, LiaisonChange, Unit
 from shared.models.inbox import NotifierInbox, RankerInbox
 from shared.models.library import (
-    CONSTRUCTION_KINDS,
-    PROJECT_STAGES,
-    PROJECT_STATUSES,
-    TASK_UNIT_ROLES,
     Adjustment,
     IndicatorValue,
     Milestone,
@@ -22,7 +18,6 @@ from shared.models.library import (
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.models.reports import (
-    MEETING_LEVELS,
     CalendarDay,
     CalendarYear,
     Problem,
@@ -31,17 +26,9 @@ from shared.models.reports import (
     ReportDeadline,
     UnitReport,
 )
-from shared.models.webhooks import EVENTS, Webhook, WebhookDelivery
+from shared.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
-    "CONSTRUCTION_KINDS",
-    "EVENTS",
-    "MEETING_LEVELS",
-    "PROJECT_STAGES",
-    "PROJECT_STATUSES",
-    "ROLES",
-    "TASK_UNIT_ROLES",
-    "UNIT_KINDS",
     "Adjustment",
     "ApiClient",
     "AppUser",

@@ -4,14 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, empty_list, timestamp, uuid_pk
-
-UNIT_KINDS = ("office", "government", "department", "owner", "financial", "other")
-ROLES = ("office_admin", "office_staff", "reporter", "leader", "inspector", "auditor")
+from shared.vocabulary import checks_of
 
 
 def _strings() -> Any:
@@ -22,7 +20,10 @@ class Unit(SQLModel, table=True):
     """An office, department, local government, owner, bank or platform, in one tree."""
 
     __tablename__ = "unit"
-    __table_args__ = (Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("unit")),
+        Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
     # The column that places a row in the unit tree (see services.api.auth.scope).
     subtree_column: ClassVar[str] = "id"
 
@@ -59,6 +60,7 @@ class AppUser(SQLModel, table=True):
     """A person who signs in with a password."""
 
     __tablename__ = "app_user"
+    __table_args__ = (*(CheckConstraint(condition, name=name) for name, condition in checks_of("app_user")),)
     subtree_column: ClassVar[str] = "unit_id"
 
     id: uuid.UUID = uuid_pk()

@@ -5,17 +5,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, empty_list, jsonb, timestamp, uuid_pk
-
-PROJECT_STAGES = ("planning", "preparation", "construction", "completed")
-PROJECT_STATUSES = ("draft", "submitted", "approved", "returned", "withdrawn")
-CONSTRUCTION_KINDS = ("new", "continuing")
-TASK_UNIT_ROLES = ("lead", "responsible", "cooperating")
+from shared.vocabulary import checks_of
 
 
 def money(*, nullable: bool = False) -> Any:
@@ -74,6 +80,7 @@ class TaskUnit(SQLModel, table=True):
     """A unit's part in a task: lead (牵头), responsible (责任) or cooperating (配合)."""
 
     __tablename__ = "task_unit"
+    __table_args__ = (*(CheckConstraint(condition, name=name) for name, condition in checks_of("task_unit")),)
 
     task_id: uuid.UUID = Field(foreign_key="task.id", primary_key=True)
     unit_id: uuid.UUID = Field(foreign_key="unit.id", primary_key=True, index=True)
@@ -84,7 +91,10 @@ class TaskTarget(SQLModel, table=True):
     """A quantified target: "road-network density 7 km/km² by 2018-12-31"."""
 
     __tablename__ = "task_target"
-    __table_args__ = (UniqueConstraint("task_id", "indicator", "due_date"),)
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("task_target")),
+        UniqueConstraint("task_id", "indicator", "due_date"),
+    )
 
     id: uuid.UUID = uuid_pk()
     task_id: uuid.UUID = Field(foreign_key="task.id", index=True)
@@ -115,6 +125,7 @@ class Project(SQLModel, table=True):
 
     __tablename__ = "project"
     __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("project")),
         UniqueConstraint("program_id", "code"),
         Index("ix_project_program_status_stage", "program_id", "status", "stage"),
         Index("ix_project_program_updated", "program_id", "updated_at"),

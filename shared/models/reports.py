@@ -5,15 +5,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, empty_list, timestamp, uuid_pk
 from shared.models.library import Project, money
-
-MEETING_LEVELS = ("system_meeting", "leadership_meeting", "standing_committee")
+from shared.vocabulary import checks_of
 
 
 class CalendarYear(SQLModel, table=True):
@@ -95,7 +94,10 @@ class UnitReport(SQLModel, table=True):
     """A unit's weekly, monthly or instant (重要情况即时报) report."""
 
     __tablename__ = "unit_report"
-    __table_args__ = (Index("ix_unit_report_unit_kind_period", "unit_id", "kind", "period"),)
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("unit_report")),
+        Index("ix_unit_report_unit_kind_period", "unit_id", "kind", "period"),
+    )
     subtree_column: ClassVar[str] = "unit_id"
 
     id: uuid.UUID = uuid_pk()
@@ -113,7 +115,10 @@ class Problem(SQLModel, table=True):
     """A problem in the ledger: who owns it, by when, at which meeting level, how it ended."""
 
     __tablename__ = "problem"
-    __table_args__ = (Index("ix_problem_program_state", "program_id", "state"),)
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("problem")),
+        Index("ix_problem_program_state", "program_id", "state"),
+    )
     subtree_column: ClassVar[str] = "owner_unit_id"
 
     id: uuid.UUID = uuid_pk()
@@ -140,6 +145,9 @@ class ProblemEvent(SQLModel, table=True):
     """What happened to a problem: raised, escalated (with reason), resolved."""
 
     __tablename__ = "problem_event"
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("problem_event")),
+    )
 
     id: uuid.UUID = uuid_pk()
     problem_id: uuid.UUID = Field(foreign_key="problem.id", index=True)

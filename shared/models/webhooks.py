@@ -4,19 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, empty_dict, empty_list, timestamp, uuid_pk
-
-EVENTS = ("project.approved", "report.instant")
+from shared.vocabulary import checks_of
 
 
 class Webhook(SQLModel, table=True):
     """Another system's URL that wants events about the subjects its unit can see."""
 
     __tablename__ = "webhook"
+    __table_args__ = (*(CheckConstraint(condition, name=name) for name, condition in checks_of("webhook")),)
     subtree_column: ClassVar[str] = "unit_id"
 
     id: uuid.UUID = uuid_pk()
@@ -34,6 +34,7 @@ class WebhookDelivery(SQLModel, table=True):
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("webhook_delivery")),
         UniqueConstraint("webhook_id", "message_id"),
         Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where="state = 'pending'"),
     )

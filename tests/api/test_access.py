@@ -417,6 +417,19 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "POST /problems/{id}/refer": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/problems/{w.problems[u].id}/refer",
+            {"to_level": "leadership_meeting", "reason": "系统会未解决"},
+            {},
+        ),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "POST /problems/{id}/escalate": (
         lambda w, u: (
             "POST",

@@ -411,19 +411,19 @@ async def test_milestones_and_problems_from_a_report(
     assert problem["deadline"] == "2018-10-17" and problem["meeting_level"] == "system_meeting"
     assert problem["owner_unit_id"] == str(world.units["A"].id)
     up = await client.post(
-        f"/api/v1/problems/{problem_id}/escalate",
+        f"/api/v1/problems/{problem_id}/refer",
         json={"to_level": "leadership_meeting", "reason": "系统会未能解决"},
         headers=office,
     )
     assert up.status_code == 200 and up.json()["meeting_level"] == "leadership_meeting"
     down = await client.post(
-        f"/api/v1/problems/{problem_id}/escalate",
+        f"/api/v1/problems/{problem_id}/refer",
         json={"to_level": "system_meeting", "reason": "x"},
         headers=office,
     )
     assert down.status_code == 422 and down.json()["errors"][0]["loc"] == ["body", "to_level"]
     no = await client.post(
-        f"/api/v1/problems/{problem_id}/escalate",
+        f"/api/v1/problems/{problem_id}/refer",
         json={"to_level": "standing_committee", "reason": "x"},
         headers=reporter,
     )
@@ -432,7 +432,7 @@ async def test_milestones_and_problems_from_a_report(
         f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "县长协调解决"}, headers=reporter
     )
     assert done.json()["state"] == "resolved"
-    assert [e["action"] for e in done.json()["events"]] == ["raised", "escalated", "resolved"]
+    assert [e["action"] for e in done.json()["events"]] == ["raised", "referred", "resolved"]
     stats = (
         await client.get(f"/api/v1/problems/summary?program_id={world.programs['P'].id}", headers=office)
     ).json()

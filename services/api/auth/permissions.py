@@ -28,7 +28,7 @@ class Action(StrEnum):
     CALENDAR_WRITE = "calendar:write"
     REPORTS_READ = "reports:read"
     REPORTS_WRITE = "reports:write"
-    PROBLEMS_ESCALATE = "problems:escalate"
+    PROBLEMS_REFER = "problems:refer"
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -55,8 +55,8 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.REPORTS_READ: EVERY_ROLE,
     # Liaisons file their unit's and projects' reports; the office may file for them.
     Action.REPORTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
-    # Sending a problem up to the next meeting level is the office's call.
-    Action.PROBLEMS_ESCALATE: frozenset({"office_admin", "office_staff"}),
+    # Taking a problem to a higher meeting is the office's call.
+    Action.PROBLEMS_REFER: frozenset({"office_admin", "office_staff"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.

@@ -12,6 +12,7 @@ from services.api.auth.principal import Principal, issue_token
 from services.api.routing import SessionDep, router
 from services.api.users import service as users
 from shared.errors import DomainError, Unauthorized, ValidationFailed
+from shared.vocabulary import PrincipalKind
 
 auth = router(tags=["auth"])
 
@@ -24,7 +25,7 @@ class Token(BaseModel):
 
 
 class Me(BaseModel):
-    kind: Literal["user", "client"]
+    kind: PrincipalKind
     id: str
     name: str
     unit_id: str

@@ -2,13 +2,13 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.api.dates import Day
 from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
+from shared.vocabulary import TargetDirection, TargetState
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 
@@ -93,8 +93,9 @@ class TargetIn(BaseModel):
     unit: str = Field(min_length=1, max_length=32, examples=["km/km²"])
     target_value: Decimal = Field(max_digits=18, decimal_places=4)
     due_date: Day
-    direction: Literal["at_least", "at_most"] = Field(
-        default="at_least", description="at_least: reach the value or more; at_most: stay at or under it"
+    direction: TargetDirection = Field(
+        default=TargetDirection.AT_LEAST,
+        description="at_least: reach the value or more; at_most: stay at or under it",
     )
 
 
@@ -130,7 +131,7 @@ class TargetProgress(BaseModel):
     expected_value: Decimal | None = Field(
         description="where a straight line from the first value would be now"
     )
-    state: Literal["met", "on_track", "behind", "missed"]
+    state: TargetState
 
 
 class TaskPublic(BaseModel):

@@ -3,16 +3,17 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.api.dates import Day
+from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
-Stage = Literal["planning", "preparation", "construction", "completed"]
-Status = Literal["draft", "submitted", "approved", "returned", "withdrawn"]
-Construction = Literal["new", "continuing"]
+Stage = ProjectStage
+Status = ProjectStatus
+Construction = ConstructionKind
 # 万元 with at most two decimals; sent and returned as a decimal string ("1234.50").
 Money = Annotated[
     Decimal,

@@ -1,7 +1,7 @@
 """Report endpoints: project monthly reports, unit reports, what is owed, progress indicators."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Response, status
@@ -26,6 +26,7 @@ from services.api.routing import SessionDep, router
 from shared import calendar, dues, indicators
 from shared.models import Problem, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
+from shared.vocabulary import DueState, ScheduleKind, UnitReportKind
 
 project_reports = router(prefix="/projects", tags=["reports"])
 unit_reports = router(prefix="/units", tags=["reports"])
@@ -103,7 +104,7 @@ async def unit_report_history(
     unit_id: UUID,
     session: SessionDep,
     principal: Reader,
-    kind: Literal["weekly", "monthly", "instant"] | None = None,
+    kind: UnitReportKind | None = None,
     period: Annotated[str | None, Query(max_length=8)] = None,
 ) -> list[UnitReportPublic]:
     """The unit's reports, newest first."""
@@ -124,8 +125,8 @@ async def list_dues(
     session: SessionDep,
     principal: Reader,
     page: PageDep,
-    kind: Literal["unit_weekly", "unit_monthly", "project_monthly", "project_quarterly"] | None = None,
-    state: Literal["submitted", "late", "overdue", "open"] | None = None,
+    kind: ScheduleKind | None = None,
+    state: DueState | None = None,
     unit_id: UUID | None = None,
     project_id: UUID | None = None,
     period: Annotated[str | None, Query(max_length=8)] = None,

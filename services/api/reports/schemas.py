@@ -15,6 +15,7 @@ from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.dues import end_of_day
 from shared.errors import ValidationFailed
+from shared.vocabulary import DueState, MilestoneState, UnitReportKind
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
@@ -81,7 +82,7 @@ class ProjectReportPublic(BaseModel):
 class UnitReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["weekly", "monthly", "instant"]
+    kind: UnitReportKind
     period: str | None = Field(
         default=None, description="YYYY-Www (weekly), YYYY-MM (monthly), null (instant)"
     )
@@ -108,7 +109,7 @@ class Due(BaseModel):
     due_at: Deadline
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     filed_at: datetime | None
-    state: Literal["submitted", "late", "overdue", "open"]
+    state: DueState
 
 
 class Dues(BaseModel):
@@ -122,7 +123,7 @@ class MilestoneStatePublic(BaseModel):
     name: str
     planned_date: date
     actual_date: date | None
-    state: Literal["met_on_time", "met_late", "missed", "pending"]
+    state: MilestoneState
 
 
 class IndicatorsPublic(BaseModel):

@@ -2,14 +2,12 @@
 
 import re
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.units.phone import normalize
-
-UnitKind = Literal["office", "government", "department", "owner", "financial", "other"]
+from shared.vocabulary import UnitKind
 
 
 class Liaison(BaseModel):

@@ -6,7 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Role = Literal["office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"]
+from shared.vocabulary import Role
+
 Scope = Literal[
     "units:read",
     "units:write",

@@ -1,12 +1,14 @@
 """Webhook request and response bodies."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-Event = Literal["project.approved", "report.instant"]
+from shared.vocabulary import DeliveryState, WebhookEvent
+
+Event = WebhookEvent
 
 
 class WebhookCreate(BaseModel):
@@ -38,7 +40,7 @@ class WebhookPublic(BaseModel):
 class DeliveryPublic(BaseModel):
     id: UUID
     event: str
-    state: Literal["pending", "delivered", "failed"]
+    state: DeliveryState
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None

@@ -6,7 +6,9 @@ file, and this migration creates it from that file (the same function 0009 left:
 0009's result, word for word). A later change edits the file and adds a migration that applies it
 again; the earlier migrations stay as they are.
 
-Also: CHECK constraints for the vocabularies (shared/vocabulary.py) on the columns that hold them.
+Also: CHECK constraints for the vocabularies (shared/vocabulary.py) on the columns that hold them,
+and a problem taken to a higher meeting is "referred" (it was "escalated", a word the notices'
+escalation ladder now owns).
 
 Revision ID: 20261201_0010
 Revises: 20261124_0009
@@ -20,6 +22,7 @@ from pathlib import Path
 from alembic import op
 
 from services.api.reports import filing_sql
+from shared.vocabulary import CHECKS
 
 revision: str = "20261201_0010"
 down_revision: str | None = "20261124_0009"
@@ -29,6 +32,10 @@ depends_on: str | Sequence[str] | None = None
 # The file's text this migration was written for: the newest migration that applies the file
 # must name its current hash (tests/api/test_filing_sql.py), so an edit without a migration fails.
 FILING_SQL_SHA256 = "058f7ebad7d4ec3b025885bd94541b1dfe1d849a726532f68a5b9b87cd2ce671"
+
+
+# Checks this migration adds; the others replace checks of 20261123 with the same meaning.
+_NEW_CHECKS = (("app_user", "roles"), ("problem_event", "action"), ("webhook", "events"))
 
 
 def _function_of_0009() -> str:
@@ -42,8 +49,15 @@ def _function_of_0009() -> str:
 
 def upgrade() -> None:
     filing_sql.apply(op.execute)
+    op.execute("UPDATE problem_event SET action = 'referred' WHERE action = 'escalated'")
+    for table, name, condition in CHECKS:  # the earlier ones again, from the vocabulary's words
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS ck_{table}_{name}")
+        op.create_check_constraint(name, table, condition)
 
 
 def downgrade() -> None:
+    for table, name in _NEW_CHECKS:  # the others say what they said before, in the same words
+        op.drop_constraint(op.f(f"ck_{table}_{name}"), table, type_="check")
+    op.execute("UPDATE problem_event SET action = 'escalated' WHERE action = 'referred'")
     op.execute("DROP FUNCTION file_project_report")
     op.execute(_function_of_0009())

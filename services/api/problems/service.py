@@ -1,0 +1,160 @@
+"""The problem ledger: listing, the resolution rate, resolving, and taking a problem to a higher
+meeting (system meeting → leadership meeting → standing committee)."""
+
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth.principal import Principal
+from services.api.auth.scope import visible
+from services.api.pagination import PageParams, paginate
+from services.api.problems.schemas import EventPublic, ProblemPublic, ProblemSummary, ReferIn
+from shared import audit, clock
+from shared.errors import InvalidState, field_error
+from shared.models import Problem, ProblemEvent, Program
+from shared.program_settings import ProgramSettings
+from shared.vocabulary import MeetingLevel, ProblemAction, ProblemState
+
+
+def _level(rank: int | None) -> MeetingLevel | None:
+    return None if rank is None else MeetingLevel.at(rank)
+
+
+async def to_public(session: AsyncSession, problem: Problem, with_events: bool = True) -> ProblemPublic:
+    events = []
+    if with_events:
+        rows = await session.scalars(
+            select(ProblemEvent).where(ProblemEvent.problem_id == problem.id).order_by(ProblemEvent.at)
+        )
+        events = [
+            EventPublic(
+                action=ProblemAction(e.action),
+                from_level=_level(e.from_level),
+                to_level=_level(e.to_level),
+                reason=e.reason,
+                by=e.by,
+                at=e.at,
+            )
+            for e in rows
+        ]
+    return ProblemPublic.model_validate(
+        {
+            **problem.model_dump(),
+            "meeting_level": MeetingLevel.at(problem.meeting_level),
+            "overdue": problem.state == ProblemState.OPEN and problem.deadline < clock.today(),
+            "events": events,
+        }
+    )
+
+
+async def list_problems(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    page: PageParams,
+    program_id: UUID | None = None,
+    project_id: UUID | None = None,
+    state: ProblemState | None = None,
+    overdue: bool | None = None,
+) -> tuple[list[ProblemPublic], int]:
+    """Problems owned by units in the principal's subtree, oldest deadline first."""
+    stmt = visible(select(Problem), Problem, principal)
+    if program_id:
+        stmt = stmt.where(Problem.program_id == program_id)
+    if project_id:
+        stmt = stmt.where(Problem.project_id == project_id)
+    if state:
+        stmt = stmt.where(Problem.state == state)
+    if overdue:
+        stmt = stmt.where(Problem.state == ProblemState.OPEN, Problem.deadline < clock.today())
+    rows, count = await paginate(session, stmt, page, Problem.deadline, Problem.raised_at)
+    return [await to_public(session, p, with_events=False) for p in rows], count
+
+
+async def summary(session: AsyncSession, *, program: Program, principal: Principal) -> ProblemSummary:
+    """The program's resolution rate over the problems the principal can see."""
+    settings = ProgramSettings.model_validate(program.settings)
+    stmt = visible(select(Problem), Problem, principal).where(Problem.program_id == program.id).subquery()
+    total, resolved, overdue = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(stmt.c.state == ProblemState.RESOLVED),
+                func.count().filter(stmt.c.state == ProblemState.OPEN, stmt.c.deadline < clock.today()),
+            ).select_from(stmt)
+        )
+    ).one()
+    rate = resolved / total if total else 1.0
+    target = settings.problem_rules.target_resolution_rate
+    return ProblemSummary(
+        program_id=program.id,
+        total=total,
+        resolved=resolved,
+        open=total - resolved,
+        overdue=overdue,
+        resolution_rate=round(rate, 4),
+        target_resolution_rate=target,
+        on_target=rate >= target,
+    )
+
+
+async def resolve(
+    session: AsyncSession, *, problem: Problem, resolution: str, principal: Principal
+) -> Problem:
+    """Record how the problem was solved (its owner unit or the office)."""
+    if problem.state == ProblemState.RESOLVED:
+        raise InvalidState("The problem is already resolved.")
+    now = clock.now()
+    problem.state, problem.resolution, problem.resolved_at = ProblemState.RESOLVED, resolution, now
+    problem.version += 1
+    session.add(
+        ProblemEvent(
+            problem_id=problem.id, action=ProblemAction.RESOLVED, reason=resolution, by=principal.key, at=now
+        )
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="problem.resolve",
+        entity="problem",
+        entity_id=problem.id,
+        unit_id=problem.owner_unit_id,
+        after={"resolution": resolution},
+    )
+    return problem
+
+
+async def refer(session: AsyncSession, *, problem: Problem, data: ReferIn, principal: Principal) -> Problem:
+    """Take an open problem to a higher meeting."""
+    if problem.state == ProblemState.RESOLVED:
+        raise InvalidState("A resolved problem is not taken to a higher meeting.")
+    before = MeetingLevel.at(problem.meeting_level)
+    if data.to_level.rank <= problem.meeting_level:
+        raise field_error("to_level", f"the problem is at {before} already; name a higher meeting")
+    session.add(
+        ProblemEvent(
+            problem_id=problem.id,
+            action=ProblemAction.REFERRED,
+            from_level=problem.meeting_level,
+            to_level=data.to_level.rank,
+            reason=data.reason,
+            by=principal.key,
+            at=clock.now(),
+        )
+    )
+    problem.meeting_level = data.to_level.rank
+    problem.version += 1
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="problem.refer",
+        entity="problem",
+        entity_id=problem.id,
+        unit_id=problem.owner_unit_id,
+        before={"meeting_level": before},
+        after={"meeting_level": data.to_level, "reason": data.reason},
+    )
+    return problem

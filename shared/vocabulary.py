@@ -1,0 +1,194 @@
+"""Every status, stage, kind and role the system stores or answers with, once.
+
+The request and response schemas, the table models and the database's CHECK constraints
+(`check`) all take their words from here; migration 20261201_0010 added the constraints.
+"""
+
+from enum import StrEnum
+
+
+class ProjectStage(StrEnum):
+    PLANNING = "planning"
+    PREPARATION = "preparation"
+    CONSTRUCTION = "construction"
+    COMPLETED = "completed"
+
+
+# Projects in these stages owe monthly reports.
+STAGES_OWING_REPORTS = (ProjectStage.PREPARATION, ProjectStage.CONSTRUCTION)
+
+
+class ProjectStatus(StrEnum):
+    """Review: draft → submitted → approved | returned (reason) → submitted …; approved → withdrawn."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+
+class ConstructionKind(StrEnum):
+    NEW = "new"
+    CONTINUING = "continuing"
+
+
+class TaskUnitRole(StrEnum):
+    """A unit's part in a task: 牵头, 责任, 配合."""
+
+    LEAD = "lead"
+    RESPONSIBLE = "responsible"
+    COOPERATING = "cooperating"
+
+
+class UnitKind(StrEnum):
+    OFFICE = "office"
+    GOVERNMENT = "government"
+    DEPARTMENT = "department"
+    OWNER = "owner"
+    FINANCIAL = "financial"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    OFFICE_ADMIN = "office_admin"
+    OFFICE_STAFF = "office_staff"
+    REPORTER = "reporter"
+    LEADER = "leader"
+    INSPECTOR = "inspector"
+    AUDITOR = "auditor"
+
+
+class PrincipalKind(StrEnum):
+    USER = "user"
+    CLIENT = "client"
+
+
+class WebhookEvent(StrEnum):
+    PROJECT_APPROVED = "project.approved"
+    REPORT_INSTANT = "report.instant"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class UnitReportKind(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    INSTANT = "instant"  # 重要情况即时报
+
+
+class ScheduleKind(StrEnum):
+    UNIT_WEEKLY = "unit_weekly"
+    UNIT_MONTHLY = "unit_monthly"
+    PROJECT_MONTHLY = "project_monthly"
+    PROJECT_QUARTERLY = "project_quarterly"
+
+
+# The unit report kind each unit schedule asks for.
+UNIT_SCHEDULES = {
+    ScheduleKind.UNIT_WEEKLY: UnitReportKind.WEEKLY,
+    ScheduleKind.UNIT_MONTHLY: UnitReportKind.MONTHLY,
+}
+
+
+class DueState(StrEnum):
+    SUBMITTED = "submitted"  # first filed by the deadline
+    LATE = "late"  # first filed after it
+    OVERDUE = "overdue"  # deadline passed, nothing filed
+    OPEN = "open"  # not yet due
+
+
+class MilestoneState(StrEnum):
+    MET_ON_TIME = "met_on_time"
+    MET_LATE = "met_late"
+    MISSED = "missed"
+    PENDING = "pending"
+
+
+class TargetState(StrEnum):
+    MET = "met"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    MISSED = "missed"
+
+
+class TargetDirection(StrEnum):
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+
+
+class ProblemState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class MeetingLevel(StrEnum):
+    """Where an unresolved problem is taken, lowest first (stored as its position: 0, 1, 2)."""
+
+    SYSTEM_MEETING = "system_meeting"
+    LEADERSHIP_MEETING = "leadership_meeting"
+    STANDING_COMMITTEE = "standing_committee"
+
+    @property
+    def rank(self) -> int:
+        return list(MeetingLevel).index(self)
+
+    @classmethod
+    def at(cls, rank: int) -> "MeetingLevel":
+        return list(cls)[rank]
+
+
+class ProblemAction(StrEnum):
+    """What happened to a problem (its history)."""
+
+    RAISED = "raised"
+    REFERRED = "referred"  # taken to a higher meeting (not notice escalation)
+    RESOLVED = "resolved"
+
+
+class NoticeKind(StrEnum):
+    """The escalation ladder's levels (DOMAIN.md), lowest first."""
+
+    REMINDER = "reminder"
+    URGING = "urging"
+    SUPERVISION = "supervision"
+    CRITICISM = "criticism"
+    INTERVIEW = "interview"
+    ACCOUNTABILITY = "accountability"
+
+
+def check(column: str, vocabulary: type[StrEnum]) -> str:
+    """A CHECK constraint's condition: `column` holds one of the vocabulary's words."""
+    return f"{column} IN ({', '.join(repr(str(v.value)) for v in vocabulary)})"
+
+
+def check_all(column: str, vocabulary: type[StrEnum]) -> str:
+    """A CHECK constraint's condition for an array column: every element is one of the words."""
+    return f"{column} <@ ARRAY[{', '.join(repr(str(v.value)) for v in vocabulary)}]::varchar[]"
+
+
+# (table, constraint name, condition): the CHECK constraints the table models declare and
+# migration 20261201_0010 created. A changed vocabulary needs a migration that replaces its check.
+CHECKS: tuple[tuple[str, str, str], ...] = (
+    ("unit", "kind", check("kind", UnitKind)),
+    ("app_user", "roles", check_all("roles", Role)),
+    ("project", "stage", check("stage", ProjectStage)),
+    ("project", "status", check("status", ProjectStatus)),
+    ("project", "construction", check("construction", ConstructionKind)),
+    ("task_unit", "role", check("role", TaskUnitRole)),
+    ("task_target", "direction", check("direction", TargetDirection)),
+    ("unit_report", "kind", check("kind", UnitReportKind)),
+    ("problem", "state", check("state", ProblemState)),
+    ("problem_event", "action", check("action", ProblemAction)),
+    ("webhook", "events", check_all("events", WebhookEvent)),
+    ("webhook_delivery", "state", check("state", DeliveryState)),
+)
+
+
+def checks_of(table: str) -> list[tuple[str, str]]:
+    """(name, condition) of the CHECK constraints on `table`."""
+    return [(name, condition) for t, name, condition in CHECKS if t == table]
