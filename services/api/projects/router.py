@@ -1,19 +1,17 @@
 """Project library endpoints: entry, review, adjustment, Excel, OC4IDS, public disclosure."""
 
 import hashlib
-import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
-from sqlalchemy import select
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, visible
 from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch, OptionalIfMatch
 from services.api.projects import excel, importer, oc4ids, service
+from services.api.projects.disclosure import Disclosure, disclose
 from services.api.projects.schemas import (
     AdjustmentPublic,
     ImportResult,
@@ -26,10 +24,11 @@ from services.api.projects.schemas import (
     Status,
     WithdrawIn,
 )
+from services.api.records import ProgramDep, ProjectDep
 from services.api.routing import SessionDep, router
 from shared import clock, progress
-from shared.errors import NotFound, PayloadTooLarge, field_error
-from shared.models import Program, Project, Unit
+from shared.errors import PayloadTooLarge
+from shared.models import Project
 
 projects = router(prefix="/projects", tags=["projects"])
 program_views = router(prefix="/programs", tags=["projects"])
@@ -105,9 +104,7 @@ async def template(
     program_id: Annotated[UUID | None, Query(description="fills the category pick-list")] = None,
 ) -> Response:
     """The import template: Chinese headers (项目编号, 项目名称, 所属类别, …) and a notes sheet."""
-    categories: list[str] = []
-    if program_id:
-        categories = (await get_visible(session, Program, program_id, principal, "program")).categories
+    categories = await service.categories(session, program_id=program_id, principal=principal)
     return Response(
         excel.template(categories),
         media_type=XLSX,
@@ -118,14 +115,9 @@ async def template(
 @projects.get("/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def export(session: SessionDep, principal: Reader, filters: Filters, sort: Sort = "code") -> Response:
     """Any filtered list as a workbook in the template's columns (it imports again)."""
-    stmt = service.order(service.filtered(principal, **filters), sort).limit(excel.MAX_ROWS)
-    rows = [p.model_dump() for p in await session.scalars(stmt)]
-    ids = [r["id"] for r in rows]
-    milestones = await service.milestones_by_project(session, ids)
-    unit_ids = {r[k] for r in rows for k in service.UNIT_FIELDS}
-    units = dict((await session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids)))).all())
-    for r in rows:
-        r["milestones"] = [m.model_dump() for m in milestones.get(r["id"], [])]
+    rows, units = await service.export_rows(
+        session, principal=principal, sort=sort, limit=excel.MAX_ROWS, **filters
+    )
     return Response(
         excel.export(iter(rows), units),
         media_type=XLSX,
@@ -148,11 +140,7 @@ async def import_projects(
         raise PayloadTooLarge(
             f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
         )
-    program = await session.scalar(
-        visible(select(Program).where(Program.id == program_id), Program, principal)
-    )
-    if program is None:
-        raise field_error("program_id", f"there is no program {program_id} that you can see")
+    program = await service.importable_program(session, program_id=program_id, principal=principal)
     return await importer.run(
         session,
         program=program,
@@ -165,10 +153,9 @@ async def import_projects(
 
 @projects.get("/{project_id}", response_model=ProjectPublic)
 async def get_project(
-    project_id: UUID, response: Response, session: SessionDep, principal: Reader
+    response: Response, session: SessionDep, principal: Reader, project: ProjectDep
 ) -> ProjectPublic:
     """One project with its milestones and monthly plan."""
-    project = await get_visible(session, Project, project_id, principal, "project")
     return await _detail(session, project, response)
 
 
@@ -252,20 +239,10 @@ async def adjustments(program_id: UUID, session: SessionDep, principal: Reader) 
 
 @program_views.get("/{program_id}/oc4ids")
 async def oc4ids_package(
-    program_id: UUID, request: Request, session: SessionDep, principal: Reader
+    request: Request, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> dict[str, Any]:
     """The program's approved and withdrawn projects as an OC4IDS 0.9 project package."""
-    program = await get_visible(session, Program, program_id, principal, "program")
-    rows = list(
-        await session.scalars(
-            visible(select(Project), Project, principal)
-            .where(Project.program_id == program.id, Project.status.in_(("approved", "withdrawn")))
-            .order_by(Project.code)
-        )
-    )
-    milestones = await service.milestones_by_project(session, [p.id for p in rows])
-    unit_ids = {program.office_unit_id} | {getattr(p, f) for p in rows for f in service.UNIT_FIELDS}
-    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    rows, milestones, units = await service.for_oc4ids(session, program=program, principal=principal)
     today = clock.today()
     return oc4ids.package(
         str(request.url),
@@ -275,76 +252,13 @@ async def oc4ids_package(
     )
 
 
-@public.get("/programs/{program_id}/projects")
-async def disclosed(program_id: UUID, request: Request, response: Response, session: SessionDep) -> Any:
+@public.get("/programs/{program_id}/projects", response_model=Disclosure)
+async def disclosed(program_id: UUID, request: Request, session: SessionDep) -> Response:
     """Public disclosure (004 二(七)): approved projects, their responsible leader, service team and
-    time nodes, and quarterly progress. No sign-in; no phone numbers or other personal contacts."""
-    program = await session.get(Program, program_id)
-    if program is None:
-        raise NotFound(f"There is no program with id {program_id}.")
-    rows = list(
-        await session.scalars(
-            select(Project)
-            .where(Project.program_id == program.id, Project.status == "approved")
-            .order_by(Project.code)
-        )
-    )
-    milestones = await service.milestones_by_project(session, [p.id for p in rows])
-    quarters = await progress.quarterly(session, [p.id for p in rows])
-    units = dict(
-        (
-            await session.execute(
-                select(Unit.id, Unit.name).where(
-                    Unit.id.in_({getattr(p, f) for p in rows for f in service.UNIT_FIELDS})
-                )
-            )
-        ).all()
-    )
-    body = {
-        "program": {"id": str(program.id), "code": program.code, "name": program.name, "year": program.year},
-        "count": len(rows),
-        "data": [
-            {
-                "code": p.code,
-                "name": p.name,
-                "category": p.category,
-                "region": units.get(p.region_unit_id),
-                "owner": units.get(p.owner_unit_id),
-                "responsible_unit": units.get(p.responsible_unit_id),
-                "responsible_leader": {"name": p.leader.get("name"), "title": p.leader.get("title")},
-                "service_team": [
-                    {"role": m.get("role"), "name": m.get("name"), "title": m.get("title")}
-                    for m in p.service_team
-                ],
-                "construction": p.construction,
-                "stage": p.stage,
-                "total_investment": str(p.total_investment),
-                "annual_plan": str(p.annual_plan),
-                "start_date": str(p.start_date),
-                "end_date": str(p.end_date),
-                "time_nodes": [
-                    {
-                        "name": m.name,
-                        "planned_date": str(m.planned_date),
-                        "actual_date": str(m.actual_date) if m.actual_date else None,
-                    }
-                    for m in milestones.get(p.id, [])
-                ],
-                "quarterly_progress": [
-                    {
-                        "quarter": q.quarter,
-                        "investment": str(q.investment),
-                        "investment_to_date": str(q.investment_to_date),
-                        "progress_percent": str(q.progress_percent),
-                        "months_reported": q.months_reported,
-                    }
-                    for q in quarters.get(p.id, [])
-                ],
-            }
-            for p in rows
-        ],
-    }
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    time nodes, and quarterly progress. No sign-in; no phone numbers or other personal contacts.
+    Cached for five minutes; send `If-None-Match` with the ETag for a 304."""
+    body = await disclose(session, program_id)
+    payload = body.model_dump_json().encode()
     etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
     headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
     if request.headers.get("if-none-match") == etag:

@@ -22,7 +22,8 @@ from services.api.projects.schemas import (
 )
 from shared import audit, clock, outbox
 from shared.errors import Conflict, InvalidState, field_error, invalid
-from shared.models import Adjustment, Milestone, Program, Project, ProjectReport
+from shared.models import Adjustment, Milestone, Program, Project, ProjectReport, Unit
+from shared.vocabulary import ProjectStatus
 
 REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
 UNIT_FIELDS = ("region_unit_id", "owner_unit_id", "responsible_unit_id")
@@ -488,3 +489,69 @@ async def list_projects(
         return [dict(r) for r in rows], rows[0]["total_count"]
     count = await session.scalar(select(func.count()).select_from(filtered(principal, **filters).subquery()))
     return [], count or 0
+
+
+async def unit_names(
+    session: AsyncSession, unit_ids: set[uuid.UUID], column: Any = None
+) -> dict[uuid.UUID, Any]:
+    """id → the unit's `column` (its name unless said) for the given units."""
+    found = await session.execute(
+        select(Unit.id, column if column is not None else Unit.name).where(Unit.id.in_(unit_ids))
+    )
+    return {unit_id: value for unit_id, value in found}
+
+
+async def categories(
+    session: AsyncSession, *, program_id: uuid.UUID | None, principal: Principal
+) -> list[str]:
+    """The program's categories, for the template's pick-list (none without a program)."""
+    if program_id is None:
+        return []
+    return (await get_visible(session, Program, program_id, principal, "program")).categories
+
+
+async def export_rows(
+    session: AsyncSession, *, principal: Principal, sort: str, limit: int, **filters: Any
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
+    """The filtered list's projects with their milestones, as rows for the workbook, and the code
+    of every unit they name."""
+    stmt = order(filtered(principal, **filters), sort).limit(limit)
+    rows = [p.model_dump() for p in await session.scalars(stmt)]
+    milestones = await milestones_by_project(session, [r["id"] for r in rows])
+    for r in rows:
+        r["milestones"] = [m.model_dump() for m in milestones.get(r["id"], [])]
+    codes = await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS}, Unit.code)
+    return rows, codes
+
+
+async def importable_program(
+    session: AsyncSession, *, program_id: uuid.UUID, principal: Principal
+) -> Program:
+    """The program an import goes into: 422 on the form field when the caller cannot see it."""
+    program = await session.scalar(
+        visible(select(Program).where(Program.id == program_id), Program, principal)
+    )
+    if program is None:
+        raise field_error("program_id", f"there is no program {program_id} that you can see")
+    return program
+
+
+async def for_oc4ids(
+    session: AsyncSession, *, program: Program, principal: Principal
+) -> tuple[list[Project], dict[uuid.UUID, list[Milestone]], dict[uuid.UUID, Unit]]:
+    """The program's approved and withdrawn projects the caller sees, by code, with their
+    milestones and every unit they (and the program) name."""
+    rows = list(
+        await session.scalars(
+            visible(select(Project), Project, principal)
+            .where(
+                Project.program_id == program.id,
+                Project.status.in_((ProjectStatus.APPROVED, ProjectStatus.WITHDRAWN)),
+            )
+            .order_by(Project.code)
+        )
+    )
+    milestones = await milestones_by_project(session, [p.id for p in rows])
+    unit_ids = {program.office_unit_id} | {getattr(p, f) for p in rows for f in UNIT_FIELDS}
+    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    return rows, milestones, units

@@ -10,21 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, not_visible
-from services.api.reports.schemas import MONTH, WEEK, ProjectReportIn, UnitReportIn
-from shared import audit, calendar, clock, outbox
+from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
+from services.api.pagination import PageParams
+from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn, UnitReportIn
+from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.db import driver_connection
-from shared.dues import period_for
 from shared.errors import Conflict, field_error, invalid
 from shared.logging import request_id_var
-from shared.models import (
-    Problem,
-    ProblemEvent,
-    Program,
-    Unit,
-    UnitReport,
-)
+from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
+from shared.vocabulary import DueState
 
 
 async def raise_problem(
@@ -82,7 +77,7 @@ async def _deadline(session: AsyncSession, settings_text: str, period: str) -> t
     has none), and whether the calendar covered it."""
     schedule = _settings(settings_text).schedule("project_monthly")
     if schedule is not None:
-        found = period_for(schedule, period, await calendar.load(session, [int(period[:4])]))
+        found = dues.period_for(schedule, period, await calendar.load(session, [int(period[:4])]))
         if found is not None:
             return found.due_at, found.due_complete
     return None, True
@@ -118,7 +113,7 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
     return faults
 
 
-async def submit_project_report(
+async def file_project_report(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectReportIn, principal: Principal
 ) -> tuple[dict[str, Any], list[uuid.UUID]]:
     """File a monthly report (returned as its row); a second one for the same period is a new version.
@@ -224,7 +219,7 @@ def _check_period(data: UnitReportIn, today: date) -> None:
         raise field_error("period", f"{data.period} has not begun yet")
 
 
-async def submit_unit_report(
+async def file_unit_report(
     session: AsyncSession, *, unit_id: uuid.UUID, data: UnitReportIn, principal: Principal
 ) -> UnitReport:
     """A weekly, monthly or instant report; an instant one goes out at once through the outbox."""
@@ -278,3 +273,105 @@ async def submit_unit_report(
         after=data.model_dump(mode="json") | {"version": version},
     )
     return report
+
+
+async def project_report_history(
+    session: AsyncSession, *, project: Project, period: str | None
+) -> list[tuple[ProjectReport, list[uuid.UUID]]]:
+    """Every version of the project's reports (of one period, if named), newest period and version
+    first, each with the problems it raised."""
+    stmt = select(ProjectReport).where(ProjectReport.project_id == project.id)
+    if period:
+        stmt = stmt.where(ProjectReport.period == period)
+    rows = await session.scalars(stmt.order_by(ProjectReport.period.desc(), ProjectReport.version.desc()))
+    raised: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for problem_id, report_id in await session.execute(
+        select(Problem.id, Problem.report_id).where(
+            Problem.project_id == project.id, Problem.report_id.is_not(None)
+        )
+    ):
+        raised.setdefault(report_id, []).append(problem_id)
+    return [(r, raised.get(r.id, [])) for r in rows]
+
+
+async def indicators_of(session: AsyncSession, *, project: Project, as_of: datetime) -> indicators.Indicators:
+    program = await session.get_one(Program, project.program_id)
+    cal = await calendar.load(session, [program.year])
+    return await indicators.compute(session, project=project, program=program, calendar=cal, as_of=as_of)
+
+
+async def unit_report_history(
+    session: AsyncSession, *, unit: Unit, kind: str | None, period: str | None
+) -> list[UnitReport]:
+    """The unit's reports, newest first (the latest 500)."""
+    stmt = select(UnitReport).where(UnitReport.unit_id == unit.id)
+    if kind:
+        stmt = stmt.where(UnitReport.kind == kind)
+    if period:
+        stmt = stmt.where(UnitReport.period == period)
+    return list(await session.scalars(stmt.order_by(UnitReport.submitted_at.desc()).limit(500)))
+
+
+async def list_dues(
+    session: AsyncSession,
+    *,
+    program: Program,
+    principal: Principal,
+    as_of: datetime,
+    page: PageParams,
+    filters: dues.DueFilters,
+) -> Dues:
+    """One page of what the program's units and projects owe as of an instant, with a count per
+    state over all of it."""
+    settings = ProgramSettings.model_validate(program.settings)
+    cal = await calendar.load(session, [program.year])
+    stmt = dues.dues_query(
+        program,
+        settings,
+        cal,
+        as_of,
+        visible_projects=condition(Project, principal),
+        visible_units=subtree_ids(principal),
+        filters=filters,
+    )
+    if stmt is None:
+        return Dues(as_of=as_of, data=[], count=0, summary=dues.summary_empty())
+    # One pass: each row carries the counts per state over the whole set (a window), so the
+    # page and the summary come from a single evaluation of the dues.
+    sub = stmt.subquery()
+    states = [str(s) for s in DueState]
+    counted = select(
+        sub, *[func.count().filter(sub.c.state == st).over().label(f"n_{st}") for st in states]
+    ).subquery()
+    listed = select(counted)
+    if filters.state:
+        listed = listed.where(counted.c.state == filters.state)
+    rows = list(
+        (
+            await session.execute(
+                listed.order_by(counted.c.due_at, counted.c.kind, counted.c.period, counted.c.subject_id)
+                .offset(page.offset)
+                .limit(page.page_size)
+            )
+        ).mappings()
+    )
+    if rows:
+        summary = {st: rows[0][f"n_{st}"] for st in states}
+    else:  # a page past the end: count separately
+        summary = await dues.summary(session, stmt)
+    count = summary[filters.state] if filters.state else sum(summary.values())
+    data = [
+        Due(
+            subject_type=r["subject_type"],
+            unit_id=r["subject_id"] if r["subject_type"] == "unit" else None,
+            project_id=None if r["subject_type"] == "unit" else r["subject_id"],
+            kind=r["kind"],
+            period=r["period"],
+            due_at=r["due_at"],
+            due_complete=r["due_complete"],
+            filed_at=r["filed_at"],
+            state=r["state"],
+        )
+        for r in rows
+    ]
+    return Dues(as_of=as_of, data=data, count=count, summary=summary)
