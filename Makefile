@@ -4,15 +4,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate bench demo clean
+.PHONY: run test lint typecheck format migrate bench lock clean
 
-$(STAMP): pyproject.toml
+# Installs exactly what requirements-dev.lock names (versions and hashes), then the project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Duban needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## run: migrate, then api + notifier + ranker in the foreground (Ctrl-C stops all three).
@@ -28,6 +30,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## typecheck: mypy over shared/ (strict) and services/, with the pydantic plugin (also part of lint).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -40,6 +47,14 @@ migrate: $(STAMP)
 ## bench: throughput and latency of api endpoints, as ratios to bare baselines of the same run.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## lock: refresh requirements.lock (what the image installs) and requirements-dev.lock (make run,
+## make test, CI) from pyproject.toml's ranges, with hashes, for every platform.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
+		--custom-compile-command "make lock" --upgrade -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \
+		--custom-compile-command "make lock" --upgrade -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache bench/results

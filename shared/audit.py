@@ -16,6 +16,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared import clock
 from shared.logging import request_id_var
@@ -163,7 +164,10 @@ async def _rows(session: AsyncSession, batch: int = 1000) -> AsyncIterator[Audit
     while True:
         rows = list(
             await session.scalars(
-                select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+                select(AuditEntry)
+                .where(col(AuditEntry.seq) > last)
+                .order_by(col(AuditEntry.seq))
+                .limit(batch)
             )
         )
         for r in rows:

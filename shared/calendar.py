@@ -12,6 +12,7 @@ from chinese_calendar.constants import holidays as packaged_holidays
 from chinese_calendar.constants import workdays as packaged_workdays
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared.models import CalendarDay, CalendarYear
 
@@ -76,9 +77,9 @@ async def load(session: AsyncSession, years: Iterable[int]) -> WorkingCalendar:
     cal = WorkingCalendar()
     # One round trip: each loaded year, with its days when it has any.
     rows = await session.execute(
-        select(CalendarYear.year, CalendarDay.day, CalendarDay.kind)
-        .outerjoin(CalendarDay, CalendarDay.year == CalendarYear.year)
-        .where(CalendarYear.year.in_(wanted))
+        select(col(CalendarYear.year), col(CalendarDay.day), col(CalendarDay.kind))
+        .outerjoin(CalendarDay, col(CalendarDay.year) == col(CalendarYear.year))
+        .where(col(CalendarYear.year).in_(wanted))
     )
     for year, day, kind in rows:
         cal.years.add(year)

@@ -85,4 +85,4 @@ async def driver_connection(session: AsyncSession, *, begin: bool = True) -> asy
     # what runs on the driver is inside the transaction the session will commit.
     if begin and adapted._transaction is None:  # type: ignore[union-attr]
         await adapted._start_transaction()  # type: ignore[union-attr]
-    return adapted.driver_connection  # type: ignore[union-attr,return-value]
+    return adapted.driver_connection  # type: ignore[union-attr]

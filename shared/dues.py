@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, String, and_, case, column, func, literal, or_, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.models import Program, Project, ProjectReport, Task, TaskUnit
 from shared.program_settings import ProgramSettings, ReportSchedule
+from shared.report_facts import AnySelect
 from shared.vocabulary import STAGES_OWING_REPORTS, UNIT_SCHEDULES, ScheduleKind
 
 
@@ -188,37 +190,40 @@ def dues_query(
 def _project_dues(
     program: Program, table: Any, as_of: datetime, visible_projects: Any, filters: DueFilters
 ) -> Any:
-    filed = facts.first_filed(ProjectReport.program_id == program.id, as_of=as_of).subquery("filed")
+    filed = facts.first_filed(col(ProjectReport.program_id) == program.id, as_of=as_of).subquery("filed")
     stmt = (
-        select(*_columns("project", Project.id, table, filed.c.first_at, as_of))
+        select(*_columns("project", col(Project.id), table, filed.c.first_at, as_of))
         .select_from(Project)
         .join(table, facts.owes(Project, table))
-        .outerjoin(filed, and_(filed.c.project_id == Project.id, filed.c.period == table.c.period))
+        .outerjoin(filed, and_(filed.c.project_id == col(Project.id), filed.c.period == table.c.period))
         .where(
-            Project.program_id == program.id,
-            Project.status == "approved",
-            Project.stage.in_(STAGES_OWING_REPORTS),
+            col(Project.program_id) == program.id,
+            col(Project.status) == "approved",
+            col(Project.stage).in_(STAGES_OWING_REPORTS),
             visible_projects,
         )
     )
     if filters.project_id:
-        stmt = stmt.where(Project.id == filters.project_id)
+        stmt = stmt.where(col(Project.id) == filters.project_id)
     if filters.unit_id:
         stmt = stmt.where(
-            or_(Project.responsible_unit_id == filters.unit_id, Project.region_unit_id == filters.unit_id)
+            or_(
+                col(Project.responsible_unit_id) == filters.unit_id,
+                col(Project.region_unit_id) == filters.unit_id,
+            )
         )
     return stmt
 
 
 def owing_units(program: Program) -> Any:
     """Units that owe unit reports: responsible units of the program's tasks and approved projects."""
-    by_task = (
-        select(TaskUnit.unit_id.label("unit_id"))
-        .join(Task, Task.id == TaskUnit.task_id)
-        .where(Task.program_id == program.id, TaskUnit.role == "responsible")
+    by_task: AnySelect = (
+        select(col(TaskUnit.unit_id).label("unit_id"))
+        .join(Task, col(Task.id) == col(TaskUnit.task_id))
+        .where(col(Task.program_id) == program.id, col(TaskUnit.role) == "responsible")
     )
-    by_project = select(Project.responsible_unit_id.label("unit_id")).where(
-        Project.program_id == program.id, Project.status == "approved"
+    by_project: AnySelect = select(col(Project.responsible_unit_id).label("unit_id")).where(
+        col(Project.program_id) == program.id, col(Project.status) == "approved"
     )
     return by_task.union(by_project).subquery()
 

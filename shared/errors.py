@@ -66,7 +66,7 @@ class ValidationFailed(DomainError):
 
 def field_error(field: str | list[str | int], msg: str) -> ValidationFailed:
     """A 422 naming one body field: `field_error("parent_id", "no such unit")`."""
-    loc = [field] if isinstance(field, str) else field
+    loc: list[str | int] = [field] if isinstance(field, str) else field
     return invalid([(loc, msg)])
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
@@ -25,6 +26,7 @@ from shared.clock import OFFICE_TZ
 from shared.dues import periods
 from shared.models import Program, Project, ProjectReport
 from shared.program_settings import ProgramSettings
+from shared.vocabulary import ScheduleKind
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -79,7 +81,7 @@ async def compute_many(
     today = as_of.astimezone(OFFICE_TZ).date()
     month = f"{today:%Y-%m}"
     ids = list(project_ids)
-    latest = facts.latest_versions(ProjectReport.project_id.in_(ids), as_of=as_of).subquery("latest")
+    latest = facts.latest_versions(col(ProjectReport.project_id).in_(ids), as_of=as_of).subquery("latest")
     money = facts.investment(latest, year=program.year, month=month).subquery("money")
     states = facts.milestone_states(ids, latest, today).subquery("states")
     met = states.c.state.in_(("met_on_time", "met_late"))
@@ -101,7 +103,7 @@ async def compute_many(
         .group_by(states.c.project_id)
         .subquery("milestones")
     )
-    schedule = settings.schedule("project_monthly")
+    schedule = settings.schedule(ScheduleKind.PROJECT_MONTHLY)
     owed = [
         (p.label, p.end, p.due_at)
         for p in (periods(schedule, program.year, calendar) if schedule is not None else [])
@@ -109,8 +111,8 @@ async def compute_many(
     ]
     table = facts.due_periods(owed)
     columns: list[Any] = [
-        Project.id,
-        Project.annual_plan,
+        col(Project.id),
+        col(Project.annual_plan),
         facts.plan_to(Project, year=program.year, month=month).label("plan_to_date"),
         money.c.to_date,
         money.c.year_to_date,
@@ -122,15 +124,15 @@ async def compute_many(
     stmt = (
         select(*columns)
         .select_from(Project)
-        .outerjoin(money, money.c.project_id == Project.id)
-        .outerjoin(milestones, milestones.c.project_id == Project.id)
-        .where(Project.id.in_(ids))
+        .outerjoin(money, money.c.project_id == col(Project.id))
+        .outerjoin(milestones, milestones.c.project_id == col(Project.id))
+        .where(col(Project.id).in_(ids))
     )
     if table is not None:
         reports = facts.reports_on_time(ids, table, as_of).subquery("reports")
         stmt = stmt.add_columns(
             reports.c.due.label("reports_due"), reports.c.on_time.label("reports_on_time")
-        ).outerjoin(reports, reports.c.project_id == Project.id)
+        ).outerjoin(reports, reports.c.project_id == col(Project.id))
     out: dict[uuid.UUID, Indicators] = {}
     for row in (await session.execute(stmt)).mappings():
         year_to_date = Decimal(row["year_to_date"] or 0)

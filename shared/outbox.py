@@ -13,6 +13,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from shared import clock
 from shared.models import OutboxMessage
@@ -91,22 +92,25 @@ async def relay(
     sent = 0
     while True:
         async with sessions() as session, session.begin():
-            query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+            query = select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
             if targets is not None:
-                query = query.where(OutboxMessage.target.in_([t.value for t in targets]))
+                query = query.where(col(OutboxMessage.target).in_([t.value for t in targets]))
             if older_than_seconds:
                 query = query.where(
-                    OutboxMessage.created_at < func.now() - text(f"interval '{float(older_than_seconds)} s'")
+                    col(OutboxMessage.created_at)
+                    < func.now() - text(f"interval '{float(older_than_seconds)} s'")
                 )
-            query = query.order_by(OutboxMessage.created_at).limit(batch).with_for_update(skip_locked=True)
+            query = (
+                query.order_by(col(OutboxMessage.created_at)).limit(batch).with_for_update(skip_locked=True)
+            )
             rows = (await session.execute(query)).scalars().all()
             for message in rows:
                 await _enqueue(redis, settings, message)
             if rows:
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([m.id for m in rows]))
-                    .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+                    .where(col(OutboxMessage.id).in_([m.id for m in rows]))
+                    .values(sent_at=func.now(), attempts=col(OutboxMessage.attempts) + 1)
                 )
         sent += len(rows)
         if len(rows) < batch:
@@ -126,18 +130,19 @@ async def redeliver(
 ) -> int:
     """Enqueue again rows sent long ago that `target`'s inbox has not applied (Redis lost them)."""
     async with sessions() as session, session.begin():
-        applied = exists().where(inbox.message_id == OutboxMessage.id)
+        applied = exists().where(inbox.message_id == col(OutboxMessage.id))
         query = (
             select(OutboxMessage)
             .where(
                 and_(
-                    OutboxMessage.target == target.value,
-                    OutboxMessage.sent_at < func.now() - text(f"interval '{float(older_than_seconds)} s'"),
-                    OutboxMessage.attempts < max_attempts,
+                    col(OutboxMessage.target) == target.value,
+                    col(OutboxMessage.sent_at)
+                    < func.now() - text(f"interval '{float(older_than_seconds)} s'"),
+                    col(OutboxMessage.attempts) < max_attempts,
                     ~applied,
                 )
             )
-            .order_by(OutboxMessage.sent_at)
+            .order_by(col(OutboxMessage.sent_at))
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
@@ -146,8 +151,8 @@ async def redeliver(
         if again:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(again))
-                .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+                .where(col(OutboxMessage.id).in_(again))
+                .values(sent_at=func.now(), attempts=col(OutboxMessage.attempts) + 1)
             )
             log.warning("redelivered outbox messages", extra={"count": len(again), "target": target.value})
     return len(again)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Integer, Text, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared import report_facts as facts
 from shared.models import ProjectReport
@@ -33,7 +34,7 @@ async def latest_reports(
     """Each project's most recent report: its latest period, in that period's latest version."""
     if not project_ids:
         return {}
-    stmt = facts.latest_report(ProjectReport.project_id.in_(project_ids))
+    stmt = facts.latest_report(col(ProjectReport.project_id).in_(project_ids))
     return {r.project_id: r for r in await session.scalars(stmt)}
 
 
@@ -43,7 +44,7 @@ async def quarterly(
     """Each project's reported quarters, oldest first, in one query."""
     if not project_ids:
         return {}
-    latest = facts.latest_versions(ProjectReport.project_id.in_(project_ids)).subquery("latest")
+    latest = facts.latest_versions(col(ProjectReport.project_id).in_(project_ids)).subquery("latest")
     running = (
         select(
             latest.c.project_id,

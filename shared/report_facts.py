@@ -38,44 +38,52 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, distinct_on
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from shared.models import Milestone, Project, ProjectReport, UnitReport
 
+# A SELECT of any columns (SQLAlchemy 2.1's Select is generic over its row's types).
+AnySelect = Select[*tuple[Any, ...]]
 
-def latest_versions(*where: Any, as_of: datetime | None = None) -> Select[Any]:
+
+def latest_versions(*where: Any, as_of: datetime | None = None) -> AnySelect:
     """Of each (project, period) among the reports matching `where`, the latest version filed by
     `as_of` (every version when None), ordered by project and period."""
-    stmt = select(ProjectReport).where(*where)
+    stmt: AnySelect = select(ProjectReport).where(*where)
     if as_of is not None:
-        stmt = stmt.where(ProjectReport.submitted_at <= as_of)
-    return stmt.ext(distinct_on(ProjectReport.project_id, ProjectReport.period)).order_by(
-        ProjectReport.project_id, ProjectReport.period, ProjectReport.version.desc()
+        stmt = stmt.where(col(ProjectReport.submitted_at) <= as_of)
+    return stmt.ext(distinct_on(col(ProjectReport.project_id), col(ProjectReport.period))).order_by(
+        col(ProjectReport.project_id), col(ProjectReport.period), col(ProjectReport.version).desc()
     )
 
 
-def latest_report(*where: Any, as_of: datetime | None = None) -> Select[Any]:
+def latest_report(*where: Any, as_of: datetime | None = None) -> AnySelect:
     """Each project's most recent report: its latest period, in that period's latest version."""
     latest = aliased(ProjectReport, latest_versions(*where, as_of=as_of).subquery("latest"))
     return (
-        select(latest).ext(distinct_on(latest.project_id)).order_by(latest.project_id, latest.period.desc())
+        select(latest)
+        .ext(distinct_on(col(latest.project_id)))
+        .order_by(col(latest.project_id), col(latest.period).desc())
     )
 
 
-def first_filed(*where: Any, as_of: datetime | None = None) -> Select[Any]:
+def first_filed(*where: Any, as_of: datetime | None = None) -> AnySelect:
     """(project_id, period, first_at): when each period was first filed, as known at `as_of`."""
-    stmt = select(
-        ProjectReport.project_id, ProjectReport.period, ProjectReport.submitted_at.label("first_at")
-    ).where(ProjectReport.version == 1, *where)
+    stmt: AnySelect = select(
+        col(ProjectReport.project_id),
+        col(ProjectReport.period),
+        col(ProjectReport.submitted_at).label("first_at"),
+    ).where(col(ProjectReport.version) == 1, *where)
     if as_of is not None:
-        stmt = stmt.where(ProjectReport.submitted_at <= as_of)
+        stmt = stmt.where(col(ProjectReport.submitted_at) <= as_of)
     return stmt
 
 
-def unit_first_filed(kind: str, as_of: datetime) -> Select[Any]:
+def unit_first_filed(kind: str, as_of: datetime) -> AnySelect:
     """(unit_id, period, first_at): when each unit first filed each period of a unit report kind."""
-    return select(UnitReport.unit_id, UnitReport.period, UnitReport.submitted_at.label("first_at")).where(
-        UnitReport.kind == kind, UnitReport.version == 1, UnitReport.submitted_at <= as_of
-    )
+    return select(
+        col(UnitReport.unit_id), col(UnitReport.period), col(UnitReport.submitted_at).label("first_at")
+    ).where(col(UnitReport.kind) == kind, col(UnitReport.version) == 1, col(UnitReport.submitted_at) <= as_of)
 
 
 def owes(project: Any, periods: Any) -> Any:
@@ -95,7 +103,7 @@ def due_periods(rows: Sequence[tuple[str, date, datetime]]) -> Any:
     ).data(list(rows))
 
 
-def investment(latest: Any, *, year: int, month: str) -> Select[Any]:
+def investment(latest: Any, *, year: int, month: str) -> AnySelect:
     """Per project of a `latest_versions` subquery: investment to date (every period), in `year`
     up to `month` (YYYY-MM), and the progress of the latest period."""
     in_year = and_(latest.c.period.startswith(f"{year}-"), latest.c.period <= month)
@@ -109,7 +117,7 @@ def investment(latest: Any, *, year: int, month: str) -> Select[Any]:
     ).group_by(latest.c.project_id)
 
 
-def milestone_actuals(latest: Any) -> Select[Any]:
+def milestone_actuals(latest: Any) -> AnySelect:
     """(project_id, name, actual_date): each milestone's actual date as the latest reports give it,
     a later period's report overriding an earlier one's."""
     item = func.jsonb_array_elements(latest.c.milestones).table_valued(column("value", JSONB)).alias("item")
@@ -124,49 +132,50 @@ def milestone_actuals(latest: Any) -> Select[Any]:
     )
 
 
-def milestone_states(project_ids: Any, latest: Any, today: date) -> Select[Any]:
+def milestone_states(project_ids: Any, latest: Any, today: date) -> AnySelect:
     """Every milestone of the projects with its state on `today`: met_on_time, met_late (the
     actual date reported is on or before today), missed (planned before today, not met), pending."""
     actuals = milestone_actuals(latest).subquery("actuals")
     done = case((actuals.c.actual_date <= today, actuals.c.actual_date))
     state = case(
-        (done <= Milestone.planned_date, "met_on_time"),
+        (done <= col(Milestone.planned_date), "met_on_time"),
         (done.is_not(None), "met_late"),
-        (Milestone.planned_date < today, "missed"),
+        (col(Milestone.planned_date) < today, "missed"),
         else_="pending",
     )
     return (
         select(
-            Milestone.project_id,
-            Milestone.name,
-            Milestone.planned_date,
-            Milestone.position,
+            col(Milestone.project_id),
+            col(Milestone.name),
+            col(Milestone.planned_date),
+            col(Milestone.position),
             done.label("actual_date"),
             state.label("state"),
         )
         .select_from(Milestone)
         .outerjoin(
-            actuals, and_(actuals.c.project_id == Milestone.project_id, actuals.c.name == Milestone.name)
+            actuals,
+            and_(actuals.c.project_id == col(Milestone.project_id), actuals.c.name == col(Milestone.name)),
         )
-        .where(Milestone.project_id.in_(project_ids))
+        .where(col(Milestone.project_id).in_(project_ids))
     )
 
 
-def reports_on_time(project_ids: Any, periods: Any, as_of: datetime) -> Select[Any]:
+def reports_on_time(project_ids: Any, periods: Any, as_of: datetime) -> AnySelect:
     """Per project: the project monthly periods due by now that it owes, and how many of them it
     first filed by the deadline. `periods`: `due_periods` of those whose deadline has passed."""
-    first = first_filed(ProjectReport.project_id.in_(project_ids), as_of=as_of).subquery("first")
+    first = first_filed(col(ProjectReport.project_id).in_(project_ids), as_of=as_of).subquery("first")
     return (
         select(
-            Project.id.label("project_id"),
+            col(Project.id).label("project_id"),
             func.count().label("due"),
             func.count().filter(first.c.first_at <= periods.c.due_at).label("on_time"),
         )
         .select_from(Project)
         .join(periods, owes(Project, periods))
-        .outerjoin(first, and_(first.c.project_id == Project.id, first.c.period == periods.c.period))
-        .where(Project.id.in_(project_ids))
-        .group_by(Project.id)
+        .outerjoin(first, and_(first.c.project_id == col(Project.id), first.c.period == periods.c.period))
+        .where(col(Project.id).in_(project_ids))
+        .group_by(col(Project.id))
     )
 
 

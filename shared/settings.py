@@ -1,6 +1,6 @@
 """Configuration from `DUBAN_*` environment variables: one base class, a subclass per service."""
 
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,7 +137,7 @@ class RankerSettings(WorkerSettingsBase):
 S = TypeVar("S", bound=DubanSettings)
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Read settings, turning validation failures into one message naming each variable."""
     try:
         return cls(**overrides)

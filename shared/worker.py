@@ -5,7 +5,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
@@ -16,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.db import create_engine, session_factory
 from shared.outbox import redeliver, relay
-from shared.queues import Job, Target, deserialize, queue_name, serialize
+from shared.queues import Target, deserialize, queue_name, serialize
 from shared.settings import WorkerSettingsBase
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,32 @@ QUEUE_DEPTH = Gauge("duban_queue_depth", "Jobs waiting in a queue", ["queue"])
 RECONCILED = Counter("duban_reconciled_total", "Outbox messages the reconciler sent", ["service", "kind"])
 
 TRANSIENT = (OSError, OperationalError, RedisConnectionError, TimeoutError)
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job a worker runs when it is enqueued, with its own time limit and tries: a sweep over
+    every project and a ping need not share one timeout. `timeout` None: the worker's
+    DUBAN_JOB_TIMEOUT_SECONDS; `max_tries` None: DUBAN_MAX_TRIES.
+
+    arq hands a crashed worker's job on once the *longest* timeout of any job or cron of that
+    worker, plus 10 s, has passed: a long timeout on one job delays recovery of every job."""
+
+    fn: JobFunction
+    timeout: float | None = None
+    max_tries: int | None = None
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A cron job every `every` seconds (it must divide a minute or an hour), tried once a tick:
+    the next tick is its retry. `unique`: never two at once across workers."""
+
+    fn: JobFunction
+    every: int
+    timeout: float
+    run_at_startup: bool = False
 
 
 def backoff(job_try: int) -> float:
@@ -34,7 +61,7 @@ def backoff(job_try: int) -> float:
     return float(min(60, 2**job_try))
 
 
-def job(service: Target, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def job(service: Target, fn: JobFunction) -> JobFunction:
     """Time a job, and turn a lost connection into an arq Retry with backoff.
 
     Anything else fails the job for good: retrying a bug only repeats it.
@@ -96,15 +123,16 @@ def build_worker(
     *,
     target: Target,
     inbox: Any,
-    functions: list[Callable[..., Awaitable[Any]]],
-    periodic: list[tuple[Callable[..., Awaitable[Any]], int]] | None = None,
+    functions: list[JobSpec],
+    periodic: list[Periodic] | None = None,
     resources: Callable[[dict[str, Any]], AbstractAsyncContextManager[None]] | None = None,
     **overrides: Any,
 ) -> Worker:
-    """An arq worker on `target`'s own queue, with explicit timeouts, tries and a reconciler.
+    """An arq worker on `target`'s own queue: each job and cron with its own timeout and tries,
+    and the reconciler (every DUBAN_RECONCILE_INTERVAL_SECONDS and at start-up).
 
-    `periodic` adds crons (function, interval in seconds); `resources` is an async context
-    manager that puts the service's own clients into ctx for the worker's lifetime.
+    `resources` is an async context manager that puts the service's own clients into ctx for the
+    worker's lifetime.
     """
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -125,34 +153,33 @@ def build_worker(
             await ctx["engine"].dispose()
 
     timeout = settings.job_timeout_seconds
+    crons = [
+        Periodic(reconcile, settings.reconcile_interval_seconds, timeout=timeout, run_at_startup=True),
+        *(periodic or []),
+    ]
     options: dict[str, Any] = dict(
         # Registered by plain name (the Job names in shared.queues), not arq's default
         # __qualname__, which differs for functions built by a factory.
         functions=[
-            func(job(target, f), name=f.__name__, timeout=timeout, max_tries=settings.max_tries)
-            for f in functions
+            func(
+                cast(Any, job(target, spec.fn)),
+                name=spec.fn.__name__,
+                timeout=spec.timeout if spec.timeout is not None else timeout,
+                max_tries=spec.max_tries if spec.max_tries is not None else settings.max_tries,
+            )
+            for spec in functions
         ],
         cron_jobs=[
             cron(
-                job(target, reconcile),
-                name=Job.RECONCILE.value,
-                timeout=timeout,
+                cast(Any, job(target, c.fn)),
+                name=c.fn.__name__,
+                timeout=c.timeout,
                 max_tries=1,
-                run_at_startup=True,
+                run_at_startup=c.run_at_startup,
                 unique=True,
-                **_cron_schedule(settings.reconcile_interval_seconds),
-            ),
-            *[
-                cron(
-                    job(target, f),
-                    name=f.__name__,
-                    timeout=timeout,
-                    max_tries=1,
-                    unique=True,
-                    **_cron_schedule(interval),
-                )
-                for f, interval in periodic or []
-            ],
+                **_cron_schedule(c.every),
+            )
+            for c in crons
         ],
         queue_name=queue_name(settings, target),
         redis_settings=RedisSettings.from_dsn(str(settings.redis_url)),

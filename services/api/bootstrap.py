@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.units import service as units
 from services.api.units.phone import PhoneBox
@@ -24,7 +25,7 @@ async def bootstrap(
     session: AsyncSession, *, office_code: str, office_name: str, username: str, password: str, box: PhoneBox
 ) -> Outcome:
     """Create what is missing; running it again changes nothing."""
-    office = await session.scalar(select(Unit).where(Unit.code == office_code))
+    office = await session.scalar(select(Unit).where(col(Unit.code) == office_code))
     office_created = office is None
     if office is None:
         office = await units.create(
@@ -35,7 +36,7 @@ async def bootstrap(
         )
     elif office.parent_id is not None or office.kind != "office":
         raise Conflict(f"Unit '{office_code}' exists but is not a top-level office.")
-    admin = await session.scalar(select(AppUser).where(AppUser.username == username.lower()))
+    admin = await session.scalar(select(AppUser).where(col(AppUser.username) == username.lower()))
     if admin is not None:
         if admin.unit_id != office.id or "office_admin" not in admin.roles:
             raise Conflict(f"User '{username}' exists but is not an office admin of '{office_code}'.")

@@ -5,11 +5,13 @@ the effect, so a crash loses both or keeps both.
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared.errors import Conflict, ValidationFailed
 from shared.models import IdempotencyRecord
@@ -73,9 +75,12 @@ async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timed
             headers={"Retry-After": "1"},
         )
     record = await session.get(IdempotencyRecord, (scope, key))
-    if record is not None and record.created_at < await session.scalar(select(func.now())) - ttl:
+    now: datetime = await session.scalar(select(func.now())) or datetime.max
+    if record is not None and record.created_at < now - ttl:
         await session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+            delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
+            )
         )
         record = None
     if record is None:
@@ -108,6 +113,6 @@ def store(session: AsyncSession, request: Request, claim: Claim, response: Respo
 async def purge_expired(session: AsyncSession, ttl: timedelta) -> int:
     """Forget keys older than the retention period."""
     result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - ttl)
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < func.now() - ttl)
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0

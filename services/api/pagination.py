@@ -5,8 +5,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.report_facts import AnySelect
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -40,7 +42,7 @@ class Page(BaseModel, Generic[T]):
 
 
 async def paginate(
-    session: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
+    session: AsyncSession, stmt: AnySelect, page: PageParams, *order_by: Any
 ) -> tuple[list[Any], int]:
     """One page of `stmt`'s rows in `order_by` order, and how many rows there are in all."""
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

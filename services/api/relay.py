@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from services.api.idempotency import purge_expired
 from shared import audit
@@ -58,9 +59,9 @@ class Relay:
                     # small batches: the hashing runs on the event loop between requests
                     await audit.chain_all(session, batch=500)
                 async with self.sessions() as session, session.begin():
-                    unsent = select(func.count()).where(OutboxMessage.sent_at.is_(None))
+                    unsent = select(func.count()).where(col(OutboxMessage.sent_at).is_(None))
                     OUTBOX_UNSENT.set(await session.scalar(unsent) or 0)
-                    unchained = select(func.count()).where(AuditEntry.hash.is_(None))
+                    unchained = select(func.count()).where(col(AuditEntry.hash).is_(None))
                     AUDIT_UNCHAINED.set(await session.scalar(unchained) or 0)
                     if passes % _PURGE_EVERY == 1:
                         await purge_expired(session, timedelta(hours=self.settings.idempotency_ttl_hours))

@@ -5,9 +5,9 @@ endpoint, stores an idempotent response with the effect, commits, and then wakes
 relay. Services never commit; an error or a 4xx/5xx answer rolls everything back.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +24,7 @@ from services.api.storable import nul_errors
 from shared.errors import Conflict
 from shared.outbox import OUTBOX_WRITTEN
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 API_PREFIX = "/api/v1"
 
 
@@ -103,7 +103,8 @@ def router(prefix: str = "", **kwargs: object) -> APIRouter:
 
 async def get_session(request: Request) -> AsyncSession:
     """The request's session (opened by DubanRoute)."""
-    return request.state.session
+    session: AsyncSession = request.state.session
+    return session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

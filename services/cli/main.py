@@ -2,7 +2,6 @@
 
 import asyncio
 import gc
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -76,15 +75,17 @@ def serve_api(
 
 def _serve_worker(worker: Worker) -> None:
     if worker is Worker.notifier:
-        from services.notifier.worker import create_worker
+        from services.notifier.worker import create_worker as notifier
 
-        settings = _settings(NotifierSettings)
+        notifier_settings = _settings(NotifierSettings)
+        configure_logging(worker.value, notifier_settings.log_level, notifier_settings.log_format)
+        notifier(notifier_settings).run()
     else:
-        from services.ranker.worker import create_worker  # type: ignore[assignment]
+        from services.ranker.worker import create_worker as ranker
 
-        settings = _settings(RankerSettings)
-    configure_logging(worker.value, settings.log_level, settings.log_format)
-    create_worker(settings).run()  # type: ignore[arg-type]
+        ranker_settings = _settings(RankerSettings)
+        configure_logging(worker.value, ranker_settings.log_level, ranker_settings.log_format)
+        ranker(ranker_settings).run()
 
 
 @serve.command("notifier")
@@ -223,4 +224,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from shared import clock
 from shared.crypto import SecretBox, signature
@@ -39,9 +40,9 @@ async def _subject_units(session: AsyncSession, event: EventPayload) -> list[uui
     if event.subject_type == "project":
         row = (
             await session.execute(
-                select(Project.region_unit_id, Project.owner_unit_id, Project.responsible_unit_id).where(
-                    Project.id == event.subject_id
-                )
+                select(
+                    col(Project.region_unit_id), col(Project.owner_unit_id), col(Project.responsible_unit_id)
+                ).where(col(Project.id) == event.subject_id)
             )
         ).first()
         return list(row) if row else []
@@ -56,11 +57,13 @@ async def fan_out(session: AsyncSession, *, message_id: str, event: EventPayload
     if not units:
         return []
     home, subject_unit = aliased(Unit), aliased(Unit)
-    sees_subject = exists().where(and_(subject_unit.id.in_(units), subject_unit.path.startswith(home.path)))
+    sees_subject = exists().where(
+        and_(col(subject_unit.id).in_(units), col(subject_unit.path).startswith(col(home.path)))
+    )
     hooks = await session.scalars(
-        select(Webhook.id)
-        .join(home, home.id == Webhook.unit_id)
-        .where(Webhook.is_active, Webhook.events.contains([event.event]), sees_subject)
+        select(col(Webhook.id))
+        .join(home, col(home.id) == col(Webhook.unit_id))
+        .where(col(Webhook.is_active), col(Webhook.events).contains([event.event]), sees_subject)
     )
     body = {
         "id": message_id,
@@ -93,18 +96,18 @@ async def _lease(
 ) -> list[tuple[WebhookDelivery, Webhook]]:
     async with sessions() as session, session.begin():
         due = (
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at)
+            select(col(WebhookDelivery.id))
+            .where(col(WebhookDelivery.state) == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+            .order_by(col(WebhookDelivery.next_attempt_at))
             .limit(100)
             .with_for_update(skip_locked=True)
         )
         if ids is not None:
-            due = due.where(WebhookDelivery.id.in_(ids))
+            due = due.where(col(WebhookDelivery.id).in_(ids))
         leased = list(
             await session.scalars(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(due.scalar_subquery()))
+                .where(col(WebhookDelivery.id).in_(due.scalar_subquery()))
                 .values(next_attempt_at=now + lease)
                 .returning(WebhookDelivery)
             )
@@ -112,7 +115,7 @@ async def _lease(
         hooks = {
             h.id: h
             for h in await session.scalars(
-                select(Webhook).where(Webhook.id.in_({d.webhook_id for d in leased}))
+                select(Webhook).where(col(Webhook.id).in_({d.webhook_id for d in leased}))
             )
         }
         return [(d, hooks[d.webhook_id]) for d in leased]
@@ -169,6 +172,6 @@ async def deliver_due(
             outcome["retrying"] += 1
         async with sessions() as session, session.begin():
             await session.execute(
-                update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values)
+                update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery.id).values(**values)
             )
     return outcome

@@ -12,9 +12,24 @@ from shared.crypto import SecretBox
 from shared.models import NotifierInbox
 from shared.queues import Target
 from shared.settings import NotifierSettings, load_settings
-from shared.worker import build_worker
+from shared.worker import JobSpec, Periodic, build_worker
 
-FUNCTIONS = [ping, event]
+
+def functions(settings: NotifierSettings) -> list[JobSpec]:
+    """A ping is one insert (plus the delay its sender asked for); an event fans out and tries each
+    new delivery once at once."""
+    return [
+        JobSpec(ping, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
+        JobSpec(event, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
+    ]
+
+
+def periodic(settings: NotifierSettings) -> list[Periodic]:
+    """The webhook retry pass, every DUBAN_WEBHOOK_INTERVAL_SECONDS; a pass cut short by its
+    timeout leaves the rest due for the next one."""
+    return [
+        Periodic(deliver_webhooks, settings.webhook_interval_seconds, timeout=settings.job_timeout_seconds)
+    ]
 
 
 @asynccontextmanager
@@ -34,8 +49,8 @@ def create_worker(settings: NotifierSettings | None = None, **overrides: Any) ->
         settings,
         target=Target.NOTIFIER,
         inbox=NotifierInbox,
-        functions=FUNCTIONS,
-        periodic=[(deliver_webhooks, settings.webhook_interval_seconds)],
+        functions=functions(settings),
+        periodic=periodic(settings),
         resources=resources,
         **overrides,
     )

@@ -8,12 +8,11 @@ from services.ranker.tasks import ping
 from shared.models import RankerInbox
 from shared.queues import Target
 from shared.settings import RankerSettings, load_settings
-from shared.worker import build_worker
-
-FUNCTIONS = [ping]
+from shared.worker import JobSpec, build_worker
 
 
 def create_worker(settings: RankerSettings | None = None, **overrides: Any) -> Worker:
     """The ranker's arq worker; pass settings to skip reading the environment."""
     settings = settings or load_settings(RankerSettings)
-    return build_worker(settings, target=Target.RANKER, inbox=RankerInbox, functions=FUNCTIONS, **overrides)
+    functions = [JobSpec(ping, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries)]
+    return build_worker(settings, target=Target.RANKER, inbox=RankerInbox, functions=functions, **overrides)

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import visible
@@ -24,11 +25,11 @@ async def list_entries(
     """Changes to records of the principal's subtree, newest first."""
     stmt = visible(select(AuditEntry), AuditEntry, principal)
     if entity:
-        stmt = stmt.where(AuditEntry.entity == entity)
+        stmt = stmt.where(col(AuditEntry.entity) == entity)
     if entity_id:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+        stmt = stmt.where(col(AuditEntry.entity_id) == entity_id)
     if since:
-        stmt = stmt.where(AuditEntry.occurred_at >= since)
+        stmt = stmt.where(col(AuditEntry.occurred_at) >= since)
     if until:
-        stmt = stmt.where(AuditEntry.occurred_at < until)
-    return await paginate(session, stmt, page, AuditEntry.id.desc())
+        stmt = stmt.where(col(AuditEntry.occurred_at) < until)
+    return await paginate(session, stmt, page, col(AuditEntry.id).desc())

@@ -89,7 +89,7 @@ def sees_personal_data(principal: Principal) -> bool:
 
 
 async def current_principal(request: Request) -> Principal:
-    principal = getattr(request.state, "principal", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthorized(
             "Sign in first: get a token from POST /api/v1/auth/token and send "

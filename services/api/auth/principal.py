@@ -16,6 +16,7 @@ from fastapi import Request
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shared import clock
 from shared.audit import Actor
@@ -149,18 +150,31 @@ async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
         subject_id = uuid.UUID(raw_id)
     except ValueError:
         raise _bad_token("is not valid") from None
-    model = {"user": AppUser, "client": ApiClient}.get(kind)
-    if model is None:
+    if kind == "user":
+        user = (
+            await session.execute(
+                select(AppUser, col(Unit.path))
+                .join(Unit, col(Unit.id) == col(AppUser.unit_id))
+                .where(col(AppUser.id) == subject_id)
+            )
+        ).first()
+        if user is None or not user[0].is_active:
+            raise _bad_token("belongs to an account that no longer exists or was disabled")
+        person, path = user
+        return Principal(
+            "user", person.id, person.username, person.unit_id, path, roles=frozenset(person.roles)
+        )
+    if kind != "client":
         raise _bad_token("is not valid")
     found = (
         await session.execute(
-            select(model, Unit.path).join(Unit, Unit.id == model.unit_id).where(model.id == subject_id)
+            select(ApiClient, col(Unit.path))
+            .join(Unit, col(Unit.id) == col(ApiClient.unit_id))
+            .where(col(ApiClient.id) == subject_id)
         )
     ).first()
     if found is None or not found[0].is_active:
         raise _bad_token("belongs to an account that no longer exists or was disabled")
     who, path = found
-    if isinstance(who, AppUser):
-        return Principal("user", who.id, who.username, who.unit_id, path, roles=frozenset(who.roles))
     granted = frozenset(who.scopes) & frozenset(str(claims.get("scope", "")).split())
     return Principal("client", who.id, who.name, who.unit_id, path, scopes=granted)

@@ -94,7 +94,7 @@ async def token(
 async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
     """Who the token acts for: its unit, roles and scopes."""
     return Me(
-        kind=principal.kind,  # type: ignore[arg-type]
+        kind=PrincipalKind(principal.kind),
         id=str(principal.id),
         name=principal.name,
         unit_id=str(principal.unit_id),

@@ -5,17 +5,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from shared.errors import Forbidden, NotFound, invalid
 from shared.models import Unit
+from shared.report_facts import AnySelect
 
 M = TypeVar("M")
+Q = TypeVar("Q", bound=AnySelect)
 
 
-def subtree_ids(principal: Principal) -> Select[tuple[uuid.UUID]]:
+def subtree_ids(principal: Principal) -> Select[uuid.UUID]:
     """Ids of the units in the principal's subtree (its own unit and everything below)."""
-    return select(Unit.id).where(Unit.path.startswith(principal.unit_path, autoescape=True))
+    return select(col(Unit.id)).where(col(Unit.path).startswith(principal.unit_path, autoescape=True))
 
 
 def ancestor_ids(principal: Principal) -> list[uuid.UUID]:
@@ -34,7 +37,7 @@ def condition(model: Any, principal: Principal) -> Any:
     - `subtree_via = (column, parent model)`: seen exactly when the parent row is.
     """
     if model is Unit:
-        return Unit.path.startswith(principal.unit_path, autoescape=True)
+        return col(Unit.path).startswith(principal.unit_path, autoescape=True)
     via = getattr(model, "subtree_via", None)
     if via is not None:
         column, parent = via
@@ -55,7 +58,7 @@ def owns(model: Any, principal: Principal) -> Any:
     return or_(*[getattr(model, name).in_(below) for name in names])
 
 
-def visible(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
+def visible(stmt: Q, model: Any, principal: Principal) -> Q:
     """`stmt` narrowed to rows of `model` the principal may see (see `condition`)."""
     return stmt.where(condition(model, principal))
 
@@ -81,7 +84,7 @@ async def get_visible(
     stmt = visible(select(model).where(model.id == record_id), model, principal)  # type: ignore[attr-defined]
     if lock:
         stmt = stmt.with_for_update(of=model)
-    found = await session.scalar(stmt)
+    found: M | None = await session.scalar(stmt)
     if found is None:
         raise not_visible(what, record_id)
     return found
@@ -94,7 +97,11 @@ async def require_visible_units(
     wanted = {unit_id for _, unit_id in refs}
     if not wanted:
         return
-    found = set(await session.scalars(select(Unit.id).where(Unit.id.in_(wanted), condition(Unit, principal))))
+    found = set(
+        await session.scalars(
+            select(col(Unit.id)).where(col(Unit.id).in_(wanted), condition(Unit, principal))
+        )
+    )
     missing = [
         (loc, f"there is no unit {unit_id} that you can see") for loc, unit_id in refs if unit_id not in found
     ]

@@ -2,6 +2,7 @@
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.calendar.schemas import YearIn, YearPublic
@@ -26,8 +27,8 @@ async def put_year(session: AsyncSession, *, year: int, data: YearIn, principal:
     if problems:
         raise invalid(problems)
     before = await get_year(session, year)
-    await session.execute(delete(CalendarDay).where(CalendarDay.year == year))
-    await session.execute(delete(CalendarYear).where(CalendarYear.year == year))
+    await session.execute(delete(CalendarDay).where(col(CalendarDay.year) == year))
+    await session.execute(delete(CalendarYear).where(col(CalendarYear.year) == year))
     await session.execute(insert(CalendarYear).values(year=year, source="office", updated_by=principal.key))
     rows = [{"day": d, "year": year, "kind": "holiday"} for d in sorted(set(data.holidays))]
     rows += [{"day": d, "year": year, "kind": "workday"} for d in sorted(set(data.workdays))]
@@ -52,7 +53,9 @@ async def get_year(session: AsyncSession, year: int) -> YearPublic | None:
     if known is None:
         return None
     days = (
-        await session.execute(select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.year == year))
+        await session.execute(
+            select(col(CalendarDay.day), col(CalendarDay.kind)).where(col(CalendarDay.year) == year)
+        )
     ).all()
     return YearPublic(
         year=year,

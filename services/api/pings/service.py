@@ -4,6 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.pings.schemas import PingCreate, PingPublic, PingReceipt
 from shared.errors import NotFound
@@ -11,7 +12,10 @@ from shared.models import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.outbox import add_message
 from shared.queues import Job, PingPayload, Target
 
-_RECEIPTS = {Target.NOTIFIER: NotifierPingReceipt, Target.RANKER: RankerPingReceipt}
+_RECEIPTS: dict[Target, type[NotifierPingReceipt] | type[RankerPingReceipt]] = {
+    Target.NOTIFIER: NotifierPingReceipt,
+    Target.RANKER: RankerPingReceipt,
+}
 
 
 async def send(session: AsyncSession, *, data: PingCreate) -> Ping:
@@ -31,7 +35,9 @@ async def get(session: AsyncSession, *, ping_id: UUID) -> PingPublic:
         raise NotFound(f"There is no ping with id {ping_id}.")
     receipts: list[PingReceipt] = []
     for target, model in _RECEIPTS.items():
-        rows = await session.scalars(select(model).where(model.ping_id == ping_id))
+        rows: list[NotifierPingReceipt | RankerPingReceipt] = list(
+            await session.scalars(select(model).where(col(model.ping_id) == ping_id))
+        )
         receipts += [PingReceipt(service=target, received_at=r.received_at, job_try=r.job_try) for r in rows]
     received = {r.service for r in receipts}
     targets = [Target(t) for t in ping.targets]

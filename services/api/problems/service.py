@@ -5,6 +5,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import visible
@@ -25,7 +26,9 @@ async def to_public(session: AsyncSession, problem: Problem, with_events: bool =
     events = []
     if with_events:
         rows = await session.scalars(
-            select(ProblemEvent).where(ProblemEvent.problem_id == problem.id).order_by(ProblemEvent.at)
+            select(ProblemEvent)
+            .where(col(ProblemEvent.problem_id) == problem.id)
+            .order_by(col(ProblemEvent.at))
         )
         events = [
             EventPublic(
@@ -61,21 +64,23 @@ async def list_problems(
     """Problems owned by units in the principal's subtree, oldest deadline first."""
     stmt = visible(select(Problem), Problem, principal)
     if program_id:
-        stmt = stmt.where(Problem.program_id == program_id)
+        stmt = stmt.where(col(Problem.program_id) == program_id)
     if project_id:
-        stmt = stmt.where(Problem.project_id == project_id)
+        stmt = stmt.where(col(Problem.project_id) == project_id)
     if state:
-        stmt = stmt.where(Problem.state == state)
+        stmt = stmt.where(col(Problem.state) == state)
     if overdue:
-        stmt = stmt.where(Problem.state == ProblemState.OPEN, Problem.deadline < clock.today())
-    rows, count = await paginate(session, stmt, page, Problem.deadline, Problem.raised_at)
+        stmt = stmt.where(col(Problem.state) == ProblemState.OPEN, col(Problem.deadline) < clock.today())
+    rows, count = await paginate(session, stmt, page, col(Problem.deadline), col(Problem.raised_at))
     return [await to_public(session, p, with_events=False) for p in rows], count
 
 
 async def summary(session: AsyncSession, *, program: Program, principal: Principal) -> ProblemSummary:
     """The program's resolution rate over the problems the principal can see."""
     settings = ProgramSettings.model_validate(program.settings)
-    stmt = visible(select(Problem), Problem, principal).where(Problem.program_id == program.id).subquery()
+    stmt = (
+        visible(select(Problem), Problem, principal).where(col(Problem.program_id) == program.id).subquery()
+    )
     total, resolved, overdue = (
         await session.execute(
             select(

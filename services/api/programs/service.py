@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import (
@@ -45,9 +46,11 @@ async def approved_totals(
     session: AsyncSession, program_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[Decimal, int]]:
     rows = await session.execute(
-        select(Project.program_id, func.coalesce(func.sum(Project.total_investment), 0), func.count())
-        .where(Project.program_id.in_(program_ids), Project.status == "approved")
-        .group_by(Project.program_id)
+        select(
+            col(Project.program_id), func.coalesce(func.sum(col(Project.total_investment)), 0), func.count()
+        )
+        .where(col(Project.program_id).in_(program_ids), col(Project.status) == "approved")
+        .group_by(col(Project.program_id))
     )
     return {pid: (Decimal(total), n) for pid, total, n in rows}
 
@@ -72,7 +75,7 @@ def _audit_view(program: Program) -> dict[str, Any]:
 async def create(session: AsyncSession, *, data: ProgramCreate, principal: Principal) -> Program:
     """A new program run by an office in the caller's subtree; settings default to the seeds'."""
     await require_visible_units(session, principal, [(["office_unit_id"], data.office_unit_id)])
-    if await session.scalar(select(Program.id).where(Program.code == data.code)):
+    if await session.scalar(select(col(Program.id)).where(col(Program.code) == data.code)):
         raise Conflict(f"A program with code '{data.code}' already exists; codes must be unique.")
     given = {
         k: v
@@ -114,7 +117,9 @@ async def update(
         program.name = sent["name"]
     if sent.get("categories") is not None:
         in_use = set(
-            await session.scalars(select(Project.category).where(Project.program_id == program.id).distinct())
+            await session.scalars(
+                select(col(Project.category)).where(col(Project.program_id) == program.id).distinct()
+            )
         ) - set(sent["categories"])
         if in_use and sent["categories"]:
             raise field_error("categories", f"projects still use {', '.join(sorted(in_use))}; keep those")
@@ -143,12 +148,12 @@ async def list_programs(
 ) -> tuple[list[Program], int]:
     stmt = visible(select(Program), Program, principal)
     if year:
-        stmt = stmt.where(Program.year == year)
+        stmt = stmt.where(col(Program.year) == year)
     if q:
-        stmt = stmt.where(Program.name.ilike(f"%{q}%") | Program.code.ilike(f"%{q}%"))
+        stmt = stmt.where(col(Program.name).ilike(f"%{q}%") | col(Program.code).ilike(f"%{q}%"))
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = await session.scalars(
-        stmt.order_by(Program.year.desc(), Program.code).offset(page.offset).limit(page.page_size)
+        stmt.order_by(col(Program.year).desc(), col(Program.code)).offset(page.offset).limit(page.page_size)
     )
     return list(rows), count
 
@@ -168,7 +173,9 @@ async def create_task(
             raise field_error(field, "each unit may be listed once")
         refs += [([field, i], unit_id) for i, unit_id in enumerate(ids)]
     await require_visible_units(session, principal, refs)
-    if await session.scalar(select(Task.id).where(Task.program_id == program.id, Task.number == data.number)):
+    if await session.scalar(
+        select(col(Task.id)).where(col(Task.program_id) == program.id, col(Task.number) == data.number)
+    ):
         raise Conflict(f"The program already has a task numbered '{data.number}'.")
     task = Task(
         program_id=program.id,
@@ -239,24 +246,24 @@ def target_state(target: TaskTarget, values: list[IndicatorValue], as_of: date) 
         latest_value=latest.value if latest else None,
         latest_as_of=latest.as_of if latest else None,
         expected_value=expected,
-        state=state,  # type: ignore[arg-type]
+        state=state,
     )
 
 
 async def task_public(session: AsyncSession, task: Task, as_of: date | None = None) -> TaskPublic:
     as_of = as_of or clock.today()
     units: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for tu in await session.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)):
+    for tu in await session.scalars(select(TaskUnit).where(col(TaskUnit.task_id) == task.id)):
         units[tu.role].append(tu.unit_id)
     targets = list(
         await session.scalars(
             select(TaskTarget)
-            .where(TaskTarget.task_id == task.id)
-            .order_by(TaskTarget.due_date, TaskTarget.indicator)
+            .where(col(TaskTarget.task_id) == task.id)
+            .order_by(col(TaskTarget.due_date), col(TaskTarget.indicator))
         )
     )
     by_indicator: dict[str, list[IndicatorValue]] = defaultdict(list)
-    for v in await session.scalars(select(IndicatorValue).where(IndicatorValue.task_id == task.id)):
+    for v in await session.scalars(select(IndicatorValue).where(col(IndicatorValue.task_id) == task.id)):
         by_indicator[v.indicator].append(v)
     return TaskPublic(
         **task.model_dump(include={"id", "program_id", "number", "title", "description", "due_date"}),
@@ -272,9 +279,9 @@ async def list_tasks(
     session: AsyncSession, *, program_id: uuid.UUID, principal: Principal, page: PageParams
 ) -> tuple[list[Task], int]:
     await get_visible(session, Program, program_id, principal, "program")
-    stmt = select(Task).where(Task.program_id == program_id)
+    stmt = select(Task).where(col(Task.program_id) == program_id)
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Task.number).offset(page.offset).limit(page.page_size))
+    rows = await session.scalars(stmt.order_by(col(Task.number)).offset(page.offset).limit(page.page_size))
     return list(rows), count
 
 
@@ -283,7 +290,9 @@ async def report_indicator(
 ) -> IndicatorValue:
     """A value reported by one of the task's units (or the program's office)."""
     task = await get_visible(session, Task, task_id, principal, "task")
-    indicators = set(await session.scalars(select(TaskTarget.indicator).where(TaskTarget.task_id == task.id)))
+    indicators = set(
+        await session.scalars(select(col(TaskTarget.indicator)).where(col(TaskTarget.task_id) == task.id))
+    )
     if data.indicator not in indicators:
         known = ", ".join(sorted(indicators)) or "none yet"
         raise field_error(
@@ -294,8 +303,8 @@ async def report_indicator(
     program = await session.get_one(Program, task.program_id)
     if not await holds(session, Program, program.id, principal):
         mine = await session.scalar(
-            select(TaskUnit.unit_id)
-            .where(TaskUnit.task_id == task.id, TaskUnit.unit_id.in_(subtree_ids(principal)))
+            select(col(TaskUnit.unit_id))
+            .where(col(TaskUnit.task_id) == task.id, col(TaskUnit.unit_id).in_(subtree_ids(principal)))
             .limit(1)
         )
         if mine is None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.projects.service import UNIT_FIELDS, milestones_by_project, unit_names
 from shared import progress
@@ -81,8 +82,8 @@ async def disclose(session: AsyncSession, program_id: uuid.UUID) -> Disclosure:
     rows = list(
         await session.scalars(
             select(Project)
-            .where(Project.program_id == program.id, Project.status == ProjectStatus.APPROVED)
-            .order_by(Project.code)
+            .where(col(Project.program_id) == program.id, col(Project.status) == ProjectStatus.APPROVED)
+            .order_by(col(Project.code))
         )
     )
     ids = [p.id for p in rows]

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import visible
@@ -157,9 +158,11 @@ async def run(
     if not rows:
         errors.append(ImportError_(row=2, column=None, message="the sheet holds no projects"))
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
-    unit_rows = await session.execute(visible(select(Unit.id, Unit.code, Unit.name), Unit, principal))
-    units = UnitLookup([tuple(r) for r in unit_rows])  # type: ignore[misc]
-    taken = set(await session.scalars(select(Project.code).where(Project.program_id == program.id)))
+    unit_rows = await session.execute(
+        visible(select(col(Unit.id), col(Unit.code), col(Unit.name)), Unit, principal)
+    )
+    units = UnitLookup([(unit_id, code, name) for unit_id, code, name in unit_rows])
+    taken = set(await session.scalars(select(col(Project.code)).where(col(Project.program_id) == program.id)))
     seen: dict[str, int] = {}
     valid: list[ProjectFields] = []
     for number, values in rows:

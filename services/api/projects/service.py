@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
@@ -76,7 +77,9 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
 
 
 async def _program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
-    found = await session.scalar(visible(select(Program).where(Program.id == program_id), Program, principal))
+    found = await session.scalar(
+        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
+    )
     if found is None:
         raise field_error("program_id", f"there is no program {program_id} that you can see")
     return found
@@ -85,9 +88,9 @@ async def _program_for(session: AsyncSession, program_id: uuid.UUID, principal: 
 async def _ensure_code_free(
     session: AsyncSession, program_id: uuid.UUID, code: str, but: uuid.UUID | None = None
 ) -> None:
-    stmt = select(Project.id).where(Project.program_id == program_id, Project.code == code)
+    stmt = select(col(Project.id)).where(col(Project.program_id) == program_id, col(Project.code) == code)
     if but:
-        stmt = stmt.where(Project.id != but)
+        stmt = stmt.where(col(Project.id) != but)
     if await session.scalar(stmt):
         raise Conflict(
             f"The program already has a project with code '{code}'; codes must be unique in a program."
@@ -109,7 +112,9 @@ async def milestones_by_project(
 ) -> dict[uuid.UUID, list[Milestone]]:
     """Each project's milestones in roadmap order, in one query."""
     found: dict[uuid.UUID, list[Milestone]] = {}
-    stmt = select(Milestone).where(Milestone.project_id.in_(project_ids)).order_by(Milestone.position)
+    stmt = (
+        select(Milestone).where(col(Milestone.project_id).in_(project_ids)).order_by(col(Milestone.position))
+    )
     for m in await session.scalars(stmt):
         found.setdefault(m.project_id, []).append(m)
     return found
@@ -189,7 +194,7 @@ async def update(
     sent = data.model_dump(exclude_unset=True)
     if emptied := [k for k, v in sent.items() if v is None and k != "description"]:
         raise invalid([([k], "required: it cannot be emptied") for k in emptied])
-    refs = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
+    refs: list[tuple[list[str | int], uuid.UUID]] = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
     await require_visible_units(session, principal, refs)
     current = project.model_dump()
     current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
@@ -330,8 +335,8 @@ async def announce_approved(session: AsyncSession, project: Project) -> None:
 
 
 async def approved_total(session: AsyncSession, program_id: uuid.UUID) -> Decimal:
-    stmt = select(func.coalesce(func.sum(Project.total_investment), 0)).where(
-        Project.program_id == program_id, Project.status == "approved"
+    stmt = select(func.coalesce(func.sum(col(Project.total_investment)), 0)).where(
+        col(Project.program_id) == program_id, col(Project.status) == "approved"
     )
     return Decimal(await session.scalar(stmt) or 0)
 
@@ -350,7 +355,9 @@ async def withdraw(
         check_version(project.version, version, "project")
     await owned_or_403(session, Program, project.program_id, principal, REVIEWERS_ONLY)
     # One adjustment of a program at a time: the total is checked and changed under this lock.
-    await session.execute(select(Program.id).where(Program.id == project.program_id).with_for_update())
+    await session.execute(
+        select(col(Program.id)).where(col(Program.id) == project.program_id).with_for_update()
+    )
     await session.refresh(project)
     if project.status != "approved":
         raise InvalidState(f"Only an approved project can be withdrawn; this one is {project.status}.")
@@ -360,7 +367,7 @@ async def withdraw(
             "replacement_project_ids", "list each replacement once, and not the withdrawn project"
         )
     replacements = list(
-        await session.scalars(visible(select(Project).where(Project.id.in_(ids)), Project, principal))
+        await session.scalars(visible(select(Project).where(col(Project.id).in_(ids)), Project, principal))
     )
     found = {r.id: r for r in replacements}
     problems: Problems = []
@@ -423,18 +430,22 @@ async def adjustments(
     session: AsyncSession, *, program_id: uuid.UUID, principal: Principal
 ) -> list[Adjustment]:
     await get_visible(session, Program, program_id, principal, "program")
-    stmt = select(Adjustment).where(Adjustment.program_id == program_id).order_by(Adjustment.decided_at)
+    stmt = (
+        select(Adjustment)
+        .where(col(Adjustment.program_id) == program_id)
+        .order_by(col(Adjustment.decided_at))
+    )
     return list(await session.scalars(stmt))
 
 
 SORTS = {
-    "code": Project.code,
-    "name": Project.name,
-    "total_investment": Project.total_investment,
-    "annual_plan": Project.annual_plan,
-    "start_date": Project.start_date,
-    "end_date": Project.end_date,
-    "updated_at": Project.updated_at,
+    "code": col(Project.code),
+    "name": col(Project.name),
+    "total_investment": col(Project.total_investment),
+    "annual_plan": col(Project.annual_plan),
+    "start_date": col(Project.start_date),
+    "end_date": col(Project.end_date),
+    "updated_at": col(Project.updated_at),
 }
 SUMMARY_COLUMNS = [Project.__table__.c[name] for name in ProjectSummary.model_fields]  # type: ignore[attr-defined]
 
@@ -454,25 +465,25 @@ def filtered(
     """The visible projects matching the filters (the list and the Excel export share this)."""
     stmt = visible(select(*columns) if columns else select(Project), Project, principal)
     for column, value in (
-        (Project.program_id, program_id),
-        (Project.region_unit_id, region_unit_id),
-        (Project.responsible_unit_id, responsible_unit_id),
-        (Project.category, category),
-        (Project.stage, stage),
-        (Project.status, status),
+        (col(Project.program_id), program_id),
+        (col(Project.region_unit_id), region_unit_id),
+        (col(Project.responsible_unit_id), responsible_unit_id),
+        (col(Project.category), category),
+        (col(Project.stage), stage),
+        (col(Project.status), status),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(Project.name.ilike(like) | Project.code.ilike(like))
+        stmt = stmt.where(col(Project.name).ilike(like) | col(Project.code).ilike(like))
     return stmt
 
 
 def order(stmt: Any, sort: str) -> Any:
     column = SORTS[sort.lstrip("-")]
     ordered = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
-    return stmt.order_by(ordered, Project.id)
+    return stmt.order_by(ordered, col(Project.id))
 
 
 async def list_projects(
@@ -496,7 +507,9 @@ async def unit_names(
 ) -> dict[uuid.UUID, Any]:
     """id → the unit's `column` (its name unless said) for the given units."""
     found = await session.execute(
-        select(Unit.id, column if column is not None else Unit.name).where(Unit.id.in_(unit_ids))
+        select(col(Unit.id), column if column is not None else col(Unit.name)).where(
+            col(Unit.id).in_(unit_ids)
+        )
     )
     return {unit_id: value for unit_id, value in found}
 
@@ -520,7 +533,7 @@ async def export_rows(
     milestones = await milestones_by_project(session, [r["id"] for r in rows])
     for r in rows:
         r["milestones"] = [m.model_dump() for m in milestones.get(r["id"], [])]
-    codes = await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS}, Unit.code)
+    codes = await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS}, col(Unit.code))
     return rows, codes
 
 
@@ -529,7 +542,7 @@ async def importable_program(
 ) -> Program:
     """The program an import goes into: 422 on the form field when the caller cannot see it."""
     program = await session.scalar(
-        visible(select(Program).where(Program.id == program_id), Program, principal)
+        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
     )
     if program is None:
         raise field_error("program_id", f"there is no program {program_id} that you can see")
@@ -545,13 +558,13 @@ async def for_oc4ids(
         await session.scalars(
             visible(select(Project), Project, principal)
             .where(
-                Project.program_id == program.id,
-                Project.status.in_((ProjectStatus.APPROVED, ProjectStatus.WITHDRAWN)),
+                col(Project.program_id) == program.id,
+                col(Project.status).in_((ProjectStatus.APPROVED, ProjectStatus.WITHDRAWN)),
             )
-            .order_by(Project.code)
+            .order_by(col(Project.code))
         )
     )
     milestones = await milestones_by_project(session, [p.id for p in rows])
     unit_ids = {program.office_unit_id} | {getattr(p, f) for p in rows for f in UNIT_FIELDS}
-    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    units = {u.id: u for u in await session.scalars(select(Unit).where(col(Unit.id).in_(unit_ids)))}
     return rows, milestones, units

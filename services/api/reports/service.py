@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
@@ -19,7 +20,7 @@ from shared.errors import Conflict, field_error, invalid
 from shared.logging import request_id_var
 from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
-from shared.vocabulary import DueState
+from shared.vocabulary import DueState, ScheduleKind
 
 
 async def raise_problem(
@@ -75,7 +76,7 @@ def _settings(text: str) -> ProgramSettings:
 async def _deadline(session: AsyncSession, settings_text: str, period: str) -> tuple[datetime | None, bool]:
     """The project monthly deadline of `period` under these program settings (None: the program
     has none), and whether the calendar covered it."""
-    schedule = _settings(settings_text).schedule("project_monthly")
+    schedule = _settings(settings_text).schedule(ScheduleKind.PROJECT_MONTHLY)
     if schedule is not None:
         found = dues.period_for(schedule, period, await calendar.load(session, [int(period[:4])]))
         if found is not None:
@@ -230,9 +231,9 @@ async def file_unit_report(
         version += (
             await session.scalar(
                 select(func.count()).where(
-                    UnitReport.unit_id == unit.id,
-                    UnitReport.kind == data.kind,
-                    UnitReport.period == data.period,
+                    col(UnitReport.unit_id) == unit.id,
+                    col(UnitReport.kind) == data.kind,
+                    col(UnitReport.period) == data.period,
                 )
             )
             or 0
@@ -280,17 +281,20 @@ async def project_report_history(
 ) -> list[tuple[ProjectReport, list[uuid.UUID]]]:
     """Every version of the project's reports (of one period, if named), newest period and version
     first, each with the problems it raised."""
-    stmt = select(ProjectReport).where(ProjectReport.project_id == project.id)
+    stmt = select(ProjectReport).where(col(ProjectReport.project_id) == project.id)
     if period:
-        stmt = stmt.where(ProjectReport.period == period)
-    rows = await session.scalars(stmt.order_by(ProjectReport.period.desc(), ProjectReport.version.desc()))
+        stmt = stmt.where(col(ProjectReport.period) == period)
+    rows = await session.scalars(
+        stmt.order_by(col(ProjectReport.period).desc(), col(ProjectReport.version).desc())
+    )
     raised: dict[uuid.UUID, list[uuid.UUID]] = {}
     for problem_id, report_id in await session.execute(
-        select(Problem.id, Problem.report_id).where(
-            Problem.project_id == project.id, Problem.report_id.is_not(None)
+        select(col(Problem.id), col(Problem.report_id)).where(
+            col(Problem.project_id) == project.id, col(Problem.report_id).is_not(None)
         )
     ):
-        raised.setdefault(report_id, []).append(problem_id)
+        if report_id is not None:
+            raised.setdefault(report_id, []).append(problem_id)
     return [(r, raised.get(r.id, [])) for r in rows]
 
 
@@ -304,12 +308,12 @@ async def unit_report_history(
     session: AsyncSession, *, unit: Unit, kind: str | None, period: str | None
 ) -> list[UnitReport]:
     """The unit's reports, newest first (the latest 500)."""
-    stmt = select(UnitReport).where(UnitReport.unit_id == unit.id)
+    stmt = select(UnitReport).where(col(UnitReport.unit_id) == unit.id)
     if kind:
-        stmt = stmt.where(UnitReport.kind == kind)
+        stmt = stmt.where(col(UnitReport.kind) == kind)
     if period:
-        stmt = stmt.where(UnitReport.period == period)
-    return list(await session.scalars(stmt.order_by(UnitReport.submitted_at.desc()).limit(500)))
+        stmt = stmt.where(col(UnitReport.period) == period)
+    return list(await session.scalars(stmt.order_by(col(UnitReport.submitted_at).desc()).limit(500)))
 
 
 async def list_dues(

@@ -12,8 +12,9 @@ from services.api.preconditions import IfMatch
 from services.api.records import UnitDep
 from services.api.routing import SessionDep, router
 from services.api.units import service
-from services.api.units.schemas import LiaisonChangePublic, UnitCreate, UnitKind, UnitPublic, UnitUpdate
+from services.api.units.schemas import LiaisonChangePublic, UnitCreate, UnitPublic, UnitUpdate
 from shared.models import Unit
+from shared.vocabulary import UnitKind
 
 units = router(prefix="/units", tags=["units"])
 Reader = Annotated[Principal, authorize(Action.UNITS_READ)]

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func, literal, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.permissions import sees_personal_data
 from services.api.auth.principal import Principal
@@ -39,7 +40,7 @@ def _audit_view(unit: Unit, box: PhoneBox) -> dict[str, Any]:
 
 
 async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Principal | None) -> Unit:
-    stmt = select(Unit).where(Unit.id == parent_id)
+    stmt = select(Unit).where(col(Unit.id) == parent_id)
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
         raise field_error("parent_id", f"there is no unit {parent_id} that you can see")
@@ -47,7 +48,7 @@ async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Princi
 
 
 async def _ensure_code_free(session: AsyncSession, code: str) -> None:
-    if await session.scalar(select(Unit.id).where(Unit.code == code)):
+    if await session.scalar(select(col(Unit.id)).where(col(Unit.code) == code)):
         raise Conflict(f"A unit with code '{code}' already exists; codes must be unique.")
 
 
@@ -130,8 +131,8 @@ async def update(
         old, new = unit.path, f"{parent.path}{unit.id}/"
         await session.execute(
             sql_update(Unit)
-            .where(Unit.path.startswith(old, autoescape=True))
-            .values(path=literal(new) + func.substr(Unit.path, len(old) + 1))
+            .where(col(Unit.path).startswith(old, autoescape=True))
+            .values(path=literal(new) + func.substr(col(Unit.path), len(old) + 1))
             .execution_options(synchronize_session=False)
         )
         unit.parent_id, unit.path = parent.id, new
@@ -168,14 +169,14 @@ async def list_units(
 ) -> tuple[list[Unit], int]:
     stmt = visible(select(Unit), Unit, principal)
     if kind:
-        stmt = stmt.where(Unit.kind == kind)
+        stmt = stmt.where(col(Unit.kind) == kind)
     if parent_id:
-        stmt = stmt.where(Unit.parent_id == parent_id)
+        stmt = stmt.where(col(Unit.parent_id) == parent_id)
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(Unit.name.ilike(like) | Unit.code.ilike(like))
+        stmt = stmt.where(col(Unit.name).ilike(like) | col(Unit.code).ilike(like))
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Unit.path).offset(page.offset).limit(page.page_size))
+    rows = await session.scalars(stmt.order_by(col(Unit.path)).offset(page.offset).limit(page.page_size))
     return list(rows), count
 
 
@@ -184,7 +185,9 @@ async def liaison_history(
 ) -> list[LiaisonChangePublic]:
     await get_visible(session, Unit, unit_id, principal, "unit")
     rows = await session.scalars(
-        select(LiaisonChange).where(LiaisonChange.unit_id == unit_id).order_by(LiaisonChange.changed_at)
+        select(LiaisonChange)
+        .where(col(LiaisonChange.unit_id) == unit_id)
+        .order_by(col(LiaisonChange.changed_at))
     )
     return [
         LiaisonChangePublic(

@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.passwords import hash_secret, new_secret, password_problems
 from services.api.auth.principal import Principal
@@ -18,7 +19,7 @@ from shared.models import ApiClient, AppUser, Unit
 
 
 async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal | None) -> Unit:
-    stmt = select(Unit).where(Unit.id == unit_id)
+    stmt = select(Unit).where(col(Unit.id) == unit_id)
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
         msg = f"there is no unit {unit_id} that you can see"
@@ -37,7 +38,7 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
     if problems:
         msg = "; ".join(problems)
         raise field_error("password", msg)
-    if await session.scalar(select(AppUser.id).where(AppUser.username == data.username)):
+    if await session.scalar(select(col(AppUser.id)).where(col(AppUser.username) == data.username)):
         raise Conflict(f"The username '{data.username}' is taken; choose another.")
     user = AppUser(
         username=data.username,
@@ -119,20 +120,22 @@ async def list_users(
     session: AsyncSession, *, principal: Principal, page: PageParams
 ) -> tuple[list[AppUser], int]:
     """People in units of the principal's subtree, by username."""
-    return await paginate(session, visible(select(AppUser), AppUser, principal), page, AppUser.username)
+    return await paginate(session, visible(select(AppUser), AppUser, principal), page, col(AppUser.username))
 
 
 async def list_clients(
     session: AsyncSession, *, principal: Principal, page: PageParams
 ) -> tuple[list[ApiClient], int]:
     """System clients of units in the principal's subtree, by name."""
-    return await paginate(session, visible(select(ApiClient), ApiClient, principal), page, ApiClient.name)
+    return await paginate(
+        session, visible(select(ApiClient), ApiClient, principal), page, col(ApiClient.name)
+    )
 
 
 async def user_by_username(session: AsyncSession, username: str) -> AppUser | None:
     """The account signing in with `username` (usernames are kept in lower case)."""
-    return await session.scalar(select(AppUser).where(AppUser.username == username.lower()))
+    return await session.scalar(select(AppUser).where(col(AppUser.username) == username.lower()))
 
 
 async def client_by_client_id(session: AsyncSession, client_id: str) -> ApiClient | None:
-    return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    return await session.scalar(select(ApiClient).where(col(ApiClient.client_id) == client_id))

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import visible
@@ -40,12 +41,14 @@ async def create(
 async def list_webhooks(
     session: AsyncSession, *, principal: Principal, page: PageParams
 ) -> tuple[list[Webhook], int]:
-    return await paginate(session, visible(select(Webhook), Webhook, principal), page, Webhook.created_at)
+    return await paginate(
+        session, visible(select(Webhook), Webhook, principal), page, col(Webhook.created_at)
+    )
 
 
 async def deliveries(
     session: AsyncSession, *, webhook: Webhook, page: PageParams
 ) -> tuple[list[WebhookDelivery], int]:
     """The webhook's deliveries, newest first."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)
-    return await paginate(session, stmt, page, WebhookDelivery.created_at.desc())
+    stmt = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook.id)
+    return await paginate(session, stmt, page, col(WebhookDelivery.created_at).desc())
