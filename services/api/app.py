@@ -1,4 +1,4 @@
-"""The api's app factory. Engines, pools and the relay are made in the lifespan, never at import."""
+"""The api's app factory. Engines, pools and the background pass are made in the lifespan, never at import."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +11,7 @@ from services.api import errors
 from services.api.audit.router import audit_log
 from services.api.auth.principal import PrincipalCache
 from services.api.auth.router import auth
+from services.api.background import BackgroundPass
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
 from services.api.ops.router import router as ops_router
@@ -18,7 +19,6 @@ from services.api.pings.router import pings
 from services.api.problems.router import problems
 from services.api.programs.router import programs, tasks
 from services.api.projects.router import program_views, projects, public
-from services.api.relay import Relay
 from services.api.reports.router import project_reports, reports, unit_reports
 from services.api.routing import index_paths
 from services.api.units.phone import PhoneBox
@@ -55,12 +55,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             job_serializer=serialize,
             job_deserializer=deserialize,
         )
-        app.state.relay = Relay(app.state.sessions, app.state.redis, settings)
-        app.state.relay.start()
+        app.state.background = BackgroundPass(app.state.sessions, app.state.redis, settings)
+        app.state.background.start()
         try:
             yield
         finally:
-            await app.state.relay.stop()
+            await app.state.background.stop()
             await app.state.redis.aclose()
             await engine.dispose()
 

@@ -1,8 +1,9 @@
 """One transaction per request, committed before the response is sent.
 
 Routers use `DubanRoute`: it opens the session, applies `Idempotency-Key` to POSTs, runs the
-endpoint, stores an idempotent response with the effect, commits, and then wakes the outbox
-relay. Services never commit; an error or a 4xx/5xx answer rolls everything back.
+endpoint, stores an idempotent response with the effect, commits, and then wakes the
+background pass (which relays the outbox). Services never commit; an error or a 4xx/5xx
+answer rolls everything back.
 """
 
 from collections.abc import Callable, Coroutine
@@ -81,7 +82,7 @@ class DubanRoute(APIRoute):
                 if session.info.pop(PRINCIPALS_CHANGED, False):
                     state.principals.clear()  # an account, client or unit changed: check tokens afresh
             if wrote_outbox:
-                state.relay.wake()
+                state.background.wake()
             return response
 
         return handler

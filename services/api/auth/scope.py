@@ -35,6 +35,10 @@ def condition(model: Any, principal: Principal) -> Any:
     - `shared_down = True` as well: it is also seen from below (a program is shared down its
       office's tree, so a county takes part in its province's program);
     - `subtree_via = (column, parent model)`: seen exactly when the parent row is.
+
+    Twin: the filing function (services/api/reports/file_project_report.sql) writes the rule for
+    Project again in SQL, so a filing is one statement; a change here changes it there
+    (tests/api/test_reports.py::test_who_may_file_is_who_sees_the_project ties them).
     """
     if model is Unit:
         return col(Unit.path).startswith(principal.unit_path, autoescape=True)

@@ -86,7 +86,12 @@ async def _deadline(session: AsyncSession, settings_text: str, period: str) -> t
 
 def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
     """What is wrong with the report, in words; `filed` holds the facts the database returned
-    (None before it was asked)."""
+    (None before it was asked).
+
+    Twin: the filing function (services/api/reports/file_project_report.sql) checks the period
+    against the start, the milestone names and the total in SQL and answers `invalid`; this words
+    them. A rule added here that needs the database's facts must be added there too
+    (tests/api/test_reports.py covers each)."""
     faults: list[tuple[list[str | int], str]] = []
     if data.period > f"{today:%Y-%m}":
         faults.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
