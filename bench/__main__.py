@@ -94,7 +94,7 @@ def main() -> None:
         "DUBAN_SIGNIN_MAX_FAILURES": "100",
         "BENCH_DATABASE_URL": plain_url(db_url),
     }
-    api_port, base_port, floor_port = _free_port(), _free_port(), _free_port()
+    api_port, base_port, floor_port, plain_port = _free_port(), _free_port(), _free_port(), _free_port()
     served = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     procs = [
         subprocess.Popen(
@@ -116,13 +116,19 @@ def main() -> None:
             [sys.executable, "-m", "uvicorn", "bench.framework:app", "--port", str(floor_port), *served],
             env=env,
         ),
+        # the api again, routed by Starlette alone: what PathIndex earns
+        subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", "api", "--port", str(plain_port)],
+            env={**env, "DUBAN_PATH_INDEX": "false"},
+        ),
     ]
     api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-    floor = f"http://127.0.0.1:{floor_port}"
+    floor, plain = f"http://127.0.0.1:{floor_port}", f"http://127.0.0.1:{plain_port}"
     try:
         _wait(f"{api}/readyz", procs[0])
         _wait(f"{base}/json", procs[1])
         _wait(f"{floor}/ready", procs[2])
+        _wait(f"{plain}/readyz", procs[3])
         subprocess.run(
             [
                 sys.executable,
@@ -154,6 +160,12 @@ def main() -> None:
             ("bare INSERT (asyncpg)", f"{base}/insert", {"method": "POST", "body": ping_body}, None),
             ("GET /healthz", f"{api}/healthz", {}, "bare JSON"),
             ("GET /api/v1/me (token check)", f"{api}/api/v1/me", {"headers": auth}, "bare JSON"),
+            (
+                "GET /api/v1/me (token check), no PathIndex",
+                f"{plain}/api/v1/me",
+                {"headers": auth},
+                "bare JSON",
+            ),
             ("GET /api/v1/pings/{id}", f"{api}/api/v1/pings/{ping}", {"headers": auth}, "bare JSON"),
             (
                 "POST /api/v1/pings",
@@ -196,6 +208,12 @@ def main() -> None:
             (
                 "POST /api/v1/projects/{id}/reports",
                 f"{api}{report_paths[0]}",
+                {"method": "POST", "body": report_body, "headers": auth, "paths": report_paths},
+                "bare INSERT (asyncpg)",
+            ),
+            (
+                "POST /api/v1/projects/{id}/reports, no PathIndex",
+                f"{plain}{report_paths[0]}",
                 {"method": "POST", "body": report_body, "headers": auth, "paths": report_paths},
                 "bare INSERT (asyncpg)",
             ),

@@ -56,6 +56,11 @@ class ApiSettings(DubanSettings):
     jwt_audience: str = "duban-api"
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     signin_lockout_seconds: int = Field(default=900, ge=1, le=86400)
+    path_index: bool = Field(
+        default=True,
+        description="route requests through services.api.routing.PathIndex (false: Starlette's own "
+        "routing, which answers the same; make bench measures both)",
+    )
     principal_cache_seconds: float = Field(
         default=5.0,
         ge=0,

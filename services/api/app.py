@@ -101,5 +101,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         pings,
     ):
         app.router.routes.extend(domain.routes)
-    index_paths(app)
+    if settings.path_index:
+        index_paths(app)
     return app
