@@ -118,10 +118,11 @@ class DueFilters:
 
 
 def _periods_table(items: list[Period], as_of_day: date) -> Any:
-    """The owed periods as an inline VALUES table (one row that matches nothing when none are)."""
+    """The owed periods as an inline VALUES table; None when none is owed yet (then nothing of
+    that schedule is owed: no placeholder row, which a unit, owing every period, would match)."""
     rows = [(p.kind, p.label, p.end, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
     if not rows:
-        rows = [("none", "none", date(1970, 1, 1), datetime(1970, 1, 1, tzinfo=OFFICE_TZ), True)]
+        return None
     return values(
         column("kind", String()),
         column("period", String()),
@@ -177,6 +178,8 @@ def dues_query(
             if not filters.period or p.label == filters.period
         ]
         table = _periods_table(items, as_of_day)
+        if table is None:
+            continue
         if schedule.kind in UNIT_SCHEDULES:
             parts.append(_unit_dues(program, schedule.kind, table, as_of, visible_units, filters))
         else:

@@ -587,3 +587,19 @@ async def test_dates_outside_2000_to_2100_are_refused_in_words(client: AsyncClie
     assert filed.status_code == 422
     assert filed.json()["errors"][0]["loc"] == ["body", "milestones", 0, "actual_date"]
     assert "2100-12-31" in filed.json()["detail"]
+
+
+async def test_nothing_is_owed_before_its_first_period_ends(client: AsyncClient, approved: World) -> None:
+    """Before the program's year, and on 3 January of it, units owe nothing yet: no placeholder
+    row (kind and period 'none', due in 1970) counts as overdue."""
+    for as_of in ("2017-12-01T09:00:00+08:00", "2018-01-03T09:00:00+08:00"):
+        params = {"program_id": str(approved.programs["P"].id), "as_of": as_of, "page_size": "500"}
+        r = await client.get("/api/v1/reports/dues", params=params, headers=approved.auth("p_staff"))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [d for d in body["data"] if d["period"] == "none" or d["kind"] == "none"] == []
+        assert body["summary"]["overdue"] == 0
+    # on 3 January only the project's own January form (due by the 22nd) is owed, and open
+    assert [(d["kind"], d["period"], d["state"]) for d in body["data"]] == [
+        ("project_monthly", "2018-01", "open")
+    ]
