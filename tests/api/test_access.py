@@ -100,7 +100,19 @@ def new_project(w: World, u: str) -> dict[str, Any]:
     }
 
 
-IMPORT_FILE = "项目编号,项目名称,所属类别,所属区域,业主单位,责任单位,建设性质,建设阶段\n".encode()
+IMPORT_HEADER = (
+    "项目编号,项目名称,所属类别,所属区域,业主单位,责任单位,责任领导,领导职务,建设性质,建设阶段,"
+    "总投资(万元),年度计划投资(万元),开工日期,竣工日期"
+)
+
+
+def import_file(w: World, unit: str) -> bytes:
+    """One valid project of the caller's own unit: an allowed import is a 200."""
+    code = w.units[unit].code
+    units = ",".join([code] * 3)
+    row = f"ACC-1,县道改造,现代基础设施,{units},张三,副县长,新建,在建,1000,600,2018-03-01,2019-12-31"
+    return f"{IMPORT_HEADER}\n{row}\n".encode()
+
 
 TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
     "GET /me": (lambda w, u: ("GET", "/api/v1/me", None, {}), row(anonymous=(401, 401), rest=(200, 200))),
@@ -472,7 +484,7 @@ async def test_access(client: AsyncClient, world: World, endpoint: str, principa
     method, url, body, headers = build(world, unit)
     headers = {**headers, **world.auth(principal)}
     if isinstance(body, tuple):  # a multipart upload: (kind, form fields)
-        files = {"file": ("projects.csv", IMPORT_FILE, "text/csv")}
+        files = {"file": ("projects.csv", import_file(world, TARGETS[principal][0]), "text/csv")}
         r = await client.request(method, url, data=body[1], files=files, headers=headers)
     else:
         r = await client.request(method, url, json=body, headers=headers)

@@ -115,13 +115,18 @@ async def test_errors_in_rows_3_and_7_import_nothing_and_name_both(client: Async
     rows[1] = row(world, "ERR-3", **{"年度计划投资(万元)": 5000})  # row 3: annual plan above the total
     rows[5] = row(world, "ERR-7", 业主单位="没有这个单位", 开工日期="明年")  # row 7: two bad cells
     r = await upload(client, world, workbook(rows))
-    assert r.status_code == 200
+    assert r.status_code == 422  # a system that checks the status code must not think it worked
     body = r.json()
     assert body["created"] == 0
     assert {(e["row"], e["column"]) for e in body["errors"]} == {
         (3, "年度计划投资(万元)"),
         (7, "业主单位"),
         (7, "开工日期"),
+    }
+    dry = await upload(client, world, workbook(rows), dry_run=True)
+    assert dry.status_code == 422 and dry.json()["dry_run"] is True
+    assert {(e["row"], e["column"]) for e in dry.json()["errors"]} == {
+        (e["row"], e["column"]) for e in body["errors"]
     }
     assert await codes(client, world, "ERR-") == []
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -125,15 +126,20 @@ async def export(session: SessionDep, principal: Reader, filters: Filters, sort:
     )
 
 
-@projects.post("/import", response_model=ImportResult)
+@projects.post(
+    "/import",
+    response_model=ImportResult,
+    responses={422: {"model": ImportResult, "description": "rows with errors: nothing was imported"}},
+)
 async def import_projects(
     session: SessionDep,
     principal: Writer,
     file: Annotated[UploadFile, File(description="the filled-in template, .xlsx or .csv")],
     program_id: Annotated[UUID, Form()],
     dry_run: Annotated[bool, Form()] = False,
-) -> ImportResult:
-    """Import drafts from a spreadsheet; any error in any row imports nothing and lists them all."""
+) -> ImportResult | JSONResponse:
+    """Import drafts from a spreadsheet; any error in any row imports nothing and lists them all
+    (422, with `dry_run` too, the body listing each error by row and column)."""
     # Bodies past 11 MB never get here (the middleware answers 413 unread); this is the file's own limit.
     content = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
@@ -141,7 +147,7 @@ async def import_projects(
             f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
         )
     program = await service.importable_program(session, program_id=program_id, principal=principal)
-    return await importer.run(
+    result = await importer.run(
         session,
         program=program,
         filename=file.filename or "",
@@ -149,6 +155,17 @@ async def import_projects(
         principal=principal,
         dry_run=dry_run,
     )
+    if result.errors:  # a client that checks the status code must not think it worked
+        problem = {
+            "type": "urn:duban:error:import",
+            "title": "Rows with errors",
+            "status": 422,
+            "detail": f"{len(result.errors)} error(s); nothing was imported. Fix the rows and send the "
+            "file again.",
+            **result.model_dump(mode="json"),
+        }
+        return JSONResponse(problem, status_code=422, media_type="application/problem+json")
+    return result
 
 
 @projects.get("/{project_id}", response_model=ProjectPublic)
