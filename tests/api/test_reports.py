@@ -603,3 +603,30 @@ async def test_nothing_is_owed_before_its_first_period_ends(client: AsyncClient,
     assert [(d["kind"], d["period"], d["state"]) for d in body["data"]] == [
         ("project_monthly", "2018-01", "open")
     ]
+
+
+async def test_a_period_outside_the_program_year_or_the_project_is_refused(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    """A 2018 project took reports for 2019-01 and 2026-12 and its investment to date rose: each
+    is a 422 naming `period` and the months allowed, and nothing is filed."""
+    project = approved.projects["A"]
+    project.end_date = date(2018, 10, 31)
+    await session.commit()
+    url = f"/api/v1/projects/{project.id}/reports"
+    with clock.use_clock(at("2026-12-20 10:00")):
+        for period in ("2019-01", "2026-12", "2018-11"):
+            r = await client.post(
+                url,
+                json={"period": period, "investment_month": "10", "progress_percent": "5"},
+                headers=approved.auth("a_reporter"),
+            )
+            assert r.status_code == 422, r.text
+            [error] = r.json()["errors"]
+            assert error["loc"] == ["body", "period"] and "2018-01 to 2018-10" in error["msg"]
+        ok = await client.post(
+            url,
+            json={"period": "2018-10", "investment_month": "10", "progress_percent": "5"},
+            headers=approved.auth("a_reporter"),
+        )
+    assert ok.status_code == 201 and ok.json()["investment_to_date"] == "10.00"  # nothing else counted

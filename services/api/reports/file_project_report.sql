@@ -5,16 +5,16 @@
 -- edit this file and add a migration that calls services.api.reports.filing_sql.apply().
 --
 -- Outcomes: not_visible (404), not_approved (409, with o_status), invalid (422: the caller found a
--- fault itself, or the period is before the start, a milestone is unknown or the investment to
--- date beyond the total; the facts to say so are returned), needs_deadline (the memo has no
+-- fault itself, or the period lies outside the program's year or the project's months, a milestone
+-- is unknown or the investment to date beyond the total; the facts to say so are returned), needs_deadline (the memo has no
 -- deadline for this stamp: compute it for o_settings and call again with it), filed.
 --
 -- Rules with a twin in Python (each twin names this file; tests tie them):
 -- * visibility: a project is visible when its region, responsible or owner unit lies in the
 --   caller's subtree — services.api.auth.scope.condition(Project, …)
 --   (tests/api/test_reports.py::test_who_may_file_is_who_sees_the_project);
--- * validity: the period before the project's start, an unknown milestone, the investment to
---   date beyond the total — services.api.reports.service._faults, which words them;
+-- * validity: the period outside the program's year or before the project's start or after its
+--   end, an unknown milestone, the investment to date beyond the total — services.api.reports.service._faults, which words them;
 -- * the investment to date is the sum of each period's latest version —
 --   shared.report_facts.latest_versions / investment (tests/api/test_filing_sql.py).
 CREATE OR REPLACE FUNCTION file_project_report(
@@ -26,7 +26,7 @@ CREATE OR REPLACE FUNCTION file_project_report(
     OUT o_program_id uuid, OUT o_responsible_unit_id uuid, OUT o_settings text, OUT o_stamp text,
     OUT o_milestones text[], OUT o_to_date numeric, OUT o_version integer,
     OUT o_due_at timestamptz, OUT o_due_complete boolean, OUT o_late boolean,
-    OUT o_submitted_at timestamptz
+    OUT o_submitted_at timestamptz, OUT o_year integer, OUT o_end_date date
 ) LANGUAGE plpgsql AS $$
 DECLARE
     v_year integer := substr(p_period, 1, 4)::integer;
@@ -47,11 +47,13 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT p.start_date, p.total_investment, p.program_id, p.responsible_unit_id, g.settings::text,
+    SELECT p.start_date, p.end_date, g.year, p.total_investment, p.program_id, p.responsible_unit_id,
+           g.settings::text,
            md5(g.settings::text) || '|' || coalesce(
                (SELECT string_agg(c.year || '@' || c.updated_at, ',' ORDER BY c.year)
                   FROM calendar_year c WHERE c.year BETWEEN v_year AND v_year + 1), '')
-      INTO o_start_date, o_total_investment, o_program_id, o_responsible_unit_id, o_settings, o_stamp
+      INTO o_start_date, o_end_date, o_year, o_total_investment, o_program_id, o_responsible_unit_id,
+           o_settings, o_stamp
       FROM project p JOIN program g ON g.id = p.program_id
      WHERE p.id = p_project_id;
 
@@ -67,6 +69,8 @@ BEGIN
     END IF;
     IF NOT p_valid
        OR p_period < to_char(o_start_date, 'YYYY-MM')
+       OR p_period > to_char(o_end_date, 'YYYY-MM')
+       OR v_year <> o_year
        OR o_to_date > o_total_investment
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_milestones) x
                    WHERE NOT (x ->> 'name') = ANY (o_milestones)) THEN

@@ -95,10 +95,28 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
     faults: list[tuple[list[str | int], str]] = []
     if data.period > f"{today:%Y-%m}":
         faults.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
-    if filed is not None and data.period < f"{filed['o_start_date']:%Y-%m}":
-        faults.append(
-            (["period"], f"the project starts in {filed['o_start_date']:%Y-%m}; {data.period} is before it")
-        )
+    if filed is not None:
+        first = max(f"{filed['o_start_date']:%Y-%m}", f"{filed['o_year']}-01")
+        last = min(f"{filed['o_end_date']:%Y-%m}", f"{filed['o_year']}-12")
+        start = f"{filed['o_start_date']:%Y-%m}"
+        if data.period < start:
+            faults.append(
+                (
+                    ["period"],
+                    f"the project starts in {start}; {data.period} is before it "
+                    f"(it reports {first} to {last})",
+                )
+            )
+        elif not first <= data.period <= last:
+            faults.append(
+                (
+                    ["period"],
+                    f"{data.period} is outside what this project reports: {first} to {last} (its program's "
+                    f"year {filed['o_year']}, the project from {filed['o_start_date']:%Y-%m} to "
+                    f"{filed['o_end_date']:%Y-%m}); a continuing project reports next year in next year's "
+                    "program",
+                )
+            )
     known = (filed["o_milestones"] or []) if filed is not None else None
     for i, m in enumerate(data.milestones):
         if known is not None and m.name not in known:
