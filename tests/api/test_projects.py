@@ -195,7 +195,7 @@ async def test_a_withdrawal_must_not_lower_the_approved_total(client: AsyncClien
     assert statuses == {stuck: "withdrawn", small["id"]: "approved", big["id"]: "approved"}
     history = (
         await client.get(f"/api/v1/programs/{world.programs['P'].id}/adjustments", headers=office)
-    ).json()
+    ).json()["data"]
     assert [(h["withdrawn_project_id"], h["reason"]) for h in history] == [(stuck, "多次督促仍无法推进")]
     again = await client.post(f"/api/v1/projects/{stuck}/withdraw", json={"reason": "x"}, headers=office)
     assert again.status_code == 409

@@ -206,6 +206,8 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
     assert (first.json()["version"], fixed.json()["version"]) == (1, 2)
     assert fixed.json()["investment_to_date"] == "90.00" and fixed.json()["late"] is False
     history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()
+    assert history["count"] == 2
+    history = history["data"]
     assert [(h["version"], h["investment_month"]) for h in history] == [(2, "90.00"), (1, "60.00")]
     ind = f"/api/v1/projects/{world.projects['A'].id}/indicators"
     now = (await client.get(ind, params={"as_of": "2018-03-31"}, headers=reporter)).json()
@@ -233,7 +235,7 @@ async def test_a_filing_that_waited_behind_another_is_stamped_after_it(
     assert (first["version"], second["version"]) == (1, 2)
     assert second["submitted_at"] == first["submitted_at"]
     assert datetime.fromisoformat(first["submitted_at"]) == datetime(2018, 3, 22, 23, tzinfo=OFFICE_TZ)
-    history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()
+    history = (await client.get(f"{url}?period=2018-03", headers=reporter)).json()["data"]
     assert [h["submitted_at"] for h in history] == [first["submitted_at"]] * 2
     # Due by the 22nd: at 22:30 nothing was filed yet, at 23:30 it was, on time.
     assert (await dues(client, world, "2018-03-22T22:30:00+08:00"))[("project_monthly", "2018-03")][
@@ -308,7 +310,7 @@ async def test_a_retried_filing_with_the_same_key_files_once(client: AsyncClient
     assert first.status_code == again.status_code == other.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
     assert (first.json()["version"], other.json()["version"]) == (1, 2)
-    history = (await client.get(f"{url}?period=2018-05", headers=world.auth("a_reporter"))).json()
+    history = (await client.get(f"{url}?period=2018-05", headers=world.auth("a_reporter"))).json()["data"]
     assert [h["version"] for h in history] == [2, 1]
 
 
@@ -550,7 +552,7 @@ async def test_a_deadline_without_calendar_data_says_so(client: AsyncClient, wor
     assert third["version"] == 3 and third["due_at"] == "2027-03-26T00:00:00+08:00"
     # The history gives each version's deadline as its filing answered it, in China's time.
     history = await client.get(f"/api/v1/projects/{pid}/reports", headers=office)
-    assert [(h["version"], h["due_at"]) for h in history.json()] == [
+    assert [(h["version"], h["due_at"]) for h in history.json()["data"]] == [
         (3, third["due_at"]),
         (2, again["due_at"]),
         (1, "2027-03-23T00:00:00+08:00"),
@@ -630,3 +632,23 @@ async def test_a_period_outside_the_program_year_or_the_project_is_refused(
             headers=approved.auth("a_reporter"),
         )
     assert ok.status_code == 201 and ok.json()["investment_to_date"] == "10.00"  # nothing else counted
+
+
+async def test_the_history_is_a_page_and_reads_as_the_filing_answered(
+    client: AsyncClient, approved: World
+) -> None:
+    """One shape for lists ({data, count}); "5" filed reads "5.00" in the answer and the history."""
+    url = f"/api/v1/projects/{approved.projects['A'].id}/reports"
+    with clock.use_clock(at("2018-05-10 10:00")):
+        for month in ("2018-01", "2018-02", "2018-03"):
+            filed = await client.post(
+                url,
+                json={"period": month, "investment_month": "10", "progress_percent": "5"},
+                headers=approved.auth("a_reporter"),
+            )
+            assert filed.status_code == 201
+    answer = filed.json()
+    assert (answer["progress_percent"], answer["investment_month"]) == ("5.00", "10.00")
+    page = (await client.get(f"{url}?page_size=2", headers=approved.auth("a_reporter"))).json()
+    assert page["count"] == 3 and [h["period"] for h in page["data"]] == ["2018-03", "2018-02"]
+    assert page["data"][0] == answer

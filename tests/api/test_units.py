@@ -52,11 +52,11 @@ async def test_every_liaison_change_is_kept(client: AsyncClient, world: World) -
         headers={**admin, "If-Match": "2"},
     )
     assert r1.status_code == r2.status_code == 200
-    history = (await client.get(f"/api/v1/units/{a.id}/liaison-history", headers=admin)).json()
+    history = (await client.get(f"/api/v1/units/{a.id}/liaison-history", headers=admin)).json()["data"]
     assert [(h["name"], h["phone"]) for h in history] == [("王芳", "13812345678"), ("李明", "0379-66812345")]
     masked = (
         await client.get(f"/api/v1/units/{a.id}/liaison-history", headers=world.auth("a_leader"))
-    ).json()
+    ).json()["data"]
     assert [h["phone"] for h in masked] == ["138****5678", "0379-****2345"]
 
 

@@ -247,11 +247,13 @@ async def withdraw(
     return AdjustmentPublic.model_validate(adjustment.model_dump())
 
 
-@program_views.get("/{program_id}/adjustments", response_model=list[AdjustmentPublic])
-async def adjustments(program_id: UUID, session: SessionDep, principal: Reader) -> list[AdjustmentPublic]:
+@program_views.get("/{program_id}/adjustments", response_model=Page[AdjustmentPublic])
+async def adjustments(
+    session: SessionDep, principal: Reader, program: ProgramDep, page: PageDep
+) -> Page[AdjustmentPublic]:
     """Every dynamic adjustment of the program, oldest first."""
-    rows = await service.adjustments(session, program_id=program_id, principal=principal)
-    return [AdjustmentPublic.model_validate(a.model_dump()) for a in rows]
+    rows, count = await service.adjustments(session, program=program, page=page)
+    return Page(data=[AdjustmentPublic.model_validate(a.model_dump()) for a in rows], count=count)
 
 
 @program_views.get("/{program_id}/oc4ids")

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
-from services.api.pagination import PageParams
+from services.api.pagination import PageParams, paginate
 from services.api.preconditions import check_version
 from services.api.projects.schemas import (
     MilestoneIn,
@@ -427,15 +427,11 @@ async def withdraw(
 
 
 async def adjustments(
-    session: AsyncSession, *, program_id: uuid.UUID, principal: Principal
-) -> list[Adjustment]:
-    await get_visible(session, Program, program_id, principal, "program")
-    stmt = (
-        select(Adjustment)
-        .where(col(Adjustment.program_id) == program_id)
-        .order_by(col(Adjustment.decided_at))
-    )
-    return list(await session.scalars(stmt))
+    session: AsyncSession, *, program: Program, page: PageParams
+) -> tuple[list[Adjustment], int]:
+    """The program's dynamic adjustments, oldest first."""
+    stmt = select(Adjustment).where(col(Adjustment.program_id) == program.id)
+    return await paginate(session, stmt, page, col(Adjustment.decided_at))
 
 
 SORTS = {

@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.pagination import PageDep
+from services.api.pagination import Page, PageDep
 from services.api.records import ProgramDep, ProjectDep, UnitDep
 from services.api.reports import service
 from services.api.reports.schemas import (
@@ -51,16 +51,17 @@ async def file_project_report(
     return _public(report, raised)
 
 
-@project_reports.get("/{project_id}/reports", response_model=list[ProjectReportPublic])
+@project_reports.get("/{project_id}/reports", response_model=Page[ProjectReportPublic])
 async def project_report_history(
     session: SessionDep,
     principal: Reader,
     project: ProjectDep,
+    page: PageDep,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-) -> list[ProjectReportPublic]:
+) -> Page[ProjectReportPublic]:
     """Every version, newest period and version first."""
-    rows = await service.project_report_history(session, project=project, period=period)
-    return [_public(r.model_dump(), raised) for r, raised in rows]
+    rows, count = await service.project_report_history(session, project=project, period=period, page=page)
+    return Page(data=[_public(r.model_dump(), raised) for r, raised in rows], count=count)
 
 
 @project_reports.get("/{project_id}/indicators", response_model=IndicatorsPublic)
@@ -81,17 +82,18 @@ async def file_unit_report(
     return UnitReportPublic.model_validate(report.model_dump())
 
 
-@unit_reports.get("/{unit_id}/reports", response_model=list[UnitReportPublic])
+@unit_reports.get("/{unit_id}/reports", response_model=Page[UnitReportPublic])
 async def unit_report_history(
     session: SessionDep,
     principal: Reader,
     unit: UnitDep,
+    page: PageDep,
     kind: UnitReportKind | None = None,
     period: Annotated[str | None, Query(max_length=8)] = None,
-) -> list[UnitReportPublic]:
+) -> Page[UnitReportPublic]:
     """The unit's reports, newest first."""
-    rows = await service.unit_report_history(session, unit=unit, kind=kind, period=period)
-    return [UnitReportPublic.model_validate(r.model_dump()) for r in rows]
+    rows, count = await service.unit_report_history(session, unit=unit, kind=kind, period=period, page=page)
+    return Page(data=[UnitReportPublic.model_validate(r.model_dump()) for r in rows], count=count)
 
 
 @reports.get("/dues", response_model=Dues)

@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
-from services.api.pagination import PageParams
+from services.api.pagination import PageParams, paginate
 from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.db import driver_connection
@@ -21,6 +22,8 @@ from shared.logging import request_id_var
 from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
 from shared.vocabulary import DueState, ScheduleKind
+
+CENT = Decimal("0.01")
 
 
 async def raise_problem(
@@ -192,9 +195,10 @@ async def file_project_report(
         "program_id": filed["o_program_id"],
         "period": data.period,
         "version": filed["o_version"],
-        "investment_month": data.investment_month,
+        # as the database keeps them (two decimals), so the answer reads as the history does
+        "investment_month": data.investment_month.quantize(CENT),
         "investment_to_date": filed["o_to_date"],
-        "progress_percent": data.progress_percent,
+        "progress_percent": data.progress_percent.quantize(CENT),
         "milestones": milestones,
         "coordination": coordination,
         "note": data.note,
@@ -300,15 +304,15 @@ async def file_unit_report(
 
 
 async def project_report_history(
-    session: AsyncSession, *, project: Project, period: str | None
-) -> list[tuple[ProjectReport, list[uuid.UUID]]]:
+    session: AsyncSession, *, project: Project, period: str | None, page: PageParams
+) -> tuple[list[tuple[ProjectReport, list[uuid.UUID]]], int]:
     """Every version of the project's reports (of one period, if named), newest period and version
     first, each with the problems it raised."""
     stmt = select(ProjectReport).where(col(ProjectReport.project_id) == project.id)
     if period:
         stmt = stmt.where(col(ProjectReport.period) == period)
-    rows = await session.scalars(
-        stmt.order_by(col(ProjectReport.period).desc(), col(ProjectReport.version).desc())
+    rows, count = await paginate(
+        session, stmt, page, col(ProjectReport.period).desc(), col(ProjectReport.version).desc()
     )
     raised: dict[uuid.UUID, list[uuid.UUID]] = {}
     for problem_id, report_id in await session.execute(
@@ -318,7 +322,7 @@ async def project_report_history(
     ):
         if report_id is not None:
             raised.setdefault(report_id, []).append(problem_id)
-    return [(r, raised.get(r.id, [])) for r in rows]
+    return [(r, raised.get(r.id, [])) for r in rows], count
 
 
 async def indicators_of(session: AsyncSession, *, project: Project, as_of: datetime) -> indicators.Indicators:
@@ -328,15 +332,15 @@ async def indicators_of(session: AsyncSession, *, project: Project, as_of: datet
 
 
 async def unit_report_history(
-    session: AsyncSession, *, unit: Unit, kind: str | None, period: str | None
-) -> list[UnitReport]:
-    """The unit's reports, newest first (the latest 500)."""
+    session: AsyncSession, *, unit: Unit, kind: str | None, period: str | None, page: PageParams
+) -> tuple[list[UnitReport], int]:
+    """The unit's reports, newest first."""
     stmt = select(UnitReport).where(col(UnitReport.unit_id) == unit.id)
     if kind:
         stmt = stmt.where(col(UnitReport.kind) == kind)
     if period:
         stmt = stmt.where(col(UnitReport.period) == period)
-    return list(await session.scalars(stmt.order_by(col(UnitReport.submitted_at).desc()).limit(500)))
+    return await paginate(session, stmt, page, col(UnitReport.submitted_at).desc())
 
 
 async def list_dues(

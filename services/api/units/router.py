@@ -81,11 +81,12 @@ async def update_unit(
     return service.to_public(unit, box, principal)
 
 
-@units.get("/{unit_id}/liaison-history", response_model=list[LiaisonChangePublic])
+@units.get("/{unit_id}/liaison-history", response_model=Page[LiaisonChangePublic])
 async def liaison_history(
-    unit_id: UUID, request: Request, session: SessionDep, principal: Reader
-) -> list[LiaisonChangePublic]:
+    request: Request, session: SessionDep, principal: Reader, unit: UnitDep, page: PageDep
+) -> Page[LiaisonChangePublic]:
     """Every liaison the unit has named, oldest first."""
-    return await service.liaison_history(
-        session, unit_id=unit_id, principal=principal, box=request.app.state.phones
+    rows, count = await service.liaison_history(
+        session, unit=unit, principal=principal, box=request.app.state.phones, page=page
     )
+    return Page(data=rows, count=count)

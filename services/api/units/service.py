@@ -11,7 +11,7 @@ from sqlmodel import col
 from services.api.auth.permissions import sees_personal_data
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
-from services.api.pagination import PageParams
+from services.api.pagination import PageParams, paginate
 from services.api.preconditions import check_version
 from services.api.units.phone import PhoneBox, mask
 from services.api.units.schemas import LiaisonChangePublic, LiaisonPublic, UnitCreate, UnitPublic, UnitUpdate
@@ -181,14 +181,11 @@ async def list_units(
 
 
 async def liaison_history(
-    session: AsyncSession, *, unit_id: uuid.UUID, principal: Principal, box: PhoneBox
-) -> list[LiaisonChangePublic]:
-    await get_visible(session, Unit, unit_id, principal, "unit")
-    rows = await session.scalars(
-        select(LiaisonChange)
-        .where(col(LiaisonChange.unit_id) == unit_id)
-        .order_by(col(LiaisonChange.changed_at))
-    )
+    session: AsyncSession, *, unit: Unit, principal: Principal, box: PhoneBox, page: PageParams
+) -> tuple[list[LiaisonChangePublic], int]:
+    """The unit's liaisons, oldest first, phones masked unless the principal may see them."""
+    stmt = select(LiaisonChange).where(col(LiaisonChange.unit_id) == unit.id)
+    rows, count = await paginate(session, stmt, page, col(LiaisonChange.changed_at))
     return [
         LiaisonChangePublic(
             name=r.liaison_name,
@@ -197,4 +194,4 @@ async def liaison_history(
             changed_at=r.changed_at,
         )
         for r in rows
-    ]
+    ], count
