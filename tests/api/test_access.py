@@ -409,6 +409,15 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/reports/dues?program_id={program(w, u)}&as_of=2018-10-09", None, {}),
         PROGRAM_READ,
     ),
+    "GET /reports/dues.xlsx": (
+        lambda w, u: (
+            "GET",
+            f"/api/v1/reports/dues.xlsx?program_id={program(w, u)}&as_of=2018-10-09",
+            None,
+            {},
+        ),
+        PROGRAM_READ,
+    ),
     "GET /problems": (
         lambda w, u: ("GET", f"/api/v1/problems?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),

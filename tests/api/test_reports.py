@@ -5,12 +5,14 @@ days Saturday 29 and Sunday 30 September. Program P keeps the seeds' schedules: 
 weekly report due Monday, its monthly report by the 3rd, Luanchuan's project form by the 22nd.
 """
 
+import io
 import uuid
 from datetime import date, datetime
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -652,3 +654,28 @@ async def test_the_history_is_a_page_and_reads_as_the_filing_answered(
     page = (await client.get(f"{url}?page_size=2", headers=approved.auth("a_reporter"))).json()
     assert page["count"] == 3 and [h["period"] for h in page["data"]] == ["2018-03", "2018-02"]
     assert page["data"][0] == answer
+
+
+async def test_dues_say_who_owes_and_the_last_day_and_export_as_a_workbook(
+    client: AsyncClient, approved: World
+) -> None:
+    params = {"program_id": str(approved.programs["P"].id), "as_of": "2018-10-09T09:00:00+08:00"}
+    office = approved.auth("p_staff")
+    body = (
+        await client.get("/api/v1/reports/dues", params={**params, "page_size": "500"}, headers=office)
+    ).json()
+    unit = next(d for d in body["data"] if d["kind"] == "unit_monthly" and d["period"] == "2018-09")
+    assert (unit["code"], unit["name"]) == (approved.units["A"].code, "A")
+    assert unit["responsible_unit_code"] == approved.units["A"].code
+    # due by 8 October (the 3rd fell in the National Day week): the last day, and the instant after it
+    assert unit["due_date"] == "2018-10-08" and unit["due_at"] == "2018-10-09T00:00:00+08:00"
+    project = next(d for d in body["data"] if d["kind"] == "project_monthly" and d["period"] == "2018-09")
+    assert (project["code"], project["responsible_unit_name"]) == ("PJ-A", "A")
+    r = await client.get("/api/v1/reports/dues.xlsx", params={**params, "state": "overdue"}, headers=office)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1] == ("类型", "编号", "名称", "责任单位", "报表", "期次", "截止日期", "提交时间", "状态")
+    overdue = [d for d in body["data"] if d["state"] == "overdue"]
+    assert len(rows) - 2 == len(overdue) > 0
+    assert {r[-1] for r in rows[2:]} == {"逾期未报"}

@@ -10,7 +10,7 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageDep
 from services.api.records import ProgramDep, ProjectDep, UnitDep
-from services.api.reports import service
+from services.api.reports import excel, service
 from services.api.reports.schemas import (
     Dues,
     IndicatorsPublic,
@@ -30,6 +30,7 @@ reports = router(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Writer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
 AsOf = Annotated[datetime, Depends(as_of_param)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _public(report: dict[str, Any], problem_ids: list[UUID] | None = None) -> ProjectReportPublic:
@@ -96,6 +97,20 @@ async def unit_report_history(
     return Page(data=[UnitReportPublic.model_validate(r.model_dump()) for r in rows], count=count)
 
 
+async def _due_filters(
+    kind: ScheduleKind | None = None,
+    state: DueState | None = None,
+    unit_id: UUID | None = None,
+    project_id: UUID | None = None,
+    period: Annotated[str | None, Query(max_length=8)] = None,
+) -> dues.DueFilters:
+    """The dues filters, shared by the list and the workbook."""
+    return dues.DueFilters(kind=kind, state=state, unit_id=unit_id, project_id=project_id, period=period)
+
+
+DueFilters = Annotated[dues.DueFilters, Depends(_due_filters)]
+
+
 @reports.get("/dues", response_model=Dues)
 async def list_dues(
     as_of: AsOf,
@@ -103,14 +118,24 @@ async def list_dues(
     principal: Reader,
     program: ProgramDep,
     page: PageDep,
-    kind: ScheduleKind | None = None,
-    state: DueState | None = None,
-    unit_id: UUID | None = None,
-    project_id: UUID | None = None,
-    period: Annotated[str | None, Query(max_length=8)] = None,
+    filters: DueFilters,
 ) -> Dues:
-    """What every unit and project of the program owes as of an instant, its state, a count per state."""
-    filters = dues.DueFilters(kind=kind, state=state, unit_id=unit_id, project_id=project_id, period=period)
+    """What every unit and project of the program owes as of an instant, who it is, its last day and
+    its state, with a count per state."""
     return await service.list_dues(
         session, program=program, principal=principal, as_of=as_of, page=page, filters=filters
+    )
+
+
+@reports.get("/dues.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def dues_workbook(
+    as_of: AsOf, session: SessionDep, principal: Reader, program: ProgramDep, filters: DueFilters
+) -> Response:
+    """The same dues as a workbook with Chinese headers (类型, 编号, 名称, 责任单位, 报表, 期次, 截止日期,
+    提交时间, 状态), every row the list's filters select, in its order."""
+    rows = await service.all_dues(session, program=program, principal=principal, as_of=as_of, filters=filters)
+    return Response(
+        excel.workbook(rows, as_of=as_of),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''dues.xlsx"},
     )

@@ -15,7 +15,7 @@ from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.dues import end_of_day
 from shared.errors import ValidationFailed
-from shared.vocabulary import DueState, MilestoneState, UnitReportKind
+from shared.vocabulary import DueState, MilestoneState, ScheduleKind, UnitReportKind
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
@@ -104,9 +104,17 @@ class Due(BaseModel):
     subject_type: Literal["unit", "project"]
     unit_id: UUID | None
     project_id: UUID | None
-    kind: str
+    code: str = Field(description="the unit's or the project's code")
+    name: str = Field(description="the unit's or the project's name")
+    responsible_unit_id: UUID | None = Field(
+        description="a project's responsible unit (the unit itself for a unit)"
+    )
+    responsible_unit_code: str | None
+    responsible_unit_name: str | None
+    kind: ScheduleKind
     period: str
-    due_at: Deadline
+    due_date: date = Field(description="the last day it is due (inclusive), in China's time")
+    due_at: Deadline = Field(description="the first instant it is late: the day after due_date, 00:00 +08:00")
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     filed_at: datetime | None
     state: DueState

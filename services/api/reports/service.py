@@ -2,12 +2,13 @@
 
 import json
 import uuid
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,6 +17,7 @@ from services.api.auth.scope import condition, get_visible, not_visible, subtree
 from services.api.pagination import PageParams, paginate
 from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, dues, indicators, outbox
+from shared.clock import OFFICE_TZ
 from shared.db import driver_connection
 from shared.errors import Conflict, field_error, invalid
 from shared.logging import request_id_var
@@ -343,6 +345,31 @@ async def unit_report_history(
     return await paginate(session, stmt, page, col(UnitReport.submitted_at).desc())
 
 
+# The workbook of dues holds at most this many rows (a province's year is well under it).
+MAX_DUES_ROWS = 200_000
+
+
+async def _dues_statement(
+    session: AsyncSession,
+    *,
+    program: Program,
+    principal: Principal,
+    as_of: datetime,
+    filters: dues.DueFilters,
+) -> Any:
+    settings = ProgramSettings.model_validate(program.settings)
+    cal = await calendar.load(session, [program.year])
+    return dues.dues_query(
+        program,
+        settings,
+        cal,
+        as_of,
+        visible_projects=condition(Project, principal),
+        visible_units=subtree_ids(principal),
+        filters=filters,
+    )
+
+
 async def list_dues(
     session: AsyncSession,
     *,
@@ -354,17 +381,7 @@ async def list_dues(
 ) -> Dues:
     """One page of what the program's units and projects owe as of an instant, with a count per
     state over all of it."""
-    settings = ProgramSettings.model_validate(program.settings)
-    cal = await calendar.load(session, [program.year])
-    stmt = dues.dues_query(
-        program,
-        settings,
-        cal,
-        as_of,
-        visible_projects=condition(Project, principal),
-        visible_units=subtree_ids(principal),
-        filters=filters,
-    )
+    stmt = await _dues_statement(session, program=program, principal=principal, as_of=as_of, filters=filters)
     if stmt is None:
         return Dues(as_of=as_of, data=[], count=0, summary=dues.summary_empty())
     # One pass: each row carries the counts per state over the whole set (a window), so the
@@ -391,18 +408,65 @@ async def list_dues(
     else:  # a page past the end: count separately
         summary = await dues.summary(session, stmt)
     count = summary[filters.state] if filters.state else sum(summary.values())
-    data = [
-        Due(
-            subject_type=r["subject_type"],
-            unit_id=r["subject_id"] if r["subject_type"] == "unit" else None,
-            project_id=None if r["subject_type"] == "unit" else r["subject_id"],
-            kind=r["kind"],
-            period=r["period"],
-            due_at=r["due_at"],
-            due_complete=r["due_complete"],
-            filed_at=r["filed_at"],
-            state=r["state"],
+    return Dues(as_of=as_of, data=await _named(session, rows), count=count, summary=summary)
+
+
+async def _named(session: AsyncSession, rows: Sequence[RowMapping]) -> list[Due]:
+    """Dues rows with who owes them (code and name, a project's responsible unit) and the last day."""
+    project_ids = {r["subject_id"] for r in rows if r["subject_type"] == "project"}
+    projects = {
+        p.id: p for p in await session.scalars(select(Project).where(col(Project.id).in_(project_ids)))
+    }
+    unit_ids = {r["subject_id"] for r in rows if r["subject_type"] == "unit"}
+    unit_ids |= {p.responsible_unit_id for p in projects.values()}
+    units = {u.id: u for u in await session.scalars(select(Unit).where(col(Unit.id).in_(unit_ids)))}
+    out = []
+    for r in rows:
+        subject: Project | Unit
+        if r["subject_type"] == "unit":
+            subject = responsible = units[r["subject_id"]]
+        else:
+            subject = projects[r["subject_id"]]
+            responsible = units[subject.responsible_unit_id]
+        out.append(
+            Due(
+                subject_type=r["subject_type"],
+                unit_id=r["subject_id"] if r["subject_type"] == "unit" else None,
+                project_id=None if r["subject_type"] == "unit" else r["subject_id"],
+                code=subject.code,
+                name=subject.name,
+                responsible_unit_id=responsible.id,
+                responsible_unit_code=responsible.code,
+                responsible_unit_name=responsible.name,
+                kind=r["kind"],
+                period=r["period"],
+                due_date=(r["due_at"].astimezone(OFFICE_TZ) - timedelta(days=1)).date(),
+                due_at=r["due_at"],
+                due_complete=r["due_complete"],
+                filed_at=r["filed_at"],
+                state=r["state"],
+            )
         )
-        for r in rows
-    ]
-    return Dues(as_of=as_of, data=data, count=count, summary=summary)
+    return out
+
+
+async def all_dues(
+    session: AsyncSession,
+    *,
+    program: Program,
+    principal: Principal,
+    as_of: datetime,
+    filters: dues.DueFilters,
+) -> list[Due]:
+    """Every due the list would page through (for the workbook), in the list's order."""
+    statement = await _dues_statement(
+        session, program=program, principal=principal, as_of=as_of, filters=filters
+    )
+    if statement is None:
+        return []
+    sub = statement.subquery()
+    listed = select(sub)
+    if filters.state:
+        listed = listed.where(sub.c.state == filters.state)
+    ordered = listed.order_by(sub.c.due_at, sub.c.kind, sub.c.period, sub.c.subject_id).limit(MAX_DUES_ROWS)
+    return await _named(session, (await session.execute(ordered)).mappings().all())
