@@ -3,9 +3,10 @@
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 import jwt
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.principal import issue_token
@@ -149,3 +150,30 @@ async def test_an_account_disabled_elsewhere_loses_access_within_the_cache_time(
         assert time.monotonic() - started < api_settings.principal_cache_seconds + 2
         await asyncio.sleep(0.2)
     assert r.status_code == 401 and "disabled" in r.json()["detail"]
+
+
+async def test_guessing_from_elsewhere_does_not_lock_the_owner_out(
+    app: Any, client: AsyncClient, world: World, api_settings: ApiSettings
+) -> None:
+    """Somebody who knows a liaison's username guesses from their own machine: they are held back
+    (longer after each further try), the liaison signing in from their own device is not."""
+    name = world.users["a_reporter"].username
+    attacker = AsyncClient(
+        transport=ASGITransport(app=app, client=("198.51.100.7", 40000)), base_url="http://duban.test"
+    )
+    async with attacker:
+        for _ in range(api_settings.signin_max_failures):
+            assert (await sign_in(attacker, name, "Guessing-123")).status_code == 401
+        held = await sign_in(attacker, name, "Guessing-123")
+        assert held.status_code == 429
+        first_wait = int(held.headers["Retry-After"])
+        # the owner, from another address, still gets in on deadline day
+        assert (await sign_in(client, name, PASSWORD)).status_code == 200
+        # spraying many accounts from one address: the address itself waits
+        others = [u.username for k, u in world.users.items() if k != "a_reporter"]
+        statuses = []
+        for i in range(api_settings.signin_max_failures * 10):
+            statuses.append((await sign_in(attacker, others[i % len(others)], "Guessing-123")).status_code)
+        assert statuses[-1] == 429 and 401 in statuses
+        assert (await sign_in(client, world.users["a_leader"].username, PASSWORD)).status_code == 200
+    assert 0 < first_wait <= api_settings.signin_lockout_seconds

@@ -50,34 +50,35 @@ async def token(
 ) -> Token:
     """Exchange a password (people) or client credentials (systems) for a bearer token."""
     settings, redis = request.app.state.settings, request.app.state.redis
+    address = request.client.host if request.client else "unknown"  # behind a proxy: X-Forwarded-For
     if grant_type == "password":
         if not username or not password:
             raise ValidationFailed("The password grant needs 'username' and 'password'.")
-        await throttle.check(redis, settings, f"user:{username}")
+        await throttle.check(redis, settings, f"user:{username}", address)
         user = await users.user_by_username(session, username)
         if (
             not verify_secret(password, user.password_hash if user else None)
             or not user
             or not user.is_active
         ):
-            await throttle.failed(redis, settings, f"user:{username}")
+            await throttle.failed(redis, settings, f"user:{username}", address)
             raise _wrong_credentials("username or password")
-        await throttle.succeeded(redis, settings, f"user:{username}")
+        await throttle.succeeded(redis, settings, f"user:{username}", address)
         access, lifetime = issue_token(settings, subject=f"user:{user.id}", extra={"roles": user.roles})
         return Token(access_token=access, expires_in=lifetime)
     if grant_type == "client_credentials":
         if not client_id or not client_secret:
             raise ValidationFailed("The client_credentials grant needs 'client_id' and 'client_secret'.")
-        await throttle.check(redis, settings, f"client:{client_id}")
+        await throttle.check(redis, settings, f"client:{client_id}", address)
         client = await users.client_by_client_id(session, client_id)
         if (
             not verify_secret(client_secret, client.secret_hash if client else None)
             or not client
             or not client.is_active
         ):
-            await throttle.failed(redis, settings, f"client:{client_id}")
+            await throttle.failed(redis, settings, f"client:{client_id}", address)
             raise _wrong_credentials("client_id or client_secret")
-        await throttle.succeeded(redis, settings, f"client:{client_id}")
+        await throttle.succeeded(redis, settings, f"client:{client_id}", address)
         asked = set(scope.split()) if scope.strip() else set(client.scopes)
         if not asked <= set(client.scopes):
             raise ValidationFailed(

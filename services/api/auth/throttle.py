@@ -1,33 +1,59 @@
-"""Repeated failed sign-ins for one account are refused for a while (429 with Retry-After)."""
+"""Failed sign-ins are throttled per (account, client address) and per client address, with
+growing waits (429 with Retry-After) — never per account alone, so that somebody who knows a
+liaison's username cannot lock the liaison out on deadline day: the owner, signing in from their
+own device, still gets in.
+
+- (account, address): after DUBAN_SIGNIN_MAX_FAILURES failures within DUBAN_SIGNIN_LOCKOUT_SECONDS,
+  that pair waits 60 s, then twice as long after each further failure, up to the lockout period;
+- address: after ADDRESS_FACTOR times as many failures (any accounts: password spraying), the
+  address waits the same way.
+
+A success clears the pair's count. Redis keeps the counts; without Redis sign-in is refused (503).
+"""
 
 from redis.asyncio import Redis
 
 from shared.errors import Throttled
 from shared.settings import ApiSettings
 
-
-def _key(settings: ApiSettings, who: str) -> str:
-    return f"{settings.queue_prefix}:signin-failures:{who.lower()}"
-
-
-async def check(redis: Redis, settings: ApiSettings, who: str) -> None:
-    key = _key(settings, who)
-    failures = int(await redis.get(key) or 0)
-    if failures >= settings.signin_max_failures:
-        wait = max(1, int(await redis.ttl(key)))
-        raise Throttled(
-            f"Too many failed sign-ins for this account; try again in {-(-wait // 60)} minute(s).",
-            headers={"Retry-After": str(wait)},
-        )
+ADDRESS_FACTOR = 10
+FIRST_WAIT_SECONDS = 60
 
 
-async def failed(redis: Redis, settings: ApiSettings, who: str) -> None:
-    key = _key(settings, who)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, settings.signin_lockout_seconds, nx=True)
-        await pipe.execute()
+def _keys(settings: ApiSettings, scope: str) -> tuple[str, str]:
+    base = f"{settings.queue_prefix}:signin:{scope}"
+    return f"{base}:failures", f"{base}:locked"
 
 
-async def succeeded(redis: Redis, settings: ApiSettings, who: str) -> None:
-    await redis.delete(_key(settings, who))
+def _scopes(who: str, address: str) -> list[tuple[str, int]]:
+    """(scope, failures allowed before it waits): the pair, then the address."""
+    return [(f"{who.lower()}@{address}", 1), (f"@{address}", ADDRESS_FACTOR)]
+
+
+async def check(redis: Redis, settings: ApiSettings, who: str, address: str) -> None:
+    for scope, _ in _scopes(who, address):
+        _, locked = _keys(settings, scope)
+        wait = await redis.pttl(locked)
+        if wait > 0:
+            seconds = max(1, -(-wait // 1000))
+            raise Throttled(
+                f"Too many failed sign-ins from this device; try again in {-(-seconds // 60)} minute(s).",
+                headers={"Retry-After": str(seconds)},
+            )
+
+
+async def failed(redis: Redis, settings: ApiSettings, who: str, address: str) -> None:
+    for scope, factor in _scopes(who, address):
+        counter, locked = _keys(settings, scope)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(counter)
+            pipe.expire(counter, settings.signin_lockout_seconds, nx=True)
+            failures, _ = await pipe.execute()
+        allowed = settings.signin_max_failures * factor
+        if failures >= allowed:
+            wait = min(settings.signin_lockout_seconds, FIRST_WAIT_SECONDS * 2 ** (failures - allowed))
+            await redis.set(locked, 1, ex=wait)
+
+
+async def succeeded(redis: Redis, settings: ApiSettings, who: str, address: str) -> None:
+    await redis.delete(*_keys(settings, _scopes(who, address)[0][0]))
