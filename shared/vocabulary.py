@@ -122,7 +122,11 @@ class TargetDirection(StrEnum):
 
 
 class ProblemState(StrEnum):
+    """open → resolution_claimed (the unit says it is solved) → resolved (the office confirms, 办结复核)
+    or open again (the office returns it, with a reason)."""
+
     OPEN = "open"
+    RESOLUTION_CLAIMED = "resolution_claimed"
     RESOLVED = "resolved"
 
 
@@ -147,7 +151,9 @@ class ProblemAction(StrEnum):
 
     RAISED = "raised"
     REFERRED = "referred"  # taken to a higher meeting (not notice escalation)
-    RESOLVED = "resolved"
+    RESOLUTION_CLAIMED = "resolution_claimed"  # the owner unit says it is solved
+    RESOLVED = "resolved"  # the office confirmed it
+    RETURNED = "returned"  # the office did not: open again, with the reason
 
 
 class NoticeKind(StrEnum):

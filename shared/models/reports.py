@@ -131,7 +131,7 @@ class Problem(SQLModel, table=True):
     title: str = Field(max_length=300)
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     needs_coordination: bool = False
-    state: str = Field(default="open", max_length=16)  # open | resolved
+    state: str = Field(default="open", max_length=32)  # shared.vocabulary.ProblemState
     meeting_level: int = 0
     deadline: date = Field(sa_column=Column(Date, nullable=False))
     deadline_complete: bool = True
@@ -151,7 +151,7 @@ class ProblemEvent(SQLModel, table=True):
 
     id: uuid.UUID = uuid_pk()
     problem_id: uuid.UUID = Field(foreign_key="problem.id", index=True)
-    action: str = Field(max_length=16)
+    action: str = Field(max_length=32)  # shared.vocabulary.ProblemAction
     from_level: int | None = None
     to_level: int | None = None
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

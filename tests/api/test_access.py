@@ -430,6 +430,23 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/problems/{w.problems[u].id}", None, {}),
         row(anonymous=(401, 401), rest=(200, 404)),
     ),
+    # An open problem has no claimed resolution to review: 409 shows the caller got past the rights.
+    "POST /problems/{id}/confirm": (
+        lambda w, u: ("POST", f"/api/v1/problems/{w.problems[u].id}/confirm", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "POST /problems/{id}/return": (
+        lambda w, u: ("POST", f"/api/v1/problems/{w.problems[u].id}/return", {"reason": "未完成"}, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "POST /problems/{id}/resolve": (
         lambda w, u: ("POST", f"/api/v1/problems/{w.problems[u].id}/resolve", {"resolution": "已解决"}, {}),
         row(

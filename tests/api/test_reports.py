@@ -432,14 +432,23 @@ async def test_milestones_and_problems_from_a_report(
         headers=reporter,
     )
     assert no.status_code == 403
-    done = await client.post(
+    summary = f"/api/v1/problems/summary?program_id={world.programs['P'].id}"
+    claimed = await client.post(
         f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "县长协调解决"}, headers=reporter
     )
+    assert claimed.json()["state"] == "resolution_claimed"  # the office confirms it (办结复核)
+    waiting = (await client.get(summary, headers=office)).json()
+    assert (waiting["resolved"], waiting["awaiting_confirmation"]) == (0, 1)
+    assert (await client.post(f"/api/v1/problems/{problem_id}/confirm", headers=reporter)).status_code == 403
+    done = await client.post(f"/api/v1/problems/{problem_id}/confirm", headers=office)
     assert done.json()["state"] == "resolved"
-    assert [e["action"] for e in done.json()["events"]] == ["raised", "referred", "resolved"]
-    stats = (
-        await client.get(f"/api/v1/problems/summary?program_id={world.programs['P'].id}", headers=office)
-    ).json()
+    assert [e["action"] for e in done.json()["events"]] == [
+        "raised",
+        "referred",
+        "resolution_claimed",
+        "resolved",
+    ]
+    stats = (await client.get(summary, headers=office)).json()
     # Two problems come from the world, one from this report.
     assert (stats["total"], stats["resolved"], stats["resolution_rate"]) == (3, 1, 0.3333)
     assert stats["on_target"] is False and stats["target_resolution_rate"] == 0.8
@@ -679,3 +688,31 @@ async def test_dues_say_who_owes_and_the_last_day_and_export_as_a_workbook(
     overdue = [d for d in body["data"] if d["state"] == "overdue"]
     assert len(rows) - 2 == len(overdue) > 0
     assert {r[-1] for r in rows[2:]} == {"逾期未报"}
+
+
+async def test_the_office_returns_a_resolution_it_does_not_accept(client: AsyncClient, world: World) -> None:
+    """办结复核: a claimed resolution returned with a reason is open again and does not count."""
+    problem_id = world.problems["A"].id
+    office, unit = world.auth("p_staff"), world.auth("a_reporter")
+    claimed = await client.post(
+        f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "已协调"}, headers=unit
+    )
+    assert claimed.status_code == 200 and claimed.json()["state"] == "resolution_claimed"
+    again = await client.post(
+        f"/api/v1/problems/{problem_id}/resolve", json={"resolution": "x"}, headers=unit
+    )
+    assert again.status_code == 409  # already claimed: nothing changed
+    back = await client.post(
+        f"/api/v1/problems/{problem_id}/return", json={"reason": "现场仍未拆除"}, headers=office
+    )
+    assert back.status_code == 200 and back.json()["state"] == "open" and back.json()["resolution"] is None
+    assert (
+        back.json()["events"][-1]["action"] == "returned"
+        and back.json()["events"][-1]["reason"] == "现场仍未拆除"
+    )
+    stats = (
+        await client.get(f"/api/v1/problems/summary?program_id={world.programs['P'].id}", headers=office)
+    ).json()
+    assert (stats["resolved"], stats["awaiting_confirmation"]) == (0, 0)
+    twice = await client.post(f"/api/v1/problems/{problem_id}/confirm", headers=office)
+    assert twice.status_code == 409  # nothing claimed to confirm

@@ -29,6 +29,7 @@ class Action(StrEnum):
     REPORTS_READ = "reports:read"
     REPORTS_WRITE = "reports:write"
     PROBLEMS_REFER = "problems:refer"
+    PROBLEMS_CONFIRM = "problems:confirm"
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -57,6 +58,8 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.REPORTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
     # Taking a problem to a higher meeting is the office's call.
     Action.PROBLEMS_REFER: frozenset({"office_admin", "office_staff"}),
+    # Confirming (or returning) a claimed resolution is the office's review (办结复核).
+    Action.PROBLEMS_CONFIRM: frozenset({"office_admin", "office_staff"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.

@@ -9,7 +9,7 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageDep
 from services.api.problems import service
-from services.api.problems.schemas import ProblemPublic, ProblemSummary, ReferIn, ResolveIn
+from services.api.problems.schemas import ProblemPublic, ProblemSummary, ReferIn, ResolveIn, ReturnIn
 from services.api.records import ProblemDep, ProgramDep
 from services.api.routing import SessionDep, router
 from shared.vocabulary import ProblemState
@@ -17,6 +17,7 @@ from shared.vocabulary import ProblemState
 problems = router(prefix="/problems", tags=["problems"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Referrer = Annotated[Principal, authorize(Action.PROBLEMS_REFER)]
+Confirmer = Annotated[Principal, authorize(Action.PROBLEMS_CONFIRM)]
 
 
 @problems.get("", response_model=Page[ProblemPublic])
@@ -61,8 +62,25 @@ async def resolve(
     principal: Annotated[Principal, authorize(Action.REPORTS_WRITE)],
     problem: ProblemDep,
 ) -> ProblemPublic:
-    """Record how the problem was solved (its owner unit or the office)."""
+    """Say how the problem was solved (its owner unit or the office); it awaits the office's
+    confirmation (`POST /problems/{id}/confirm`) and counts as resolved only then."""
     await service.resolve(session, problem=problem, resolution=data.resolution, principal=principal)
+    return await service.to_public(session, problem)
+
+
+@problems.post("/{problem_id}/confirm", response_model=ProblemPublic)
+async def confirm(session: SessionDep, principal: Confirmer, problem: ProblemDep) -> ProblemPublic:
+    """Confirm the resolution the unit claimed (办结复核): the problem counts as resolved."""
+    await service.confirm(session, problem=problem, principal=principal)
+    return await service.to_public(session, problem)
+
+
+@problems.post("/{problem_id}/return", response_model=ProblemPublic)
+async def send_back(
+    data: ReturnIn, session: SessionDep, principal: Confirmer, problem: ProblemDep
+) -> ProblemPublic:
+    """Return the claimed resolution with the reason: the problem is open again."""
+    await service.send_back(session, problem=problem, reason=data.reason, principal=principal)
     return await service.to_public(session, problem)
 
 

@@ -42,6 +42,14 @@ class ResolveIn(BaseModel):
     resolution: str = Field(min_length=1, max_length=10_000)
 
 
+class ReturnIn(BaseModel):
+    """Send a claimed resolution back: the problem is open again, and the unit is told why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class ReferIn(BaseModel):
     """Take the problem to a higher meeting (提交更高层级会议研究) — not a notice's escalation."""
 
@@ -54,9 +62,10 @@ class ReferIn(BaseModel):
 class ProblemSummary(BaseModel):
     program_id: UUID
     total: int
-    resolved: int
-    open: int
+    resolved: int = Field(description="resolutions the office confirmed")
+    awaiting_confirmation: int = Field(description="resolutions the units claimed, not yet reviewed")
+    open: int = Field(description="not yet confirmed resolved (awaiting confirmation included)")
     overdue: int
-    resolution_rate: float = Field(description="resolved ÷ total (1 when there are none)")
+    resolution_rate: float = Field(description="confirmed resolved ÷ total (1 when there are none)")
     target_resolution_rate: float
     on_target: bool

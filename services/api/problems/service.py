@@ -81,11 +81,12 @@ async def summary(session: AsyncSession, *, program: Program, principal: Princip
     stmt = (
         visible(select(Problem), Problem, principal).where(col(Problem.program_id) == program.id).subquery()
     )
-    total, resolved, overdue = (
+    total, resolved, claimed, overdue = (
         await session.execute(
             select(
                 func.count(),
                 func.count().filter(stmt.c.state == ProblemState.RESOLVED),
+                func.count().filter(stmt.c.state == ProblemState.RESOLUTION_CLAIMED),
                 func.count().filter(stmt.c.state == ProblemState.OPEN, stmt.c.deadline < clock.today()),
             ).select_from(stmt)
         )
@@ -96,6 +97,7 @@ async def summary(session: AsyncSession, *, program: Program, principal: Princip
         program_id=program.id,
         total=total,
         resolved=resolved,
+        awaiting_confirmation=claimed,
         open=total - resolved,
         overdue=overdue,
         resolution_rate=round(rate, 4),
@@ -107,34 +109,56 @@ async def summary(session: AsyncSession, *, program: Program, principal: Princip
 async def resolve(
     session: AsyncSession, *, problem: Problem, resolution: str, principal: Principal
 ) -> Problem:
-    """Record how the problem was solved (its owner unit or the office)."""
-    if problem.state == ProblemState.RESOLVED:
-        raise InvalidState("The problem is already resolved.")
-    now = clock.now()
-    problem.state, problem.resolution, problem.resolved_at = ProblemState.RESOLVED, resolution, now
+    """The owner unit (or the office) says how the problem was solved: it awaits the office's
+    confirmation (办结复核) and counts as resolved only then."""
+    if problem.state != ProblemState.OPEN:
+        raise InvalidState(f"Only an open problem is resolved; this one is {problem.state}.")
+    problem.state, problem.resolution = ProblemState.RESOLUTION_CLAIMED, resolution
+    await _happened(session, problem, ProblemAction.RESOLUTION_CLAIMED, resolution, principal)
+    return problem
+
+
+async def confirm(session: AsyncSession, *, problem: Problem, principal: Principal) -> Problem:
+    """The office confirms a claimed resolution: the problem is resolved."""
+    if problem.state != ProblemState.RESOLUTION_CLAIMED:
+        raise InvalidState(f"Only a claimed resolution is confirmed; this problem is {problem.state}.")
+    problem.state, problem.resolved_at = ProblemState.RESOLVED, clock.now()
+    await _happened(session, problem, ProblemAction.RESOLVED, None, principal)
+    return problem
+
+
+async def send_back(session: AsyncSession, *, problem: Problem, reason: str, principal: Principal) -> Problem:
+    """The office returns a claimed resolution: open again, with the reason."""
+    if problem.state != ProblemState.RESOLUTION_CLAIMED:
+        raise InvalidState(f"Only a claimed resolution is returned; this problem is {problem.state}.")
+    problem.state, problem.resolution = ProblemState.OPEN, None
+    await _happened(session, problem, ProblemAction.RETURNED, reason, principal)
+    return problem
+
+
+async def _happened(
+    session: AsyncSession, problem: Problem, action: ProblemAction, reason: str | None, principal: Principal
+) -> None:
     problem.version += 1
     session.add(
-        ProblemEvent(
-            problem_id=problem.id, action=ProblemAction.RESOLVED, reason=resolution, by=principal.key, at=now
-        )
+        ProblemEvent(problem_id=problem.id, action=action, reason=reason, by=principal.key, at=clock.now())
     )
     await session.flush()
     await audit.record(
         session,
         actor=principal.actor,
-        action="problem.resolve",
+        action=f"problem.{action}",
         entity="problem",
         entity_id=problem.id,
         unit_id=problem.owner_unit_id,
-        after={"resolution": resolution},
+        after={"state": problem.state, "reason": reason},
     )
-    return problem
 
 
 async def refer(session: AsyncSession, *, problem: Problem, data: ReferIn, principal: Principal) -> Problem:
     """Take an open problem to a higher meeting."""
-    if problem.state == ProblemState.RESOLVED:
-        raise InvalidState("A resolved problem is not taken to a higher meeting.")
+    if problem.state != ProblemState.OPEN:
+        raise InvalidState(f"Only an open problem is taken to a higher meeting; this one is {problem.state}.")
     before = MeetingLevel.at(problem.meeting_level)
     if data.to_level.rank <= problem.meeting_level:
         raise field_error("to_level", f"the problem is at {before} already; name a higher meeting")
