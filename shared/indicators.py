@@ -83,7 +83,9 @@ async def compute_many(
     ids = list(project_ids)
     latest = facts.latest_versions(col(ProjectReport.project_id).in_(ids), as_of=as_of).subquery("latest")
     money = facts.investment(latest, year=program.year, month=month).subquery("money")
-    states = facts.milestone_states(ids, latest, today).subquery("states")
+    # A milestone counts from its own actual date, whenever the report that says so was filed.
+    everything = facts.latest_versions(col(ProjectReport.project_id).in_(ids)).subquery("everything")
+    states = facts.milestone_states(ids, everything, today).subquery("states")
     met = states.c.state.in_(("met_on_time", "met_late"))
     milestones = (
         select(

@@ -9,7 +9,8 @@ project detail compose (and the notifier and ranker will): each is a SELECT over
 - **investment**: to date (every period's latest version), in a year up to a month, and the
   progress of the latest period;
 - **milestones**: each milestone's actual date as the latest reports give it (a later period's
-  report overrides an earlier one's), and whether it was met on time, late, missed or is pending;
+  report overrides an earlier one's), and whether it was met on time, late, missed or is pending
+  on a day — counted from its own actual date, whenever the report saying so was filed;
 - **reports due and filed on time**: a project owes the periods that end on or after its start
   (`owes`), and filed one on time when its first filing came by the deadline.
 

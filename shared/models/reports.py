@@ -5,7 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
@@ -87,7 +98,11 @@ class ProjectReport(SQLModel, table=True):
     due_complete: bool = True  # False: the deadline's year had no calendar data (weekends only)
     late: bool
     submitted_by: str = Field(max_length=80)
-    submitted_at: datetime = timestamp(nullable=False)
+    submitted_at: datetime = timestamp(nullable=False)  # when it was filed (history: as the office says)
+    # True: history the office entered with its original filing time, not filed through the api then
+    recorded_by_office: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
 
 
 class UnitReport(SQLModel, table=True):

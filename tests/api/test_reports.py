@@ -716,3 +716,94 @@ async def test_the_office_returns_a_resolution_it_does_not_accept(client: AsyncC
     assert (stats["resolved"], stats["awaiting_confirmation"]) == (0, 0)
     twice = await client.post(f"/api/v1/problems/{problem_id}/confirm", headers=office)
     assert twice.status_code == 409  # nothing claimed to confirm
+
+
+async def test_the_office_enters_history_with_its_original_filing_time(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    """Moving off spreadsheets in June: January to May entered as they happened. `late`, the dues
+    and the indicators read the original time; the report is marked and audited; reporters may not."""
+    from shared.models import AuditEntry, Milestone
+
+    project = approved.projects["A"]
+    session.add(Milestone(project_id=project.id, name="开工", planned_date=date(2018, 3, 1)))
+    await session.commit()
+    url = f"/api/v1/projects/{project.id}/reports"
+    office = approved.auth("p_staff")
+    with clock.use_clock(at("2018-06-05 10:00")):
+        january = await client.post(
+            url,
+            json={"period": "2018-01", "investment_month": "10", "progress_percent": "5",
+                  "filed_at": "2018-01-20T10:00:00+08:00"},
+            headers=office,
+        )  # fmt: skip
+        february = await client.post(
+            url,
+            json={"period": "2018-02", "investment_month": "10", "progress_percent": "8",
+                  "milestones": [{"name": "开工", "actual_date": "2018-02-23"}],
+                  "filed_at": "2018-02-24T16:00:00+08:00"},
+            headers=office,
+        )  # fmt: skip
+        by_reporter = await client.post(
+            url,
+            json={"period": "2018-03", "investment_month": "1", "progress_percent": "9",
+                  "filed_at": "2018-03-20T10:00:00+08:00"},
+            headers=approved.auth("a_reporter"),
+        )  # fmt: skip
+        future = await client.post(
+            url,
+            json={"period": "2018-03", "investment_month": "1", "progress_percent": "9",
+                  "filed_at": "2018-07-01T10:00:00+08:00"},
+            headers=office,
+        )  # fmt: skip
+    assert january.status_code == 201, january.text
+    assert january.json()["recorded_by_office"] is True and january.json()["late"] is False
+    assert january.json()["submitted_at"] == "2018-01-20T02:00:00Z"
+    # February's form was due by the 22nd; filed on the 24th it is late
+    assert february.status_code == 201 and february.json()["late"] is True
+    assert by_reporter.status_code == 403 and "filed_at" in by_reporter.json()["detail"]
+    assert future.status_code == 422 and future.json()["errors"][0]["loc"] == ["body", "filed_at"]
+    owed = await dues(client, approved, "2018-03-01T00:00:00+08:00", kind="project_monthly")
+    assert owed[("project_monthly", "2018-01")]["state"] == "submitted"
+    assert owed[("project_monthly", "2018-02")]["state"] == "late"
+    # as of 23 February only January's report had been filed; the milestone February's records
+    # (met on the 23rd, reported on the 24th) counts from its own date
+    ind = f"/api/v1/projects/{project.id}/indicators"
+    before = (await client.get(ind, params={"as_of": "2018-02-22T12:00:00+08:00"}, headers=office)).json()
+    assert before["investment_to_date"] == "10.00" and before["milestones"][0]["state"] == "pending"
+    after = (await client.get(ind, params={"as_of": "2018-02-23T12:00:00+08:00"}, headers=office)).json()
+    assert after["investment_to_date"] == "10.00" and after["milestones"][0]["state"] == "met_on_time"
+    audited = await session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.entity_id == january.json()["id"], AuditEntry.entity == "project_report"
+        )
+    )
+    assert audited is not None and audited.after["filed_at"] == "2018-01-20T10:00:00+08:00"
+    assert audited.occurred_at.astimezone(OFFICE_TZ).date() == date(2018, 6, 5)  # when it was entered
+
+
+async def test_a_milestone_counts_from_its_own_date_whenever_the_report_came(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    from shared.models import Milestone
+
+    project = approved.projects["A"]
+    session.add(Milestone(project_id=project.id, name="开工", planned_date=date(2018, 3, 1)))
+    await session.commit()
+    with clock.use_clock(at("2018-04-10 10:00")):  # April's report says it began on 20 February
+        r = await client.post(
+            f"/api/v1/projects/{project.id}/reports",
+            json={"period": "2018-03", "investment_month": "1", "progress_percent": "5",
+                  "milestones": [{"name": "开工", "actual_date": "2018-02-20"}]},
+            headers=approved.auth("a_reporter"),
+        )  # fmt: skip
+        assert r.status_code == 201
+    ind = (
+        await client.get(
+            f"/api/v1/projects/{project.id}/indicators?as_of=2018-03-05", headers=approved.auth("p_staff")
+        )
+    ).json()
+    assert [(m["name"], m["state"], m["actual_date"]) for m in ind["milestones"]] == [
+        ("开工", "met_on_time", "2018-02-20")
+    ]
+    assert ind["investment_to_date"] == "0.00"  # the investment still counts from when it was filed

@@ -28,6 +28,7 @@ class Action(StrEnum):
     CALENDAR_WRITE = "calendar:write"
     REPORTS_READ = "reports:read"
     REPORTS_WRITE = "reports:write"
+    REPORTS_RECORD_HISTORY = "reports:record-history"
     PROBLEMS_REFER = "problems:refer"
     PROBLEMS_CONFIRM = "problems:confirm"
 
@@ -56,6 +57,8 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.REPORTS_READ: EVERY_ROLE,
     # Liaisons file their unit's and projects' reports; the office may file for them.
     Action.REPORTS_WRITE: frozenset({"office_admin", "office_staff", "reporter"}),
+    # Entering past reports with their original filing time (moving off spreadsheets): the office.
+    Action.REPORTS_RECORD_HISTORY: frozenset({"office_admin", "office_staff"}),
     # Taking a problem to a higher meeting is the office's call.
     Action.PROBLEMS_REFER: frozenset({"office_admin", "office_staff"}),
     # Confirming (or returning) a claimed resolution is the office's review (办结复核).

@@ -9,6 +9,9 @@
 -- is unknown or the investment to date beyond the total; the facts to say so are returned), needs_deadline (the memo has no
 -- deadline for this stamp: compute it for o_settings and call again with it), filed.
 --
+-- p_now is when the report was filed: the clock's now, or for history the office records, the
+-- original filing time (p_by_office); p_recorded_at is when this call records it (the audit row).
+--
 -- Rules with a twin in Python (each twin names this file; tests tie them):
 -- * visibility: a project is visible when its region, responsible or owner unit lies in the
 --   caller's subtree — services.api.auth.scope.condition(Project, …)
@@ -22,6 +25,7 @@ CREATE OR REPLACE FUNCTION file_project_report(
     p_milestones jsonb, p_coordination jsonb, p_note text, p_report_id uuid, p_by text,
     p_now timestamptz, p_actor_kind text, p_actor_id text, p_after jsonb, p_request_id text,
     p_valid boolean, p_due_stamp text, p_due_at timestamptz, p_due_complete boolean,
+    p_recorded_at timestamptz, p_by_office boolean,
     OUT o_outcome text, OUT o_status text, OUT o_start_date date, OUT o_total_investment numeric,
     OUT o_program_id uuid, OUT o_responsible_unit_id uuid, OUT o_settings text, OUT o_stamp text,
     OUT o_milestones text[], OUT o_to_date numeric, OUT o_version integer,
@@ -104,16 +108,16 @@ BEGIN
     o_late := coalesce(o_submitted_at > o_due_at, false);
     INSERT INTO project_report (id, project_id, program_id, period, version, investment_month,
                                 investment_to_date, progress_percent, milestones, coordination, note,
-                                due_at, due_complete, late, submitted_by, submitted_at)
+                                due_at, due_complete, late, submitted_by, submitted_at, recorded_by_office)
     VALUES (p_report_id, p_project_id, o_program_id, p_period, o_version, p_investment,
             o_to_date, p_progress, p_milestones, p_coordination, p_note,
-            o_due_at, o_due_complete, o_late, p_by, o_submitted_at);
+            o_due_at, o_due_complete, o_late, p_by, o_submitted_at, p_by_office);
     UPDATE milestone m SET actual_date = (x ->> 'actual_date')::date
       FROM jsonb_array_elements(p_milestones) x
      WHERE m.project_id = p_project_id AND m.name = x ->> 'name';
     INSERT INTO audit_log (occurred_at, actor_kind, actor_id, action, entity, entity_id, unit_id,
                            before, after, request_id)
-    VALUES (p_now, p_actor_kind, p_actor_id, 'project.report', 'project_report', p_report_id::text,
+    VALUES (p_recorded_at, p_actor_kind, p_actor_id, 'project.report', 'project_report', p_report_id::text,
             o_responsible_unit_id, NULL,
             p_after || jsonb_build_object('version', o_version, 'investment_to_date', o_to_date::text),
             p_request_id);

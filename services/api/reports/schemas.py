@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.api.dates import EARLIEST, LATEST, OUT_OF_RANGE, Day
+from services.api.dates import EARLIEST, LATEST, OUT_OF_RANGE, Day, within
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -50,6 +50,11 @@ class ProjectReportIn(BaseModel):
     milestones: list[MilestoneActual] = Field(default_factory=list, max_length=100)
     problems: list[ProblemIn] = Field(default_factory=list, max_length=50)
     note: str | None = Field(default=None, max_length=10_000)
+    filed_at: Annotated[AwareDatetime, AfterValidator(within)] | None = Field(
+        default=None,
+        description="office staff only: when the report was filed on paper, for history entered afterwards "
+        "(late, dues and indicators read it); the report is marked recorded_by_office",
+    )
 
     @field_validator("period")
     @classmethod
@@ -73,7 +78,10 @@ class ProjectReportPublic(BaseModel):
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     late: bool
     submitted_by: str
-    submitted_at: datetime
+    submitted_at: datetime = Field(
+        description="when it was filed (for history: the filed_at the office gave)"
+    )
+    recorded_by_office: bool = Field(description="history the office entered with its original filing time")
     problem_ids: list[UUID] = Field(
         default_factory=list, description="problems this report put in the ledger"
     )

@@ -12,6 +12,7 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
 from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
 from services.api.pagination import PageParams, paginate
@@ -19,7 +20,7 @@ from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn
 from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.clock import OFFICE_TZ
 from shared.db import driver_connection
-from shared.errors import Conflict, field_error, invalid
+from shared.errors import Conflict, Forbidden, field_error, invalid
 from shared.logging import request_id_var
 from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
@@ -70,7 +71,8 @@ _FILE = """SELECT * FROM file_project_report(
     p_project_id => $1, p_unit_path => $2, p_period => $3, p_investment => $4, p_progress => $5,
     p_milestones => $6, p_coordination => $7, p_note => $8, p_report_id => $9, p_by => $10,
     p_now => $11, p_actor_kind => $12, p_actor_id => $13, p_after => $14, p_request_id => $15,
-    p_valid => $16, p_due_stamp => $17, p_due_at => $18, p_due_complete => $19)"""
+    p_valid => $16, p_due_stamp => $17, p_due_at => $18, p_due_complete => $19,
+    p_recorded_at => $20, p_by_office => $21)"""
 
 
 @lru_cache(maxsize=256)
@@ -150,8 +152,18 @@ async def file_project_report(
     The hot path of the api (every project, every month, often on the last day): one call of the
     file_project_report function does it all, committing on its own when nothing else is
     written with it (no problems raised, no Idempotency-Key to store): one round trip."""
+    recorded_at = clock.now()
+    history = data.filed_at is not None
+    if history and not can(principal, Action.REPORTS_RECORD_HISTORY):
+        raise Forbidden(
+            "Only the office records reports with their original filing time (filed_at); "
+            "file it without filed_at."
+        )
+    now = data.filed_at if data.filed_at is not None else recorded_at
+    if now > recorded_at:
+        raise field_error("filed_at", f"{now.isoformat()} is in the future; give when it was filed")
+    today = now.astimezone(OFFICE_TZ).date()
     conn = await driver_connection(session, begin=bool(data.problems))
-    today, now = clock.today(), clock.now()
     report_id = uuid.uuid4()
     by = principal.key
     milestones = [m.model_dump(mode="json") for m in data.milestones]
@@ -174,9 +186,10 @@ async def file_project_report(
         request_id_var.get(),
         not _faults(data, today, None),
     ]
+    recording = [recorded_at, history]
     due: list[Any] = [None, None, None]
     for _ in range(3):  # a deadline to compute, then (rarely) a calendar edited meanwhile
-        filed = await conn.fetchrow(_FILE, *args, *due)
+        filed = await conn.fetchrow(_FILE, *args, *due, *recording)
         assert filed is not None
         outcome = filed["o_outcome"]
         if outcome == "needs_deadline":
@@ -208,6 +221,7 @@ async def file_project_report(
         "due_complete": filed["o_due_complete"],
         "late": filed["o_late"],
         "submitted_by": by,
+        "recorded_by_office": history,
         "submitted_at": filed["o_submitted_at"],  # never before the version it follows
     }
     raised: list[uuid.UUID] = []
