@@ -1,6 +1,6 @@
 """A project's progress indicators as of an instant — one definition for the api, notifier and ranker.
 
-API.md "How a round is scored" §3: investment_rate = min(100, 100 × investment reported in the
+docs/scoring.md "Indicators": investment_rate = min(100, 100 × investment reported in the
 year to date ÷ annual plan); milestone_rate = 100 × milestones met on time ÷ milestones due
 (100 when none due); report_timeliness = 100 × reports filed on time ÷ reports due (100 when
 none due). Also the rate against the monthly plan to date. Only report versions filed by the

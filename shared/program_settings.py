@@ -2,9 +2,9 @@
 
 The api stores them with the program; the reports, notifier and ranker code read them
 through these models, so all three agree on their meaning. Defaults come from the seeds
-(DOMAIN.md): Henan counties report last week's work every Monday and last month's by the
+(docs/schedules-and-ladder.md): Henan counties report last week's work every Monday and last month's by the
 3rd; Luanchuan's project monthly form is due by the 22nd; the escalation ladder is the
-default one in DOMAIN.md.
+default one in docs/schedules-and-ladder.md.
 """
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator

@@ -157,7 +157,7 @@ class ProblemAction(StrEnum):
 
 
 class NoticeKind(StrEnum):
-    """The escalation ladder's levels (DOMAIN.md), lowest first."""
+    """The escalation ladder's levels (docs/schedules-and-ladder.md), lowest first."""
 
     REMINDER = "reminder"
     URGING = "urging"

@@ -37,7 +37,9 @@ class ProgramCreate(BaseModel):
         description="Default: weekly due Monday, unit monthly by the 3rd, project monthly by the 22nd.",
     )
     escalation_policy: EscalationPolicy | None = Field(
-        default=None, description="Default: DOMAIN.md's ladder."
+        default=None,
+        description="Default: the ladder of docs/schedules-and-ladder.md (reminder → urging → "
+        "supervision → criticism → interview → accountability).",
     )
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
