@@ -106,6 +106,9 @@ IMPORT_HEADER = (
 )
 
 
+REPORT_HEADER = "项目编号,期次,本月完成投资(万元),形象进度(%)\n"
+
+
 def import_file(w: World, unit: str) -> bytes:
     """One valid project of the caller's own unit: an allowed import is a 200."""
     code = w.units[unit].code
@@ -309,6 +312,24 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/projects/export.xlsx?region_unit_id={w.units[u].id}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),
     ),
+    # A sheet with the headers and no rows: whoever may file gets past the rights to its 422.
+    "POST /reports/import": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/reports/import",
+            ("multipart", {"program_id": program(w, u)}, "report"),
+            {},
+        ),
+        row(
+            **{p: (422, 422) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /reports/template.xlsx": (
+        lambda w, u: ("GET", "/api/v1/reports/template.xlsx", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
     "POST /projects/import": (
         lambda w, u: ("POST", "/api/v1/projects/import", ("multipart", {"program_id": program(w, u)}), {}),
         row(
@@ -510,7 +531,10 @@ async def test_access(client: AsyncClient, world: World, endpoint: str, principa
     method, url, body, headers = build(world, unit)
     headers = {**headers, **world.auth(principal)}
     if isinstance(body, tuple):  # a multipart upload: (kind, form fields)
-        files = {"file": ("projects.csv", import_file(world, TARGETS[principal][0]), "text/csv")}
+        content = (
+            REPORT_HEADER.encode() if body[2:] == ("report",) else import_file(world, TARGETS[principal][0])
+        )
+        files = {"file": ("upload.csv", content, "text/csv")}
         r = await client.request(method, url, data=body[1], files=files, headers=headers)
     else:
         r = await client.request(method, url, json=body, headers=headers)

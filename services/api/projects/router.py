@@ -27,8 +27,8 @@ from services.api.projects.schemas import (
 )
 from services.api.records import ProgramDep, ProjectDep
 from services.api.routing import SessionDep, router
+from services.api.uploads import IMPORT_ERRORS, XLSX, import_answer, read_upload
 from shared import clock, progress
-from shared.errors import PayloadTooLarge
 from shared.models import Project
 
 projects = router(prefix="/projects", tags=["projects"])
@@ -37,8 +37,6 @@ public = router(prefix="/public", tags=["public"])
 Reader = Annotated[Principal, authorize(Action.PROJECTS_READ)]
 Writer = Annotated[Principal, authorize(Action.PROJECTS_WRITE)]
 Reviewer = Annotated[Principal, authorize(Action.PROJECTS_REVIEW)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 Sort = Literal[
     "code", "-code", "name", "-name", "total_investment", "-total_investment", "annual_plan", "-annual_plan",
     "start_date", "-start_date", "end_date", "-end_date", "updated_at", "-updated_at",
@@ -129,7 +127,7 @@ async def export(session: SessionDep, principal: Reader, filters: Filters, sort:
 @projects.post(
     "/import",
     response_model=ImportResult,
-    responses={422: {"model": ImportResult, "description": "rows with errors: nothing was imported"}},
+    responses=IMPORT_ERRORS,
 )
 async def import_projects(
     session: SessionDep,
@@ -140,12 +138,7 @@ async def import_projects(
 ) -> ImportResult | JSONResponse:
     """Import drafts from a spreadsheet; any error in any row imports nothing and lists them all
     (422, with `dry_run` too, the body listing each error by row and column)."""
-    # Bodies past 11 MB never get here (the middleware answers 413 unread); this is the file's own limit.
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
-        )
+    content = await read_upload(file)
     program = await service.importable_program(session, program_id=program_id, principal=principal)
     result = await importer.run(
         session,
@@ -155,17 +148,7 @@ async def import_projects(
         principal=principal,
         dry_run=dry_run,
     )
-    if result.errors:  # a client that checks the status code must not think it worked
-        problem = {
-            "type": "urn:duban:error:import",
-            "title": "Rows with errors",
-            "status": 422,
-            "detail": f"{len(result.errors)} error(s); nothing was imported. Fix the rows and send the "
-            "file again.",
-            **result.model_dump(mode="json"),
-        }
-        return JSONResponse(problem, status_code=422, media_type="application/problem+json")
-    return result
+    return import_answer(result)
 
 
 @projects.get("/{project_id}", response_model=ProjectPublic)

@@ -4,13 +4,16 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageDep
+from services.api.projects import service as projects_service
+from services.api.projects.schemas import ImportResult
 from services.api.records import ProgramDep, ProjectDep, UnitDep
-from services.api.reports import excel, service
+from services.api.reports import excel, importer, service
 from services.api.reports.schemas import (
     Dues,
     IndicatorsPublic,
@@ -21,6 +24,7 @@ from services.api.reports.schemas import (
     as_of_param,
 )
 from services.api.routing import SessionDep, router
+from services.api.uploads import IMPORT_ERRORS, XLSX, import_answer, read_upload
 from shared import dues
 from shared.vocabulary import DueState, ScheduleKind, UnitReportKind
 
@@ -30,7 +34,6 @@ reports = router(prefix="/reports", tags=["reports"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Writer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
 AsOf = Annotated[datetime, Depends(as_of_param)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _public(report: dict[str, Any], problem_ids: list[UUID] | None = None) -> ProjectReportPublic:
@@ -139,3 +142,38 @@ async def dues_workbook(
         media_type=XLSX,
         headers={"Content-Disposition": "attachment; filename*=UTF-8''dues.xlsx"},
     )
+
+
+@reports.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def report_template(principal: Reader) -> Response:
+    """The template for entering project monthly reports from a spreadsheet (项目编号, 期次,
+    本月完成投资(万元), 形象进度(%), 报送时间, 备注) with a notes sheet."""
+    return Response(
+        importer.template(),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''report-template.xlsx"},
+    )
+
+
+@reports.post("/import", response_model=ImportResult, responses=IMPORT_ERRORS)
+async def import_reports(
+    session: SessionDep,
+    principal: Writer,
+    file: Annotated[UploadFile, File(description="the filled-in report template, .xlsx or .csv")],
+    program_id: Annotated[UUID, Form()],
+    dry_run: Annotated[bool, Form()] = False,
+) -> ImportResult | JSONResponse:
+    """File project monthly reports from a spreadsheet, each as `POST /projects/{id}/reports` would;
+    office staff may give each one's original filing time (报送时间) to enter history. Any error in
+    any row files nothing and lists them all (422, dry runs too)."""
+    content = await read_upload(file)
+    program = await projects_service.importable_program(session, program_id=program_id, principal=principal)
+    result = await importer.run(
+        session,
+        program=program,
+        filename=file.filename or "",
+        content=content,
+        principal=principal,
+        dry_run=dry_run,
+    )
+    return import_answer(result)
