@@ -143,6 +143,14 @@ def export(rows: Iterator[dict[str, Any]], units: dict[UUID, str]) -> bytes:
 # --- reading ------------------------------------------------------------------------------
 
 
+def header_faults(headers: list[str], required: list[str], known: set[str]) -> list[tuple[str, str]]:
+    """(column, message) for each template column missing from `headers` and each header that is
+    not one of the template's `known` columns."""
+    missing = [(h, "this column of the template is missing") for h in required if h not in headers]
+    unknown = [(h, "not a column of the template") for h in headers if h and h not in known]
+    return missing + unknown
+
+
 def read_rows(filename: str, content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """(headers, [(sheet row number, cells)]) of the first sheet; refuses absurd files."""
     name = filename.lower()

@@ -147,13 +147,9 @@ async def run(
 ) -> ImportResult:
     headers, rows = excel.read_rows(filename, content)
     errors: list[ImportError_] = []
-    unknown = [h for h in headers if h and h not in excel.BY_HEADER and h not in excel.IGNORED_HEADERS]
-    missing = [h for h in REQUIRED if h not in headers]
-    if unknown or missing:
-        for h in missing:
-            errors.append(ImportError_(row=1, column=h, message="this column of the template is missing"))
-        for h in unknown:
-            errors.append(ImportError_(row=1, column=h, message="not a column of the template (项目库模板)"))
+    known = set(excel.BY_HEADER) | excel.IGNORED_HEADERS
+    if faults := excel.header_faults(headers, REQUIRED, known):
+        errors = [ImportError_(row=1, column=c, message=m) for c, m in faults]
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     if not rows:
         errors.append(ImportError_(row=2, column=None, message="the sheet holds no projects"))

@@ -139,7 +139,7 @@ async def import_projects(
     """Import drafts from a spreadsheet; any error in any row imports nothing and lists them all
     (422, with `dry_run` too, the body listing each error by row and column)."""
     content = await read_upload(file)
-    program = await service.importable_program(session, program_id=program_id, principal=principal)
+    program = await service.program_for(session, program_id, principal)
     result = await importer.run(
         session,
         program=program,

@@ -76,7 +76,8 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
     return problems
 
 
-async def _program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
+async def program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
+    """The program a body or form names: 422 on `program_id` when the caller cannot see it."""
     found = await session.scalar(
         visible(select(Program).where(col(Program.id) == program_id), Program, principal)
     )
@@ -138,7 +139,7 @@ def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
 
 async def create(session: AsyncSession, *, data: ProjectCreate, principal: Principal) -> Project:
     """A draft project: units and program must be visible to the caller, the rules kept."""
-    program = await _program_for(session, data.program_id, principal)
+    program = await program_for(session, data.program_id, principal)
     await require_visible_units(session, principal, [([f], getattr(data, f)) for f in UNIT_FIELDS])
     fields = data.model_dump()
     if problems := rule_problems({**fields, "milestones": data.milestones}, program):
@@ -531,18 +532,6 @@ async def export_rows(
         r["milestones"] = [m.model_dump() for m in milestones.get(r["id"], [])]
     codes = await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS}, col(Unit.code))
     return rows, codes
-
-
-async def importable_program(
-    session: AsyncSession, *, program_id: uuid.UUID, principal: Principal
-) -> Program:
-    """The program an import goes into: 422 on the form field when the caller cannot see it."""
-    program = await session.scalar(
-        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
-    )
-    if program is None:
-        raise field_error("program_id", f"there is no program {program_id} that you can see")
-    return program
 
 
 async def for_oc4ids(

@@ -136,15 +136,8 @@ async def run(
 ) -> ImportResult:
     headers, rows = excel.read_rows(filename, content)
     errors: list[ImportError_] = []
-    missing = [h for h in REQUIRED if h not in headers]
-    unknown = [h for h in headers if h and h not in HEADERS]
-    if missing or unknown:
-        errors += [
-            ImportError_(row=1, column=h, message="this column of the template is missing") for h in missing
-        ]
-        errors += [
-            ImportError_(row=1, column=h, message="not a column of the report template") for h in unknown
-        ]
+    if faults := excel.header_faults(headers, REQUIRED, set(HEADERS)):
+        errors = [ImportError_(row=1, column=c, message=m) for c, m in faults]
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     if not rows:
         errors.append(ImportError_(row=2, column=None, message="the sheet holds no reports"))

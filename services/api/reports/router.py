@@ -167,7 +167,7 @@ async def import_reports(
     office staff may give each one's original filing time (报送时间) to enter history. Any error in
     any row files nothing and lists them all (422, dry runs too)."""
     content = await read_upload(file)
-    program = await projects_service.importable_program(session, program_id=program_id, principal=principal)
+    program = await projects_service.program_for(session, program_id, principal)
     result = await importer.run(
         session,
         program=program,
