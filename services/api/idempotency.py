@@ -4,6 +4,7 @@ the effect, so a crash loses both or keeps both.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -43,10 +44,21 @@ def lock_id(scope: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _canonical(body: bytes) -> bytes:
+    """The same JSON whatever its key order and spacing; a body that is not JSON stays as it is."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def request_hash(request: Request, body: bytes) -> str:
     """What "the same request" means: method, path, query and body. A multipart body is
     compared without its boundary, which clients draw anew for every attempt."""
     content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        body = _canonical(body)
     if content_type.startswith("multipart/"):
         boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
         if boundary:

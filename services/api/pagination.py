@@ -5,7 +5,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.report_facts import AnySelect
@@ -48,3 +48,10 @@ async def paginate(
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = await session.scalars(stmt.order_by(*order_by).offset(page.offset).limit(page.page_size))
     return list(rows), count
+
+
+def matches(q: str, *columns: Any) -> Any:
+    """A `q` search: any of the columns holds the text, case-insensitively. `%` and `_` are the
+    text, not wildcards (someone searching 50% means it)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))

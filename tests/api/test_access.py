@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.api.conftest import World
 
@@ -245,7 +246,8 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
     ),
     "GET /tasks/{id}": (
         lambda w, u: ("GET", f"/api/v1/tasks/{w.tasks[PROGRAM_OF[u]].id}", None, {}),
-        PROGRAM_READ,
+        # Program P's task names only county A: county B does not see it (nor report on it).
+        {**PROGRAM_READ, "b_admin": (404, 404)},
     ),
     "POST /tasks/{id}/indicator-values": (
         lambda w, u: (
@@ -259,7 +261,7 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             p_admin=(201, 404),
             p_staff=(201, 404),
             a_reporter=(201, 201),
-            b_admin=(403, 403),
+            b_admin=(404, 404),
             q_admin=(201, 404),
             anonymous=(401, 401),
             rest=(403, 403),
@@ -554,3 +556,30 @@ async def test_every_endpoint_is_in_the_access_table(client: AsyncClient) -> Non
     }
     public = {"POST /auth/token"}
     assert served - public == set(TABLE), "every endpoint must join the access table"
+
+
+async def test_a_county_does_not_read_another_countys_records_through_a_shared_program(
+    client: AsyncClient, world: World, session: AsyncSession
+) -> None:
+    """Program P is shared down to counties A and B. B's reporter, staff and system client list
+    P's tasks and adjustments: they see neither A's task nor A's withdrawn project and its
+    replacements; the province office sees both."""
+    from shared.models import Adjustment
+
+    session.add(
+        Adjustment(
+            program_id=world.programs["P"].id,
+            withdrawn_project_id=world.projects["A"].id,
+            replacement_project_ids=[world.projects["B"].id],
+            reason="A 县多次督促仍无法推进",
+            decided_by="test",
+        )
+    )
+    await session.commit()
+    program = world.programs["P"].id
+    seen = {}
+    for who in ("p_staff", "a_reporter", "b_admin"):
+        tasks = (await client.get(f"/api/v1/programs/{program}/tasks", headers=world.auth(who))).json()
+        moves = (await client.get(f"/api/v1/programs/{program}/adjustments", headers=world.auth(who))).json()
+        seen[who] = (tasks["count"], moves["count"])
+    assert seen == {"p_staff": (1, 1), "a_reporter": (1, 1), "b_admin": (0, 0)}

@@ -91,3 +91,29 @@ async def test_keys_belong_to_their_caller(client: AsyncClient, world: World) ->
     assert mine.status_code == theirs.status_code == 202
     assert mine.json()["id"] != theirs.json()["id"]
     assert "Idempotent-Replayed" not in theirs.headers
+
+
+async def test_the_same_body_with_its_keys_reordered_is_the_same_request(
+    operator: AsyncClient, session: AsyncSession
+) -> None:
+    """A phone that rebuilds its JSON on retry may order the keys differently: still a replay."""
+    key = {"Idempotency-Key": f"k-{uuid4()}", "content-type": "application/json"}
+    first = await operator.post(
+        "/api/v1/pings", content=b'{"targets": ["notifier"], "delay_seconds": 0}', headers=key
+    )
+    pings = await count(session, Ping)
+    again = await operator.post(
+        "/api/v1/pings", content=b'{"delay_seconds":0,"targets":["notifier"]}', headers=key
+    )
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert await count(session, Ping) == pings
+    other = await operator.post(
+        "/api/v1/pings", content=b'{"delay_seconds":1,"targets":["notifier"]}', headers=key
+    )
+    assert other.status_code == 422  # another body is still another request
+
+
+async def test_a_delay_is_a_number_not_false(operator: AsyncClient) -> None:
+    r = await operator.post("/api/v1/pings", json={"targets": ["notifier"], "delay_seconds": False})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "delay_seconds"]

@@ -254,3 +254,23 @@ async def test_the_list_filters_sorts_searches_and_pages(client: AsyncClient, wo
     assert {p["code"] for p in county.json()["data"]} == {"SORT-0", "SORT-1"}  # not B's
     bad = await client.get("/api/v1/projects?sort=price", headers=office)
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "sort"]
+
+
+async def test_percent_and_underscore_in_a_search_are_the_text(
+    client: AsyncClient, world: World, session: AsyncSession
+) -> None:
+    """Searching 50% means projects whose name holds "50%", not every name with a "50" in it."""
+    world.projects["A"].name = "完成投资50%的县道"
+    world.projects["B"].name = "县道500米改造"
+    world.projects["A"].code, world.projects["B"].code = "PJ_A1", "PJXB1"
+    await session.commit()
+    office = world.auth("p_staff")
+    found = {}
+    for q in ("50%", "J_", "PJ_A"):
+        r = await client.get("/api/v1/projects", params={"q": q}, headers=office)
+        found[q] = sorted(p["code"] for p in r.json()["data"])
+    assert found == {"50%": ["PJ_A1"], "J_": ["PJ_A1"], "PJ_A": ["PJ_A1"]}
+    units = await client.get("/api/v1/units", params={"q": "%"}, headers=office)
+    assert units.status_code == 200 and units.json()["count"] == 0
+    programs = await client.get("/api/v1/programs", params={"q": "_"}, headers=office)
+    assert programs.status_code == 200 and programs.json()["count"] == 0

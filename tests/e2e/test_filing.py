@@ -70,7 +70,7 @@ async def _file_at_once(spawn: Spawn, env: dict[str, str]) -> None:
 
         # Filed one at a time under the project's lock: whichever was filed last (the latest
         # version of its period) counted every other period's latest version.
-        history = (await c.get(url)).json()
+        history = (await c.get(url, params={"page_size": 500})).json()["data"]
         assert len(history) == len(filed)
         latest = {h["period"]: h for h in sorted(history, key=lambda h: h["version"])}
         total = sum(Decimal(h["investment_month"]) for h in latest.values())

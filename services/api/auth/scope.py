@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from shared.errors import Forbidden, NotFound, invalid
-from shared.models import Unit
+from shared.models import Adjustment, Program, Project, Task, TaskUnit, Unit
 from shared.report_facts import AnySelect
 
 M = TypeVar("M")
@@ -34,7 +34,10 @@ def condition(model: Any, principal: Principal) -> Any:
       region, its owner and its responsible unit);
     - `shared_down = True` as well: it is also seen from below (a program is shared down its
       office's tree, so a county takes part in its province's program);
-    - `subtree_via = (column, parent model)`: seen exactly when the parent row is.
+    - `subtree_via = (column, parent model)`: seen exactly when the parent row is;
+    - a task or an adjustment of a program shared down the tree is seen by the program's office
+      (and above), and below it only by the units it concerns: a task's named units, an
+      adjustment's withdrawn project — county B does not read county A's.
 
     Twin: the filing function (services/api/reports/file_project_report.sql) writes the rule for
     Project again in SQL, so a filing is one statement; a change here changes it there
@@ -42,6 +45,12 @@ def condition(model: Any, principal: Principal) -> Any:
     """
     if model is Unit:
         return col(Unit.path).startswith(principal.unit_path, autoescape=True)
+    if model is Task:  # a shared program's task: its office's subtree, or a unit it names
+        named = select(col(TaskUnit.task_id)).where(col(TaskUnit.unit_id).in_(subtree_ids(principal)))
+        return or_(_program_held(Task, principal), col(Task.id).in_(named))
+    if model is Adjustment:  # a shared program's adjustment: its office's subtree, or the project's
+        seen = select(col(Project.id)).where(condition(Project, principal))
+        return or_(_program_held(Adjustment, principal), col(Adjustment.withdrawn_project_id).in_(seen))
     via = getattr(model, "subtree_via", None)
     if via is not None:
         column, parent = via
@@ -53,6 +62,11 @@ def condition(model: Any, principal: Principal) -> Any:
     if getattr(model, "shared_down", False):
         conditions += [getattr(model, name).in_(ancestor_ids(principal)) for name in names]
     return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+
+def _program_held(model: Any, principal: Principal) -> Any:
+    """Rows of a program whose office lies in the principal's subtree (the office and those above)."""
+    return col(model.program_id).in_(select(col(Program.id)).where(owns(Program, principal)))
 
 
 def owns(model: Any, principal: Principal) -> Any:

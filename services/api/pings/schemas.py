@@ -19,7 +19,11 @@ class PingCreate(BaseModel):
         description="Workers that should receive the ping.",
     )
     delay_seconds: float = Field(
-        default=0, ge=0, le=30, description="How long each worker holds the ping before recording it."
+        default=0,
+        ge=0,
+        le=30,
+        strict=True,  # a number: false is not 0
+        description="How long each worker holds the ping before recording it.",
     )
 
     @field_validator("targets")

@@ -19,7 +19,7 @@ from services.api.auth.scope import (
     subtree_ids,
     visible,
 )
-from services.api.pagination import PageParams
+from services.api.pagination import PageParams, matches, paginate
 from services.api.preconditions import check_version
 from services.api.programs.schemas import (
     IndicatorValueIn,
@@ -150,12 +150,8 @@ async def list_programs(
     if year:
         stmt = stmt.where(col(Program.year) == year)
     if q:
-        stmt = stmt.where(col(Program.name).ilike(f"%{q}%") | col(Program.code).ilike(f"%{q}%"))
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(
-        stmt.order_by(col(Program.year).desc(), col(Program.code)).offset(page.offset).limit(page.page_size)
-    )
-    return list(rows), count
+        stmt = stmt.where(matches(q, col(Program.name), col(Program.code)))
+    return await paginate(session, stmt, page, col(Program.year).desc(), col(Program.code))
 
 
 # --- tasks -------------------------------------------------------------------------------
@@ -279,10 +275,8 @@ async def list_tasks(
     session: AsyncSession, *, program_id: uuid.UUID, principal: Principal, page: PageParams
 ) -> tuple[list[Task], int]:
     await get_visible(session, Program, program_id, principal, "program")
-    stmt = select(Task).where(col(Task.program_id) == program_id)
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(col(Task.number)).offset(page.offset).limit(page.page_size))
-    return list(rows), count
+    stmt = visible(select(Task), Task, principal).where(col(Task.program_id) == program_id)
+    return await paginate(session, stmt, page, col(Task.number))
 
 
 async def report_indicator(

@@ -235,7 +235,7 @@ async def adjustments(
     session: SessionDep, principal: Reader, program: ProgramDep, page: PageDep
 ) -> Page[AdjustmentPublic]:
     """Every dynamic adjustment of the program, oldest first."""
-    rows, count = await service.adjustments(session, program=program, page=page)
+    rows, count = await service.adjustments(session, program=program, principal=principal, page=page)
     return Page(data=[AdjustmentPublic.model_validate(a.model_dump()) for a in rows], count=count)
 
 

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
-from services.api.pagination import PageParams, paginate
+from services.api.pagination import PageParams, matches, paginate
 from services.api.preconditions import check_version
 from services.api.projects.schemas import (
     MilestoneIn,
@@ -428,10 +428,10 @@ async def withdraw(
 
 
 async def adjustments(
-    session: AsyncSession, *, program: Program, page: PageParams
+    session: AsyncSession, *, program: Program, principal: Principal, page: PageParams
 ) -> tuple[list[Adjustment], int]:
-    """The program's dynamic adjustments, oldest first."""
-    stmt = select(Adjustment).where(col(Adjustment.program_id) == program.id)
+    """The program's dynamic adjustments the principal may see, oldest first."""
+    stmt = visible(select(Adjustment), Adjustment, principal).where(col(Adjustment.program_id) == program.id)
     return await paginate(session, stmt, page, col(Adjustment.decided_at))
 
 
@@ -472,8 +472,7 @@ def filtered(
         if value is not None:
             stmt = stmt.where(column == value)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(col(Project.name).ilike(like) | col(Project.code).ilike(like))
+        stmt = stmt.where(matches(q, col(Project.name), col(Project.code)))
     return stmt
 
 

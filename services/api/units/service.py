@@ -11,7 +11,7 @@ from sqlmodel import col
 from services.api.auth.permissions import sees_personal_data
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
-from services.api.pagination import PageParams, paginate
+from services.api.pagination import PageParams, matches, paginate
 from services.api.preconditions import check_version
 from services.api.units.phone import PhoneBox, mask
 from services.api.units.schemas import LiaisonChangePublic, LiaisonPublic, UnitCreate, UnitPublic, UnitUpdate
@@ -173,11 +173,8 @@ async def list_units(
     if parent_id:
         stmt = stmt.where(col(Unit.parent_id) == parent_id)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(col(Unit.name).ilike(like) | col(Unit.code).ilike(like))
-    count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(col(Unit.path)).offset(page.offset).limit(page.page_size))
-    return list(rows), count
+        stmt = stmt.where(matches(q, col(Unit.name), col(Unit.code)))
+    return await paginate(session, stmt, page, col(Unit.path))
 
 
 async def liaison_history(
