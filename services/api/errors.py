@@ -3,10 +3,14 @@
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -116,6 +120,46 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# A dependency that went away answers 503 with Retry-After, never 500: the client retries (with
+# its Idempotency-Key) instead of reporting a bug. The database's errors are the lost-connection
+# kinds only; anything else from it is still a bug.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+DATABASE_GONE = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,  # "connection is closed"
+    ConnectionError,
+)
+
+
+def _lost_database(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        return (
+            exc.connection_invalidated
+            or isinstance(exc.orig, DATABASE_GONE)
+            or isinstance(getattr(exc.orig, "__cause__", None), DATABASE_GONE)
+        )
+    return isinstance(exc, DATABASE_GONE)
+
+
+def unavailable(what: str, retry_after: int) -> JSONResponse:
+    detail = f"{what} is unavailable for a moment; nothing was saved. Try again in {retry_after} s."
+    body = problem(503, "unavailable", "Service unavailable", detail)
+    return problem_response(body, {"Retry-After": str(retry_after)})
+
+
+async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("Redis unavailable", extra={"error": repr(exc)})
+    return unavailable("Redis (sign-in throttling and the job queues)", 5)
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    if not _lost_database(exc):
+        raise exc  # a bug: the middleware answers 500 with the request id
+    log.warning("database connection lost", extra={"error": repr(exc)})
+    return unavailable("The database (its connection was lost)", 1)
+
+
 def internal_error(request_id: str) -> JSONResponse:
     """The 500 answer to a bug: no internals, the request id to quote."""
     detail = (
@@ -130,6 +174,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for redis_error in REDIS_DOWN:
+        app.add_exception_handler(redis_error, _redis_down)
+    for database_error in (DBAPIError, *DATABASE_GONE):
+        app.add_exception_handler(database_error, _database_error)
     build = app.openapi
 
     def openapi() -> dict[str, Any]:

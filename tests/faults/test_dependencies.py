@@ -1,0 +1,137 @@
+"""A dependency that goes away is a 503 with Retry-After, never a 500, and the api recovers
+without a restart. Real faults: a Redis server of the test's own stopped and started again, and
+the api's database connections terminated by the server."""
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.app import create_app
+from shared.db import plain_url
+from shared.settings import ApiSettings
+from tests.api.conftest import PASSWORD, World
+from tests.helpers import free_port
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class PrivateRedis:
+    """A Redis server of this test's own, to stop and start at will."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self.proc = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if REDIS_SERVER is None:
+        pytest.skip("no redis-server on this machine")
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@asynccontextmanager
+async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        if sessions is not None:
+            app.state.sessions = sessions
+        transport = ASGITransport(app=app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://duban.test") as client:
+            yield client
+
+
+async def _ready(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError("the private Redis did not start")
+
+
+async def test_sign_in_is_503_while_redis_is_down_and_works_again_after(
+    api_settings: ApiSettings,
+    private_redis: PrivateRedis,
+    world: World,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Sign-in needs Redis (the throttle counts failures there): with Redis down it fails closed,
+    503 with Retry-After naming Redis, and signs in again once Redis is back."""
+    await _ready(private_redis.port)
+    settings = api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{private_redis.port}/0"})
+    grant = {"grant_type": "password", "username": world.users["a_reporter"].username, "password": PASSWORD}
+    async with running(settings, sessions) as client:
+        assert (await client.post("/api/v1/auth/token", data=grant)).status_code == 200
+        private_redis.stop()
+        down = await client.post("/api/v1/auth/token", data=grant)
+        assert down.status_code == 503, down.text
+        assert down.headers["Retry-After"] == "5" and "Redis" in down.json()["detail"]
+        assert down.headers["content-type"] == "application/problem+json"
+        private_redis.start()
+        await _ready(private_redis.port)
+        assert (await client.post("/api/v1/auth/token", data=grant)).status_code == 200
+
+
+async def test_a_dropped_database_connection_is_503_and_the_next_request_works(
+    api_settings: ApiSettings,
+) -> None:
+    """The server terminates the api's connections (a failover, an admin's pg_terminate_backend):
+    the request that meets a dead one is a 503 with Retry-After: 1, nothing saved; the next works."""
+    prefix = f"faults-{uuid.uuid4().hex[:8]}"
+    settings = api_settings.model_copy(
+        update={"queue_prefix": prefix, "db_pool_size": 1, "db_ping_idle_seconds": 3600}
+    )
+    missing = f"/api/v1/public/programs/{uuid.uuid4()}/projects"  # needs the database, no sign-in
+    async with running(settings) as client:
+        assert (await client.get(missing)).status_code == 404
+        conn = await asyncpg.connect(plain_url(settings.database_url))
+        try:
+            cut = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                f"duban-{prefix}",
+            )
+        finally:
+            await conn.close()
+        assert cut >= 1
+        lost = await client.get(missing)
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["Retry-After"] == "1" and "database" in lost.json()["detail"]
+        assert (await client.get(missing)).status_code == 404  # the pool replaced the connection
