@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -205,3 +206,48 @@ async def check_health(settings: WorkerSettingsBase, target: Target) -> int:
     return await async_check_health(
         RedisSettings.from_dsn(str(settings.redis_url)), queue + ":health-check", queue
     )
+
+
+def run_forever(make: Callable[[], Worker], *, service: str, max_backoff: float = 30.0) -> None:
+    """Run the worker `make` builds until it is asked to stop (SIGINT/SIGTERM), riding out a Redis
+    outage of any length: arq's worker stops when Redis goes away, so build a new one and start it
+    again, waiting 1 s, then twice as long each time up to `max_backoff`, logging the outage once
+    and its end once. While Redis is away the worker writes no health key, so `duban health`
+    reports it not ready; back, the reconciler (run at start-up) re-enqueues what was missed."""
+    delay, down_since = 1.0, 0.0
+    while True:
+        worker = make()
+        try:
+            if down_since:
+                log.info("Redis is back; worker running again", extra={"service": service})
+            worker.run()
+            return  # stopped by a signal
+        except TRANSIENT as exc:
+            if not down_since:
+                down_since = time.monotonic()
+                log.warning(
+                    "Redis unavailable; the worker retries until it is back",
+                    extra={"service": service, "error": repr(exc)},
+                )
+            if _sleep_unless_stopped(delay):
+                return
+            delay = min(max_backoff, delay * 2)
+
+
+def _sleep_unless_stopped(seconds: float) -> bool:
+    """Sleep; True when SIGINT or SIGTERM came meanwhile (the worker should stop, not retry)."""
+    stopped = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        deadline = time.monotonic() + seconds
+        while not stopped and time.monotonic() < deadline:
+            time.sleep(min(0.1, deadline - time.monotonic()))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return stopped

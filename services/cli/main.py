@@ -74,18 +74,20 @@ def serve_api(
 
 
 def _serve_worker(worker: Worker) -> None:
+    from shared.worker import run_forever
+
     if worker is Worker.notifier:
         from services.notifier.worker import create_worker as notifier
 
         notifier_settings = _settings(NotifierSettings)
         configure_logging(worker.value, notifier_settings.log_level, notifier_settings.log_format)
-        notifier(notifier_settings).run()
+        run_forever(lambda: notifier(notifier_settings), service=worker.value)
     else:
         from services.ranker.worker import create_worker as ranker
 
         ranker_settings = _settings(RankerSettings)
         configure_logging(worker.value, ranker_settings.log_level, ranker_settings.log_format)
-        ranker(ranker_settings).run()
+        run_forever(lambda: ranker(ranker_settings), service=worker.value)
 
 
 @serve.command("notifier")

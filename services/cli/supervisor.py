@@ -1,4 +1,5 @@
-"""`duban run`: migrate, then api + notifier + ranker in the foreground; Ctrl-C stops all three."""
+"""`duban run`: migrate, then api + notifier + ranker in the foreground; a service that dies is
+started again with backoff; Ctrl-C stops all three."""
 
 import os
 import signal
@@ -21,8 +22,38 @@ def _spawn(service: str, env: dict[str, str], host: str, port: int) -> subproces
     return subprocess.Popen(args, env=env, start_new_session=True, preexec_fn=die_with_parent)
 
 
+class Restarts:
+    """When to start a service that exited again: at once the first time, then after 1 s, doubling
+    up to a minute while it keeps dying; a service that ran for a minute starts the count afresh."""
+
+    def __init__(self, longest: float = 60.0) -> None:
+        self.longest = longest
+        self.failures: dict[str, int] = {}
+        self.since: dict[str, float] = {}
+        self.died_at: dict[str, float] = {}
+
+    def running(self, name: str, now: float) -> None:
+        self.died_at.pop(name, None)
+        started = self.since.setdefault(name, now)
+        if now - started >= self.longest:
+            self.failures[name] = 0
+
+    def due(self, name: str, now: float) -> float | None:
+        """The backoff it waited, when it is time to start it again; None while it must wait."""
+        died = self.died_at.setdefault(name, now)
+        failures = self.failures.get(name, 0)
+        wait = 0.0 if failures == 0 else min(self.longest, 2.0 ** (failures - 1))
+        if now - died < wait:
+            return None
+        self.failures[name] = failures + 1
+        self.since[name] = now
+        del self.died_at[name]
+        return wait
+
+
 def run(*, host: str, port: int, data_dir: Path, mode: str, grace_seconds: float = 20) -> int:
-    """Run the whole system until SIGINT/SIGTERM or a service dies; returns the exit code."""
+    """Run the whole system until SIGINT/SIGTERM, starting again (with backoff) any service that
+    dies; returns the exit code."""
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -55,14 +86,23 @@ def run(*, host: str, port: int, data_dir: Path, mode: str, grace_seconds: float
             "Ctrl-C stops all three",
             flush=True,
         )
+        restarts = Restarts()
         while not stop_requested:
-            dead = [name for name, p in children.items() if p.poll() is not None]
-            if dead:
+            now = time.monotonic()
+            for name, p in list(children.items()):
+                if p.poll() is None:
+                    restarts.running(name, now)
+                    continue
+                wait = restarts.due(name, now)
+                if wait is None:
+                    continue  # waiting out its backoff
                 print(
-                    f"duban run: {', '.join(dead)} exited; stopping the others", file=sys.stderr, flush=True
+                    f"duban run: {name} exited with {p.returncode}; starting it again"
+                    + (f" (after {wait:.0f} s)" if wait else ""),
+                    file=sys.stderr,
+                    flush=True,
                 )
-                code = 1
-                break
+                children[name] = _spawn(name, env, host, port)
             time.sleep(0.2)
     except Exception as exc:
         print(f"duban run: {exc}", file=sys.stderr, flush=True)

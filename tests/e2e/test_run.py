@@ -7,7 +7,7 @@ import psutil
 import pytest
 
 from tests.e2e.conftest import Spawn, operator_headers, ping_completes, wait_ready
-from tests.helpers import free_port, port_open
+from tests.helpers import eventually, free_port, port_open
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +29,39 @@ async def test_make_run_serves_a_ping_through_all_three_and_stops_cleanly(
     assert supervisor.wait(30) == 0
     _gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == [] and not port_open("127.0.0.1", port)
+
+
+async def test_a_service_that_dies_is_started_again_and_the_rest_keep_running(
+    spawn: Spawn, base_env: dict[str, str]
+) -> None:
+    """`duban run` used to stop the whole system when one service died; now it starts that one
+    again (with backoff when it keeps dying) and the others never stop."""
+    port = free_port()
+    supervisor = spawn("run", "--port", str(port), env={**base_env, "DUBAN_DEV_STACK": "external"}, log="run")
+    base_url = f"http://127.0.0.1:{port}"
+    await wait_ready(base_url, supervisor)
+
+    def notifiers() -> list[psutil.Process]:
+        return [
+            p
+            for p in psutil.Process(supervisor.pid).children(recursive=True)
+            if "notifier" in p.cmdline() and p.status() != psutil.STATUS_ZOMBIE
+        ]
+
+    [first] = notifiers()
+    api = [p for p in psutil.Process(supervisor.pid).children() if "api" in p.cmdline()]
+    first.kill()
+
+    async def replaced() -> list[psutil.Process]:
+        return [p for p in notifiers() if p.pid != first.pid]
+
+    [second] = await eventually(replaced, within=30)
+    assert supervisor.poll() is None and all(p.is_running() for p in api)
+    ping = await ping_completes(base_url, {}, await operator_headers(base_url, base_env))
+    assert [r["service"] for r in ping["receipts"]] == ["notifier", "ranker"]  # type: ignore[index]
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(30) == 0
+    assert not second.is_running() or second.status() == psutil.STATUS_ZOMBIE
 
 
 async def test_embedded_stack_when_nothing_is_configured(

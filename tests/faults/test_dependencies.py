@@ -2,16 +2,12 @@
 without a restart. Real faults: a Redis server of the test's own stopped and started again, and
 the api's database connections terminated by the server."""
 
-import asyncio
-import shutil
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,50 +15,7 @@ from services.api.app import create_app
 from shared.db import plain_url
 from shared.settings import ApiSettings
 from tests.api.conftest import PASSWORD, World
-from tests.helpers import free_port
-
-REDIS_SERVER = shutil.which("redis-server")
-
-
-class PrivateRedis:
-    """A Redis server of this test's own, to stop and start at will."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        assert REDIS_SERVER is not None
-        self.proc = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    if REDIS_SERVER is None:
-        pytest.skip("no redis-server on this machine")
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
+from tests.faults.conftest import PrivateRedis, redis_ready
 
 
 @asynccontextmanager
@@ -76,17 +29,6 @@ async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[
             yield client
 
 
-async def _ready(port: int) -> None:
-    for _ in range(100):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError("the private Redis did not start")
-
-
 async def test_sign_in_is_503_while_redis_is_down_and_works_again_after(
     api_settings: ApiSettings,
     private_redis: PrivateRedis,
@@ -95,7 +37,7 @@ async def test_sign_in_is_503_while_redis_is_down_and_works_again_after(
 ) -> None:
     """Sign-in needs Redis (the throttle counts failures there): with Redis down it fails closed,
     503 with Retry-After naming Redis, and signs in again once Redis is back."""
-    await _ready(private_redis.port)
+    await redis_ready(private_redis.port)
     settings = api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{private_redis.port}/0"})
     grant = {"grant_type": "password", "username": world.users["a_reporter"].username, "password": PASSWORD}
     async with running(settings, sessions) as client:
@@ -106,7 +48,7 @@ async def test_sign_in_is_503_while_redis_is_down_and_works_again_after(
         assert down.headers["Retry-After"] == "5" and "Redis" in down.json()["detail"]
         assert down.headers["content-type"] == "application/problem+json"
         private_redis.start()
-        await _ready(private_redis.port)
+        await redis_ready(private_redis.port)
         assert (await client.post("/api/v1/auth/token", data=grant)).status_code == 200
 
 

@@ -1,0 +1,48 @@
+"""A worker rides out a Redis outage: it neither exits nor needs a restart, says it is not ready
+while Redis is away, and reports in again once Redis is back."""
+
+import asyncio
+import time
+
+import pytest
+
+from shared.queues import Target
+from shared.settings import NotifierSettings
+from shared.worker import check_health
+from tests.e2e.conftest import Spawn
+from tests.faults.conftest import PrivateRedis, redis_ready
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_the_notifier_survives_redis_going_away_and_coming_back(
+    spawn: Spawn, base_env: dict[str, str], private_redis: PrivateRedis
+) -> None:
+    await redis_ready(private_redis.port)
+    env = {
+        **base_env,
+        "DUBAN_REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0",
+        "DUBAN_HEALTH_CHECK_INTERVAL_SECONDS": "1",
+    }
+    settings = NotifierSettings(**{k.removeprefix("DUBAN_").lower(): v for k, v in env.items()})
+    notifier = spawn("serve", "notifier", env=env, log="notifier")
+
+    async def healthy() -> bool:
+        try:
+            return await check_health(settings, Target.NOTIFIER) == 0
+        except OSError:
+            return False
+
+    await eventually(healthy, within=30)
+    for outage in (1.0, 6.0):  # a blip, and long enough for several reconnect attempts
+        private_redis.stop()
+        started = time.monotonic()
+        while time.monotonic() - started < outage:
+            assert notifier.poll() is None, "the worker exited on a Redis outage"
+            await asyncio.sleep(0.2)
+        private_redis.start()
+        await redis_ready(private_redis.port)  # a new, empty Redis: the health key is gone with the old one
+        assert not await healthy()
+        await eventually(healthy, within=45)
+        assert notifier.poll() is None
