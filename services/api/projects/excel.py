@@ -169,8 +169,10 @@ def _check(
     return headers, rows
 
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+_TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
+_CELL_AT = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_AT = re.compile(rb'\br="([0-9]{1,7})"')
+_LONGEST_TAG = 1 << 16
 
 
 def _column_number(letters: bytes) -> int:
@@ -181,22 +183,36 @@ def _column_number(letters: bytes) -> int:
 
 
 def _sheet_extent(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
-    """(rows, columns) a worksheet really spans, read off its cell references as it streams.
+    """(rows, columns) a worksheet spans, counted as the reader will count them, as it streams
+    (within the 200 MB unpacked limit, a scan of its tags, nothing kept), before the reader is
+    given the file.
 
     The reader below keeps a sheet as a dense grid, so one cell at XFD1048576 would ask for
-    billions of cells: the extent is checked before it reads anything.
+    billions of cells. A row or cell without its optional `r=` reference is the one after the
+    previous, as the reader places it: counting only the references let a "row bomb" of
+    unreferenced rows through.
     """
-    max_row = max_col = 0
+    row = column = max_row = max_col = 0
     tail = b""
     with zf.open(name) as raw:
         while chunk := raw.read(1 << 20):
             data = tail + chunk
-            for m in _CELL_REF.finditer(data):
-                max_col = max(max_col, _column_number(m[1]))
-                max_row = max(max_row, int(m[2]))
-            for m in _ROW_REF.finditer(data):
-                max_row = max(max_row, int(m[1]))
-            tail = data[-200:]
+            cut = data.rfind(b">") + 1  # whole tags only; the rest waits for the next chunk
+            for m in _TAG.finditer(data, 0, cut):
+                if m[1] == b"row":
+                    at = _ROW_AT.search(m[2])
+                    row, column = (int(at[1]) if at else row + 1), 0
+                else:
+                    at = _CELL_AT.search(m[2])
+                    column = _column_number(at[1]) if at else column + 1
+                    if at:
+                        row = max(row, int(at[2]))
+                max_row, max_col = max(max_row, row), max(max_col, column)
+            tail = data[cut:]
+            if len(tail) > _LONGEST_TAG:
+                raise SheetError(
+                    "The file is not a readable .xlsx workbook; save it again from Excel or WPS."
+                )
     return max_row, max_col
 
 

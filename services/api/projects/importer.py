@@ -1,5 +1,6 @@
 """Importing the project library from a spreadsheet: every error by row and column, all or nothing."""
 
+import asyncio
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -145,7 +146,8 @@ async def run(
     principal: Principal,
     dry_run: bool,
 ) -> ImportResult:
-    headers, rows = excel.read_rows(filename, content)
+    # parsed in a thread: one upload never holds up the other requests on the event loop
+    headers, rows = await asyncio.to_thread(excel.read_rows, filename, content)
     errors: list[ImportError_] = []
     known = set(excel.BY_HEADER) | excel.IGNORED_HEADERS
     if faults := excel.header_faults(headers, REQUIRED, known):
