@@ -4,12 +4,15 @@ import time
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.settings import DubanSettings
+
+# A SELECT of any columns (SQLAlchemy 2.1's Select is generic over its row's types).
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def async_url(url: object) -> str:

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, String, and_, case, column, func, literal, or_, select, values
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
+from shared.db import AnySelect
 from shared.models import Program, Project, ProjectReport, Task, TaskUnit
 from shared.program_settings import ProgramSettings, ReportSchedule
-from shared.report_facts import AnySelect
 from shared.vocabulary import STAGES_OWING_REPORTS, UNIT_SCHEDULES, ScheduleKind
 
 
@@ -117,22 +117,6 @@ class DueFilters:
     period: str | None = None
 
 
-def _periods_table(items: list[Period], as_of_day: date) -> Any:
-    """The owed periods as an inline VALUES table; None when none is owed yet (then nothing of
-    that schedule is owed: no placeholder row, which a unit, owing every period, would match)."""
-    rows = [(p.kind, p.label, p.end, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
-    if not rows:
-        return None
-    return values(
-        column("kind", String()),
-        column("period", String()),
-        column("ends", Date()),
-        column("due_at", DateTime(timezone=True)),
-        column("complete", Boolean()),
-        name="periods",
-    ).data(rows)
-
-
 def _columns(subject_type: str, subject_id: Any, table: Any, first_at: Any, as_of: datetime) -> list[Any]:
     return [
         literal(subject_type).label("subject_type"),
@@ -177,7 +161,8 @@ def dues_query(
             for p in periods(schedule, program.year, calendar)
             if not filters.period or p.label == filters.period
         ]
-        table = _periods_table(items, as_of_day)
+        owed = [(p.kind, p.label, p.end, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
+        table = facts.periods_table(owed)  # None: nothing of this schedule is owed yet
         if table is None:
             continue
         if schedule.kind in UNIT_SCHEDULES:

@@ -4,7 +4,8 @@ docs/scoring.md "Indicators": investment_rate = min(100, 100 × investment repor
 year to date ÷ annual plan); milestone_rate = 100 × milestones met on time ÷ milestones due
 (100 when none due); report_timeliness = 100 × reports filed on time ÷ reports due (100 when
 none due). Also the rate against the monthly plan to date. Only report versions filed by the
-instant count, and of each period the latest of those: a correction replaces what it corrects.
+instant count, and of each period the latest of those: a correction replaces what it corrects;
+a milestone counts from its own actual date, whenever the report saying so was filed.
 The facts come from shared.report_facts; many projects cost one statement (the ranker's case).
 """
 
@@ -26,6 +27,7 @@ from shared.clock import OFFICE_TZ
 from shared.dues import periods
 from shared.models import Program, Project, ProjectReport
 from shared.program_settings import ProgramSettings
+from shared.vocabulary import MilestoneState as MilestoneWord
 from shared.vocabulary import ScheduleKind
 
 HUNDRED = Decimal(100)
@@ -86,12 +88,12 @@ async def compute_many(
     # A milestone counts from its own actual date, whenever the report that says so was filed.
     everything = facts.latest_versions(col(ProjectReport.project_id).in_(ids)).subquery("everything")
     states = facts.milestone_states(ids, everything, today).subquery("states")
-    met = states.c.state.in_(("met_on_time", "met_late"))
+    met = states.c.state.in_((MilestoneWord.MET_ON_TIME, MilestoneWord.MET_LATE))
     milestones = (
         select(
             states.c.project_id,
             func.count().filter(or_(states.c.planned_date < today, met)).label("due"),
-            func.count().filter(states.c.state == "met_on_time").label("on_time"),
+            func.count().filter(states.c.state == MilestoneWord.MET_ON_TIME).label("on_time"),
             func.json_agg(
                 aggregate_order_by(
                     func.json_build_array(
@@ -107,11 +109,11 @@ async def compute_many(
     )
     schedule = settings.schedule(ScheduleKind.PROJECT_MONTHLY)
     owed = [
-        (p.label, p.end, p.due_at)
+        (p.kind, p.label, p.end, p.due_at, p.due_complete)
         for p in (periods(schedule, program.year, calendar) if schedule is not None else [])
         if p.due_at <= as_of
     ]
-    table = facts.due_periods(owed)
+    table = facts.periods_table(owed)
     columns: list[Any] = [
         col(Project.id),
         col(Project.annual_plan),

@@ -15,8 +15,8 @@ project detail compose (and the notifier and ranker will): each is a SELECT over
   (`owes`), and filed one on time when its first filing came by the deadline.
 
 The filing function (services/api/reports/file_project_report.sql) sums the investment to date
-itself, inside its row lock, the same way as `investment` here; tests/api/test_filing_sql.py ties
-the two.
+itself, inside its row lock, the same way as `investment` here; tests/api/test_report_facts.py
+ties the two.
 """
 
 from collections.abc import Sequence
@@ -24,10 +24,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     Numeric,
-    Select,
     String,
     and_,
     case,
@@ -41,10 +41,9 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, distinct_o
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from shared.db import AnySelect
 from shared.models import Milestone, Project, ProjectReport, UnitReport
-
-# A SELECT of any columns (SQLAlchemy 2.1's Select is generic over its row's types).
-AnySelect = Select[*tuple[Any, ...]]
+from shared.vocabulary import MilestoneState
 
 
 def latest_versions(*where: Any, as_of: datetime | None = None) -> AnySelect:
@@ -92,15 +91,19 @@ def owes(project: Any, periods: Any) -> Any:
     return project.start_date <= periods.c.ends
 
 
-def due_periods(rows: Sequence[tuple[str, date, datetime]]) -> Any:
-    """Periods as an inline table (period, ends, due_at); None when there are none."""
+def periods_table(rows: Sequence[tuple[str, str, date, datetime, bool]]) -> Any:
+    """Periods as an inline table (kind, period, ends, due_at, complete), one row each as
+    shared.dues.Period gives them; None when there are none (no placeholder row: a subject joined
+    to every period would match it)."""
     if not rows:
         return None
     return values(
+        column("kind", String()),
         column("period", String()),
         column("ends", Date()),
         column("due_at", DateTime(timezone=True)),
-        name="due_periods",
+        column("complete", Boolean()),
+        name="periods",
     ).data(list(rows))
 
 
@@ -139,10 +142,10 @@ def milestone_states(project_ids: Any, latest: Any, today: date) -> AnySelect:
     actuals = milestone_actuals(latest).subquery("actuals")
     done = case((actuals.c.actual_date <= today, actuals.c.actual_date))
     state = case(
-        (done <= col(Milestone.planned_date), "met_on_time"),
-        (done.is_not(None), "met_late"),
-        (col(Milestone.planned_date) < today, "missed"),
-        else_="pending",
+        (done <= col(Milestone.planned_date), str(MilestoneState.MET_ON_TIME)),
+        (done.is_not(None), str(MilestoneState.MET_LATE)),
+        (col(Milestone.planned_date) < today, str(MilestoneState.MISSED)),
+        else_=str(MilestoneState.PENDING),
     )
     return (
         select(
@@ -164,7 +167,7 @@ def milestone_states(project_ids: Any, latest: Any, today: date) -> AnySelect:
 
 def reports_on_time(project_ids: Any, periods: Any, as_of: datetime) -> AnySelect:
     """Per project: the project monthly periods due by now that it owes, and how many of them it
-    first filed by the deadline. `periods`: `due_periods` of those whose deadline has passed."""
+    first filed by the deadline. `periods`: a `periods_table` of those whose deadline has passed."""
     first = first_filed(col(ProjectReport.project_id).in_(project_ids), as_of=as_of).subquery("first")
     return (
         select(
@@ -192,7 +195,6 @@ def plan_to(project: Any, *, year: int, month: str) -> Any:
 
 
 __all__ = [
-    "due_periods",
     "first_filed",
     "investment",
     "latest_report",
@@ -200,6 +202,7 @@ __all__ = [
     "milestone_actuals",
     "milestone_states",
     "owes",
+    "periods_table",
     "plan_to",
     "reports_on_time",
     "unit_first_filed",

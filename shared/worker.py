@@ -35,21 +35,20 @@ JobFunction = Callable[..., Awaitable[Any]]
 @dataclass(frozen=True)
 class JobSpec:
     """A job a worker runs when it is enqueued, with its own time limit and tries: a sweep over
-    every project and a ping need not share one timeout. `timeout` None: the worker's
-    DUBAN_JOB_TIMEOUT_SECONDS; `max_tries` None: DUBAN_MAX_TRIES.
+    every project and a ping need not share one timeout.
 
     arq hands a crashed worker's job on once the *longest* timeout of any job or cron of that
     worker, plus 10 s, has passed: a long timeout on one job delays recovery of every job."""
 
     fn: JobFunction
-    timeout: float | None = None
-    max_tries: int | None = None
+    timeout: float
+    max_tries: int
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """A cron job every `every` seconds (it must divide a minute or an hour), tried once a tick:
-    the next tick is its retry. `unique`: never two at once across workers."""
+    """A cron job every `every` seconds (it must divide a minute or an hour), tried once a tick
+    (the next tick is its retry) and never run by two workers at once."""
 
     fn: JobFunction
     every: int
@@ -165,8 +164,8 @@ def build_worker(
             func(
                 cast(Any, job(target, spec.fn)),
                 name=spec.fn.__name__,
-                timeout=spec.timeout if spec.timeout is not None else timeout,
-                max_tries=spec.max_tries if spec.max_tries is not None else settings.max_tries,
+                timeout=spec.timeout,
+                max_tries=spec.max_tries,
             )
             for spec in functions
         ],

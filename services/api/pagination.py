@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.report_facts import AnySelect
+from shared.db import AnySelect
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
+from shared.db import AnySelect
 from shared.errors import Forbidden, NotFound, invalid
 from shared.models import Adjustment, Program, Project, Task, TaskUnit, Unit
-from shared.report_facts import AnySelect
 
 M = TypeVar("M")
 Q = TypeVar("Q", bound=AnySelect)

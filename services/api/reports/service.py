@@ -103,9 +103,8 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
     if data.period > f"{today:%Y-%m}":
         faults.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
     if filed is not None:
-        first = max(f"{filed['o_start_date']:%Y-%m}", f"{filed['o_year']}-01")
-        last = min(f"{filed['o_end_date']:%Y-%m}", f"{filed['o_year']}-12")
-        start = f"{filed['o_start_date']:%Y-%m}"
+        start, end, year = f"{filed['o_start_date']:%Y-%m}", f"{filed['o_end_date']:%Y-%m}", filed["o_year"]
+        first, last = max(start, f"{year}-01"), min(end, f"{year}-12")
         if data.period < start:
             faults.append(
                 (
@@ -119,9 +118,8 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
                 (
                     ["period"],
                     f"{data.period} is outside what this project reports: {first} to {last} (its program's "
-                    f"year {filed['o_year']}, the project from {filed['o_start_date']:%Y-%m} to "
-                    f"{filed['o_end_date']:%Y-%m}); a continuing project reports next year in next year's "
-                    "program",
+                    f"year {year}, the project from {start} to {end}); a continuing project reports next "
+                    "year in next year's program",
                 )
             )
     known = (filed["o_milestones"] or []) if filed is not None else None
@@ -333,7 +331,7 @@ async def project_report_history(
     raised: dict[uuid.UUID, list[uuid.UUID]] = {}
     for problem_id, report_id in await session.execute(
         select(col(Problem.id), col(Problem.report_id)).where(
-            col(Problem.project_id) == project.id, col(Problem.report_id).is_not(None)
+            col(Problem.report_id).in_([r.id for r in rows])
         )
     ):
         if report_id is not None:
@@ -405,24 +403,23 @@ async def list_dues(
     counted = select(
         sub, *[func.count().filter(sub.c.state == st).over().label(f"n_{st}") for st in states]
     ).subquery()
-    listed = select(counted)
-    if filters.state:
-        listed = listed.where(counted.c.state == filters.state)
-    rows = list(
-        (
-            await session.execute(
-                listed.order_by(counted.c.due_at, counted.c.kind, counted.c.period, counted.c.subject_id)
-                .offset(page.offset)
-                .limit(page.page_size)
-            )
-        ).mappings()
-    )
+    listed = _in_order(counted, filters).offset(page.offset).limit(page.page_size)
+    rows = (await session.execute(listed)).mappings().all()
     if rows:
         summary = {st: rows[0][f"n_{st}"] for st in states}
     else:  # a page past the end: count separately
         summary = await dues.summary(session, stmt)
     count = summary[filters.state] if filters.state else sum(summary.values())
     return Dues(as_of=as_of, data=await _named(session, rows), count=count, summary=summary)
+
+
+def _in_order(dues_rows: Any, filters: dues.DueFilters) -> Any:
+    """The dues of a subquery in the list's order (by deadline), of one state when asked."""
+    listed = select(dues_rows)
+    if filters.state:
+        listed = listed.where(dues_rows.c.state == filters.state)
+    c = dues_rows.c
+    return listed.order_by(c.due_at, c.kind, c.period, c.subject_id)
 
 
 async def _named(session: AsyncSession, rows: Sequence[RowMapping]) -> list[Due]:
@@ -478,9 +475,5 @@ async def all_dues(
     )
     if statement is None:
         return []
-    sub = statement.subquery()
-    listed = select(sub)
-    if filters.state:
-        listed = listed.where(sub.c.state == filters.state)
-    ordered = listed.order_by(sub.c.due_at, sub.c.kind, sub.c.period, sub.c.subject_id).limit(MAX_DUES_ROWS)
-    return await _named(session, (await session.execute(ordered)).mappings().all())
+    listed = _in_order(statement.subquery(), filters).limit(MAX_DUES_ROWS)
+    return await _named(session, (await session.execute(listed)).mappings().all())
