@@ -77,6 +77,12 @@ async def test_a_county_enters_january_to_may_as_history_and_files_june_live(
         assert bad.status_code == 422 and bad.json()["errors"] == [
             {"row": 5, "column": "项目编号", "message": "no project 'LC-99' in this program that you can see"}
         ]
+        out_of_range = await _import(
+            client, world, _sheet([["LC-01", "2018-01", 1, 150, None, None]]), "p_staff"
+        )
+        assert out_of_range.status_code == 422
+        [error] = out_of_range.json()["errors"]
+        assert (error["row"], error["column"]) == (2, "形象进度(%)")  # named at its column
         dry = await _import(client, world, _sheet(history), "p_staff", dry_run=True)
         assert dry.status_code == 200 and dry.json() == {"created": 50, "dry_run": True, "errors": []}
         done = await _import(client, world, _sheet(history), "p_staff")

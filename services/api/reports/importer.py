@@ -190,13 +190,13 @@ async def run(
                     "note": _text(cell.get(NOTE)) or None,
                 }
             )
-        except ValueError as exc:  # a number that is not one
-            errors.append(ImportError_(row=number, column=None, message=str(exc)))
-            continue
-        except ValidationError as exc:
+        except ValidationError as exc:  # (a ValueError too: it must be caught first)
             for e in exc.errors():
                 field = str(e["loc"][0]) if e["loc"] else ""
                 errors.append(ImportError_(row=number, column=COLUMN_OF.get(field), message=e["msg"]))
+            continue
+        except ValueError as exc:  # a number that is not one
+            errors.append(ImportError_(row=number, column=None, message=str(exc)))
             continue
         try:
             await service.file_project_report(session, project_id=codes[code], data=data, principal=principal)
