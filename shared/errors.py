@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from shared.i18n import N_, listing, located, tr, where
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -10,7 +12,7 @@ class DomainError(Exception):
 
     status: int = 400
     name: str = "bad-request"
-    title: str = "Bad request"
+    title: str = N_("Bad request")
 
     def __init__(
         self,
@@ -29,39 +31,39 @@ class DomainError(Exception):
 
 
 class Unauthorized(DomainError):
-    status, name, title = 401, "unauthorized", "Not signed in"
+    status, name, title = 401, "unauthorized", N_("Not signed in")
 
 
 class Forbidden(DomainError):
-    status, name, title = 403, "forbidden", "Not allowed"
+    status, name, title = 403, "forbidden", N_("Not allowed")
 
 
 class NotFound(DomainError):
-    status, name, title = 404, "not-found", "Not found"
+    status, name, title = 404, "not-found", N_("Not found")
 
 
 class Conflict(DomainError):
-    status, name, title = 409, "conflict", "Conflict"
+    status, name, title = 409, "conflict", N_("Conflict")
 
 
 class InvalidState(DomainError):
-    status, name, title = 409, "invalid-state", "Not possible in the current state"
+    status, name, title = 409, "invalid-state", N_("Not possible in the current state")
 
 
 class PreconditionFailed(DomainError):
-    status, name, title = 412, "precondition-failed", "The record has changed"
+    status, name, title = 412, "precondition-failed", N_("The record has changed")
 
 
 class PreconditionRequired(DomainError):
-    status, name, title = 428, "precondition-required", "If-Match is required"
+    status, name, title = 428, "precondition-required", N_("If-Match is required")
 
 
 class PayloadTooLarge(DomainError):
-    status, name, title = 413, "payload-too-large", "Too large"
+    status, name, title = 413, "payload-too-large", N_("Too large")
 
 
 class ValidationFailed(DomainError):
-    status, name, title = 422, "validation", "Invalid values"
+    status, name, title = 422, "validation", N_("Invalid values")
 
 
 def field_error(field: str | list[str | int], msg: str) -> ValidationFailed:
@@ -70,25 +72,35 @@ def field_error(field: str | list[str | int], msg: str) -> ValidationFailed:
     return invalid([(loc, msg)])
 
 
+def query_error(name: str, msg: str) -> ValidationFailed:
+    """A 422 naming one query parameter."""
+    return ValidationFailed(
+        tr("{faults}.", faults=tr("{where}: {msg}", where=where([name]), msg=msg)),
+        errors=[{"loc": ["query", name], "msg": located([name], msg)}],
+    )
+
+
 def invalid(problems: list[tuple[list[str | int], str]]) -> ValidationFailed:
     """A 422 listing every body field that is wrong, each with what to do about it."""
-    detail = "; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems)
+    said = listing([tr("{where}: {msg}", where=where(loc), msg=msg) for loc, msg in problems])
     return ValidationFailed(
-        f"{detail}.", errors=[{"loc": ["body", *loc], "msg": msg} for loc, msg in problems]
+        tr("{faults}.", faults=said),
+        errors=[{"loc": ["body", *loc], "msg": located(loc, msg)} for loc, msg in problems],
     )
 
 
 class Throttled(DomainError):
-    status, name, title = 429, "throttled", "Too many requests"
+    status, name, title = 429, "throttled", N_("Too many requests")
 
 
 def problem(
     status: int, name: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """An RFC 9457 problem-details body with Duban's `urn:duban:error:<name>` type."""
+    """An RFC 9457 problem-details body with Duban's `urn:duban:error:<name>` type; the
+    (English) `title` in the current locale, `detail` as said by the caller."""
     body: dict[str, Any] = {
         "type": f"urn:duban:error:{name}",
-        "title": title,
+        "title": tr(title),
         "status": status,
         "detail": detail,
     }

@@ -9,6 +9,7 @@ default one in docs/schedules-and-ladder.md.
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.i18n import tr, word
 from shared.vocabulary import NoticeKind, ScheduleKind
 
 
@@ -39,9 +40,15 @@ class ReportSchedule(_Strict):
     def _fits_kind(self) -> "ReportSchedule":
         if self.kind == "unit_weekly":
             if self.due_weekday is None or self.due_day is not None:
-                raise ValueError("a weekly schedule takes due_weekday (1 = Monday) and no due_day")
+                raise ValueError(tr("a weekly schedule takes due_weekday (1 = Monday) and no due_day"))
         elif self.due_day is None or self.due_weekday is not None:
-            raise ValueError(f"a {self.kind} schedule takes due_day (1–28) and no due_weekday")
+            raise ValueError(
+                tr(
+                    "a {kind} schedule takes due_day (1–28) and no due_weekday",
+                    kind=word(ScheduleKind, self.kind),
+                )
+            )
+
         return self
 
 
@@ -71,7 +78,7 @@ class EscalationPolicy(_Strict):
     def _ordered(self) -> "EscalationPolicy":
         numbers = [lv.level for lv in self.levels]
         if numbers != sorted(set(numbers)):
-            raise ValueError("levels must be listed once each, in increasing order")
+            raise ValueError(tr("levels must be listed once each, in increasing order"))
         return self
 
 
@@ -116,5 +123,5 @@ class ProgramSettings(_Strict):
     def _one_schedule_per_kind(self) -> "ProgramSettings":
         kinds = [s.kind for s in self.report_schedules]
         if len(kinds) != len(set(kinds)):
-            raise ValueError("report_schedules: one schedule per kind")
+            raise ValueError(tr("report_schedules: one schedule per kind"))
         return self

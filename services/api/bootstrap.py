@@ -12,6 +12,7 @@ from services.api.units.schemas import UnitCreate
 from services.api.users import service as users
 from services.api.users.schemas import UserCreate
 from shared.errors import Conflict
+from shared.i18n import tr
 from shared.models import AppUser, Unit
 
 
@@ -35,11 +36,18 @@ async def bootstrap(
             box=box,
         )
     elif office.parent_id is not None or office.kind != "office":
-        raise Conflict(f"Unit '{office_code}' exists but is not a top-level office.")
+        raise Conflict(tr("Unit '{code}' exists but is not a top-level office.", code=office_code))
     admin = await session.scalar(select(AppUser).where(col(AppUser.username) == username.lower()))
     if admin is not None:
         if admin.unit_id != office.id or "office_admin" not in admin.roles:
-            raise Conflict(f"User '{username}' exists but is not an office admin of '{office_code}'.")
+            raise Conflict(
+                tr(
+                    "User '{username}' exists but is not an office admin of '{code}'.",
+                    username=username,
+                    code=office_code,
+                )
+            )
+
         return Outcome(office_created, False)
     await users.create_user(
         session,

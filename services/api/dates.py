@@ -8,16 +8,24 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from shared.i18n import N_, tr
+
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
-OUT_OF_RANGE = f"must be between {EARLIEST} and {LATEST}"
+OUT_OF_RANGE = N_("must be between {earliest} and {latest}")
+
+
+def out_of_range() -> str:
+    return tr(OUT_OF_RANGE, earliest=EARLIEST, latest=LATEST)
+
 
 Day = Annotated[date, Field(ge=EARLIEST, le=LATEST, description=f"a date from {EARLIEST} to {LATEST}")]
 
 
 def within(at: datetime) -> datetime:
     if not EARLIEST <= at.date() <= LATEST:
-        raise ValueError(OUT_OF_RANGE)
+        raise ValueError(out_of_range())
+
     return at
 
 

@@ -15,19 +15,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
+from shared.i18n import N_, current, listing, located, pydantic_message, tr, where
 
 log = logging.getLogger(__name__)
 
 _HTTP_NAMES = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Not signed in"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("payload-too-large", "Too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
+    400: ("bad-request", N_("Bad request")),
+    401: ("unauthorized", N_("Not signed in")),
+    403: ("forbidden", N_("Not allowed")),
+    404: ("not-found", N_("Not found")),
+    405: ("method-not-allowed", N_("Method not allowed")),
+    406: ("not-acceptable", N_("Not acceptable")),
+    413: ("payload-too-large", N_("Too large")),
+    415: ("unsupported-media-type", N_("Unsupported media type")),
 }
+
+# FastAPI's one detail of its own: a body (a multipart upload) it could not parse.
+_FRAMEWORK_DETAILS = (N_("There was an error parsing the body"),)
 
 
 class ProblemError(BaseModel):
@@ -63,19 +67,14 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_CONTENT_TYPE, headers=headers)
-
-
-def _describe(err: dict[str, Any]) -> tuple[list[Any], str]:
-    loc = list(err.get("loc", ()))
-    msg = err.get("msg", "invalid value")
-    if err.get("type") == "missing":
-        msg = "this field is required"
-    elif err.get("type") == "extra_forbidden":
-        msg = "this field is not allowed here"
-    elif err.get("type") == "value_error":
-        msg = msg.removeprefix("Value error, ")  # pydantic's prefix to our own validators' words
-    return loc, msg
+    """The problem as JSON, saying which language its words are in."""
+    language = {"Content-Language": current().replace("_", "-"), "Vary": "Accept-Language"}
+    return JSONResponse(
+        body,
+        status_code=body["status"],
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers={**language, **(headers or {})},
+    )
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -87,28 +86,38 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
-        where = next(e for e in raw if e.get("type") == "json_invalid")
-        ctx = where.get("ctx", {})
-        detail = f"The request body is not valid JSON ({ctx.get('error', 'syntax error')})."
-        return problem_response(problem(400, "malformed", "Malformed request", detail))
-    errors = [{"loc": loc, "msg": msg} for loc, msg in map(_describe, raw)]
-    shown = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    body = problem(422, "validation", "Invalid values", f"Please correct: {shown}{more}.", errors)
+        broken = next(e for e in raw if e.get("type") == "json_invalid")
+        ctx = broken.get("ctx", {})
+        detail = tr("The request body is not valid JSON ({error}).", error=ctx.get("error", "syntax error"))
+        return problem_response(problem(400, "malformed", N_("Malformed request"), detail))
+    faults = [(list(e.get("loc", ())), pydantic_message(e)) for e in raw]
+    errors = [{"loc": loc, "msg": located(loc, msg)} for loc, msg in faults]
+    shown = listing([tr("{where}: {msg}", where=where(loc), msg=msg) for loc, msg in faults[:5]])
+    if len(faults) > 5:
+        shown = tr("{faults} (and {n} more)", faults=shown, n=len(faults) - 5)
+    body = problem(
+        422, "validation", N_("Invalid values"), tr("Please correct: {faults}.", faults=shown), errors
+    )
     return problem_response(body)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    name, title = _HTTP_NAMES.get(exc.status_code, ("http-error", "Request failed"))
-    detail = exc.detail if isinstance(exc.detail, str) else title
+    name, title = _HTTP_NAMES.get(exc.status_code, ("http-error", N_("Request failed")))
+    # Starlette's details are its reason phrases ("Not Found"): the title says as much.
+    detail = tr(exc.detail) if exc.detail in _FRAMEWORK_DETAILS else tr(title)
     headers = dict(exc.headers) if exc.headers else None
     if exc.status_code == 405:
         # Starlette's Allow names the methods of the first route on the path only (PUT where
         # GET and PUT are two routes); list every method the path takes.
         allowed = _allowed_methods(request)
         headers = {**(headers or {}), "Allow": ", ".join(allowed)}
-        detail = f"{request.url.path} does not take {request.method}; it takes {', '.join(allowed)}."
+        detail = tr(
+            "{path} does not take {method}; it takes {allowed}.",
+            path=request.url.path,
+            method=request.method,
+            allowed=", ".join(allowed),
+        )
     return problem_response(problem(exc.status_code, name, title, detail), headers)
 
 
@@ -143,30 +152,36 @@ def _lost_database(exc: BaseException) -> bool:
 
 
 def unavailable(what: str, retry_after: int) -> JSONResponse:
-    detail = f"{what} is unavailable for a moment; nothing was saved. Try again in {retry_after} s."
-    body = problem(503, "unavailable", "Service unavailable", detail)
+    """503: `what` (a message id) is away for a moment."""
+    detail = tr(
+        "{what} is unavailable for a moment; nothing was saved. Try again in {seconds} s.",
+        what=tr(what),
+        seconds=retry_after,
+    )
+    body = problem(503, "unavailable", N_("Service unavailable"), detail)
     return problem_response(body, {"Retry-After": str(retry_after)})
 
 
 async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
     log.warning("Redis unavailable", extra={"error": repr(exc)})
-    return unavailable("Redis (sign-in throttling and the job queues)", 5)
+    return unavailable(N_("Redis (sign-in throttling and the job queues)"), 5)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if not _lost_database(exc):
         raise exc  # a bug: the middleware answers 500 with the request id
     log.warning("database connection lost", extra={"error": repr(exc)})
-    return unavailable("The database (its connection was lost)", 1)
+    return unavailable(N_("The database (its connection was lost)"), 1)
 
 
 def internal_error(request_id: str) -> JSONResponse:
     """The 500 answer to a bug: no internals, the request id to quote."""
-    detail = (
+    detail = tr(
         "Something went wrong on our side. Nothing was saved; "
-        f"quote request id {request_id} when reporting it."
+        "quote request id {request_id} when reporting it.",
+        request_id=request_id,
     )
-    return problem_response(problem(500, "internal", "Internal error", detail))
+    return problem_response(problem(500, "internal", N_("Internal error"), detail))
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from shared.errors import Conflict, ValidationFailed
+from shared.i18n import located, tr
 from shared.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -71,19 +72,22 @@ def request_hash(request: Request, body: bytes) -> str:
 
 
 def _key_error(msg: str) -> ValidationFailed:
-    return ValidationFailed(msg, errors=[{"loc": ["header", HEADER], "msg": msg}])
+    return ValidationFailed(msg, errors=[{"loc": ["header", HEADER], "msg": located([HEADER], msg)}])
 
 
 async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timedelta) -> Claim | Response:
     """Take the key for this request, or answer from what is stored for it."""
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise _key_error(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters long")
+        raise _key_error(tr("{header} must be 1 to {n} characters long", header=HEADER, n=MAX_KEY_LENGTH))
     scope = caller_scope(request)
     claim = Claim(scope, key, request_hash(request, await request.body()))
     held = await session.scalar(select(func.pg_try_advisory_xact_lock(lock_id(scope, key))))
     if not held:
         raise Conflict(
-            f"A request with this {HEADER} is still being processed; retry once it has finished.",
+            tr(
+                "A request with this {header} is still being processed; retry once it has finished.",
+                header=HEADER,
+            ),
             headers={"Retry-After": "1"},
         )
     record = await session.get(IdempotencyRecord, (scope, key))
@@ -99,8 +103,13 @@ async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timed
         return claim
     if record.request_hash != claim.request_hash:
         raise _key_error(
-            f"This {HEADER} was already used for a different request "
-            f"({record.method} {record.path}); use a new key for a new request."
+            tr(
+                "This {header} was already used for a different request ({method} {path}); "
+                "use a new key for a new request.",
+                header=HEADER,
+                method=record.method,
+                path=record.path,
+            )
         )
     headers = {**record.response_headers, REPLAYED_HEADER: "true"}
     return Response(content=record.response_body, status_code=record.status_code, headers=headers)

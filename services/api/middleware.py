@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.errors import internal_error, problem_response
 from shared.errors import PayloadTooLarge
+from shared.i18n import locale_var, negotiate, tr
 from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,16 @@ class _BodyTooLarge(BaseException):
 
 
 def _too_large() -> ASGIApp:
-    detail = f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send a smaller file."
+    detail = tr(
+        "The request body is larger than {mb} MB; send a smaller file.", mb=MAX_BODY_BYTES // (1024 * 1024)
+    )
     return problem_response(PayloadTooLarge(detail).problem())
 
 
 class RequestContextMiddleware:
-    """Give every request an id (`X-Request-ID`, kept from the caller when sane), count it,
-    and answer a bug with a 500 problem that names the id."""
+    """Give every request an id (`X-Request-ID`, kept from the caller when sane) and the
+    language its Accept-Language asks for, count it, and answer a bug with a 500 problem
+    that names the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,6 +55,7 @@ class RequestContextMiddleware:
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        language = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
         status = 500
         response_started = False
         started = time.perf_counter()
@@ -73,6 +78,7 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
+        speaking = locale_var.set(negotiate(language))
         try:
             if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
                 raise _BodyTooLarge  # refused before a byte of it is read
@@ -96,3 +102,4 @@ class RequestContextMiddleware:
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
+            locale_var.reset(speaking)

@@ -10,35 +10,44 @@ from uuid import UUID
 from fastapi import Depends, Request
 
 from services.api.auth.scope import get_visible
+from shared.i18n import N_
 from shared.models import AppUser, Problem, Program, Project, Task, Unit, Webhook
 
 
 async def visible_program(program_id: UUID, request: Request) -> Program:
-    return await get_visible(request.state.session, Program, program_id, request.state.principal, "program")
+    return await get_visible(
+        request.state.session, Program, program_id, request.state.principal, N_("program")
+    )
 
 
 async def visible_project(project_id: UUID, request: Request) -> Project:
-    return await get_visible(request.state.session, Project, project_id, request.state.principal, "project")
+    return await get_visible(
+        request.state.session, Project, project_id, request.state.principal, N_("project")
+    )
 
 
 async def visible_task(task_id: UUID, request: Request) -> Task:
-    return await get_visible(request.state.session, Task, task_id, request.state.principal, "task")
+    return await get_visible(request.state.session, Task, task_id, request.state.principal, N_("task"))
 
 
 async def visible_unit(unit_id: UUID, request: Request) -> Unit:
-    return await get_visible(request.state.session, Unit, unit_id, request.state.principal, "unit")
+    return await get_visible(request.state.session, Unit, unit_id, request.state.principal, N_("unit"))
 
 
 async def visible_problem(problem_id: UUID, request: Request) -> Problem:
-    return await get_visible(request.state.session, Problem, problem_id, request.state.principal, "problem")
+    return await get_visible(
+        request.state.session, Problem, problem_id, request.state.principal, N_("problem")
+    )
 
 
 async def visible_user(user_id: UUID, request: Request) -> AppUser:
-    return await get_visible(request.state.session, AppUser, user_id, request.state.principal, "user")
+    return await get_visible(request.state.session, AppUser, user_id, request.state.principal, N_("user"))
 
 
 async def visible_webhook(webhook_id: UUID, request: Request) -> Webhook:
-    return await get_visible(request.state.session, Webhook, webhook_id, request.state.principal, "webhook")
+    return await get_visible(
+        request.state.session, Webhook, webhook_id, request.state.principal, N_("webhook")
+    )
 
 
 ProgramDep = Annotated[Program, Depends(visible_program)]

@@ -23,6 +23,7 @@ from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
 from services.api.errors import RESPONSES
 from services.api.storable import nul_errors
 from shared.errors import Conflict
+from shared.i18n import tr
 from shared.outbox import OUTBOX_WRITTEN
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -31,8 +32,10 @@ API_PREFIX = "/api/v1"
 
 def _conflict(exc: IntegrityError) -> Conflict:
     """A concurrent request won a uniqueness race: say which rule, not a 500."""
-    constraint = getattr(exc.orig, "constraint_name", None) or "a uniqueness rule"
-    return Conflict(f"This conflicts with an existing record ({constraint}); reload and try again.")
+    constraint = getattr(exc.orig, "constraint_name", None) or tr("a uniqueness rule")
+    return Conflict(
+        tr("This conflicts with an existing record ({rule}); reload and try again.", rule=constraint)
+    )
 
 
 class DubanRoute(APIRoute):

@@ -10,7 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-MESSAGE = "text may not contain the NUL character (U+0000)"
+from shared.i18n import N_
+
+MESSAGE = N_("text may not contain the NUL character (U+0000)")
+
 _FORM = "application/x-www-form-urlencoded"
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.projects.schemas import ImportResult
 from shared.errors import PayloadTooLarge
+from shared.i18n import tr
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,7 +23,10 @@ async def read_upload(file: UploadFile) -> bytes:
     content = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
+            tr(
+                "The file is larger than {mb} MB; split it into smaller files.",
+                mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+            )
         )
     return content
 

@@ -54,3 +54,37 @@ def test_the_image_builds_without_fetching_a_frontend_and_from_the_lock_file() -
     assert (ROOT / "requirements.lock").is_file()
     readme = (ROOT / "README.md").read_text()
     assert "docker compose run --rm -e DUBAN_ADMIN_PASSWORD api bootstrap" in readme
+
+
+def test_the_installed_package_carries_its_data_files(tmp_path: Path) -> None:
+    """The image installs the project as a package (`pip install --no-deps .`), not from the
+    source tree: the files read at run time must be in it (the filing function's SQL was not, so
+    the image's migration 0010 failed; the Chinese catalog is read on every zh-CN request)."""
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("duban-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "services/api/reports/file_project_report.sql",
+        "shared/locale/zh_CN/LC_MESSAGES/duban.po",
+        "services/api/alembic.ini",
+        "services/api/migrations/script.py.mako",
+    ):
+        assert needed in names, needed

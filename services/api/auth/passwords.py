@@ -5,6 +5,8 @@ import secrets
 
 from pwdlib import PasswordHash
 
+from shared.i18n import tr
+
 _hasher = PasswordHash.recommended()
 # Verified against when a username is unknown, so timing does not reveal which exist.
 _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
@@ -23,13 +25,14 @@ def password_problems(password: str, *, username: str) -> list[str]:
     """What is wrong with a new password, in words; empty when it is acceptable."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"use at least {MIN_LENGTH} characters")
+        problems.append(tr("use at least {n} characters", n=MIN_LENGTH))
     if len(password) > 128:
-        problems.append("use at most 128 characters")
+        problems.append(tr("use at most {n} characters", n=128))
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        problems.append("mix letters and digits")
+        problems.append(tr("mix letters and digits"))
     if username and username.lower() in password.lower():
-        problems.append("do not include the username")
+        problems.append(tr("do not include the username"))
+
     return problems
 
 

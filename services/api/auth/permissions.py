@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from services.api.auth.principal import Principal
 from shared.errors import Forbidden, Unauthorized
+from shared.i18n import tr
 
 
 class Action(StrEnum):
@@ -98,8 +99,10 @@ async def current_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthorized(
-            "Sign in first: get a token from POST /api/v1/auth/token and send "
-            "'Authorization: Bearer <token>'.",
+            tr(
+                "Sign in first: get a token from POST /api/v1/auth/token and send "
+                "'Authorization: Bearer <token>'."
+            ),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal
@@ -112,8 +115,15 @@ def authorize(action: Action) -> Any:
         # called, not a sub-dependency: one dependency level less per request
         principal = await current_principal(request)
         if not can(principal, action):
-            who = f"scope '{action.value}'" if principal.kind == "client" else "your roles"
-            raise Forbidden(f"This needs the permission '{action.value}', which {who} do not grant.")
+            raise Forbidden(
+                tr("This needs the scope '{action}', which this client was not granted.", action=action.value)
+                if principal.kind == "client"
+                else tr(
+                    "This needs the permission '{action}', which your roles do not grant.",
+                    action=action.value,
+                )
+            )
+
         return principal
 
     return Depends(dependency)

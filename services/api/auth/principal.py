@@ -21,11 +21,17 @@ from sqlmodel import col
 from shared import clock
 from shared.audit import Actor
 from shared.errors import Unauthorized
+from shared.i18n import N_, tr
 from shared.models import ApiClient, AppUser, Unit
 from shared.settings import ApiSettings
 
 _ALGORITHMS = ["HS256"]  # the allow-list: a token naming any other algorithm is refused
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+_INVALID = N_("The access token is not valid; sign in again at POST /api/v1/auth/token.")
+_GONE = N_(
+    "The access token belongs to an account that no longer exists or was disabled; "
+    "sign in again at POST /api/v1/auth/token."
+)
 
 
 @dataclass(frozen=True)
@@ -104,9 +110,8 @@ def issue_token(settings: ApiSettings, *, subject: str, extra: dict[str, object]
 
 
 def _bad_token(why: str) -> Unauthorized:
-    return Unauthorized(
-        f"The access token {why}; sign in again at POST /api/v1/auth/token.", headers=_CHALLENGE
-    )
+    """401 saying what is wrong with the token (`why`, a message id)."""
+    return Unauthorized(tr(why), headers=_CHALLENGE)
 
 
 async def authenticate(
@@ -118,7 +123,9 @@ async def authenticate(
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'.", headers=_CHALLENGE)
+        raise Unauthorized(
+            tr("Send the access token as 'Authorization: Bearer <token>'."), headers=_CHALLENGE
+        )
     known = cache.get(token)
     if known is not None:
         return known
@@ -139,9 +146,11 @@ def _claims(token: str, settings: ApiSettings) -> dict[str, Any]:
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError:
-        raise _bad_token("has expired") from None
+        raise _bad_token(
+            N_("The access token has expired; sign in again at POST /api/v1/auth/token.")
+        ) from None
     except jwt.InvalidTokenError:
-        raise _bad_token("is not valid") from None
+        raise _bad_token(_INVALID) from None
 
 
 async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
@@ -149,7 +158,7 @@ async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
     try:
         subject_id = uuid.UUID(raw_id)
     except ValueError:
-        raise _bad_token("is not valid") from None
+        raise _bad_token(_INVALID) from None
     if kind == "user":
         user = (
             await session.execute(
@@ -159,13 +168,13 @@ async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
             )
         ).first()
         if user is None or not user[0].is_active:
-            raise _bad_token("belongs to an account that no longer exists or was disabled")
+            raise _bad_token(_GONE)
         person, path = user
         return Principal(
             "user", person.id, person.username, person.unit_id, path, roles=frozenset(person.roles)
         )
     if kind != "client":
-        raise _bad_token("is not valid")
+        raise _bad_token(_INVALID)
     found = (
         await session.execute(
             select(ApiClient, col(Unit.path))
@@ -174,7 +183,7 @@ async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
         )
     ).first()
     if found is None or not found[0].is_active:
-        raise _bad_token("belongs to an account that no longer exists or was disabled")
+        raise _bad_token(_GONE)
     who, path = found
     granted = frozenset(who.scopes) & frozenset(str(claims.get("scope", "")).split())
     return Principal("client", who.id, who.name, who.unit_id, path, scopes=granted)

@@ -12,6 +12,7 @@ from services.api.auth.principal import Principal, issue_token
 from services.api.routing import SessionDep, router
 from services.api.users import service as users
 from shared.errors import DomainError, Unauthorized, ValidationFailed
+from shared.i18n import located, tr
 from shared.vocabulary import PrincipalKind
 
 auth = router(tags=["auth"])
@@ -33,8 +34,8 @@ class Me(BaseModel):
     scopes: list[str]
 
 
-def _wrong_credentials(what: str) -> Unauthorized:
-    return Unauthorized(f"Wrong {what}.", headers={"WWW-Authenticate": "Bearer"})
+def _wrong_credentials(said: str) -> Unauthorized:
+    return Unauthorized(said, headers={"WWW-Authenticate": "Bearer"})
 
 
 @auth.post("/auth/token", response_model=Token)
@@ -53,7 +54,7 @@ async def token(
     address = request.client.host if request.client else "unknown"  # behind a proxy: X-Forwarded-For
     if grant_type == "password":
         if not username or not password:
-            raise ValidationFailed("The password grant needs 'username' and 'password'.")
+            raise ValidationFailed(tr("The password grant needs 'username' and 'password'."))
         await throttle.check(redis, settings, f"user:{username}", address)
         user = await users.user_by_username(session, username)
         if (
@@ -62,13 +63,13 @@ async def token(
             or not user.is_active
         ):
             await throttle.failed(redis, settings, f"user:{username}", address)
-            raise _wrong_credentials("username or password")
+            raise _wrong_credentials(tr("Wrong username or password."))
         await throttle.succeeded(redis, settings, f"user:{username}", address)
         access, lifetime = issue_token(settings, subject=f"user:{user.id}", extra={"roles": user.roles})
         return Token(access_token=access, expires_in=lifetime)
     if grant_type == "client_credentials":
         if not client_id or not client_secret:
-            raise ValidationFailed("The client_credentials grant needs 'client_id' and 'client_secret'.")
+            raise ValidationFailed(tr("The client_credentials grant needs 'client_id' and 'client_secret'."))
         await throttle.check(redis, settings, f"client:{client_id}", address)
         client = await users.client_by_client_id(session, client_id)
         if (
@@ -77,18 +78,31 @@ async def token(
             or not client.is_active
         ):
             await throttle.failed(redis, settings, f"client:{client_id}", address)
-            raise _wrong_credentials("client_id or client_secret")
+            raise _wrong_credentials(tr("Wrong client_id or client_secret."))
         await throttle.succeeded(redis, settings, f"client:{client_id}", address)
         asked = set(scope.split()) if scope.strip() else set(client.scopes)
         if not asked <= set(client.scopes):
             raise ValidationFailed(
-                f"This client may not ask for: {', '.join(sorted(asked - set(client.scopes)))}.",
-                errors=[{"loc": ["body", "scope"], "msg": "scope not granted to this client"}],
+                tr(
+                    "This client may not ask for: {scopes}.",
+                    scopes=", ".join(sorted(asked - set(client.scopes))),
+                ),
+                errors=[
+                    {
+                        "loc": ["body", "scope"],
+                        "msg": located(["scope"], tr("scope not granted to this client")),
+                    }
+                ],
             )
         granted = " ".join(sorted(asked))
         access, lifetime = issue_token(settings, subject=f"client:{client.id}", extra={"scope": granted})
         return Token(access_token=access, expires_in=lifetime, scope=granted)
-    raise DomainError(f"Unsupported grant_type '{grant_type}': use 'password' or 'client_credentials'.")
+    raise DomainError(
+        tr(
+            "Unsupported grant_type '{grant_type}': use 'password' or 'client_credentials'.",
+            grant_type=grant_type,
+        )
+    )
 
 
 @auth.get("/me", response_model=Me)

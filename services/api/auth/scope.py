@@ -10,6 +10,7 @@ from sqlmodel import col
 from services.api.auth.principal import Principal
 from shared.db import AnySelect
 from shared.errors import Forbidden, NotFound, invalid
+from shared.i18n import tr
 from shared.models import Adjustment, Program, Project, Task, TaskUnit, Unit
 
 M = TypeVar("M")
@@ -83,7 +84,7 @@ def visible(stmt: Q, model: Any, principal: Principal) -> Q:
 
 def not_visible(what: str, record_id: uuid.UUID) -> NotFound:
     """The 404 for a record that does not exist *or* is outside the principal's subtree."""
-    return NotFound(f"There is no {what} with id {record_id} that you can see.")
+    return NotFound(tr("There is no {what} with id {id} that you can see.", what=tr(what), id=record_id))
 
 
 async def get_visible(
@@ -121,7 +122,9 @@ async def require_visible_units(
         )
     )
     missing = [
-        (loc, f"there is no unit {unit_id} that you can see") for loc, unit_id in refs if unit_id not in found
+        (loc, tr("there is no unit {id} that you can see", id=unit_id))
+        for loc, unit_id in refs
+        if unit_id not in found
     ]
     if missing:
         raise invalid(missing)
@@ -138,4 +141,4 @@ async def owned_or_403(
 ) -> None:
     """For records shared down the tree: changing one takes holding it in your own subtree."""
     if not await holds(session, model, record_id, principal):
-        raise Forbidden(why)
+        raise Forbidden(tr(why))

@@ -14,6 +14,7 @@ A success clears the pair's count. Redis keeps the counts; without Redis sign-in
 from redis.asyncio import Redis
 
 from shared.errors import Throttled
+from shared.i18n import tr
 from shared.settings import ApiSettings
 
 ADDRESS_FACTOR = 10
@@ -37,7 +38,10 @@ async def check(redis: Redis, settings: ApiSettings, who: str, address: str) -> 
         if wait > 0:
             seconds = max(1, -(-wait // 1000))
             raise Throttled(
-                f"Too many failed sign-ins from this device; try again in {-(-seconds // 60)} minute(s).",
+                tr(
+                    "Too many failed sign-ins from this device; try again in {minutes} minute(s).",
+                    minutes=-(-seconds // 60),
+                ),
                 headers={"Retry-After": str(seconds)},
             )
 

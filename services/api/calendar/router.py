@@ -12,6 +12,7 @@ from services.api.dates import EARLIEST, LATEST, Day
 from services.api.routing import SessionDep, router
 from shared import calendar
 from shared.errors import NotFound
+from shared.i18n import tr
 
 calendars = router(prefix="/calendar", tags=["calendar"])
 Reader = Annotated[Principal, authorize(Action.CALENDAR_READ)]
@@ -48,5 +49,8 @@ async def get_year(
     """A year's holidays and make-up working days (404 when the year is not loaded)."""
     found = await service.get_year(session, year)
     if found is None:
-        raise NotFound(f"No calendar is loaded for {year}; load it with PUT /api/v1/calendar/{year}.")
+        raise NotFound(
+            tr("No calendar is loaded for {year}; load it with PUT /api/v1/calendar/{year}.", year=year)
+        )
+
     return found

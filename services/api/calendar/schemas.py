@@ -4,6 +4,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.i18n import tr
+
 
 class YearIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,7 +20,7 @@ class YearIn(BaseModel):
     @model_validator(mode="after")
     def _disjoint(self) -> "YearIn":
         if set(self.holidays) & set(self.workdays):
-            raise ValueError("a day cannot be both a holiday and a working day")
+            raise ValueError(tr("a day cannot be both a holiday and a working day"))
         return self
 
 

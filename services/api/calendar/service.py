@@ -8,19 +8,20 @@ from services.api.auth.principal import Principal
 from services.api.calendar.schemas import YearIn, YearPublic
 from shared import audit
 from shared.errors import invalid
+from shared.i18n import tr
 from shared.models import CalendarDay, CalendarYear
 
 
 async def put_year(session: AsyncSession, *, year: int, data: YearIn, principal: Principal) -> YearPublic:
     """Replace the year's schedule (every day must lie in it; workdays are weekend days), audited."""
     problems: list[tuple[list[str | int], str]] = [
-        ([name, i], f"{d} is not in {year}")
+        ([name, i], tr("{day} is not in {year}", day=d, year=year))
         for name, days in (("holidays", data.holidays), ("workdays", data.workdays))
         for i, d in enumerate(days)
         if d.year != year
     ]
     problems += [
-        (["workdays", i], f"{d} is a weekday already; list only weekend days worked (调休)")
+        (["workdays", i], tr("{day} is a weekday already; list only weekend days worked (调休)", day=d))
         for i, d in enumerate(data.workdays)
         if d.weekday() < 5
     ]

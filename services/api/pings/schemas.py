@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.i18n import tr
 from shared.queues import Target
 
 
@@ -30,7 +31,7 @@ class PingCreate(BaseModel):
     @classmethod
     def _distinct(cls, value: list[Target]) -> list[Target]:
         if len(set(value)) != len(value):
-            raise ValueError("each worker may be named once")
+            raise ValueError(tr("each worker may be named once"))
         return value
 
 

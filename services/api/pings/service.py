@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from services.api.pings.schemas import PingCreate, PingPublic, PingReceipt
 from shared.errors import NotFound
+from shared.i18n import tr
 from shared.models import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.outbox import add_message
 from shared.queues import Job, PingPayload, Target
@@ -32,7 +33,8 @@ async def get(session: AsyncSession, *, ping_id: UUID) -> PingPublic:
     """A ping with the receipts the workers wrote for it."""
     ping = await session.get(Ping, ping_id)
     if ping is None:
-        raise NotFound(f"There is no ping with id {ping_id}.")
+        raise NotFound(tr("There is no ping with id {id}.", id=ping_id))
+
     receipts: list[PingReceipt] = []
     for target, model in _RECEIPTS.items():
         rows: list[NotifierPingReceipt | RankerPingReceipt] = list(

@@ -13,6 +13,7 @@ from services.api.pagination import PageParams, paginate
 from services.api.problems.schemas import EventPublic, ProblemPublic, ProblemSummary, ReferIn
 from shared import audit, clock
 from shared.errors import InvalidState, field_error
+from shared.i18n import tr, word
 from shared.models import Problem, ProblemEvent, Program
 from shared.program_settings import ProgramSettings
 from shared.vocabulary import MeetingLevel, ProblemAction, ProblemState
@@ -112,7 +113,12 @@ async def resolve(
     """The owner unit (or the office) says how the problem was solved: it awaits the office's
     confirmation (办结复核) and counts as resolved only then."""
     if problem.state != ProblemState.OPEN:
-        raise InvalidState(f"Only an open problem is resolved; this one is {problem.state}.")
+        raise InvalidState(
+            tr(
+                "Only an open problem is resolved; this one is {state}.",
+                state=word(ProblemState, problem.state),
+            )
+        )
     problem.state, problem.resolution = ProblemState.RESOLUTION_CLAIMED, resolution
     await _happened(session, problem, ProblemAction.RESOLUTION_CLAIMED, resolution, principal)
     return problem
@@ -121,7 +127,12 @@ async def resolve(
 async def confirm(session: AsyncSession, *, problem: Problem, principal: Principal) -> Problem:
     """The office confirms a claimed resolution: the problem is resolved."""
     if problem.state != ProblemState.RESOLUTION_CLAIMED:
-        raise InvalidState(f"Only a claimed resolution is confirmed; this problem is {problem.state}.")
+        raise InvalidState(
+            tr(
+                "Only a claimed resolution is confirmed; this problem is {state}.",
+                state=word(ProblemState, problem.state),
+            )
+        )
     problem.state, problem.resolved_at = ProblemState.RESOLVED, clock.now()
     await _happened(session, problem, ProblemAction.RESOLVED, None, principal)
     return problem
@@ -130,7 +141,12 @@ async def confirm(session: AsyncSession, *, problem: Problem, principal: Princip
 async def send_back(session: AsyncSession, *, problem: Problem, reason: str, principal: Principal) -> Problem:
     """The office returns a claimed resolution: open again, with the reason."""
     if problem.state != ProblemState.RESOLUTION_CLAIMED:
-        raise InvalidState(f"Only a claimed resolution is returned; this problem is {problem.state}.")
+        raise InvalidState(
+            tr(
+                "Only a claimed resolution is returned; this problem is {state}.",
+                state=word(ProblemState, problem.state),
+            )
+        )
     problem.state, problem.resolution = ProblemState.OPEN, None
     await _happened(session, problem, ProblemAction.RETURNED, reason, principal)
     return problem
@@ -158,10 +174,19 @@ async def _happened(
 async def refer(session: AsyncSession, *, problem: Problem, data: ReferIn, principal: Principal) -> Problem:
     """Take an open problem to a higher meeting."""
     if problem.state != ProblemState.OPEN:
-        raise InvalidState(f"Only an open problem is taken to a higher meeting; this one is {problem.state}.")
+        raise InvalidState(
+            tr(
+                "Only an open problem is taken to a higher meeting; this one is {state}.",
+                state=word(ProblemState, problem.state),
+            )
+        )
     before = MeetingLevel.at(problem.meeting_level)
     if data.to_level.rank <= problem.meeting_level:
-        raise field_error("to_level", f"the problem is at {before} already; name a higher meeting")
+        raise field_error(
+            "to_level",
+            tr("the problem is at {level} already; name a higher meeting", level=word(MeetingLevel, before)),
+        )
+
     session.add(
         ProblemEvent(
             problem_id=problem.id,

@@ -7,15 +7,17 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.api.dates import Day
+from shared.i18n import N_, tr
 from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
 from shared.vocabulary import TargetDirection, TargetState
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 
 
-def _distinct(values: list[str], what: str) -> list[str]:
+def _distinct(values: list[str], duplicated: str) -> list[str]:
+    """`values`, or the error `duplicated` (a message) when one is listed twice."""
     if len(values) != len(set(values)):
-        raise ValueError(f"each {what} may be listed once")
+        raise ValueError(tr(duplicated))
     return values
 
 
@@ -49,8 +51,8 @@ class ProgramCreate(BaseModel):
     def _categories(cls, value: list[str]) -> list[str]:
         for c in value:
             if not c.strip() or len(c) > 64:
-                raise ValueError("a category is a non-empty name of at most 64 characters")
-        return _distinct(value, "category")
+                raise ValueError(tr("a category is a non-empty name of at most 64 characters"))
+        return _distinct(value, N_("each category may be listed once"))
 
 
 class ProgramUpdate(BaseModel):
@@ -117,7 +119,8 @@ class TaskCreate(BaseModel):
     def _targets_distinct(self) -> "TaskCreate":
         keys = [(t.indicator, t.due_date) for t in self.targets]
         if len(keys) != len(set(keys)):
-            raise ValueError("targets: one target per indicator and due date")
+            raise ValueError(tr("targets: one target per indicator and due date"))
+
         return self
 
 

@@ -32,10 +32,11 @@ from services.api.programs.schemas import (
 )
 from shared import audit, clock
 from shared.errors import Conflict, Forbidden, field_error
+from shared.i18n import N_, tr
 from shared.models import IndicatorValue, Program, Project, Task, TaskTarget, TaskUnit
 from shared.program_settings import ProgramSettings
 
-NOT_YOURS = "Only the program's office (or an office above it) can change the program and its tasks."
+NOT_YOURS = N_("Only the program's office (or an office above it) can change the program and its tasks.")
 
 
 def program_settings(program: Program) -> ProgramSettings:
@@ -76,7 +77,10 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
     """A new program run by an office in the caller's subtree; settings default to the seeds'."""
     await require_visible_units(session, principal, [(["office_unit_id"], data.office_unit_id)])
     if await session.scalar(select(col(Program.id)).where(col(Program.code) == data.code)):
-        raise Conflict(f"A program with code '{data.code}' already exists; codes must be unique.")
+        raise Conflict(
+            tr("A program with code '{code}' already exists; codes must be unique.", code=data.code)
+        )
+
     given = {
         k: v
         for k in ("report_schedules", "escalation_policy", "notice_rules", "problem_rules")
@@ -108,9 +112,9 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
 async def update(
     session: AsyncSession, *, program_id: uuid.UUID, data: ProgramUpdate, version: int, principal: Principal
 ) -> Program:
-    program = await get_visible(session, Program, program_id, principal, "program")
+    program = await get_visible(session, Program, program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
-    check_version(program.version, version, "program")
+    check_version(program.version, version, N_("program"))
     before = _audit_view(program)
     sent = data.model_dump(exclude_unset=True)
     if sent.get("name") is not None:
@@ -122,7 +126,10 @@ async def update(
             )
         ) - set(sent["categories"])
         if in_use and sent["categories"]:
-            raise field_error("categories", f"projects still use {', '.join(sorted(in_use))}; keep those")
+            raise field_error(
+                "categories",
+                tr("projects still use {categories}; keep those", categories="、".join(sorted(in_use))),
+            )
         program.categories = sent["categories"]
     settings = program_settings(program).model_dump()
     settings.update({k: v for k, v in sent.items() if k in settings and v is not None})
@@ -160,19 +167,19 @@ async def list_programs(
 async def create_task(
     session: AsyncSession, *, program_id: uuid.UUID, data: TaskCreate, principal: Principal
 ) -> Task:
-    program = await get_visible(session, Program, program_id, principal, "program")
+    program = await get_visible(session, Program, program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
     refs: list[tuple[list[str | int], uuid.UUID]] = []
     for field in ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids"):
         ids = getattr(data, field)
         if len(ids) != len(set(ids)):
-            raise field_error(field, "each unit may be listed once")
+            raise field_error(field, tr("each unit may be listed once"))
         refs += [([field, i], unit_id) for i, unit_id in enumerate(ids)]
     await require_visible_units(session, principal, refs)
     if await session.scalar(
         select(col(Task.id)).where(col(Task.program_id) == program.id, col(Task.number) == data.number)
     ):
-        raise Conflict(f"The program already has a task numbered '{data.number}'.")
+        raise Conflict(tr("The program already has a task numbered '{number}'.", number=data.number))
     task = Task(
         program_id=program.id,
         number=data.number,
@@ -190,7 +197,9 @@ async def create_task(
     ):
         for unit_id in ids:
             if unit_id in seen:
-                raise field_error(f"{role}_unit_ids", f"unit {unit_id} already has another part in this task")
+                raise field_error(
+                    f"{role}_unit_ids", tr("unit {id} already has another part in this task", id=unit_id)
+                )
             seen.add(unit_id)
             session.add(TaskUnit(task_id=task.id, unit_id=unit_id, role=role))
     for t in data.targets:
@@ -274,7 +283,7 @@ async def task_public(session: AsyncSession, task: Task, as_of: date | None = No
 async def list_tasks(
     session: AsyncSession, *, program_id: uuid.UUID, principal: Principal, page: PageParams
 ) -> tuple[list[Task], int]:
-    await get_visible(session, Program, program_id, principal, "program")
+    await get_visible(session, Program, program_id, principal, N_("program"))
     stmt = visible(select(Task), Task, principal).where(col(Task.program_id) == program_id)
     return await paginate(session, stmt, page, col(Task.number))
 
@@ -283,17 +292,22 @@ async def report_indicator(
     session: AsyncSession, *, task_id: uuid.UUID, data: IndicatorValueIn, principal: Principal
 ) -> IndicatorValue:
     """A value reported by one of the task's units (or the program's office)."""
-    task = await get_visible(session, Task, task_id, principal, "task")
+    task = await get_visible(session, Task, task_id, principal, N_("task"))
     indicators = set(
         await session.scalars(select(col(TaskTarget.indicator)).where(col(TaskTarget.task_id) == task.id))
     )
     if data.indicator not in indicators:
-        known = ", ".join(sorted(indicators)) or "none yet"
+        known = "、".join(sorted(indicators)) or tr("none yet")
         raise field_error(
-            "indicator", f"the task has no target for '{data.indicator}' (its indicators: {known})"
+            "indicator",
+            tr(
+                "the task has no target for '{indicator}' (its indicators: {known})",
+                indicator=data.indicator,
+                known=known,
+            ),
         )
     if data.as_of > clock.today():
-        raise field_error("as_of", "a value cannot be reported for a future date")
+        raise field_error("as_of", tr("a value cannot be reported for a future date"))
     program = await session.get_one(Program, task.program_id)
     if not await holds(session, Program, program.id, principal):
         mine = await session.scalar(
@@ -302,7 +316,9 @@ async def report_indicator(
             .limit(1)
         )
         if mine is None:
-            raise Forbidden("Only the task's lead, responsible or cooperating units report its indicators.")
+            raise Forbidden(
+                tr("Only the task's lead, responsible or cooperating units report its indicators.")
+            )
     value = IndicatorValue(task_id=task.id, reported_by=principal.key, **data.model_dump())
     session.add(value)
     await session.flush()

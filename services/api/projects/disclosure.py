@@ -13,6 +13,7 @@ from sqlmodel import col
 from services.api.projects.service import UNIT_FIELDS, milestones_by_project, unit_names
 from shared import progress
 from shared.errors import NotFound
+from shared.i18n import tr
 from shared.models import Program, Project
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
@@ -78,7 +79,8 @@ async def disclose(session: AsyncSession, program_id: uuid.UUID) -> Disclosure:
     """What the public may see of a program (404 when there is no such program)."""
     program = await session.get(Program, program_id)
     if program is None:
-        raise NotFound(f"There is no program with id {program_id}.")
+        raise NotFound(tr("There is no program with id {id}.", id=program_id))
+
     rows = list(
         await session.scalars(
             select(Project)

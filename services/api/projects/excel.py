@@ -21,16 +21,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from shared.errors import ValidationFailed
+from shared.i18n import chinese, tr
+from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
-STAGES = {"谋划": "planning", "前期": "preparation", "在建": "construction", "竣工": "completed"}
-CONSTRUCTION = {"新建": "new", "续建": "continuing"}
-STATUSES = {
-    "draft": "草稿",
-    "submitted": "待审核",
-    "approved": "已审核",
-    "returned": "已退回",
-    "withdrawn": "已调出",
-}
+# The workbook's words for the vocabulary, from the catalog (Chinese word -> stored value).
+STAGES = {zh: value for value, zh in chinese(ProjectStage).items()}
+CONSTRUCTION = {zh: value for value, zh in chinese(ConstructionKind).items()}
+STATUSES = chinese(ProjectStatus)
 MONTH_HEADERS = [f"{m}月计划投资(万元)" for m in range(1, 13)]
 MAX_ROWS = 20_000
 MAX_COLUMNS = 100
@@ -146,8 +143,8 @@ def export(rows: Iterator[dict[str, Any]], units: dict[UUID, str]) -> bytes:
 def header_faults(headers: list[str], required: list[str], known: set[str]) -> list[tuple[str, str]]:
     """(column, message) for each template column missing from `headers` and each header that is
     not one of the template's `known` columns."""
-    missing = [(h, "this column of the template is missing") for h in required if h not in headers]
-    unknown = [(h, "not a column of the template") for h in headers if h and h not in known]
+    missing = [(h, tr("this column of the template is missing")) for h in required if h not in headers]
+    unknown = [(h, tr("not a column of the template")) for h in headers if h and h not in known]
     return missing + unknown
 
 
@@ -158,14 +155,14 @@ def read_rows(filename: str, content: bytes) -> tuple[list[str], list[tuple[int,
         return _csv_rows(content)
     if name.endswith(".xlsx") or content[:2] == b"PK":
         return _xlsx_rows(content)
-    raise SheetError("Send the filled-in template as .xlsx, or as .csv (UTF-8 or GBK).")
+    raise SheetError(tr("Send the filled-in template as .xlsx, or as .csv (UTF-8 or GBK)."))
 
 
 def _check(
     headers: list[str], rows: list[tuple[int, list[Any]]]
 ) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     if not headers or not any(headers):
-        raise SheetError("The first row must hold the template's column headers (项目编号, 项目名称, …).")
+        raise SheetError(tr("The first row must hold the template's column headers (项目编号, 项目名称, …)."))
     return headers, rows
 
 
@@ -211,7 +208,7 @@ def _sheet_extent(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
             tail = data[cut:]
             if len(tail) > _LONGEST_TAG:
                 raise SheetError(
-                    "The file is not a readable .xlsx workbook; save it again from Excel or WPS."
+                    tr("The file is not a readable .xlsx workbook; save it again from Excel or WPS.")
                 )
     return max_row, max_col
 
@@ -220,21 +217,27 @@ def _xlsx_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
-                raise SheetError("The workbook unpacks to more than 200 MB; split it into smaller files.")
+                raise SheetError(tr("The workbook unpacks to more than 200 MB; split it into smaller files."))
             for name in zf.namelist():
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     max_row, max_col = _sheet_extent(zf, name)
                     if max_row > MAX_ROWS + 1 or max_col > MAX_COLUMNS:
                         raise SheetError(
-                            f"The sheet is {max_row} rows × {max_col} columns; at most {MAX_ROWS} projects "
-                            f"and {MAX_COLUMNS} columns are accepted in one file."
+                            tr(
+                                "The sheet is {rows} rows × {columns} columns; at most {max_rows} projects "
+                                "and {max_columns} columns are accepted in one file.",
+                                rows=max_row,
+                                columns=max_col,
+                                max_rows=MAX_ROWS,
+                                max_columns=MAX_COLUMNS,
+                            )
                         )
         grid = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
     except SheetError:
         raise
     except Exception:  # a damaged file fails in many ways
         raise SheetError(
-            "The file is not a readable .xlsx workbook; save it again from Excel or WPS."
+            tr("The file is not a readable .xlsx workbook; save it again from Excel or WPS.")
         ) from None
     if not grid:
         return _check([], [])
@@ -255,14 +258,18 @@ def _csv_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
-        raise SheetError("The CSV file is neither UTF-8 nor GBK text.")
+        raise SheetError(tr("The CSV file is neither UTF-8 nor GBK text."))
     reader = csv.reader(io.StringIO(text))
     headers: list[str] = []
     rows: list[tuple[int, list[Any]]] = []
     for number, values in enumerate(reader, start=1):
         if len(values) > MAX_COLUMNS or number > MAX_ROWS + 1:
             raise SheetError(
-                f"At most {MAX_ROWS} projects and {MAX_COLUMNS} columns are accepted in one file."
+                tr(
+                    "At most {max_rows} projects and {max_columns} columns are accepted in one file.",
+                    max_rows=MAX_ROWS,
+                    max_columns=MAX_COLUMNS,
+                )
             )
         if number == 1:
             headers = [v.strip() for v in values]
@@ -293,11 +300,11 @@ def money(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
-        raise CellError(f"'{value}' is not an amount in 万元, such as 1234.50") from None
+        raise CellError(tr("'{value}' is not an amount in 万元, such as 1234.50", value=value)) from None
     if amount != amount.quantize(Decimal("0.01")):
         amount = amount.quantize(Decimal("0.0001")).normalize()
         if amount != amount.quantize(Decimal("0.01")):
-            raise CellError(f"{value} has more than two decimals")
+            raise CellError(tr("{value} has more than two decimals", value=value))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -317,7 +324,7 @@ def day(value: Any) -> date | None:
             return date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             pass
-    raise CellError(f"'{value}' is not a date; write it as YYYY-MM-DD, such as 2018-03-01")
+    raise CellError(tr("'{value}' is not a date; write it as YYYY-MM-DD, such as 2018-03-01", value=value))
 
 
 def pairs(value: Any, what: str, second: Callable[[str], Any]) -> list[tuple[str, Any]]:
@@ -332,7 +339,7 @@ def pairs(value: Any, what: str, second: Callable[[str], Any]) -> list[tuple[str
             continue
         m = re.match(r"^([^:：]+)[:：](.+)$", part)
         if not m or not m[1].strip() or not m[2].strip():
-            raise CellError(f"'{part}' should read {what}")
+            raise CellError(tr("'{part}' should read {form}", part=part, form=what))
         out.append((m[1].strip(), second(m[2].strip())))
     return out
 
@@ -345,4 +352,4 @@ def choice(value: Any, options: dict[str, str]) -> str | None:
         return options[s]
     if s in options.values():
         return s
-    raise CellError(f"'{s}' is not one of {' / '.join(options)}")
+    raise CellError(tr("'{value}' is not one of {options}", value=s, options=" / ".join(options)))

@@ -17,6 +17,7 @@ from services.api.projects import excel
 from services.api.projects.schemas import ImportError_, ImportResult, ProjectFields
 from services.api.projects.service import rule_problems
 from shared import audit, clock
+from shared.i18n import pydantic_message, tr
 from shared.models import Milestone, Program, Project, Unit
 
 FIELD_HEADER = {
@@ -53,15 +54,15 @@ class UnitLookup:
     def find(self, value: Any) -> uuid.UUID:
         key = excel.text(value)
         if key is None:
-            raise excel.CellError("required: the unit's code or name")
+            raise excel.CellError(tr("required: the unit's code or name"))
         if key in self.by_code:
             return self.by_code[key]
         named = self.by_name.get(key, [])
         if len(named) == 1:
             return named[0]
         if named:
-            raise excel.CellError(f"several units are named '{key}'; use the unit's code")
-        raise excel.CellError(f"there is no unit '{key}' that you can see")
+            raise excel.CellError(tr("several units are named '{name}'; use the unit's code", name=key))
+        raise excel.CellError(tr("there is no unit '{name}' that you can see", name=key))
 
 
 def _header_for(loc: tuple[Any, ...], program_year: int) -> str:
@@ -89,7 +90,7 @@ def _parse_row(
 
     for header in REQUIRED:
         if excel.text(cells.get(header)) is None:
-            problems.append((header, "required"))
+            problems.append((header, tr("required")))
     take("项目编号", excel.text, "code")
     take("项目名称", excel.text, "name")
     take("所属类别", excel.text, "category")
@@ -109,9 +110,9 @@ def _parse_row(
         take(header, excel.day, field)
     leader = {"name": excel.text(cells.get("责任领导")), "title": excel.text(cells.get("领导职务"))}
     if leader["name"] is None:
-        problems.append(("责任领导", "required: the responsible leader's name"))
+        problems.append(("责任领导", tr("required: the responsible leader's name")))
     elif leader["title"] is None:
-        problems.append(("领导职务", "required: the responsible leader's title"))
+        problems.append(("领导职务", tr("required: the responsible leader's title")))
     else:
         out["leader"] = leader
     take(
@@ -154,7 +155,7 @@ async def run(
         errors = [ImportError_(row=1, column=c, message=m) for c, m in faults]
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     if not rows:
-        errors.append(ImportError_(row=2, column=None, message="the sheet holds no projects"))
+        errors.append(ImportError_(row=2, column=None, message=tr("the sheet holds no projects")))
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     unit_rows = await session.execute(
         visible(select(col(Unit.id), col(Unit.code), col(Unit.name)), Unit, principal)
@@ -170,7 +171,7 @@ async def run(
             try:
                 fields = ProjectFields.model_validate(parsed)
             except ValidationError as exc:
-                problems = [(_header_for(e["loc"], program.year), e["msg"]) for e in exc.errors()]
+                problems = [(_header_for(e["loc"], program.year), pydantic_message(e)) for e in exc.errors()]
             else:
                 dumped = fields.model_dump()
                 problems = [
@@ -179,9 +180,12 @@ async def run(
                 ]
                 code = fields.code
                 if code in taken:
-                    problems.append(("项目编号", f"the program already has a project '{code}'"))
+                    problems.append(("项目编号", tr("the program already has a project '{code}'", code=code)))
                 elif code in seen:
-                    problems.append(("项目编号", f"'{code}' is also on row {seen[code]}"))
+                    problems.append(
+                        ("项目编号", tr("'{code}' is also on row {row}", code=code, row=seen[code]))
+                    )
+
                 seen.setdefault(code, number)
                 if not problems:
                     valid.append(fields)

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.api.dates import Day
+from shared.i18n import tr
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
 Stage = ProjectStage
@@ -50,7 +51,8 @@ class MilestoneIn(BaseModel):
 def _months(plan: dict[str, Decimal]) -> dict[str, Decimal]:
     for month in plan:
         if not MONTH.match(month):
-            raise ValueError(f"'{month}' is not a month: use YYYY-MM, such as 2018-05")
+            raise ValueError(tr("'{month}' is not a month: use YYYY-MM, such as 2018-05", month=month))
+
     return dict(sorted(plan.items()))
 
 

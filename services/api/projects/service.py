@@ -23,10 +23,15 @@ from services.api.projects.schemas import (
 )
 from shared import audit, clock, outbox
 from shared.errors import Conflict, InvalidState, field_error, invalid
+from shared.i18n import N_, tr, word
 from shared.models import Adjustment, Milestone, Program, Project, ProjectReport, Unit
 from shared.vocabulary import ProjectStatus
 
-REVIEWERS_ONLY = "Only the program's office (or an office above it) reviews and adjusts its projects."
+REVIEWERS_ONLY = N_("Only the program's office (or an office above it) reviews and adjusts its projects.")
+APPROVED_ONLY_SO = N_(
+    "Only the program's office (or an office above it) reviews and adjusts its projects. "
+    "Approved projects change only so."
+)
 UNIT_FIELDS = ("region_unit_id", "owner_unit_id", "responsible_unit_id")
 Problems = list[tuple[list[str | int], str]]
 
@@ -36,41 +41,67 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
     problems: Problems = []
     if program.categories and fields["category"] not in program.categories:
         problems.append(
-            (["category"], f"not a category of this program (use one of: {'、'.join(program.categories)})")
+            (
+                ["category"],
+                tr(
+                    "not a category of this program (use one of: {categories})",
+                    categories="、".join(program.categories),
+                ),
+            )
         )
     total, annual = fields["total_investment"], fields["annual_plan"]
     if annual > total:
         problems.append(
-            (["annual_plan"], f"the annual plan ({annual} 万元) exceeds the total investment ({total} 万元)")
+            (
+                ["annual_plan"],
+                tr(
+                    "the annual plan ({annual} 万元) exceeds the total investment ({total} 万元)",
+                    annual=annual,
+                    total=total,
+                ),
+            )
         )
     plan: dict[str, Decimal] = fields.get("monthly_plan") or {}
     outside = [m for m in plan if not m.startswith(f"{program.year}-")]
     for month in outside:
-        problems.append((["monthly_plan", month], f"outside the program year {program.year}"))
+        problems.append((["monthly_plan", month], tr("outside the program year {year}", year=program.year)))
     monthly = sum(plan.values(), Decimal(0))
     if monthly > annual:
         problems.append(
             (
                 ["monthly_plan"],
-                f"the months add up to {monthly} 万元, more than the annual plan ({annual} 万元)",
+                tr(
+                    "the months add up to {monthly} 万元, more than the annual plan ({annual} 万元)",
+                    monthly=monthly,
+                    annual=annual,
+                ),
             )
         )
     start, end = fields["start_date"], fields["end_date"]
     if end < start:
-        problems.append((["end_date"], f"the end date {end} is before the start date {start}"))
+        problems.append(
+            (["end_date"], tr("the end date {end} is before the start date {start}", end=end, start=start))
+        )
     names: set[str] = set()
     for i, m in enumerate(fields.get("milestones") or []):
         name, planned = (
             (m.name, m.planned_date) if isinstance(m, MilestoneIn) else (m["name"], m["planned_date"])
         )
         if name in names:
-            problems.append((["milestones", i, "name"], f"the milestone '{name}' is listed twice"))
+            problems.append(
+                (["milestones", i, "name"], tr("the milestone '{name}' is listed twice", name=name))
+            )
         names.add(name)
         if end >= start and not start <= planned <= end:
             problems.append(
                 (
                     ["milestones", i, "planned_date"],
-                    f"{planned} is outside the project period {start} to {end}",
+                    tr(
+                        "{planned} is outside the project period {start} to {end}",
+                        planned=planned,
+                        start=start,
+                        end=end,
+                    ),
                 )
             )
     return problems
@@ -82,7 +113,7 @@ async def program_for(session: AsyncSession, program_id: uuid.UUID, principal: P
         visible(select(Program).where(col(Program.id) == program_id), Program, principal)
     )
     if found is None:
-        raise field_error("program_id", f"there is no program {program_id} that you can see")
+        raise field_error("program_id", tr("there is no program {id} that you can see", id=program_id))
     return found
 
 
@@ -94,7 +125,10 @@ async def _ensure_code_free(
         stmt = stmt.where(col(Project.id) != but)
     if await session.scalar(stmt):
         raise Conflict(
-            f"The program already has a project with code '{code}'; codes must be unique in a program."
+            tr(
+                "The program already has a project with code '{code}'; codes must be unique in a program.",
+                code=code,
+            )
         )
 
 
@@ -176,25 +210,22 @@ async def update(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectUpdate, version: int, principal: Principal
 ) -> tuple[Project, list[Milestone]]:
     """Change a draft or returned project; an approved one only by its reviewers."""
-    project = await get_visible(session, Project, project_id, principal, "project")
-    check_version(project.version, version, "project")
+    project = await get_visible(session, Project, project_id, principal, N_("project"))
+    check_version(project.version, version, N_("project"))
     if project.status in ("submitted", "withdrawn"):
-        what = (
-            "is under review: wait until it is approved or returned"
+        raise InvalidState(
+            tr("The project is under review: wait until it is approved or returned.")
             if project.status == "submitted"
-            else "was withdrawn"
+            else tr("The project was withdrawn.")
         )
-        raise InvalidState(f"The project {what}.")
     program = await session.get_one(Program, project.program_id)
     if project.status == "approved":
-        await owned_or_403(
-            session, Program, program.id, principal, REVIEWERS_ONLY + " Approved projects change only so."
-        )
+        await owned_or_403(session, Program, program.id, principal, APPROVED_ONLY_SO)
     milestones = await milestones_of(session, project.id)
     before = _audit_view(project, milestones)
     sent = data.model_dump(exclude_unset=True)
     if emptied := [k for k, v in sent.items() if v is None and k != "description"]:
-        raise invalid([([k], "required: it cannot be emptied") for k in emptied])
+        raise invalid([([k], tr("required: it cannot be emptied")) for k in emptied])
     refs: list[tuple[list[str | int], uuid.UUID]] = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
     await require_visible_units(session, principal, refs)
     current = project.model_dump()
@@ -273,15 +304,19 @@ async def transition(
 ) -> Project:
     """Move a project along the review workflow; approval announces `project.approved`."""
     allowed_from, review = TRANSITIONS[to]
-    project = await get_visible(session, Project, project_id, principal, "project")
+    project = await get_visible(session, Project, project_id, principal, N_("project"))
     if version is not None:
-        check_version(project.version, version, "project")
+        check_version(project.version, version, N_("project"))
     if review:
         await owned_or_403(session, Program, project.program_id, principal, REVIEWERS_ONLY)
     if project.status not in allowed_from:
         raise InvalidState(
-            f"A {project.status} project cannot be {to}; "
-            f"only a project that is {' or '.join(allowed_from)} can."
+            tr(
+                "A project that is {status} cannot become {to}; only a project that is {allowed} can.",
+                status=word(ProjectStatus, project.status),
+                to=word(ProjectStatus, to),
+                allowed=tr(" or ").join(word(ProjectStatus, s) for s in allowed_from),
+            )
         )
     before = {"status": project.status, "version": project.version}
     now = clock.now()
@@ -351,9 +386,9 @@ async def withdraw(
     version: int | None,
 ) -> Adjustment:
     """Move an approved project out and its replacements in; the approved total must not drop."""
-    project = await get_visible(session, Project, project_id, principal, "project")
+    project = await get_visible(session, Project, project_id, principal, N_("project"))
     if version is not None:
-        check_version(project.version, version, "project")
+        check_version(project.version, version, N_("project"))
     await owned_or_403(session, Program, project.program_id, principal, REVIEWERS_ONLY)
     # One adjustment of a program at a time: the total is checked and changed under this lock.
     await session.execute(
@@ -361,11 +396,16 @@ async def withdraw(
     )
     await session.refresh(project)
     if project.status != "approved":
-        raise InvalidState(f"Only an approved project can be withdrawn; this one is {project.status}.")
+        raise InvalidState(
+            tr(
+                "Only an approved project can be withdrawn; this one is {status}.",
+                status=word(ProjectStatus, project.status),
+            )
+        )
     ids = data.replacement_project_ids
     if len(ids) != len(set(ids)) or project.id in ids:
         raise field_error(
-            "replacement_project_ids", "list each replacement once, and not the withdrawn project"
+            "replacement_project_ids", tr("list each replacement once, and not the withdrawn project")
         )
     replacements = list(
         await session.scalars(visible(select(Project).where(col(Project.id).in_(ids)), Project, principal))
@@ -375,11 +415,15 @@ async def withdraw(
     for i, rid in enumerate(ids):
         r = found.get(rid)
         if r is None:
-            problems.append((["replacement_project_ids", i], f"there is no project {rid} that you can see"))
+            problems.append(
+                (["replacement_project_ids", i], tr("there is no project {id} that you can see", id=rid))
+            )
         elif r.program_id != project.program_id:
-            problems.append((["replacement_project_ids", i], f"{r.code} belongs to another program"))
+            problems.append(
+                (["replacement_project_ids", i], tr("{code} belongs to another program", code=r.code))
+            )
         elif r.status == "withdrawn":
-            problems.append((["replacement_project_ids", i], f"{r.code} was withdrawn itself"))
+            problems.append((["replacement_project_ids", i], tr("{code} was withdrawn itself", code=r.code)))
     if problems:
         raise invalid(problems)
     before = await approved_total(session, project.program_id)
@@ -387,9 +431,16 @@ async def withdraw(
     after = before - project.total_investment + sum((r.total_investment for r in moving_in), Decimal(0))
     if after < before:
         raise Conflict(
-            f"Withdrawing {project.code} would drop the program's approved total investment from {before} to "
-            f"{after} 万元; name replacement projects worth at least {before - after} 万元 more."
+            tr(
+                "Withdrawing {code} would drop the program's approved total investment from {before} to "
+                "{after} 万元; name replacement projects worth at least {missing} 万元 more.",
+                code=project.code,
+                before=before,
+                after=after,
+                missing=before - after,
+            )
         )
+
     now = clock.now()
     project.status, project.withdrawn_at, project.updated_at = "withdrawn", now, now
     project.version += 1
@@ -516,7 +567,7 @@ async def categories(
     """The program's categories, for the template's pick-list (none without a program)."""
     if program_id is None:
         return []
-    return (await get_visible(session, Program, program_id, principal, "program")).categories
+    return (await get_visible(session, Program, program_id, principal, N_("program"))).categories
 
 
 async def export_rows(

@@ -8,16 +8,13 @@ from openpyxl import Workbook
 
 from services.api.reports.schemas import Due
 from shared.clock import OFFICE_TZ
+from shared.i18n import chinese
+from shared.vocabulary import DueState, ScheduleKind
 
 HEADERS = ["类型", "编号", "名称", "责任单位", "报表", "期次", "截止日期", "提交时间", "状态"]
 SUBJECTS = {"unit": "单位", "project": "项目"}
-KINDS = {
-    "unit_weekly": "单位周报",
-    "unit_monthly": "单位月报",
-    "project_monthly": "项目月报",
-    "project_quarterly": "项目季报",
-}
-STATES = {"submitted": "按时报送", "late": "逾期报送", "overdue": "逾期未报", "open": "未到期"}
+KINDS = chinese(ScheduleKind)
+STATES = chinese(DueState)
 
 
 def _local(moment: datetime | None) -> str | None:

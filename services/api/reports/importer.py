@@ -28,16 +28,15 @@ from services.api.reports import service
 from services.api.reports.schemas import ProjectReportIn
 from shared.clock import OFFICE_TZ
 from shared.errors import DomainError, ValidationFailed
+from shared.i18n import label, pydantic_message, tr
 from shared.models import Program, Project
 
-CODE, PERIOD, INVESTMENT, PROGRESS, FILED_AT, NOTE = (
-    "项目编号",
-    "期次",
-    "本月完成投资(万元)",
-    "形象进度(%)",
-    "报送时间",
-    "备注",
+# The columns are the filing's fields, headed by their labels (what a 422 in Chinese names).
+CODE = "项目编号"
+PERIOD, INVESTMENT, PROGRESS, FILED_AT, NOTE = (
+    label(field, "zh_CN") for field in ("period", "investment_month", "progress_percent", "filed_at", "note")
 )
+
 HEADERS = [CODE, PERIOD, INVESTMENT, PROGRESS, FILED_AT, NOTE]
 REQUIRED = [CODE, PERIOD, INVESTMENT, PROGRESS]
 # A body field's error is shown at its column.
@@ -98,7 +97,7 @@ def _number(value: Any, header: str) -> Decimal:
     try:
         return Decimal(_text(value))
     except InvalidOperation:
-        raise ValueError(f"{header}: expected a number, such as 120.5") from None
+        raise ValueError(tr("{column}: expected a number, such as 120.5", column=header)) from None
 
 
 def _filed_at(value: Any) -> datetime | None:
@@ -112,7 +111,7 @@ def _filed_at(value: Any) -> datetime | None:
         try:
             moment = datetime.fromisoformat(_text(value).replace("/", "-"))
         except ValueError:
-            raise ValueError("expected a date and time, such as 2018-03-20 10:00") from None
+            raise ValueError(tr("expected a date and time, such as 2018-03-20 10:00")) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=OFFICE_TZ)  # China's time unless said
 
 
@@ -142,7 +141,7 @@ async def run(
         errors = [ImportError_(row=1, column=c, message=m) for c, m in faults]
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     if not rows:
-        errors.append(ImportError_(row=2, column=None, message="the sheet holds no reports"))
+        errors.append(ImportError_(row=2, column=None, message=tr("the sheet holds no reports")))
         return ImportResult(created=0, dry_run=dry_run, errors=errors)
     codes: Mapping[str, Any] = {
         code: pid
@@ -162,7 +161,9 @@ async def run(
         if code not in codes:
             errors.append(
                 ImportError_(
-                    row=number, column=CODE, message=f"no project {code!r} in this program that you can see"
+                    row=number,
+                    column=CODE,
+                    message=tr("no project '{code}' in this program that you can see", code=code),
                 )
             )
             continue
@@ -176,7 +177,7 @@ async def run(
                 ImportError_(
                     row=number,
                     column=FILED_AT,
-                    message="only the office gives a report's original filing time",
+                    message=tr("only the office gives a report's original filing time"),
                 )
             )
             continue
@@ -193,7 +194,10 @@ async def run(
         except ValidationError as exc:  # (a ValueError too: it must be caught first)
             for e in exc.errors():
                 field = str(e["loc"][0]) if e["loc"] else ""
-                errors.append(ImportError_(row=number, column=COLUMN_OF.get(field), message=e["msg"]))
+                errors.append(
+                    ImportError_(row=number, column=COLUMN_OF.get(field), message=pydantic_message(e))
+                )
+
             continue
         except ValueError as exc:  # a number that is not one
             errors.append(ImportError_(row=number, column=None, message=str(exc)))

@@ -9,12 +9,13 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.api.dates import EARLIEST, LATEST, OUT_OF_RANGE, Day, within
+from services.api.dates import EARLIEST, LATEST, Day, out_of_range, within
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.dues import end_of_day
-from shared.errors import ValidationFailed
+from shared.errors import query_error
+from shared.i18n import tr
 from shared.vocabulary import DueState, MilestoneState, ScheduleKind, UnitReportKind
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -60,7 +61,8 @@ class ProjectReportIn(BaseModel):
     @classmethod
     def _month(cls, value: str) -> str:
         if not MONTH.match(value):
-            raise ValueError("expected a month as YYYY-MM, such as 2018-09")
+            raise ValueError(tr("expected a month as YYYY-MM, such as 2018-09"))
+
         return value
 
 
@@ -179,11 +181,11 @@ def as_of_param(
         else:
             at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     except ValueError:
-        msg = "expected a date (2018-10-08) or an RFC 3339 instant (2018-10-08T09:00:00+08:00)"
-        raise ValidationFailed(f"as_of: {msg}.", errors=[{"loc": ["query", "as_of"], "msg": msg}]) from None
+        raise query_error(
+            "as_of", tr("expected a date (2018-10-08) or an RFC 3339 instant (2018-10-08T09:00:00+08:00)")
+        ) from None
     if not EARLIEST <= (day or at.date()) <= LATEST:
-        errors = [{"loc": ["query", "as_of"], "msg": OUT_OF_RANGE}]
-        raise ValidationFailed(f"as_of: {OUT_OF_RANGE}.", errors=errors)
+        raise query_error("as_of", out_of_range())
     if day is not None:
         return end_of_day(day)
     return at if at.tzinfo else at.replace(tzinfo=OFFICE_TZ)

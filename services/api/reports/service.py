@@ -21,10 +21,11 @@ from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.clock import OFFICE_TZ
 from shared.db import driver_connection
 from shared.errors import Conflict, Forbidden, field_error, invalid
+from shared.i18n import N_, tr, word
 from shared.logging import request_id_var
 from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
 from shared.program_settings import ProgramSettings
-from shared.vocabulary import DueState, ScheduleKind
+from shared.vocabulary import DueState, ProjectStatus, ScheduleKind, UnitReportKind
 
 CENT = Decimal("0.01")
 
@@ -101,7 +102,16 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
     (tests/api/test_reports.py covers each)."""
     faults: list[tuple[list[str | int], str]] = []
     if data.period > f"{today:%Y-%m}":
-        faults.append((["period"], f"{data.period} has not begun yet; report a month up to {today:%Y-%m}"))
+        faults.append(
+            (
+                ["period"],
+                tr(
+                    "{period} has not begun yet; report a month up to {month}",
+                    period=data.period,
+                    month=today.strftime("%Y-%m"),
+                ),
+            )
+        )
     if filed is not None:
         start, end, year = f"{filed['o_start_date']:%Y-%m}", f"{filed['o_end_date']:%Y-%m}", filed["o_year"]
         first, last = max(start, f"{year}-01"), min(end, f"{year}-12")
@@ -109,34 +119,54 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
             faults.append(
                 (
                     ["period"],
-                    f"the project starts in {start}; {data.period} is before it "
-                    f"(it reports {first} to {last})",
+                    tr(
+                        "the project starts in {start}; {period} is before it (it reports {first} to {last})",
+                        start=start,
+                        period=data.period,
+                        first=first,
+                        last=last,
+                    ),
                 )
             )
         elif not first <= data.period <= last:
             faults.append(
                 (
                     ["period"],
-                    f"{data.period} is outside what this project reports: {first} to {last} (its program's "
-                    f"year {year}, the project from {start} to {end}); a continuing project reports next "
-                    "year in next year's program",
+                    tr(
+                        "{period} is outside what this project reports: {first} to {last} (its program's "
+                        "year {year}, the project from {start} to {end}); a continuing project reports next "
+                        "year in next year's program",
+                        period=data.period,
+                        first=first,
+                        last=last,
+                        year=year,
+                        start=start,
+                        end=end,
+                    ),
                 )
             )
     known = (filed["o_milestones"] or []) if filed is not None else None
     for i, m in enumerate(data.milestones):
         if known is not None and m.name not in known:
-            names = "、".join(known) or "none"
+            names = "、".join(known) or tr("none")
             faults.append(
-                (["milestones", i, "name"], f"the project has no milestone '{m.name}' (it has: {names})")
+                (
+                    ["milestones", i, "name"],
+                    tr("the project has no milestone '{name}' (it has: {names})", name=m.name, names=names),
+                )
             )
         if m.actual_date > today:
-            faults.append((["milestones", i, "actual_date"], f"{m.actual_date} is in the future"))
+            faults.append((["milestones", i, "actual_date"], tr("{day} is in the future", day=m.actual_date)))
     if filed is not None and filed["o_to_date"] > filed["o_total_investment"]:
         faults.append(
             (
                 ["investment_month"],
-                f"the investment to date would be {filed['o_to_date']} 万元, beyond the total investment "
-                f"({filed['o_total_investment']} 万元)",
+                tr(
+                    "the investment to date would be {to_date} 万元, "
+                    "beyond the total investment ({total} 万元)",
+                    to_date=filed["o_to_date"],
+                    total=filed["o_total_investment"],
+                ),
             )
         )
     return faults
@@ -154,12 +184,14 @@ async def file_project_report(
     history = data.filed_at is not None
     if history and not can(principal, Action.REPORTS_RECORD_HISTORY):
         raise Forbidden(
-            "Only the office records reports with their original filing time (filed_at); "
-            "file it without filed_at."
+            tr(
+                "Only the office records reports with their original filing time (filed_at); "
+                "file it without filed_at."
+            )
         )
     now = data.filed_at if data.filed_at is not None else recorded_at
     if now > recorded_at:
-        raise field_error("filed_at", f"{now.isoformat()} is in the future; give when it was filed")
+        raise field_error("filed_at", tr("{at} is in the future; give when it was filed", at=now.isoformat()))
     today = now.astimezone(OFFICE_TZ).date()
     conn = await driver_connection(session, begin=bool(data.problems))
     report_id = uuid.uuid4()
@@ -195,11 +227,16 @@ async def file_project_report(
             continue
         break
     else:
-        raise Conflict("The working-day calendar changed while the report was filed; send it again.")
+        raise Conflict(tr("The working-day calendar changed while the report was filed; send it again."))
     if outcome == "not_visible":
-        raise not_visible("project", project_id)
+        raise not_visible(N_("project"), project_id)
     if outcome == "not_approved":
-        raise Conflict(f"Only projects in the library report; this one is {filed['o_status']}.")
+        raise Conflict(
+            tr(
+                "Only projects in the library report; this one is {status}.",
+                status=word(ProjectStatus, filed["o_status"]),
+            )
+        )
     if outcome == "invalid":
         raise invalid(_faults(data, today, filed))
     report: dict[str, Any] = {  # the project_report row, column by column
@@ -244,21 +281,28 @@ async def file_project_report(
 def _check_period(data: UnitReportIn, today: date) -> None:
     if data.kind == "instant":
         if data.period is not None:
-            raise field_error("period", "an instant report has no period; send null")
+            raise field_error("period", tr("an instant report has no period; send null"))
         return
     pattern, example = (WEEK, "2018-W39") if data.kind == "weekly" else (MONTH, "2018-09")
     if data.period is None or not pattern.match(data.period):
-        raise field_error("period", f"a {data.kind} report needs its period, such as {example}")
+        raise field_error(
+            "period",
+            tr(
+                "a {kind} report needs its period, such as {example}",
+                kind=word(UnitReportKind, data.kind),
+                example=example,
+            ),
+        )
     if data.kind == "weekly":
         year, week = int(data.period[:4]), int(data.period[6:])
         try:
             start = date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise field_error("period", f"{year} has no ISO week {week}") from None
+            raise field_error("period", tr("{year} has no ISO week {week}", year=year, week=week)) from None
         if start > today:
-            raise field_error("period", f"{data.period} has not begun yet")
+            raise field_error("period", tr("{period} has not begun yet", period=data.period))
     elif data.period > f"{today:%Y-%m}":
-        raise field_error("period", f"{data.period} has not begun yet")
+        raise field_error("period", tr("{period} has not begun yet", period=data.period))
 
 
 async def file_unit_report(
@@ -266,7 +310,7 @@ async def file_unit_report(
 ) -> UnitReport:
     """A weekly, monthly or instant report; an instant one goes out at once through the outbox."""
     _check_period(data, clock.today())
-    unit = await get_visible(session, Unit, unit_id, principal, "unit", lock=True)
+    unit = await get_visible(session, Unit, unit_id, principal, N_("unit"), lock=True)
     version = 1
     if data.period is not None:
         version += (

@@ -3,17 +3,20 @@
 import re
 
 from shared.crypto import SecretBox
+from shared.i18n import tr
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-PHONE_HINT = "a mobile number such as 13812341234 or a landline such as 0379-66812345"
 
 
 def normalize(phone: str) -> str:
     """The phone without spaces; ValueError (with the expected form) when it is not one."""
     value = re.sub(r"\s+", "", phone)
     if not (MOBILE.match(value) or LANDLINE.match(value)):
-        raise ValueError(f"expected {PHONE_HINT}")
+        raise ValueError(
+            tr("expected a mobile number such as 13812341234 or a landline such as 0379-66812345")
+        )
+
     return value
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.units.phone import normalize
+from shared.i18n import tr
 from shared.vocabulary import UnitKind
 
 
@@ -24,7 +25,7 @@ class Liaison(BaseModel):
 
 def _region(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"\d{6}", value):
-        raise ValueError("expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang")
+        raise ValueError(tr("expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang"))
     return value
 
 

@@ -17,6 +17,7 @@ from services.api.units.phone import PhoneBox, mask
 from services.api.units.schemas import LiaisonChangePublic, LiaisonPublic, UnitCreate, UnitPublic, UnitUpdate
 from shared import audit, clock
 from shared.errors import Conflict, field_error
+from shared.i18n import N_, tr
 from shared.models import LiaisonChange, Unit
 
 
@@ -43,13 +44,13 @@ async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Princi
     stmt = select(Unit).where(col(Unit.id) == parent_id)
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
-        raise field_error("parent_id", f"there is no unit {parent_id} that you can see")
+        raise field_error("parent_id", tr("there is no unit {id} that you can see", id=parent_id))
     return found
 
 
 async def _ensure_code_free(session: AsyncSession, code: str) -> None:
     if await session.scalar(select(col(Unit.id)).where(col(Unit.code) == code)):
-        raise Conflict(f"A unit with code '{code}' already exists; codes must be unique.")
+        raise Conflict(tr("A unit with code '{code}' already exists; codes must be unique.", code=code))
 
 
 def _record_liaison(session: AsyncSession, unit: Unit, actor: audit.Actor) -> None:
@@ -112,8 +113,8 @@ async def update(
     box: PhoneBox,
 ) -> Unit:
     """Change the fields sent; moving a unit moves its whole subtree."""
-    unit = await get_visible(session, Unit, unit_id, principal, "unit")
-    check_version(unit.version, version, "unit")
+    unit = await get_visible(session, Unit, unit_id, principal, N_("unit"))
+    check_version(unit.version, version, N_("unit"))
     before = _audit_view(unit, box)
     sent = data.model_fields_set
     if "name" in sent and data.name is not None:
@@ -124,10 +125,11 @@ async def update(
         unit.region_code = data.region_code
     if "parent_id" in sent and data.parent_id != unit.parent_id:
         if data.parent_id is None:
-            raise field_error("parent_id", "a unit cannot be made a root through the API")
+            raise field_error("parent_id", tr("a unit cannot be made a root through the API"))
         parent = await _parent(session, data.parent_id, principal)
         if parent.path.startswith(unit.path):
-            raise field_error("parent_id", "a unit cannot move under itself or one of its own sub-units")
+            raise field_error("parent_id", tr("a unit cannot move under itself or one of its own sub-units"))
+
         old, new = unit.path, f"{parent.path}{unit.id}/"
         await session.execute(
             sql_update(Unit)

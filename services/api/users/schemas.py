@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.i18n import tr
 from shared.vocabulary import Role
 
 Scope = Literal[
@@ -25,7 +26,7 @@ Scope = Literal[
 
 def _distinct(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
-        raise ValueError("each value may be named once")
+        raise ValueError(tr("each value may be named once"))
     return values
 
 

@@ -15,6 +15,7 @@ from services.api.users.schemas import ClientCreate, UserCreate
 from shared import audit, clock
 from shared.audit import Actor
 from shared.errors import Conflict, field_error
+from shared.i18n import N_, listing, tr
 from shared.models import ApiClient, AppUser, Unit
 
 
@@ -22,8 +23,7 @@ async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal 
     stmt = select(Unit).where(col(Unit.id) == unit_id)
     found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
     if found is None:
-        msg = f"there is no unit {unit_id} that you can see"
-        raise field_error("unit_id", msg)
+        raise field_error("unit_id", tr("there is no unit {id} that you can see", id=unit_id))
     return found
 
 
@@ -36,10 +36,9 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
     await _unit(session, data.unit_id, principal)
     problems = password_problems(data.password, username=data.username)
     if problems:
-        msg = "; ".join(problems)
-        raise field_error("password", msg)
+        raise field_error("password", listing(problems))
     if await session.scalar(select(col(AppUser.id)).where(col(AppUser.username) == data.username)):
-        raise Conflict(f"The username '{data.username}' is taken; choose another.")
+        raise Conflict(tr("The username '{username}' is taken; choose another.", username=data.username))
     user = AppUser(
         username=data.username,
         display_name=data.display_name,
@@ -96,7 +95,7 @@ async def rotate_secret(
     session: AsyncSession, *, client_id: uuid.UUID, principal: Principal
 ) -> tuple[ApiClient, str]:
     """A new secret; the old one stops working at once."""
-    client = await get_visible(session, ApiClient, client_id, principal, "client")
+    client = await get_visible(session, ApiClient, client_id, principal, N_("client"))
     secret = new_secret()
     client.secret_hash = hash_secret(secret)
     client.rotated_at = clock.now()

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from shared.i18n import tr
 from shared.vocabulary import DeliveryState, WebhookEvent
 
 Event = WebhookEvent
@@ -24,7 +25,7 @@ class WebhookCreate(BaseModel):
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
         if len(value) != len(set(value)):
-            raise ValueError("list each event once")
+            raise ValueError(tr("list each event once"))
         return value
 
 
