@@ -108,7 +108,10 @@ def merged(locale: str, fresh: Catalog) -> Catalog:
     untranslated, messages no longer said dropped."""
     with po_path(locale).open("rb") as po:
         catalog = read_po(po, locale=locale, domain=DOMAIN)
+    created = catalog.creation_date
     catalog.update(fresh, no_fuzzy_matching=True)
+    catalog.creation_date = created  # one header line that would change on every run
+
     catalog.obsolete.clear()
     return catalog
 

@@ -14,7 +14,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
+from services.api import storable
+from services.api.preconditions import HEADER as IF_MATCH
+from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, PreconditionRequired, problem
 from shared.i18n import N_, current, listing, located, pydantic_message, tr, where
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         ctx = broken.get("ctx", {})
         detail = tr("The request body is not valid JSON ({error}).", error=ctx.get("error", "syntax error"))
         return problem_response(problem(400, "malformed", N_("Malformed request"), detail))
+    if raw and all(
+        e.get("type") == "missing" and list(e.get("loc", ())) == ["header", IF_MATCH] for e in raw
+    ):
+        return _if_match_required()
     faults = [(list(e.get("loc", ())), pydantic_message(e)) for e in raw]
     errors = [{"loc": loc, "msg": located(loc, msg)} for loc, msg in faults]
     shown = listing([tr("{where}: {msg}", where=where(loc), msg=msg) for loc, msg in faults[:5]])
@@ -99,6 +105,14 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         422, "validation", N_("Invalid values"), tr("Please correct: {faults}.", faults=shown), errors
     )
     return problem_response(body)
+
+
+def _if_match_required() -> JSONResponse:
+    """428: an update sent without If-Match (declared required, so FastAPI calls it missing)."""
+    detail = tr(
+        "Send 'If-Match: <version>' with the version you last read, so concurrent edits are not lost."
+    )
+    return problem_response(PreconditionRequired(detail).problem())
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -118,6 +132,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             method=request.method,
             allowed=", ".join(allowed),
         )
+    elif exc.status_code == 404 and detail == tr(title):
+        # no route matched: a path that does not exist, or an id in it that is not a UUID
+        detail = tr("There is nothing at {path}; ids in paths are UUIDs.", path=request.url.path)
+
     return problem_response(problem(exc.status_code, name, title, detail), headers)
 
 
@@ -203,6 +221,10 @@ def install(app: FastAPI) -> None:
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(problem_schema.pop("$defs", {}))
             schemas["Problem"] = problem_schema
+            # what requests may carry (the problems answered may quote anything sent, NUL too)
+            storable.declare({k: v for k, v in spec.items() if k != "components"})
+            storable.declare({k: v for k, v in schemas.items() if k not in ("Problem", "ProblemError")})
+
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,34 +1,36 @@
-"""Optimistic locking: updates of versioned records carry `If-Match: <version>`."""
+"""Optimistic locking: updates of versioned records carry `If-Match: <version>`.
+
+The header is declared in the OpenAPI (required on updates, with its form), so generated clients
+send it; a request without it answers 428 (services/api/errors.py), one with a malformed value 422.
+"""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header
 
-from shared.errors import DomainError, PreconditionFailed, PreconditionRequired
+from shared.errors import PreconditionFailed
 from shared.i18n import tr
+
+HEADER = "If-Match"
+# A version number, as sent or as an ETag would quote it: 3, "3", W/"3".
+FORM = r'^(W/)?"?[0-9]{1,9}"?$'
+_DESCRIBED = "the version of the record you last read: a change made since is refused (412), not overwritten"
 
 
 def _version(raw: str) -> int:
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError(
-            tr("If-Match must be the record's version number, e.g. 'If-Match: 3' (got {raw}).", raw=repr(raw))
-        )
-    return int(value)
+    return int(raw.strip().removeprefix("W/").strip('"'))
 
 
-async def _if_match(request: Request) -> int:
-    raw = request.headers.get("if-match")
-    if raw is None:
-        raise PreconditionRequired(
-            tr("Send 'If-Match: <version>' with the version you last read, so concurrent edits are not lost.")
-        )
-    return _version(raw)
+async def _if_match(
+    if_match: Annotated[str, Header(alias=HEADER, pattern=FORM, description=_DESCRIBED)],
+) -> int:
+    return _version(if_match)
 
 
-async def _optional_if_match(request: Request) -> int | None:
-    raw = request.headers.get("if-match")
-    return None if raw is None else _version(raw)
+async def _optional_if_match(
+    if_match: Annotated[str, Header(alias=HEADER, pattern=FORM, description=_DESCRIBED)] = "",
+) -> int | None:
+    return _version(if_match) if if_match else None
 
 
 IfMatch = Annotated[int, Depends(_if_match)]

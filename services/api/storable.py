@@ -54,3 +54,37 @@ async def nul_errors(request: Request) -> list[dict[str, Any]]:
             for name, value in (await request.form()).multi_items():
                 _walk(value, ("body", name), found)
     return found
+
+
+# What the OpenAPI says of every free-text string (one with no format, pattern or choices), so
+# generated clients and fuzzers know NUL is refused.
+NO_NUL = "^[^\\u0000]*$"
+
+
+# pydantic declares a Decimal as a number or any string; the string is a decimal number.
+DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+
+
+def declare(node: Any) -> None:
+    """Add the NUL ban to every free-text string schema in an OpenAPI document, in place (and
+    the decimal form to the string half of a Decimal's number-or-string)."""
+    if isinstance(node, dict):
+        options = node.get("anyOf") or []
+        if "pattern" in node and options:  # a pattern declared on an optional string: it is the string's
+            for o in options:
+                if o.get("type") == "string":
+                    o["pattern"] = node["pattern"]
+            del node["pattern"]
+
+        if any(o.get("type") == "number" for o in options):
+            for o in options:
+                if o.get("type") == "string" and not {"format", "pattern", "enum"} & o.keys():
+                    o["pattern"] = DECIMAL
+
+        if node.get("type") == "string" and not {"format", "pattern", "enum", "const"} & node.keys():
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            declare(value)
+    elif isinstance(node, list):
+        for value in node:
+            declare(value)

@@ -6,14 +6,19 @@ from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 
 from services.api.projects.schemas import ImportResult
-from shared.errors import PayloadTooLarge
+from shared.errors import PROBLEM_CONTENT_TYPE, PayloadTooLarge
 from shared.i18n import tr
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # For the OpenAPI: what an import with errors answers.
 IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": ImportResult, "description": "rows with errors: nothing was imported"}
+    422: {
+        "model": ImportResult,
+        "description": "rows with errors, nothing imported (`errors` by row and column); or a form field "
+        "that is missing or wrong, as a problem detail",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 }
 
 

@@ -48,7 +48,9 @@ async def test_malformed_json_is_400(operator: AsyncClient) -> None:
     [
         ("GET", "/api/v1/nothing-here", 404),
         ("DELETE", "/api/v1/pings", 405),
-        ("GET", "/api/v1/pings/42", 422),
+        ("GET", "/api/v1/pings/42", 404),  # an id that is not a UUID names no record
+        ("PATCH", "/api/v1/projects/export.xlsx", 405),  # not a project id: the export takes GET only
+        ("PATCH", "/api/v1/projects/import", 405),
     ],
 )
 async def test_routing_errors_are_problems(

@@ -42,7 +42,11 @@ def _wrong_credentials(said: str) -> Unauthorized:
 async def token(
     request: Request,
     session: SessionDep,
-    grant_type: Annotated[str, Form()],
+    grant_type: Annotated[
+        str,
+        # declared as the two it takes; another is answered 400 unsupported_grant_type-style, in words
+        Form(min_length=1, json_schema_extra={"enum": ["password", "client_credentials"]}),
+    ],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,

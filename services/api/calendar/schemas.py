@@ -4,16 +4,17 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.api.dates import Day
 from shared.i18n import tr
 
 
 class YearIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    holidays: list[date] = Field(
+    holidays: list[Day] = Field(
         max_length=100, description="public holidays (法定节假日), weekends included or not"
     )
-    workdays: list[date] = Field(
+    workdays: list[Day] = Field(
         default_factory=list, max_length=30, description="weekend days that are working days (调休上班)"
     )
 

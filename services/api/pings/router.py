@@ -22,7 +22,7 @@ async def send_ping(data: PingCreate, session: SessionDep, _: Operator) -> PingA
     return PingAccepted(id=ping.id)
 
 
-@pings.get("/{ping_id}", response_model=PingPublic)
+@pings.get("/{ping_id:uuid}", response_model=PingPublic)
 async def get_ping(ping_id: UUID, session: SessionDep, _: Operator) -> PingPublic:
     """A ping and which workers have recorded it."""
     return await service.get(session, ping_id=ping_id)

@@ -17,6 +17,7 @@ class PingCreate(BaseModel):
     targets: list[Target] = Field(
         default_factory=lambda: [Target.NOTIFIER, Target.RANKER],
         min_length=1,
+        json_schema_extra={"uniqueItems": True},
         description="Workers that should receive the ping.",
     )
     delay_seconds: float = Field(

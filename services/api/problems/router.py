@@ -49,13 +49,13 @@ async def summary(session: SessionDep, principal: Reader, program: ProgramDep) -
     return await service.summary(session, program=program, principal=principal)
 
 
-@problems.get("/{problem_id}", response_model=ProblemPublic)
+@problems.get("/{problem_id:uuid}", response_model=ProblemPublic)
 async def get_problem(session: SessionDep, principal: Reader, problem: ProblemDep) -> ProblemPublic:
     """A problem with what happened to it."""
     return await service.to_public(session, problem)
 
 
-@problems.post("/{problem_id}/resolve", response_model=ProblemPublic)
+@problems.post("/{problem_id:uuid}/resolve", response_model=ProblemPublic)
 async def resolve(
     data: ResolveIn,
     session: SessionDep,
@@ -68,14 +68,14 @@ async def resolve(
     return await service.to_public(session, problem)
 
 
-@problems.post("/{problem_id}/confirm", response_model=ProblemPublic)
+@problems.post("/{problem_id:uuid}/confirm", response_model=ProblemPublic)
 async def confirm(session: SessionDep, principal: Confirmer, problem: ProblemDep) -> ProblemPublic:
     """Confirm the resolution the unit claimed (办结复核): the problem counts as resolved."""
     await service.confirm(session, problem=problem, principal=principal)
     return await service.to_public(session, problem)
 
 
-@problems.post("/{problem_id}/return", response_model=ProblemPublic)
+@problems.post("/{problem_id:uuid}/return", response_model=ProblemPublic)
 async def send_back(
     data: ReturnIn, session: SessionDep, principal: Confirmer, problem: ProblemDep
 ) -> ProblemPublic:
@@ -84,7 +84,7 @@ async def send_back(
     return await service.to_public(session, problem)
 
 
-@problems.post("/{problem_id}/refer", response_model=ProblemPublic)
+@problems.post("/{problem_id:uuid}/refer", response_model=ProblemPublic)
 async def refer(
     data: ReferIn, session: SessionDep, principal: Referrer, problem: ProblemDep
 ) -> ProblemPublic:
@@ -94,7 +94,7 @@ async def refer(
     return await service.to_public(session, problem)
 
 
-@problems.post("/{problem_id}/escalate", response_model=ProblemPublic, deprecated=True)
+@problems.post("/{problem_id:uuid}/escalate", response_model=ProblemPublic, deprecated=True)
 async def escalate(
     data: ReferIn, session: SessionDep, principal: Referrer, problem: ProblemDep
 ) -> ProblemPublic:

@@ -60,7 +60,7 @@ async def list_programs(
     return Page(data=[service.to_public(p, totals.get(p.id)) for p in rows], count=count)
 
 
-@programs.get("/{program_id}", response_model=ProgramPublic)
+@programs.get("/{program_id:uuid}", response_model=ProgramPublic)
 async def get_program(
     response: Response, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> ProgramPublic:
@@ -69,7 +69,7 @@ async def get_program(
     return await _public(session, program)
 
 
-@programs.patch("/{program_id}", response_model=ProgramPublic)
+@programs.patch("/{program_id:uuid}", response_model=ProgramPublic)
 async def update_program(
     program_id: UUID,
     data: ProgramUpdate,
@@ -86,7 +86,7 @@ async def update_program(
     return await _public(session, program)
 
 
-@programs.post("/{program_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
+@programs.post("/{program_id:uuid}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
 async def create_task(
     program_id: UUID, data: TaskCreate, response: Response, session: SessionDep, principal: Writer
 ) -> TaskPublic:
@@ -96,7 +96,7 @@ async def create_task(
     return await service.task_public(session, task)
 
 
-@programs.get("/{program_id}/tasks", response_model=Page[TaskPublic])
+@programs.get("/{program_id:uuid}/tasks", response_model=Page[TaskPublic])
 async def list_tasks(
     program_id: UUID, session: SessionDep, principal: Reader, page: PageDep
 ) -> Page[TaskPublic]:
@@ -105,7 +105,7 @@ async def list_tasks(
     return Page(data=[await service.task_public(session, t) for t in rows], count=count)
 
 
-@tasks.get("/{task_id}", response_model=TaskPublic)
+@tasks.get("/{task_id:uuid}", response_model=TaskPublic)
 async def get_task(
     session: SessionDep,
     principal: Reader,
@@ -117,7 +117,9 @@ async def get_task(
 
 
 @tasks.post(
-    "/{task_id}/indicator-values", status_code=status.HTTP_201_CREATED, response_model=IndicatorValuePublic
+    "/{task_id:uuid}/indicator-values",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IndicatorValuePublic,
 )
 async def report_indicator(
     task_id: UUID,

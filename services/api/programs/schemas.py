@@ -31,6 +31,7 @@ class ProgramCreate(BaseModel):
     categories: list[str] = Field(
         default_factory=list,
         max_length=50,
+        json_schema_extra={"uniqueItems": True},
         description="Project categories, e.g. Luanchuan's nine systems; empty allows any.",
         examples=[["现代创新", "现代产业", "现代基础设施"]],
     )
@@ -61,7 +62,7 @@ class ProgramUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    categories: list[str] | None = None
+    categories: list[str] | None = Field(default=None, max_length=50, json_schema_extra={"uniqueItems": True})
     report_schedules: list[ReportSchedule] | None = None
     escalation_policy: EscalationPolicy | None = None
     notice_rules: NoticeRules | None = None
@@ -109,9 +110,15 @@ class TaskCreate(BaseModel):
     number: str = Field(min_length=1, max_length=32, examples=["一.3"])
     title: str = Field(min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
-    lead_unit_ids: list[UUID] = Field(default_factory=list, max_length=50)
-    responsible_unit_ids: list[UUID] = Field(min_length=1, max_length=200)
-    cooperating_unit_ids: list[UUID] = Field(default_factory=list, max_length=200)
+    lead_unit_ids: list[UUID] = Field(
+        default_factory=list, max_length=50, json_schema_extra={"uniqueItems": True}
+    )
+    responsible_unit_ids: list[UUID] = Field(
+        min_length=1, max_length=200, json_schema_extra={"uniqueItems": True}
+    )
+    cooperating_unit_ids: list[UUID] = Field(
+        default_factory=list, max_length=200, json_schema_extra={"uniqueItems": True}
+    )
     due_date: Day | None = None
     targets: list[TargetIn] = Field(default_factory=list, max_length=100)
 

@@ -151,7 +151,7 @@ async def import_projects(
     return import_answer(result)
 
 
-@projects.get("/{project_id}", response_model=ProjectPublic)
+@projects.get("/{project_id:uuid}", response_model=ProjectPublic)
 async def get_project(
     response: Response, session: SessionDep, principal: Reader, project: ProjectDep
 ) -> ProjectPublic:
@@ -159,7 +159,7 @@ async def get_project(
     return await _detail(session, project, response)
 
 
-@projects.patch("/{project_id}", response_model=ProjectPublic)
+@projects.patch("/{project_id:uuid}", response_model=ProjectPublic)
 async def update_project(
     project_id: UUID,
     data: ProjectUpdate,
@@ -176,7 +176,7 @@ async def update_project(
     return service.to_public(project, milestones)
 
 
-@projects.post("/{project_id}/submit", response_model=ProjectPublic)
+@projects.post("/{project_id:uuid}/submit", response_model=ProjectPublic)
 async def submit(
     project_id: UUID, version: OptionalIfMatch, response: Response, session: SessionDep, principal: Writer
 ) -> ProjectPublic:
@@ -187,7 +187,7 @@ async def submit(
     return await _detail(session, project, response)
 
 
-@projects.post("/{project_id}/approve", response_model=ProjectPublic)
+@projects.post("/{project_id:uuid}/approve", response_model=ProjectPublic)
 async def approve(
     project_id: UUID, version: OptionalIfMatch, response: Response, session: SessionDep, principal: Reviewer
 ) -> ProjectPublic:
@@ -198,7 +198,7 @@ async def approve(
     return await _detail(session, project, response)
 
 
-@projects.post("/{project_id}/return", response_model=ProjectPublic)
+@projects.post("/{project_id:uuid}/return", response_model=ProjectPublic)
 async def return_project(
     project_id: UUID,
     data: ReturnIn,
@@ -219,7 +219,7 @@ async def return_project(
     return await _detail(session, project, response)
 
 
-@projects.post("/{project_id}/withdraw", response_model=AdjustmentPublic)
+@projects.post("/{project_id:uuid}/withdraw", response_model=AdjustmentPublic)
 async def withdraw(
     project_id: UUID, data: WithdrawIn, version: OptionalIfMatch, session: SessionDep, principal: Reviewer
 ) -> AdjustmentPublic:
@@ -230,7 +230,7 @@ async def withdraw(
     return AdjustmentPublic.model_validate(adjustment.model_dump())
 
 
-@program_views.get("/{program_id}/adjustments", response_model=Page[AdjustmentPublic])
+@program_views.get("/{program_id:uuid}/adjustments", response_model=Page[AdjustmentPublic])
 async def adjustments(
     session: SessionDep, principal: Reader, program: ProgramDep, page: PageDep
 ) -> Page[AdjustmentPublic]:
@@ -239,7 +239,7 @@ async def adjustments(
     return Page(data=[AdjustmentPublic.model_validate(a.model_dump()) for a in rows], count=count)
 
 
-@program_views.get("/{program_id}/oc4ids")
+@program_views.get("/{program_id:uuid}/oc4ids")
 async def oc4ids_package(
     request: Request, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> dict[str, Any]:
@@ -254,7 +254,7 @@ async def oc4ids_package(
     )
 
 
-@public.get("/programs/{program_id}/projects", response_model=Disclosure)
+@public.get("/programs/{program_id:uuid}/projects", response_model=Disclosure)
 async def disclosed(program_id: UUID, request: Request, session: SessionDep) -> Response:
     """Public disclosure (004 二(七)): approved projects, their responsible leader, service team and
     time nodes, and quarterly progress. No sign-in; no phone numbers or other personal contacts.

@@ -182,7 +182,16 @@ class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-    replacement_project_ids: list[UUID] = Field(default_factory=list, max_length=50)
+    replacement_project_ids: list[UUID] = Field(
+        default_factory=list, max_length=50, json_schema_extra={"uniqueItems": True}
+    )
+
+    @field_validator("replacement_project_ids")
+    @classmethod
+    def _once_each(cls, ids: list[UUID]) -> list[UUID]:
+        if len(ids) != len(set(ids)):
+            raise ValueError(tr("list each replacement once, and not the withdrawn project"))
+        return ids
 
 
 class AdjustmentPublic(BaseModel):

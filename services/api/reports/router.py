@@ -41,7 +41,7 @@ def _public(report: dict[str, Any], problem_ids: list[UUID] | None = None) -> Pr
 
 
 @project_reports.post(
-    "/{project_id}/reports", status_code=status.HTTP_201_CREATED, response_model=ProjectReportPublic
+    "/{project_id:uuid}/reports", status_code=status.HTTP_201_CREATED, response_model=ProjectReportPublic
 )
 async def file_project_report(
     project_id: UUID, data: ProjectReportIn, response: Response, session: SessionDep, principal: Writer
@@ -55,7 +55,7 @@ async def file_project_report(
     return _public(report, raised)
 
 
-@project_reports.get("/{project_id}/reports", response_model=Page[ProjectReportPublic])
+@project_reports.get("/{project_id:uuid}/reports", response_model=Page[ProjectReportPublic])
 async def project_report_history(
     session: SessionDep,
     principal: Reader,
@@ -68,7 +68,7 @@ async def project_report_history(
     return Page(data=[_public(r.model_dump(), raised) for r, raised in rows], count=count)
 
 
-@project_reports.get("/{project_id}/indicators", response_model=IndicatorsPublic)
+@project_reports.get("/{project_id:uuid}/indicators", response_model=IndicatorsPublic)
 async def project_indicators(
     as_of: AsOf, session: SessionDep, principal: Reader, project: ProjectDep
 ) -> IndicatorsPublic:
@@ -77,7 +77,9 @@ async def project_indicators(
     return IndicatorsPublic.model_validate(result, from_attributes=True)
 
 
-@unit_reports.post("/{unit_id}/reports", status_code=status.HTTP_201_CREATED, response_model=UnitReportPublic)
+@unit_reports.post(
+    "/{unit_id:uuid}/reports", status_code=status.HTTP_201_CREATED, response_model=UnitReportPublic
+)
 async def file_unit_report(
     unit_id: UUID, data: UnitReportIn, session: SessionDep, principal: Writer
 ) -> UnitReportPublic:
@@ -86,7 +88,7 @@ async def file_unit_report(
     return UnitReportPublic.model_validate(report.model_dump())
 
 
-@unit_reports.get("/{unit_id}/reports", response_model=Page[UnitReportPublic])
+@unit_reports.get("/{unit_id:uuid}/reports", response_model=Page[UnitReportPublic])
 async def unit_report_history(
     session: SessionDep,
     principal: Reader,

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.api.dates import EARLIEST, LATEST, Day, out_of_range, within
+from services.api.dates import AS_OF_FORM, EARLIEST, LATEST, Day, out_of_range, within
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -169,6 +169,7 @@ def as_of_param(
         Query(
             description="an instant (RFC 3339) or a date (its end, Asia/Shanghai); default now",
             examples=["2018-10-08", "2018-10-08T09:00:00+08:00"],
+            json_schema_extra={"pattern": AS_OF_FORM},  # declared; checked below in words
         ),
     ] = None,
 ) -> datetime:

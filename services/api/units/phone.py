@@ -7,6 +7,7 @@ from shared.i18n import tr
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+PHONE_FORM = r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$"
 
 
 def normalize(phone: str) -> str:

@@ -55,14 +55,14 @@ async def list_units(
     return Page(data=[service.to_public(u, box, principal) for u in rows], count=count)
 
 
-@units.get("/{unit_id}", response_model=UnitPublic)
+@units.get("/{unit_id:uuid}", response_model=UnitPublic)
 async def get_unit(request: Request, response: Response, principal: Reader, unit: UnitDep) -> UnitPublic:
     """One unit (404 when it is outside your subtree)."""
     _etag(response, unit)
     return service.to_public(unit, request.app.state.phones, principal)
 
 
-@units.patch("/{unit_id}", response_model=UnitPublic)
+@units.patch("/{unit_id:uuid}", response_model=UnitPublic)
 async def update_unit(
     unit_id: UUID,
     data: UnitUpdate,
@@ -81,7 +81,7 @@ async def update_unit(
     return service.to_public(unit, box, principal)
 
 
-@units.get("/{unit_id}/liaison-history", response_model=Page[LiaisonChangePublic])
+@units.get("/{unit_id:uuid}/liaison-history", response_model=Page[LiaisonChangePublic])
 async def liaison_history(
     request: Request, session: SessionDep, principal: Reader, unit: UnitDep, page: PageDep
 ) -> Page[LiaisonChangePublic]:

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.api.units.phone import normalize
+from services.api.units.phone import PHONE_FORM, normalize
 from shared.i18n import tr
 from shared.vocabulary import UnitKind
 
@@ -15,7 +15,10 @@ class Liaison(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(description="Mobile (13812341234) or landline (0379-66812345).")
+    phone: str = Field(
+        description="Mobile (13812341234) or landline (0379-66812345).",
+        json_schema_extra={"pattern": PHONE_FORM},  # declared without the spaces it forgives
+    )
 
     @field_validator("phone")
     @classmethod
@@ -23,7 +26,11 @@ class Liaison(BaseModel):
         return normalize(value)
 
 
+REGION_FORM = "^[0-9]{6}$"
+
+
 def _region(value: str | None) -> str | None:
+
     if value is not None and not re.fullmatch(r"\d{6}", value):
         raise ValueError(tr("expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang"))
     return value
@@ -38,7 +45,7 @@ class UnitCreate(BaseModel):
     parent_id: UUID | None = Field(
         default=None, description="The unit this one sits under; by default the caller's own unit."
     )
-    region_code: str | None = None
+    region_code: str | None = Field(default=None, json_schema_extra={"pattern": REGION_FORM})
     liaison: Liaison | None = None
 
     _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))
@@ -52,7 +59,7 @@ class UnitUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: UnitKind | None = None
     parent_id: UUID | None = None
-    region_code: str | None = None
+    region_code: str | None = Field(default=None, json_schema_extra={"pattern": REGION_FORM})
     liaison: Liaison | None = None
 
     _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))

@@ -39,7 +39,7 @@ async def list_users(session: SessionDep, principal: UserReader, page: PageDep) 
     return Page(data=[UserPublic.model_validate(u, from_attributes=True) for u in rows], count=count)
 
 
-@people.get("/users/{user_id}", response_model=UserPublic)
+@people.get("/users/{user_id:uuid}", response_model=UserPublic)
 async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
     """One person (404 outside your subtree)."""
     return UserPublic.model_validate(user, from_attributes=True)
@@ -59,7 +59,7 @@ async def list_clients(session: SessionDep, principal: ClientWriter, page: PageD
     return Page(data=[ClientPublic.model_validate(c, from_attributes=True) for c in rows], count=count)
 
 
-@people.post("/clients/{client_id}/rotate-secret", response_model=ClientWithSecret)
+@people.post("/clients/{client_id:uuid}/rotate-secret", response_model=ClientWithSecret)
 async def rotate_secret(client_id: UUID, session: SessionDep, principal: ClientWriter) -> ClientWithSecret:
     """Issue a new secret; the old one stops working at once."""
     client, secret = await service.rotate_secret(session, client_id=client_id, principal=principal)

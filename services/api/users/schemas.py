@@ -39,7 +39,7 @@ class UserCreate(BaseModel):
     )
     display_name: str = Field(min_length=1, max_length=100)
     unit_id: UUID
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
 
     _roles = field_validator("roles")(classmethod(lambda cls, v: _distinct(v)))
 
@@ -64,7 +64,7 @@ class ClientCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     unit_id: UUID
-    scopes: list[Scope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
 
     _scopes = field_validator("scopes")(classmethod(lambda cls, v: _distinct(v)))
 

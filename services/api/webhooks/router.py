@@ -37,7 +37,7 @@ async def list_webhooks(session: SessionDep, principal: Manager, page: PageDep) 
     return Page(data=[WebhookPublic.model_validate(h.model_dump()) for h in rows], count=count)
 
 
-@webhooks.get("/{webhook_id}/deliveries", response_model=Page[DeliveryPublic])
+@webhooks.get("/{webhook_id:uuid}/deliveries", response_model=Page[DeliveryPublic])
 async def deliveries(
     session: SessionDep, principal: Manager, webhook: WebhookDep, page: PageDep
 ) -> Page[DeliveryPublic]:

@@ -16,7 +16,11 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl = Field(examples=["https://bank.example.cn/duban/events"])
-    events: list[Event] = Field(min_length=1, description="project.approved, report.instant (重要情况即时报)")
+    events: list[Event] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="project.approved, report.instant (重要情况即时报)",
+    )
     secret: str = Field(
         min_length=16, max_length=200, description="shared secret; each body is signed with HMAC-SHA256 of it"
     )

@@ -1,0 +1,80 @@
+"""The OpenAPI says what the api enforces, so generated clients and fuzzers agree with it
+(tests/e2e/test_fuzz.py runs schemathesis's every check against it)."""
+
+import re
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.api.conftest import World
+
+
+async def _spec(client: AsyncClient) -> dict[str, Any]:
+    return (await client.get("/openapi.json")).json()
+
+
+async def test_updates_declare_if_match_and_take_nothing_else(client: AsyncClient, world: World) -> None:
+    spec = await _spec(client)
+    patches = [(path, ops["patch"]) for path, ops in spec["paths"].items() if "patch" in ops]
+    assert len(patches) >= 3
+    for path, op in patches:
+        [header] = [p for p in op["parameters"] if p["in"] == "header"]
+        assert header["name"] == "If-Match" and header["required"], path
+        assert re.fullmatch(header["schema"]["pattern"], '"3"') and not re.fullmatch(
+            header["schema"]["pattern"], "x"
+        )
+    unit = f"/api/v1/units/{world.units['A'].id}"
+    admin = world.auth("p_admin")
+    missing = await client.patch(unit, json={"name": "栾川"}, headers=admin)
+    malformed = await client.patch(unit, json={"name": "栾川"}, headers={**admin, "If-Match": "latest"})
+    assert missing.status_code == 428
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["loc"] == ["header", "If-Match"]
+
+
+async def test_dates_as_of_and_free_text_carry_their_forms(client: AsyncClient) -> None:
+    spec = await _spec(client)
+    schemas = spec["components"]["schemas"]
+    day = schemas["ProjectCreate"]["properties"]["start_date"]["pattern"]
+    assert re.fullmatch(day, "2018-03-01") and not re.fullmatch(day, "1999-12-31")
+    assert not re.fullmatch(day, "2101-01-01") and not re.fullmatch(day, "2018-13-01")
+    [as_of] = [p for p in spec["paths"]["/api/v1/reports/dues"]["get"]["parameters"] if p["name"] == "as_of"]
+    form = as_of["schema"]["anyOf"][0]["pattern"]
+    for good in ("2018-10-08", "2018-10-08T09:00:00+08:00", "2018-10-08T09:00Z", "2018-10-08 09:00"):
+        assert re.fullmatch(form, good), good
+    for bad in ("2018-10-8", "yesterday", "1999-10-08", "2018-10-08T25:00"):
+        assert not re.fullmatch(form, bad), bad
+    note = schemas["ProjectReportIn"]["properties"]["note"]["anyOf"][0]
+    assert note["pattern"] == "^[^\\u0000]*$"  # NUL is refused, and said so
+    money = schemas["ProjectReportIn"]["properties"]["investment_month"]["anyOf"]
+    assert {o["type"] for o in money} == {"number", "string"} and all(
+        "pattern" in o for o in money if o["type"] == "string"
+    )
+    token = schemas["Body_token_api_v1_auth_token_post"]["properties"]["grant_type"]
+    assert token["minLength"] == 1 and token["enum"] == ["password", "client_credentials"]
+    assert schemas["WebhookCreate"]["properties"]["events"]["uniqueItems"] is True
+    # a problem answered may quote what was sent: its strings carry no pattern
+    assert "pattern" not in schemas["ProblemError"]["properties"]["msg"]
+
+
+async def test_a_setting_that_is_not_a_number_is_refused(client: AsyncClient, world: World) -> None:
+    """`target_resolution_rate: false` was stored as 0 (false counted as a number)."""
+    program = world.programs["P"]
+    r = await client.patch(
+        f"/api/v1/programs/{program.id}",
+        json={"problem_rules": {"deadline_working_days": 10, "target_resolution_rate": False}},
+        headers={**world.auth("p_admin"), "If-Match": str(program.version)},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "target_resolution_rate"
+
+
+async def test_a_replacement_named_twice_is_422_before_the_version_is_checked(
+    client: AsyncClient, world: World
+) -> None:
+    """The body is wrong whatever the version: 422 naming the field, not 412."""
+    other = str(world.projects["B"].id)
+    r = await client.post(
+        f"/api/v1/projects/{world.projects['A'].id}/withdraw",
+        json={"reason": "用地调整", "replacement_project_ids": [other, other]},
+        headers={**world.auth("p_admin"), "If-Match": "999"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "replacement_project_ids"]
