@@ -159,7 +159,8 @@ DATABASE_GONE = (
 )
 
 
-def _lost_database(exc: BaseException) -> bool:
+def lost_database(exc: BaseException) -> bool:
+    """Whether `exc` says the database connection went away (not a bug of ours)."""
     if isinstance(exc, DBAPIError):
         return (
             exc.connection_invalidated
@@ -186,7 +187,7 @@ async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
-    if not _lost_database(exc):
+    if not lost_database(exc):
         raise exc  # a bug: the middleware answers 500 with the request id
     log.warning("database connection lost", extra={"error": repr(exc)})
     return unavailable(N_("The database (its connection was lost)"), 1)

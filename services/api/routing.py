@@ -6,6 +6,7 @@ background pass (which relays the outbox). Services never commit; an error or a 
 answer rolls everything back.
 """
 
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
@@ -13,14 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from services.api import idempotency
 from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
-from services.api.errors import RESPONSES
+from services.api.errors import DATABASE_GONE, RESPONSES, lost_database
 from services.api.storable import nul_errors
 from shared.errors import Conflict
 from shared.i18n import tr
@@ -28,6 +29,8 @@ from shared.outbox import OUTBOX_WRITTEN
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 API_PREFIX = "/api/v1"
+SAFE = ("GET", "HEAD")
+log = logging.getLogger(__name__)
 
 
 def _conflict(exc: IntegrityError) -> Conflict:
@@ -45,7 +48,20 @@ class DubanRoute(APIRoute):
         endpoint = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            try:
+                return await attempt(request)
+            except (DBAPIError, *DATABASE_GONE) as exc:
+                # A connection that died while pooled (a failover, pg_terminate_backend) fails the
+                # request's first statement. Nothing was written yet when that statement only read,
+                # or the request was a read: try once more on a fresh connection. Else 503.
+                if not lost_database(exc) or not (request.method in SAFE or not request.state.reached):
+                    raise
+                log.warning("database connection lost; retrying the request once", extra={"error": repr(exc)})
+                return await attempt(request)
+
+        async def attempt(request: Request) -> Response:
             state = request.app.state
+            request.state.reached = False  # whether the endpoint (which may write) began
             async with state.sessions() as session:
                 request.state.session = session
                 # Who is asking, before anything else: Idempotency-Key is scoped to them.
@@ -64,6 +80,7 @@ class DubanRoute(APIRoute):
                         await session.rollback()
                         return outcome
                     claim = outcome
+                request.state.reached = True
                 try:
                     response = await endpoint(request)
                 except IntegrityError as exc:
