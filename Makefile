@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck format migrate bench messages lock clean
+.PHONY: run test lint typecheck format migrate bench messages reliability lock clean
 
 # Installs exactly what requirements-dev.lock names (versions and hashes), then the project itself.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -48,15 +48,18 @@ migrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## lock: refresh requirements.lock (what the image installs) and requirements-dev.lock (make run,
-## make test, CI) from pyproject.toml's ranges, with hashes, for every platform.
+## reliability: run the fault and abuse suites and rewrite the README's Reliability figures.
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability
+
 ## messages: bring the Chinese catalog (shared/locale) up to date with the messages in the code;
 ## then translate what it reports untranslated (tests/shared/test_i18n.py fails until then).
 messages: $(STAMP)
 	$(BIN)/python -m services.api.catalog
 
+## lock: refresh requirements.lock (what the image installs) and requirements-dev.lock (make run,
+## make test, CI) from pyproject.toml's ranges, with hashes, for every platform.
 lock: $(STAMP)
-
 	$(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
 		--custom-compile-command "make lock" --upgrade -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --python-version 3.11 \

@@ -1,10 +1,13 @@
 """Small helpers the tests share."""
 
 import asyncio
+import json
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
@@ -77,3 +80,12 @@ async def receiving(failures: int = 0) -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await task
+
+
+def record_reliability(name: str, figures: dict[str, object]) -> None:
+    """Keep a fault or abuse test's figures for the README's Reliability section
+    (`make reliability` sets DUBAN_RELIABILITY_DIR and renders them)."""
+    where = os.environ.get("DUBAN_RELIABILITY_DIR")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        (Path(where) / f"{name}.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))

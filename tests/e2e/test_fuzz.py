@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
-from tests.helpers import free_port
+from tests.helpers import free_port, record_reliability
 
 pytestmark = pytest.mark.e2e
 
@@ -112,8 +112,18 @@ async def test_no_generated_request_gets_a_server_error(
         )
         assert f"Tested: {operations}" in done.stdout, done.stdout[-4000:]  # every operation was reached
         [report] = (tmp_path / "report").glob("*.xml")
-        wrong = [f for f in _failures(report) if not _beyond_a_schema(f)]
+        failures = _failures(report)
+        wrong = [f for f in failures if not _beyond_a_schema(f)]
         assert not wrong, "\n\n".join(f"{f.operation}: {f.check} [{f.status}] {f.body[:400]}" for f in wrong)
+        generated = re.search(r"(\d+) generated", done.stdout)
+        record_reliability(
+            "fuzz",
+            {
+                "operations": operations,
+                "cases": int(generated[1]) if generated else None,
+                "refused_beyond_a_schema": len(failures),
+            },
+        )
 
 
 @dataclass

@@ -20,6 +20,7 @@ from services.api.auth.principal import issue_token
 from shared import clock
 from shared.settings import ApiSettings
 from tests.api.conftest import World
+from tests.helpers import record_reliability
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -80,6 +81,7 @@ async def test_forged_tokens_are_refused(
         assert r.status_code == 401, why
         assert r.headers["WWW-Authenticate"] == "Bearer" and "access token" in r.json()["detail"], why
     assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"})).status_code == 200
+    record_reliability("tokens", {"forged_tokens_refused": len(forged)})
 
 
 def _zip_bomb(megabytes: int) -> bytes:
@@ -161,6 +163,7 @@ async def test_injection_strings_in_every_filter_are_text(client: AsyncClient, w
                 body = r.json()
                 if isinstance(body, dict) and "count" in body and name == "q":
                     assert body["count"] == 0, (path, text)
+    record_reliability("injections", {"filters": len(filters), "requests": len(filters) * len(INJECTIONS)})
 
 
 @pytest.mark.parametrize("who", ["b_admin", "a_client"])
