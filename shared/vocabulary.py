@@ -167,6 +167,27 @@ class NoticeKind(StrEnum):
     ACCOUNTABILITY = "accountability"
 
 
+class NoticeState(StrEnum):
+    """A notice: issued, then closed (its matter done) or superseded (a higher level came)."""
+
+    ISSUED = "issued"
+    SUPERSEDED = "superseded"
+    CLOSED = "closed"
+
+
+class ChainState(StrEnum):
+    """The ladder one matter climbs: open until the matter is done."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class NoticeRule(StrEnum):
+    """What finds a matter to chase."""
+
+    REPORT_DUE = "report_due"  # a report period owed: reminded before, urged after its deadline
+
+
 def check(column: str, vocabulary: type[StrEnum]) -> str:
     """A CHECK constraint's condition: `column` holds one of the vocabulary's words."""
     return f"{column} IN ({', '.join(repr(str(v.value)) for v in vocabulary)})"
@@ -192,6 +213,10 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("problem_event", "action", check("action", ProblemAction)),
     ("webhook", "events", check_all("events", WebhookEvent)),
     ("webhook_delivery", "state", check("state", DeliveryState)),
+    ("notice_chain", "state", check("state", ChainState)),
+    ("notice_chain", "rule", check("rule", NoticeRule)),
+    ("notice", "state", check("state", NoticeState)),
+    ("notice", "kind", check("kind", NoticeKind)),
 )
 
 

@@ -189,6 +189,48 @@ def bootstrap(
         raise typer.Exit(2) from None
 
 
+notifier_cli = typer.Typer(help="Urging and supervision notices.")
+app.add_typer(notifier_cli, name="notifier")
+
+
+@notifier_cli.command("sweep")
+def notifier_sweep(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="The instant to sweep as of (RFC 3339; a date means its 09:00, Beijing time)."
+        ),
+    ] = None,
+) -> None:
+    """Issue every notice due as of an instant (default now) and close the chains whose report
+    was filed; run it day by day to replay a past quarter. Running it twice issues nothing twice."""
+    import json
+    from datetime import date, datetime, time
+
+    from services.notifier.sweep import sweep
+    from shared import clock
+    from shared.clock import OFFICE_TZ
+    from shared.db import create_engine, session_factory
+
+    settings = _settings(NotifierSettings)
+    if as_of is None:
+        at = clock.now()
+    elif len(as_of) == 10:
+        at = datetime.combine(date.fromisoformat(as_of), time(9), OFFICE_TZ)
+    else:
+        at = datetime.fromisoformat(as_of)
+        at = at if at.tzinfo else at.replace(tzinfo=OFFICE_TZ)
+
+    async def go() -> dict[str, int]:
+        engine = create_engine(settings)
+        try:
+            return await sweep(session_factory(engine), at)
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps({"as_of": at.isoformat(), **asyncio.run(go())}))
+
+
 audit_cli = typer.Typer(help="The tamper-evident audit log.")
 app.add_typer(audit_cli, name="audit")
 

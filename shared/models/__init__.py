@@ -15,6 +15,7 @@ from shared.models.library import (
     TaskTarget,
     TaskUnit,
 )
+from shared.models.notices import Notice, NoticeChain
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.models.reports import (
@@ -39,6 +40,8 @@ __all__ = [
     "IndicatorValue",
     "LiaisonChange",
     "Milestone",
+    "Notice",
+    "NoticeChain",
     "NotifierInbox",
     "NotifierPingReceipt",
     "OutboxMessage",

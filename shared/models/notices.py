@@ -1,0 +1,77 @@
+"""Notices and the chains they climb (written by the notifier; the api serves them)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from shared.models.base import empty_dict, timestamp, uuid_pk
+from shared.vocabulary import checks_of
+
+
+class NoticeChain(SQLModel, table=True):
+    """One matter chased up the ladder: a report period a unit or project owes.
+
+    One row per (rule, subject, period), however often a sweep finds it; `next_level_on` is
+    the day its next rung is due, so a sweep reads the open chains due by today (indexed)
+    instead of every report and notice ever written. `policy` is the ladder as it was when the
+    chain opened: a program's new ladder applies to new chains only."""
+
+    __tablename__ = "notice_chain"
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_chain")),
+        UniqueConstraint("rule", "subject_type", "subject_id", "period"),
+        Index("ix_notice_chain_next", "next_level_on", postgresql_where="state = 'open'"),
+    )
+    subtree_column: ClassVar[str] = "recipient_unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
+    rule: str = Field(max_length=32)
+    subject_type: str = Field(max_length=16)  # project | unit
+    subject_id: uuid.UUID
+    schedule_kind: str = Field(max_length=32)
+    period: str = Field(max_length=16)
+    recipient_unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
+    due_date: date  # the report's last day (inclusive)
+    policy: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
+    level: int = Field(default=-1)  # the highest level issued; -1 before the first
+    last_issued_on: date | None = None
+    next_level_on: date | None = None
+    state: str = Field(default="open", max_length=16)
+    closed_reason: str | None = Field(default=None, max_length=64)
+    opened_at: datetime = timestamp(nullable=False)
+    closed_at: datetime | None = timestamp()
+
+
+class Notice(SQLModel, table=True):
+    """One rung of a chain, sent to a unit: exactly one per (chain, level)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice")),
+        UniqueConstraint("chain_id", "level"),
+        Index("ix_notice_recipient_state", "recipient_unit_id", "state"),
+    )
+    subtree_column: ClassVar[str] = "recipient_unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    chain_id: uuid.UUID = Field(foreign_key="notice_chain.id", index=True)
+    program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
+    kind: str = Field(max_length=32)
+    level: int
+    recipient_unit_id: uuid.UUID = Field(foreign_key="unit.id")
+    recipient: str = Field(max_length=100)  # who in the unit: liaison, unit head, …
+    subject_type: str = Field(max_length=16)
+    subject_id: uuid.UUID
+    period: str = Field(max_length=16)
+    requirements: str = Field(sa_column=Column(Text, nullable=False))
+    issued_on: date
+    issued_at: datetime = timestamp(nullable=False)  # the instant of the sweep that issued it
+    due_date: date
+    state: str = Field(default="issued", max_length=24)
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="notice.id")
+    closed_at: datetime | None = timestamp()

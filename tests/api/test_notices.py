@@ -1,0 +1,124 @@
+"""The ladder in working days: a report never filed is reminded, urged, supervised, criticised and
+summoned to interview, each on its working day through the 2018 Mid-Autumn and National Day
+holidays (make-up working days Saturday 29 and Sunday 30 September), and filing it ends the chain.
+Sweeps run as of 09:00 each day, as the notifier's cron and `duban notifier sweep --as-of` do."""
+
+from datetime import date, datetime, time, timedelta
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.notifier.sweep import sweep
+from shared import clock
+from shared.clock import OFFICE_TZ
+from shared.models import Notice, NoticeChain, Program
+from tests.api.conftest import World
+from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
+
+
+def morning(day: date) -> datetime:
+    return datetime.combine(day, time(9), OFFICE_TZ)
+
+
+async def _days(sessions: async_sessionmaker[AsyncSession], first: date, last: date) -> None:
+    day = first
+    while day <= last:
+        await sweep(sessions, morning(day))
+        day += timedelta(days=1)
+
+
+async def _ladder(
+    session: AsyncSession, world: World, period: str = "2018-09"
+) -> list[tuple[str, date, str]]:
+    notices = await session.scalars(
+        select(Notice)
+        .where(col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == period)
+        .order_by(col(Notice.level))
+        .execution_options(populate_existing=True)
+    )
+    return [(n.kind, n.issued_on, n.state) for n in notices]
+
+
+async def test_a_report_never_filed_climbs_the_ladder_each_rung_on_its_working_day(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """September's project form is due Saturday 22 September, moved past the weekend and the
+    Mid-Autumn Monday to Tuesday the 25th. Reminder 2 working days before (Thursday the 20th);
+    urging the first working day after (Wednesday the 26th); supervision 3 working days later
+    (27th, 28th and the make-up Saturday the 29th); criticism 5 later (the make-up Sunday the
+    30th, then 8-11 October past the holiday week); interview 10 later (25 October)."""
+    await _days(sessions, date(2018, 9, 14), date(2018, 10, 31))
+    assert await _ladder(session, approved) == [
+        ("reminder", date(2018, 9, 20), "superseded"),
+        ("urging", date(2018, 9, 26), "superseded"),
+        ("supervision", date(2018, 9, 29), "superseded"),
+        ("criticism", date(2018, 10, 11), "superseded"),
+        ("interview", date(2018, 10, 25), "issued"),
+    ]
+    chain = await session.scalar(
+        select(NoticeChain).where(
+            col(NoticeChain.subject_id) == approved.projects["A"].id, col(NoticeChain.period) == "2018-09"
+        )
+    )
+    assert chain is not None and chain.recipient_unit_id == approved.units["A"].id
+    assert chain.state == "open" and chain.next_level_on is None  # accountability comes by an event only
+
+
+async def test_a_sweep_run_again_issues_nothing_twice(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await sweep(sessions, morning(date(2018, 9, 26)))
+    again = await sweep(sessions, morning(date(2018, 9, 26)))
+    later = await sweep(sessions, datetime.combine(date(2018, 9, 26), time(17), OFFICE_TZ))
+    assert first["issued"] > 0 and again["issued"] == later["issued"] == 0
+    assert again["opened"] == 0
+    assert [k for k, _, _ in await _ladder(session, approved)] == ["urging"]  # no reminder after the deadline
+
+
+async def test_filing_the_late_report_closes_the_chain(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _days(sessions, date(2018, 9, 19), date(2018, 9, 27))
+    with clock.use_clock(at("2018-09-27 15:00")):
+        filed = await client.post(
+            f"/api/v1/projects/{approved.projects['A'].id}/reports",
+            json={"period": "2018-09", "investment_month": "80", "progress_percent": "40"},
+            headers=approved.auth("a_reporter"),
+        )
+    assert filed.status_code == 201 and filed.json()["late"] is True
+    outcome = await sweep(sessions, morning(date(2018, 9, 28)))
+    assert outcome["closed"] >= 1
+    await _days(sessions, date(2018, 9, 29), date(2018, 10, 31))
+    assert await _ladder(session, approved) == [
+        ("reminder", date(2018, 9, 20), "superseded"),
+        ("urging", date(2018, 9, 26), "closed"),
+    ]
+
+
+async def test_an_open_chain_keeps_the_ladder_it_opened_under(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The office shortens its ladder after the urging notice went out: the open chain climbs by
+    the old one (supervision 3 working days on), a chain opened afterwards by the new."""
+    await _days(sessions, date(2018, 9, 19), date(2018, 9, 26))
+    program = await session.get_one(Program, approved.programs["P"].id)
+    settings = dict(program.settings)
+    policy = {"levels": [
+        {"level": 1, "kind": "urging", "after_working_days": 0, "recipient": "unit"},
+        {"level": 2, "kind": "supervision", "after_working_days": 1, "recipient": "unit_head"},
+    ]}  # fmt: skip
+    program.settings = {**settings, "escalation_policy": policy}
+    await session.commit()
+    await _days(sessions, date(2018, 9, 27), date(2018, 9, 29))
+    assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
