@@ -128,9 +128,12 @@ class NotifierSettings(WorkerSettingsBase):
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
     webhook_max_attempts: int = Field(default=8, ge=1, le=30)
     webhook_interval_seconds: int = Field(default=15, ge=1, le=3600)
+    # How often the sweep issues what is due (it must divide a minute or an hour).
+    sweep_interval_seconds: int = Field(default=300, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "NotifierSettings":
+
         _check_secret(self.environment, self.secret_key)
         return self
 

@@ -4,6 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 from services.notifier import webhooks
+from services.notifier.sweep import sweep
+from shared import clock
 from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
@@ -40,3 +42,8 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
     return await webhooks.deliver_due(
         ctx["sessions"], ctx["http"], ctx["webhook_box"], **_delivery_options(ctx)
     )
+
+
+async def sweep_notices(ctx: dict[str, Any]) -> dict[str, int]:
+    """Issue the notices due now and close the chains whose report was filed (a cron)."""
+    return await sweep(ctx["sessions"], clock.now())

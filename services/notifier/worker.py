@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from arq.worker import Worker
 
-from services.notifier.tasks import deliver_webhooks, event, ping
+from services.notifier.tasks import deliver_webhooks, event, ping, sweep_notices
 from shared.crypto import SecretBox
 from shared.models import NotifierInbox
 from shared.queues import Target
@@ -25,10 +25,12 @@ def functions(settings: NotifierSettings) -> list[JobSpec]:
 
 
 def periodic(settings: NotifierSettings) -> list[Periodic]:
-    """The webhook retry pass, every DUBAN_WEBHOOK_INTERVAL_SECONDS; a pass cut short by its
-    timeout leaves the rest due for the next one."""
+    """The webhook retry pass, every DUBAN_WEBHOOK_INTERVAL_SECONDS, and the notice sweep, every
+    DUBAN_SWEEP_INTERVAL_SECONDS; a pass cut short by its timeout leaves the rest to the next."""
+
     return [
-        Periodic(deliver_webhooks, settings.webhook_interval_seconds, timeout=settings.job_timeout_seconds)
+        Periodic(deliver_webhooks, settings.webhook_interval_seconds, timeout=settings.job_timeout_seconds),
+        Periodic(sweep_notices, settings.sweep_interval_seconds, timeout=settings.job_timeout_seconds),
     ]
 
 

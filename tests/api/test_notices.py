@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.notifier.sweep import sweep
+from services.notifier.tasks import sweep_notices
 from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, NoticeChain, Program
@@ -122,3 +123,14 @@ async def test_an_open_chain_keeps_the_ladder_it_opened_under(
     await session.commit()
     await _days(sessions, date(2018, 9, 27), date(2018, 9, 29))
     assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
+
+
+async def test_the_notifiers_cron_sweeps_as_of_now(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with clock.use_clock(at("2018-09-26 09:00")):
+        done = await sweep_notices({"sessions": sessions})
+    assert done["issued"] > 0
+    assert [k for k, _, _ in await _ladder(session, approved)] == ["urging"]
