@@ -42,12 +42,15 @@ class Page(BaseModel, Generic[T]):
 
 
 async def paginate(
-    session: AsyncSession, stmt: AnySelect, page: PageParams, *order_by: Any
+    session: AsyncSession, stmt: AnySelect, page: PageParams, *order_by: Any, whole_rows: bool = False
 ) -> tuple[list[Any], int]:
-    """One page of `stmt`'s rows in `order_by` order, and how many rows there are in all."""
+    """One page of `stmt`'s rows in `order_by` order, and how many rows there are in all: each
+    row's first column, or (`whole_rows`) each row as a tuple of its columns."""
     count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(*order_by).offset(page.offset).limit(page.page_size))
-    return list(rows), count
+    paged = stmt.order_by(*order_by).offset(page.offset).limit(page.page_size)
+    if whole_rows:
+        return [tuple(row) for row in await session.execute(paged)], count
+    return list(await session.scalars(paged)), count
 
 
 def matches(q: str, *columns: Any) -> Any:

@@ -445,6 +445,10 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/problems?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),
     ),
+    "GET /notices": (
+        lambda w, u: ("GET", f"/api/v1/notices?program_id={program(w, u)}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

@@ -134,3 +134,38 @@ async def test_the_notifiers_cron_sweeps_as_of_now(
         done = await sweep_notices({"sessions": sessions})
     assert done["issued"] > 0
     assert [k for k, _, _ in await _ladder(session, approved)] == ["urging"]
+
+
+async def test_a_unit_reads_its_notices_coloured_and_another_county_does_not(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A's reporter sees the urging notice on its project, green while there is time,
+    yellow within two working days of its due day, red after; county B sees none of A's."""
+    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
+    project = approved.projects["A"].id
+    about = {"subject_id": str(project), "period": "2018-09"}
+
+    async def seen(who: str, day: str, **params: str) -> list[dict[str, object]]:
+        with clock.use_clock(at(f"{day} 10:00")):
+            r = await client.get("/api/v1/notices", params={**about, **params}, headers=approved.auth(who))
+        assert r.status_code == 200, r.text
+        return r.json()["data"]
+
+    [urging] = await seen("a_reporter", "2018-09-26")
+    assert urging["kind"] == "urging" and urging["subject"] == {
+        "type": "project",
+        "id": str(project),
+        "period": "2018-09",
+    }
+    assert urging["recipient_unit_id"] == str(approved.units["A"].id) and urging["due_date"] == "2018-10-08"
+    assert "2018-09" in urging["requirements"] and urging["state"] == "issued"
+    assert urging["colour"] == "green"
+    assert [n["colour"] for n in await seen("a_reporter", "2018-09-30")] == [
+        "yellow"
+    ]  # 8 Oct: 2 working days on
+    assert [n["colour"] for n in await seen("a_reporter", "2018-10-09")] == ["red"]
+    assert await seen("a_reporter", "2018-10-09", colour="green") == []
+    assert await seen("b_admin", "2018-09-26") == []
+    assert len(await seen("p_staff", "2018-09-26")) == 1  # the province office sees all below it

@@ -1,0 +1,42 @@
+"""Notice bodies: what a unit's inbox shows."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from shared.vocabulary import NoticeKind, NoticeState
+
+
+class Colour(StrEnum):
+    """红黄绿灯: a standing notice is green on track, yellow due within two working days, red overdue."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class Subject(BaseModel):
+    type: str = Field(description="project | unit: whose report is chased")
+    id: UUID
+    period: str
+
+
+class NoticePublic(BaseModel):
+    id: UUID
+    chain_id: UUID
+    program_id: UUID
+    kind: NoticeKind
+    level: int = Field(description="its rung on the ladder: 0 reminder … 5 accountability")
+    subject: Subject
+    recipient_unit_id: UUID
+    recipient: str = Field(description="who in the unit: liaison, unit_head, unit_principal, …")
+    requirements: str
+    issued_at: datetime
+    due_date: date = Field(description="the last day to act on it (inclusive, Asia/Shanghai)")
+    state: NoticeState
+    colour: Colour | None = Field(
+        description="for a notice still standing (issued); null once closed or superseded"
+    )
+    parent_id: UUID | None = Field(description="the notice it escalated from")
