@@ -11,7 +11,9 @@ of the program's ladder; its rungs come due in working days —
 
 A sweep issues at most one rung per chain: the highest of those counted from the deadline that
 is due, or the next one. A higher rung supersedes the lower ones still issued. A chain whose
-report has been filed is closed with its notices. Exactly one notice per (chain, level) and one
+report has been filed is closed with its notices. Quiet hours: nothing is issued outside working
+hours (08:30–17:30, Beijing) or on a day off; it waits for the next working morning (a make-up
+Saturday is a working day). Closing goes on at any hour. Exactly one notice per (chain, level) and one
 chain per (rule, subject, period): unique keys written in the sweep's transaction, so a sweep
 run twice, or killed and run again, issues nothing twice. One sweep at a time (an advisory
 lock), however many workers run the cron.
@@ -19,7 +21,7 @@ lock), however many workers run the cron.
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
@@ -37,6 +39,7 @@ from shared.vocabulary import ChainState, NoticeRule, NoticeState
 log = logging.getLogger(__name__)
 SWEEP_LOCK = 0x6475_6261_6E01  # pg_advisory_xact_lock key: one sweep at a time
 FROM_DEADLINE = (0, 1)  # levels whose day counts from the report's deadline
+WORKING_HOURS = (time(8, 30), time(17, 30))  # Beijing time: notices go out within them only
 REQUIREMENTS = {
     "reminder": "{period} 的{report}将于 {due} 截止，请按时报送。",
     "urging": "{period} 的{report}已于 {due} 截止，至今未报送，请立即报送。",
@@ -90,10 +93,12 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> 
     async with sessions() as session, session.begin():
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK)))
         programs = list(await session.scalars(select(Program)))
+        local = as_of.astimezone(OFFICE_TZ).time()
         for program in programs:
             settings = ProgramSettings.model_validate(program.settings)
             cal = await calendar.load(session, [program.year, program.year + 1])
-            await _program(session, program, settings, cal, as_of, today, outcome)
+            quiet = not cal.is_working_day(today) or not WORKING_HOURS[0] <= local <= WORKING_HOURS[1]
+            await _program(session, program, settings, cal, as_of, today, outcome, quiet=quiet)
     if outcome.issued or outcome.closed:
         log.info("sweep", extra={"as_of": as_of.isoformat(), **outcome.as_dict()})
     return outcome.as_dict()
@@ -107,6 +112,8 @@ async def _program(
     as_of: datetime,
     today: date,
     outcome: Outcome,
+    *,
+    quiet: bool,
 ) -> None:
     query = dues.dues_query(
         program, settings, cal, as_of,
@@ -119,7 +126,7 @@ async def _program(
     filed = [r for r in owed if r["state"] in ("submitted", "late")]
     await _close_filed(session, filed, as_of, outcome)
     unfiled = [r for r in owed if r["state"] in ("open", "overdue")]
-    if not unfiled:
+    if not unfiled or quiet:
         return
     # The chains already there, with the day each next climbs: most rows need nothing today.
     chains = await session.execute(

@@ -169,3 +169,26 @@ async def test_a_unit_reads_its_notices_coloured_and_another_county_does_not(
     assert await seen("a_reporter", "2018-10-09", colour="green") == []
     assert await seen("b_admin", "2018-09-26") == []
     assert len(await seen("p_staff", "2018-09-26")) == 1  # the province office sees all below it
+
+
+async def test_nothing_goes_out_in_quiet_hours_it_waits_for_the_next_working_morning(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The first sweep of all runs on Saturday 22 September: nothing is issued that weekend, nor
+    on the Mid-Autumn Monday, nor at night; Tuesday morning the reminder goes out (the report is
+    due that day). The make-up Saturday the 29th is a working morning like any other."""
+    quiet = [
+        datetime(2018, 9, 21, 20, 0, tzinfo=OFFICE_TZ),  # Friday evening
+        morning(date(2018, 9, 22)), morning(date(2018, 9, 23)),  # the weekend
+        morning(date(2018, 9, 24)),  # Mid-Autumn Festival
+        datetime(2018, 9, 25, 7, 0, tzinfo=OFFICE_TZ),  # before the office opens
+    ]  # fmt: skip
+    for instant in quiet:
+        assert (await sweep(sessions, instant))["issued"] == 0, instant
+    assert await _ladder(session, approved) == []
+    assert (await sweep(sessions, morning(date(2018, 9, 25))))["issued"] > 0
+    assert [(k, d) for k, d, _ in await _ladder(session, approved)] == [("reminder", date(2018, 9, 25))]
+    await _days(sessions, date(2018, 9, 26), date(2018, 9, 29))
+    assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
