@@ -55,6 +55,7 @@ async def publish_event(
     subject_id: uuid.UUID,
     data: dict[str, Any],
     occurred_at: datetime | None = None,
+    producer: str = "api",
 ) -> uuid.UUID:
     """An event other systems may subscribe to (signed webhooks), sent to the notifier once this commits."""
     payload = EventPayload(
@@ -64,7 +65,9 @@ async def publish_event(
         occurred_at=occurred_at or clock.now(),
         data=data,
     )
-    return await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.EVENT, payload=payload)
+    return await add_message(
+        session, producer=producer, target=Target.NOTIFIER, job=Job.EVENT, payload=payload
+    )
 
 
 async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:

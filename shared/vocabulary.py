@@ -67,6 +67,8 @@ class PrincipalKind(StrEnum):
 class WebhookEvent(StrEnum):
     PROJECT_APPROVED = "project.approved"
     REPORT_INSTANT = "report.instant"
+    NOTICE_ISSUED = "notice.issued"  # the notifier issued a notice (a reminder, urging, …)
+    NOTICE_CLOSED = "notice.closed"  # its matter was done (the report filed)
 
 
 class DeliveryState(StrEnum):

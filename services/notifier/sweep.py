@@ -33,8 +33,9 @@ from shared import calendar, dues
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, NoticeChain, Program, Project, Unit
+from shared.outbox import publish_event
 from shared.program_settings import EscalationLevel, EscalationPolicy, ProgramSettings
-from shared.vocabulary import ChainState, NoticeRule, NoticeState
+from shared.vocabulary import ChainState, NoticeRule, NoticeState, WebhookEvent
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK = 0x6475_6261_6E01  # pg_advisory_xact_lock key: one sweep at a time
@@ -259,6 +260,16 @@ async def _climb(
     if notice is None:
         return
     outcome.issued += 1
+    await _announce(
+        session,
+        WebhookEvent.NOTICE_ISSUED,
+        notice,
+        as_of,
+        chain,
+        kind=rung.kind,
+        level=level,
+        due_date=due_day,
+    )
     await session.execute(  # a higher rung supersedes the lower ones still standing
         update(Notice)
         .where(
@@ -270,6 +281,19 @@ async def _climb(
     )
     chain.level, chain.last_issued_on = level, today
     chain.next_level_on = level_day(policy, level + 1, chain.due_date, today, cal)
+
+
+async def _announce(
+    session: AsyncSession, event: str, notice_id: Any, as_of: datetime, chain: NoticeChain, **data: Any
+) -> None:
+    """The `notice.*` event, for the signed webhooks of those who see the recipient unit."""
+    await publish_event(
+        session, event=event, subject_type="notice", subject_id=notice_id,
+        data={**{k: str(v) if isinstance(v, date) else v for k, v in data.items()},
+              "recipient_unit_id": str(chain.recipient_unit_id),
+              "matter": {"type": chain.subject_type, "id": str(chain.subject_id), "period": chain.period}},
+        occurred_at=as_of, producer="notifier",
+    )  # fmt: skip
 
 
 async def _close_filed(session: AsyncSession, rows: Any, as_of: datetime, outcome: Outcome) -> None:
@@ -299,11 +323,20 @@ async def _close_filed(session: AsyncSession, rows: Any, as_of: datetime, outcom
         )
     )
     if closed:
-        await session.execute(
+        ended = await session.execute(
             update(Notice)
             .where(col(Notice.chain_id).in_(closed), col(Notice.state) == NoticeState.ISSUED)
             .values(state=NoticeState.CLOSED, closed_at=as_of)
-        )
+            .returning(col(Notice.id), col(Notice.kind), col(Notice.level), col(Notice.period),
+                       col(Notice.subject_type), col(Notice.subject_id))
+        )  # fmt: skip
+        for notice_id, kind, level, period, subject_type, subject_id in ended.all():
+            await publish_event(
+                session, event=WebhookEvent.NOTICE_CLOSED, subject_type="notice", subject_id=notice_id,
+                data={"kind": kind, "level": level, "reason": "report_filed",
+                      "matter": {"type": subject_type, "id": str(subject_id), "period": period}},
+                occurred_at=as_of, producer="notifier",
+            )  # fmt: skip
     outcome.closed += len(closed)
 
 

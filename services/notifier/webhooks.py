@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from shared import clock
 from shared.crypto import SecretBox, signature
-from shared.models import Project, Unit, Webhook, WebhookDelivery
+from shared.models import Notice, Project, Unit, Webhook, WebhookDelivery
 from shared.queues import EventPayload
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,11 @@ async def _subject_units(session: AsyncSession, event: EventPayload) -> list[uui
         return list(row) if row else []
     if event.subject_type == "unit":
         return [event.subject_id]
+    if event.subject_type == "notice":  # seen by those who see the unit it was sent to
+        unit = await session.scalar(
+            select(col(Notice.recipient_unit_id)).where(col(Notice.id) == event.subject_id)
+        )
+        return [unit] if unit else []
     return []
 
 

@@ -12,9 +12,11 @@ from sqlmodel import col
 
 from services.notifier.sweep import sweep
 from services.notifier.tasks import sweep_notices
+from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program
+from shared.models import Notice, NoticeChain, OutboxMessage, Program, WebhookDelivery
+from shared.queues import EventPayload
 from tests.api.conftest import World
 from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
 
@@ -192,3 +194,55 @@ async def test_nothing_goes_out_in_quiet_hours_it_waits_for_the_next_working_mor
     assert [(k, d) for k, d, _ in await _ladder(session, approved)] == [("reminder", date(2018, 9, 25))]
     await _days(sessions, date(2018, 9, 26), date(2018, 9, 29))
     assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
+
+
+async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_its_unit(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A's system and county B's both subscribe to notice.issued: the urging notice to A
+    becomes a delivery for A's webhook only; filing the report then announces notice.closed."""
+    for county in ("A", "B"):
+        approved.webhooks[county].events = ["notice.issued", "notice.closed"]
+    await session.commit()
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    [urging] = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.subject_id) == approved.projects["A"].id, col(Notice.period) == "2018-09"
+            )
+        )
+    ).all()
+    message = await session.scalar(
+        select(OutboxMessage).where(
+            col(OutboxMessage.payload)["subject_id"].astext == str(urging.id),
+            col(OutboxMessage.payload)["event"].astext == "notice.issued",
+        )
+    )
+    assert message is not None and message.producer == "notifier"
+    event = EventPayload.model_validate(message.payload)
+    assert event.data["kind"] == "urging" and event.data["matter"]["period"] == "2018-09"
+    await fan_out(session, message_id=str(message.id), event=event)
+    hooks = set(
+        await session.scalars(
+            select(col(WebhookDelivery.webhook_id)).where(col(WebhookDelivery.message_id) == message.id)
+        )
+    )
+    assert hooks == {approved.webhooks["A"].id}
+    with clock.use_clock(at("2018-09-26 15:00")):
+        filed = await client.post(
+            f"/api/v1/projects/{approved.projects['A'].id}/reports",
+            json={"period": "2018-09", "investment_month": "80", "progress_percent": "40"},
+            headers=approved.auth("a_reporter"),
+        )
+    assert filed.status_code == 201
+    await sweep(sessions, morning(date(2018, 9, 27)))
+    closed = await session.scalar(
+        select(OutboxMessage).where(
+            col(OutboxMessage.payload)["subject_id"].astext == str(urging.id),
+            col(OutboxMessage.payload)["event"].astext == "notice.closed",
+        )
+    )
+    assert closed is not None and closed.payload["data"]["reason"] == "report_filed"
