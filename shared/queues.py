@@ -27,6 +27,7 @@ class Job(StrEnum):
 
     PING = "ping"
     EVENT = "event"
+    NOTICE_ACTION = "notice_action"
     RECONCILE = "reconcile"
 
 
@@ -50,6 +51,14 @@ class EventPayload(Payload):
     subject_id: UUID
     occurred_at: datetime
     data: dict[str, Any]
+
+
+class NoticeActionPayload(Payload):
+    """A person's action on a notice, recorded by the api, for the notifier to apply."""
+
+    action_id: UUID
+    notice_id: UUID
+    action: str = Field(examples=["feedback", "accept"])
 
 
 def queue_name(settings: DubanSettings, target: Target | str) -> str:

@@ -173,8 +173,16 @@ class NoticeState(StrEnum):
     """A notice: issued, then closed (its matter done) or superseded (a higher level came)."""
 
     ISSUED = "issued"
+    FEEDBACK_SUBMITTED = "feedback_submitted"  # the unit answered in writing; the office decides
     SUPERSEDED = "superseded"
     CLOSED = "closed"
+
+
+class NoticeAction(StrEnum):
+    """What people do with a notice: the unit answers it, the office accepts the answer."""
+
+    FEEDBACK = "feedback"
+    ACCEPT = "accept"
 
 
 class ChainState(StrEnum):
@@ -219,6 +227,7 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("notice_chain", "rule", check("rule", NoticeRule)),
     ("notice", "state", check("state", NoticeState)),
     ("notice", "kind", check("kind", NoticeKind)),
+    ("notice_action", "action", check("action", NoticeAction)),
 )
 
 

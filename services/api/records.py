@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 
 from services.api.auth.scope import get_visible
 from shared.i18n import N_
-from shared.models import AppUser, Problem, Program, Project, Task, Unit, Webhook
+from shared.models import AppUser, Notice, Problem, Program, Project, Task, Unit, Webhook
 
 
 async def visible_program(program_id: UUID, request: Request) -> Program:
@@ -50,6 +50,10 @@ async def visible_webhook(webhook_id: UUID, request: Request) -> Webhook:
     )
 
 
+async def visible_notice(notice_id: UUID, request: Request) -> Notice:
+    return await get_visible(request.state.session, Notice, notice_id, request.state.principal, N_("notice"))
+
+
 ProgramDep = Annotated[Program, Depends(visible_program)]
 ProjectDep = Annotated[Project, Depends(visible_project)]
 TaskDep = Annotated[Task, Depends(visible_task)]
@@ -57,3 +61,4 @@ UnitDep = Annotated[Unit, Depends(visible_unit)]
 ProblemDep = Annotated[Problem, Depends(visible_problem)]
 UserDep = Annotated[AppUser, Depends(visible_user)]
 WebhookDep = Annotated[Webhook, Depends(visible_webhook)]
+NoticeDep = Annotated[Notice, Depends(visible_notice)]

@@ -3,13 +3,13 @@
 from datetime import timedelta
 from typing import Any
 
-from services.notifier import webhooks
+from services.notifier import notices, webhooks
 from services.notifier.sweep import sweep
 from shared import clock
 from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
-from shared.queues import EventPayload, Job
+from shared.queues import EventPayload, Job, NoticeActionPayload
 from shared.settings import NotifierSettings
 
 ping = ping_task(inbox=NotifierInbox, receipt=NotifierPingReceipt)
@@ -47,3 +47,13 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
 async def sweep_notices(ctx: dict[str, Any]) -> dict[str, int]:
     """Issue the notices due now and close the chains whose report was filed (a cron)."""
     return await sweep(ctx["sessions"], clock.now())
+
+
+async def notice_action(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Apply a person's action on a notice (once): feedback marks it answered; the office's
+    accepting the feedback ends the chain."""
+    done = NoticeActionPayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, NotifierInbox, message_id=message_id, job=Job.NOTICE_ACTION):
+            return "duplicate"
+        return await notices.apply(session, done, clock.now())

@@ -15,7 +15,7 @@ from shared.models.library import (
     TaskTarget,
     TaskUnit,
 )
-from shared.models.notices import Notice, NoticeChain
+from shared.models.notices import Notice, NoticeActionRecord, NoticeChain
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.models.reports import (
@@ -41,6 +41,7 @@ __all__ = [
     "LiaisonChange",
     "Milestone",
     "Notice",
+    "NoticeActionRecord",
     "NoticeChain",
     "NotifierInbox",
     "NotifierPingReceipt",

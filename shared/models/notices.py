@@ -75,3 +75,21 @@ class Notice(SQLModel, table=True):
     state: str = Field(default="issued", max_length=24)
     parent_id: uuid.UUID | None = Field(default=None, foreign_key="notice.id")
     closed_at: datetime | None = timestamp()
+
+
+class NoticeActionRecord(SQLModel, table=True):
+    """What a person did with a notice (written by the api; the notifier applies it): an
+    append-only record of who answered or accepted what, when. One accept per notice."""
+
+    __tablename__ = "notice_action"
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_action")),
+        Index("uq_notice_action_one_accept", "notice_id", unique=True, postgresql_where="action = 'accept'"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    notice_id: uuid.UUID = Field(foreign_key="notice.id", index=True)
+    action: str = Field(max_length=16)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor: str = Field(max_length=80)
+    at: datetime = timestamp(nullable=False)

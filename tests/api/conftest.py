@@ -25,6 +25,8 @@ from services.api.auth.principal import issue_token
 from shared.models import (
     ApiClient,
     AppUser,
+    Notice,
+    NoticeChain,
     Problem,
     Program,
     Project,
@@ -57,6 +59,7 @@ class World:
     projects: dict[str, Project] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     problems: dict[str, Problem] = field(default_factory=dict)
+    notices: dict[str, Notice] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -191,6 +194,22 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
             raised_at=datetime(2018, 9, 28, tzinfo=UTC),
         )
         session.add(w.problems[name])
+        chain = NoticeChain(
+            program_id=w.programs[program].id, rule="report_due", subject_type="project",
+            subject_id=w.projects[name].id, schedule_kind="project_monthly", period="2018-08",
+            recipient_unit_id=w.units[name].id, due_date=date(2018, 8, 22), policy={}, level=1,
+            opened_at=datetime(2018, 8, 23, tzinfo=UTC),
+        )  # fmt: skip
+        session.add(chain)
+        await session.flush()
+        w.notices[name] = Notice(
+            chain_id=chain.id, program_id=chain.program_id, kind="urging", level=1,
+            recipient_unit_id=chain.recipient_unit_id, recipient="unit", subject_type="project",
+            subject_id=chain.subject_id, period="2018-08", requirements="请立即报送",
+            issued_on=date(2018, 8, 23), issued_at=datetime(2018, 8, 23, 1, tzinfo=UTC),
+            due_date=date(2018, 8, 30),
+        )  # fmt: skip
+        session.add(w.notices[name])
     await session.commit()
 
 

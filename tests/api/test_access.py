@@ -449,6 +449,28 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/notices?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),
     ),
+    "GET /notices/{id}": (
+        lambda w, u: ("GET", f"/api/v1/notices/{w.notices[u].id}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 404)),
+    ),
+    "POST /notices/{id}/feedback": (
+        lambda w, u: ("POST", f"/api/v1/notices/{w.notices[u].id}/feedback", {"text": "已报送"}, {}),
+        row(
+            **{p: (202, 404) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # No feedback yet to accept: 409 shows the caller got past the rights.
+    "POST /notices/{id}/accept": (
+        lambda w, u: ("POST", f"/api/v1/notices/{w.notices[u].id}/accept", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.notifier.sweep import sweep
-from services.notifier.tasks import sweep_notices
+from services.notifier.tasks import notice_action, sweep_notices
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -246,3 +246,65 @@ async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_i
         )
     )
     assert closed is not None and closed.payload["data"]["reason"] == "report_filed"
+
+
+async def _apply_actions(session: AsyncSession, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Run the notifier's job for each action the api queued (as the worker would)."""
+    queued = await session.scalars(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.job) == "notice_action")
+        .order_by(col(OutboxMessage.created_at))
+    )
+    for message in queued.all():
+        await notice_action({"sessions": sessions}, str(message.id), message.payload)
+
+
+async def test_accepted_feedback_stops_the_ladder(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A answers the urging notice in writing on the 27th; the office accepts it on the
+    28th: nothing more is issued on that report, though it is still not filed. A second accept
+    is 409 and changes nothing; feedback on the closed notice is 409 with the reason."""
+    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
+    [urging] = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.subject_id) == approved.projects["A"].id, col(Notice.period) == "2018-09"
+            )
+        )
+    ).all()
+    url = f"/api/v1/notices/{urging.id}"
+    with clock.use_clock(at("2018-09-26 10:00")):
+        early = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
+    assert early.status_code == 409 and "no feedback" in early.json()["detail"]
+    with clock.use_clock(at("2018-09-27 10:00")):
+        answered = await client.post(
+            f"{url}/feedback", json={"text": "征地问题已协调，本周补报"}, headers=approved.auth("a_reporter")
+        )
+        outsider = await client.post(f"{url}/feedback", json={"text": "x"}, headers=approved.auth("b_admin"))
+    assert answered.status_code == 202, answered.text
+    assert outsider.status_code == 404
+    await _apply_actions(session, sessions)
+    with clock.use_clock(at("2018-09-27 11:00")):
+        assert (await client.get(url, headers=approved.auth("a_reporter"))).json()[
+            "state"
+        ] == "feedback_submitted"
+        county = await client.post(f"{url}/accept", headers=approved.auth("a_reporter"))
+    assert county.status_code == 403  # the unit cannot accept its own answer
+    with clock.use_clock(at("2018-09-28 10:00")):
+        accepted = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
+        again = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
+    assert accepted.status_code == 202 and again.status_code == 409
+    await _apply_actions(session, sessions)
+    await _days(sessions, date(2018, 9, 28), date(2018, 10, 31))
+    assert [(k, s) for k, _, s in await _ladder(session, approved)] == [("urging", "closed")]
+    chain = await session.get_one(NoticeChain, urging.chain_id, populate_existing=True)
+    assert chain.state == "closed" and chain.closed_reason == "feedback_accepted"
+    with clock.use_clock(at("2018-09-29 10:00")):
+        late = await client.post(
+            f"{url}/feedback", json={"text": "补充"}, headers=approved.auth("a_reporter")
+        )
+    assert late.status_code == 409

@@ -40,7 +40,14 @@ def test_the_services_declare_every_job(
     notifier_settings: NotifierSettings, ranker_settings: RankerSettings
 ) -> None:
     notifier, ranker = create_notifier(notifier_settings), create_ranker(ranker_settings)
-    assert set(notifier.functions) == {"ping", "event", "deliver_webhooks", "sweep_notices", "reconcile"}
+    assert set(notifier.functions) == {
+        "ping",
+        "event",
+        "notice_action",
+        "deliver_webhooks",
+        "sweep_notices",
+        "reconcile",
+    }
     assert set(ranker.functions) == {"ping", "reconcile"}
     for worker in (notifier, ranker):
         assert all(f.timeout_s is not None for f in worker.functions.values())

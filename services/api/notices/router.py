@@ -3,18 +3,25 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Query, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
+from services.api.auth.scope import owned_or_403
 from services.api.notices import service
-from services.api.notices.schemas import Colour, NoticePublic
+from services.api.notices.schemas import ActionPublic, Colour, FeedbackIn, NoticePublic
 from services.api.pagination import Page, PageDep
+from services.api.records import NoticeDep
 from services.api.routing import SessionDep, router
-from shared.vocabulary import NoticeKind, NoticeState
+from shared.i18n import N_
+from shared.models import Program
+from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 notices = router(prefix="/notices", tags=["notices"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
+Answerer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
+Office = Annotated[Principal, authorize(Action.PROBLEMS_CONFIRM)]
+ACCEPTERS = N_("Only the program's office (or an office above it) accepts feedback on its notices.")
 
 
 @notices.get("", response_model=Page[NoticePublic])
@@ -41,3 +48,28 @@ async def list_notices(
         colour=colour,
     )  # fmt: skip
     return Page(data=rows, count=count)
+
+
+@notices.get("/{notice_id:uuid}", response_model=NoticePublic)
+async def get_notice(session: SessionDep, principal: Reader, notice: NoticeDep) -> NoticePublic:
+    """A notice, with its colour as of today."""
+    return await service.one(session, notice)
+
+
+@notices.post("/{notice_id:uuid}/feedback", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)
+async def feedback(
+    session: SessionDep, principal: Answerer, notice: NoticeDep, data: FeedbackIn
+) -> ActionPublic:
+    """The unit's written feedback on the result (书面反馈); the office then accepts it or not."""
+    done = await service.record(
+        session, notice=notice, action=NoticeAction.FEEDBACK, principal=principal, text=data.text
+    )
+    return ActionPublic.model_validate(done, from_attributes=True)
+
+
+@notices.post("/{notice_id:uuid}/accept", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)
+async def accept(session: SessionDep, principal: Office, notice: NoticeDep) -> ActionPublic:
+    """The office accepts the feedback: the notice's chain ends, nothing more is issued on it."""
+    await owned_or_403(session, Program, notice.program_id, principal, ACCEPTERS)
+    done = await service.record(session, notice=notice, action=NoticeAction.ACCEPT, principal=principal)
+    return ActionPublic.model_validate(done, from_attributes=True)

@@ -4,9 +4,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.vocabulary import NoticeKind, NoticeState
+from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 
 class Colour(StrEnum):
@@ -40,3 +40,21 @@ class NoticePublic(BaseModel):
         description="for a notice still standing (issued); null once closed or superseded"
     )
     parent_id: UUID | None = Field(description="the notice it escalated from")
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1, max_length=5000, description="the written feedback on the result (书面反馈)"
+    )
+
+
+class ActionPublic(BaseModel):
+    """An action recorded; the notifier applies it (the notice's state follows shortly)."""
+
+    id: UUID
+    notice_id: UUID
+    action: NoticeAction
+    actor: str
+    at: datetime
