@@ -5,7 +5,7 @@ good, so two services must never share a queue.
 """
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ class Job(StrEnum):
     PING = "ping"
     EVENT = "event"
     NOTICE_ACTION = "notice_action"
+    ISSUE_NOTICE = "issue_notice"
     RECONCILE = "reconcile"
 
 
@@ -59,6 +60,21 @@ class NoticeActionPayload(Payload):
     action_id: UUID
     notice_id: UUID
     action: str = Field(examples=["feedback", "accept"])
+
+
+class IssueNoticePayload(Payload):
+    """The office's own notice, checked by the api, for the notifier to issue under this id."""
+
+    notice_id: UUID
+    program_id: UUID
+    kind: str
+    recipient_unit_id: UUID
+    subject_type: str
+    subject_id: UUID
+    requirements: str
+    due_date: date
+    issued_at: datetime
+    actor: str
 
 
 def queue_name(settings: DubanSettings, target: Target | str) -> str:

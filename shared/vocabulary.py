@@ -196,6 +196,7 @@ class NoticeRule(StrEnum):
     """What finds a matter to chase."""
 
     REPORT_DUE = "report_due"  # a report period owed: reminded before, urged after its deadline
+    MANUAL = "manual"  # the office's own notice on a matter it names (a leader's instruction, …)
 
 
 def check(column: str, vocabulary: type[StrEnum]) -> str:

@@ -9,7 +9,7 @@ from shared import clock
 from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
-from shared.queues import EventPayload, Job, NoticeActionPayload
+from shared.queues import EventPayload, IssueNoticePayload, Job, NoticeActionPayload
 from shared.settings import NotifierSettings
 
 ping = ping_task(inbox=NotifierInbox, receipt=NotifierPingReceipt)
@@ -57,3 +57,12 @@ async def notice_action(ctx: dict[str, Any], message_id: str, payload: dict[str,
         if not await claim(session, NotifierInbox, message_id=message_id, job=Job.NOTICE_ACTION):
             return "duplicate"
         return await notices.apply(session, done, clock.now())
+
+
+async def issue_notice(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Issue the office's own notice (once)."""
+    order = IssueNoticePayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, NotifierInbox, message_id=message_id, job=Job.ISSUE_NOTICE):
+            return "duplicate"
+        return await notices.issue_manual(session, order)

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from arq.worker import Worker
 
-from services.notifier.tasks import deliver_webhooks, event, notice_action, ping, sweep_notices
+from services.notifier.tasks import deliver_webhooks, event, issue_notice, notice_action, ping, sweep_notices
 from shared.crypto import SecretBox
 from shared.models import NotifierInbox
 from shared.queues import Target
@@ -22,6 +22,7 @@ def functions(settings: NotifierSettings) -> list[JobSpec]:
         JobSpec(ping, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(event, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(notice_action, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
+        JobSpec(issue_notice, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
     ]
 
 

@@ -449,6 +449,29 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/notices?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),
     ),
+    # The office's own notice to the target's county under its program: 202 for those holding the
+    # program, 404 for a program they cannot see; a county office is refused (403).
+    "POST /notices": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/notices",
+            {
+                "program_id": program(w, u),
+                "kind": "urging",
+                "recipient_unit_id": str(w.units[u].id),
+                "subject": {"type": "instruction"},
+                "requirements": "限期解决",
+                "due_in_working_days": 5,
+            },
+            {},
+        ),
+        row(
+            **{p: (202, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /notices/{id}": (
         lambda w, u: ("GET", f"/api/v1/notices/{w.notices[u].id}", None, {}),
         row(anonymous=(401, 401), rest=(200, 404)),

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.notifier.sweep import sweep
-from services.notifier.tasks import notice_action, sweep_notices
+from services.notifier.tasks import issue_notice, notice_action, sweep_notices
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -248,15 +248,15 @@ async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_i
     assert closed is not None and closed.payload["data"]["reason"] == "report_filed"
 
 
-async def _apply_actions(session: AsyncSession, sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Run the notifier's job for each action the api queued (as the worker would)."""
+async def _apply_actions(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession], job: str = "notice_action"
+) -> list[str]:
+    """Run the notifier's job for each message of `job` the api queued (as the worker would)."""
+    task = {"notice_action": notice_action, "issue_notice": issue_notice}[job]
     queued = await session.scalars(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.job) == "notice_action")
-        .order_by(col(OutboxMessage.created_at))
+        select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
     )
-    for message in queued.all():
-        await notice_action({"sessions": sessions}, str(message.id), message.payload)
+    return [await task({"sessions": sessions}, str(m.id), m.payload) for m in queued.all()]
 
 
 async def test_accepted_feedback_stops_the_ladder(
@@ -308,3 +308,51 @@ async def test_accepted_feedback_stops_the_ladder(
             f"{url}/feedback", json={"text": "补充"}, headers=approved.auth("a_reporter")
         )
     assert late.status_code == 409
+
+
+async def test_the_office_issues_its_own_notice_due_in_working_days(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Friday 28 September 2018, 3 working days: the make-up weekend counts, the holiday week
+    does not, so it is due Monday 8 October. Issued once however often its message arrives."""
+    world = approved
+    body = {
+        "program_id": str(world.programs["P"].id), "kind": "urging",
+        "recipient_unit_id": str(world.units["A"].id),
+        "subject": {"type": "project", "id": str(world.projects["A"].id)},
+        "requirements": "按县领导批示，三个工作日内解决征地问题并书面反馈", "due_in_working_days": 3,
+    }  # fmt: skip
+    staff = world.auth("p_staff")
+    wrong = {
+        "outside": {"recipient_unit_id": str(world.units["QC"].id)},
+        "unknown": {"subject": {"type": "task", "id": str(world.projects["A"].id)}},
+        "no days": {"due_in_working_days": 0},
+        "instruction with an id": {"subject": {"type": "instruction", "id": str(world.units["A"].id)}},
+    }
+    with clock.use_clock(at("2018-09-28 10:00")):
+        r = await client.post("/api/v1/notices", json=body, headers=staff)
+        refused = {
+            k: await client.post("/api/v1/notices", json={**body, **v}, headers=staff)
+            for k, v in wrong.items()
+        }
+        refused["a county"] = await client.post(
+            "/api/v1/notices", json=body, headers=world.auth("a_reporter")
+        )
+    assert r.status_code == 202, r.text
+    assert r.json()["due_date"] == "2018-10-08"
+    assert {k: v.status_code for k, v in refused.items()} == {
+        "outside": 422, "unknown": 422, "no days": 422, "instruction with an id": 422, "a county": 403,
+    }  # fmt: skip
+    assert refused["outside"].json()["errors"][0]["loc"] == ["body", "recipient_unit_id"]
+    assert refused["unknown"].json()["errors"][0]["loc"] == ["body", "subject", "id"]
+    assert await _apply_actions(session, sessions, "issue_notice") == ["issued"]
+    assert await _apply_actions(session, sessions, "issue_notice") == ["duplicate"]  # replayed
+    with clock.use_clock(at("2018-09-28 11:00")):
+        shown = await client.get(f"/api/v1/notices/{r.json()['id']}", headers=world.auth("a_reporter"))
+    notice = shown.json()
+    assert shown.status_code == 200 and notice["kind"] == "urging" and notice["level"] == 1
+    assert notice["due_date"] == "2018-10-08" and notice["requirements"] == body["requirements"]
+    assert notice["subject"]["type"] == "project" and notice["colour"] == "green"

@@ -44,6 +44,7 @@ def test_the_services_declare_every_job(
         "ping",
         "event",
         "notice_action",
+        "issue_notice",
         "deliver_webhooks",
         "sweep_notices",
         "reconcile",

@@ -9,7 +9,14 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import owned_or_403
 from services.api.notices import service
-from services.api.notices.schemas import ActionPublic, Colour, FeedbackIn, NoticePublic
+from services.api.notices.schemas import (
+    ActionPublic,
+    Colour,
+    FeedbackIn,
+    NoticeAccepted,
+    NoticeIn,
+    NoticePublic,
+)
 from services.api.pagination import Page, PageDep
 from services.api.records import NoticeDep
 from services.api.routing import SessionDep, router
@@ -48,6 +55,13 @@ async def list_notices(
         colour=colour,
     )  # fmt: skip
     return Page(data=rows, count=count)
+
+
+@notices.post("", status_code=status.HTTP_202_ACCEPTED, response_model=NoticeAccepted)
+async def issue(session: SessionDep, principal: Office, data: NoticeIn) -> NoticeAccepted:
+    """The office's own urging or supervision notice on a matter it names (a project, a unit, a
+    task, a problem, a leader's instruction), due in working days; the notifier issues it."""
+    return await service.order(session, data=data, principal=principal)
 
 
 @notices.get("/{notice_id:uuid}", response_model=NoticePublic)

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,3 +59,37 @@ class ActionPublic(BaseModel):
     action: NoticeAction
     actor: str
     at: datetime
+
+
+class MatterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["project", "unit", "task", "problem", "instruction"] = Field(
+        description="what the notice is about; `instruction`: a leader's written instruction "
+        "(领导批示), with no id"
+    )
+    id: UUID | None = Field(
+        default=None, description="the project, unit, task or problem (none for an instruction)"
+    )
+
+
+class NoticeIn(BaseModel):
+    """The office's own notice (催办/督办): a matter, a recipient, requirements and a deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program_id: UUID
+    kind: Literal["urging", "supervision"]
+    recipient_unit_id: UUID
+    subject: MatterIn
+    requirements: str = Field(min_length=1, max_length=5000)
+    due_in_working_days: int = Field(
+        strict=True, ge=1, le=60, description="working days to act in: urgent 1–5, ordinary 15"
+    )
+
+
+class NoticeAccepted(BaseModel):
+    """Issued by the notifier in a moment: GET /notices/{id} shows it then."""
+
+    id: UUID
+    due_date: date

@@ -1,5 +1,6 @@
 """The inbox: notices to units in the caller's subtree, with their colour as of today."""
 
+import uuid
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -9,18 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import visible
-from services.api.notices.schemas import Colour, NoticePublic, Subject
+from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
+from services.api.notices.schemas import Colour, NoticeAccepted, NoticeIn, NoticePublic, Subject
 from services.api.pagination import PageParams, paginate
 from shared import calendar, clock
-from shared.errors import Conflict, InvalidState
-from shared.i18n import tr, word
-from shared.models import Notice, NoticeActionRecord
+from shared.clock import OFFICE_TZ
+from shared.errors import Conflict, InvalidState, field_error
+from shared.i18n import N_, tr, word
+from shared.models import Notice, NoticeActionRecord, Problem, Program, Project, Task, Unit
 from shared.outbox import add_message
-from shared.queues import Job, NoticeActionPayload, Target
+from shared.queues import IssueNoticePayload, Job, NoticeActionPayload, Target
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 WARNING_WORKING_DAYS = 2  # yellow: due within this many working days
+OFFICE_ONLY = N_("Only the program's office (or an office above it) issues its own notices.")
+MATTERS: dict[str, Any] = {"project": Project, "unit": Unit, "task": Task, "problem": Problem}
 
 
 async def colour_now(session: AsyncSession) -> Any:
@@ -128,3 +132,36 @@ async def record(
     payload = NoticeActionPayload(action_id=done.id, notice_id=notice.id, action=action)
     await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.NOTICE_ACTION, payload=payload)
     return done
+
+
+async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) -> NoticeAccepted:
+    """Check the office's notice and hand it to the notifier to issue (in this transaction)."""
+    program = await get_visible(session, Program, data.program_id, principal, N_("program"))
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    await require_visible_units(session, principal, [(["recipient_unit_id"], data.recipient_unit_id)])
+    notice_id = uuid.uuid4()
+    if data.subject.type == "instruction":
+        if data.subject.id is not None:
+            raise field_error(["subject", "id"], tr("a leader's instruction has no id: leave it out"))
+        subject_id = notice_id
+    else:
+        model = MATTERS[data.subject.type]
+        found = data.subject.id and await session.scalar(
+            visible(select(col(model.id)).where(col(model.id) == data.subject.id), model, principal)
+        )
+        if not found:
+            missing = tr(
+                "there is no {what} {id} that you can see", what=tr(data.subject.type), id=data.subject.id
+            )
+            raise field_error(["subject", "id"], missing)
+        subject_id = found
+    now = clock.now()
+    cal = await calendar.load(session, [now.year, now.year + 1])
+    due = cal.add_working_days(now.astimezone(OFFICE_TZ).date(), data.due_in_working_days).date
+    payload = IssueNoticePayload(
+        notice_id=notice_id, program_id=program.id, kind=data.kind, recipient_unit_id=data.recipient_unit_id,
+        subject_type=data.subject.type, subject_id=subject_id, requirements=data.requirements,
+        due_date=due, issued_at=now, actor=principal.key,
+    )  # fmt: skip
+    await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.ISSUE_NOTICE, payload=payload)
+    return NoticeAccepted(id=notice_id, due_date=due)
