@@ -7,10 +7,22 @@ through these models, so all three agree on their meaning. Defaults come from th
 default one in docs/schedules-and-ladder.md.
 """
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.i18n import tr, word
 from shared.vocabulary import NoticeKind, ScheduleKind
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(tr("expected a whole number, not true or false"))
+    return value
+
+
+# A whole number as JSON says one (3, or 3.0), never a boolean (false is not 0).
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
 
 
 class _Strict(BaseModel):
@@ -22,12 +34,11 @@ class ReportSchedule(_Strict):
     quarterly: a day of the month after the period."""
 
     kind: ScheduleKind
-    due_weekday: int | None = Field(
-        strict=True, default=None, ge=1, le=7, description="1 = Monday … 7 = Sunday (weekly)"
+    due_weekday: Count | None = Field(
+        default=None, ge=1, le=7, description="1 = Monday … 7 = Sunday (weekly)"
     )
-    due_day: int | None = Field(strict=True, default=None, ge=1, le=28, description="day of the month, 1–28")
-    month_offset: int = Field(
-        strict=True,
+    due_day: Count | None = Field(default=None, ge=1, le=28, description="day of the month, 1–28")
+    month_offset: Count = Field(
         default=1,
         ge=0,
         le=1,
@@ -68,9 +79,9 @@ class EscalationLevel(_Strict):
     (negative: before it) and from the previous level otherwise; None means the level is
     reached only by an event (a failed assessment, a bottom ranking), never by time."""
 
-    level: int = Field(strict=True, ge=0, le=5)
+    level: Count = Field(ge=0, le=5)
     kind: NoticeKind
-    after_working_days: int | None = Field(strict=True, default=None, ge=-30, le=120)
+    after_working_days: Count | None = Field(default=None, ge=-30, le=120)
     recipient: str = Field(max_length=100)
 
 
@@ -101,15 +112,15 @@ def default_escalation_policy() -> EscalationPolicy:
 class NoticeRules(_Strict):
     """How notices are issued when the office does not say otherwise."""
 
-    default_due_in_working_days: int = Field(strict=True, default=5, ge=1, le=60)
+    default_due_in_working_days: Count = Field(default=5, ge=1, le=60)
     supervision_cosigned_by: str = Field(default="督查室", max_length=100)
-    criticise_bottom_of_ranking: int = Field(strict=True, default=3, ge=0, le=50)
+    criticise_bottom_of_ranking: Count = Field(default=3, ge=0, le=50)
 
 
 class ProblemRules(_Strict):
     """The problem ledger: how long a problem may stay open, and the meetings it goes up through."""
 
-    deadline_working_days: int = Field(strict=True, default=10, ge=1, le=250)
+    deadline_working_days: Count = Field(default=10, ge=1, le=250)
     target_resolution_rate: float = Field(
         strict=True, default=0.8, ge=0, le=1, description="Xinchang aims at 80 %"
     )

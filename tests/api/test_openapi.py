@@ -65,6 +65,13 @@ async def test_a_setting_that_is_not_a_number_is_refused(client: AsyncClient, wo
         headers={**world.auth("p_admin"), "If-Match": str(program.version)},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "target_resolution_rate"
+    url, admin = f"/api/v1/programs/{program.id}", world.auth("p_admin")
+    yes = await client.patch(url, json={"problem_rules": {"deadline_working_days": True}},
+                             headers={**admin, "If-Match": str(program.version)})  # fmt: skip
+    assert yes.status_code == 422 and yes.json()["errors"][0]["loc"][-1] == "deadline_working_days"
+    whole = await client.patch(url, json={"problem_rules": {"deadline_working_days": 12.0}},
+                               headers={**admin, "If-Match": str(program.version)})  # fmt: skip
+    assert whole.status_code == 200, whole.text  # 12.0 is a whole number, as JSON Schema's integer says
 
 
 async def test_a_replacement_named_twice_is_422_before_the_version_is_checked(

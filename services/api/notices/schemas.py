@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.program_settings import Count
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 
@@ -83,8 +84,8 @@ class NoticeIn(BaseModel):
     recipient_unit_id: UUID
     subject: MatterIn
     requirements: str = Field(min_length=1, max_length=5000)
-    due_in_working_days: int = Field(
-        strict=True, ge=1, le=60, description="working days to act in: urgent 1–5, ordinary 15"
+    due_in_working_days: Count = Field(
+        ge=1, le=60, description="working days to act in: urgent 1–5, ordinary 15"
     )
 
 
