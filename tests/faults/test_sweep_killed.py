@@ -1,0 +1,119 @@
+"""A sweep SIGKILLed halfway and run again leaves the same notices as a sweep never interrupted:
+none missing, none doubled (the sweep is one transaction, its keys unique)."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from shared.db import create_engine, plain_url, session_factory
+from shared.models import Program, Project, Unit
+from shared.program_settings import ProgramSettings
+from shared.settings import ApiSettings
+from tests.e2e.conftest import own_database
+
+pytestmark = pytest.mark.e2e
+PROJECTS = 150
+AS_OF = "2018-09-26"
+
+
+async def _county(env: dict[str, str]) -> None:
+    """An office, a county and PROJECTS approved projects of 2018, none ever reported on."""
+    settings = ApiSettings(database_url=env["DUBAN_DATABASE_URL"], redis_url=env["DUBAN_REDIS_URL"])
+    engine = create_engine(settings)
+    try:
+        async with session_factory(engine)() as s:
+            office, county = uuid.uuid4(), uuid.uuid4()
+            s.add(Unit(id=office, code="OFF", name="督查室", kind="office", path=f"/{office}/"))
+            s.add(Unit(id=county, code="LC", name="栾川县", kind="government", parent_id=office,
+                       path=f"/{office}/{county}/"))  # fmt: skip
+            program = Program(code="BC", name="重点项目", year=2018, office_unit_id=office,
+                              settings=ProgramSettings().model_dump(mode="json"))  # fmt: skip
+            s.add(program)
+            await s.flush()
+            for i in range(PROJECTS):
+                s.add(Project(
+                    program_id=program.id, code=f"K-{i:04d}", name=f"项目{i}", category="现代产业",
+                    region_unit_id=county, owner_unit_id=county, responsible_unit_id=county,
+                    leader={"name": "张三", "title": "副县长"}, construction="new", stage="construction",
+                    status="approved", total_investment=Decimal(1000), annual_plan=Decimal(600),
+                    start_date=date(2018, 1, 1), end_date=date(2019, 12, 31), created_by="test",
+                ))  # fmt: skip
+            await s.commit()
+    finally:
+        await engine.dispose()
+
+
+def _sweep(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "notifier", "sweep", "--as-of", AS_OF],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def _sweeping(env: dict[str, str]) -> None:
+    """Wait until a sweep holds its advisory lock in this database: it has begun."""
+    conn = await asyncpg.connect(plain_url(env["DUBAN_DATABASE_URL"]))
+    try:
+        for _ in range(300):
+            held = await conn.fetchval(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+            )
+            if held:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError("the sweep never began")
+
+
+async def _notices(env: dict[str, str]) -> set[tuple[str, str, int, str]]:
+    conn = await asyncpg.connect(plain_url(env["DUBAN_DATABASE_URL"]))
+    try:
+        rows = await conn.fetch(
+            "SELECT coalesce(p.code, u.code) AS code, n.period, n.level, n.kind FROM notice n "
+            "LEFT JOIN project p ON p.id = n.subject_id LEFT JOIN unit u ON u.id = n.subject_id"
+        )
+    finally:
+        await conn.close()
+    return {(r["code"], r["period"], r["level"], r["kind"]) for r in rows}
+
+
+async def test_a_sweep_killed_halfway_and_run_again_issues_what_a_clean_one_does(
+    base_env: dict[str, str],
+) -> None:
+    async with (
+        own_database(base_env, "sweep_clean") as clean,
+        own_database(base_env, "sweep_killed") as killed,
+    ):
+        clean = {**os.environ, **clean}
+        killed = {**os.environ, **killed}
+        await _county(clean)
+        await _county(killed)
+        done = await asyncio.to_thread(_sweep(clean).communicate)
+        assert b'"issued"' in done[0], done[0]
+        started = time.monotonic()
+        victim = _sweep(killed)
+        await _sweeping(killed)
+        await asyncio.sleep(0.5)  # well into it
+        assert victim.poll() is None, "the sweep ended before it could be killed: make the county bigger"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        assert await _notices(killed) == set()  # one transaction: all of it or nothing
+        await asyncio.to_thread(_sweep(killed).communicate)
+        again = await asyncio.to_thread(_sweep(killed).communicate)
+        assert b'"issued": 0' in again[0], again[0]
+        expected = await _notices(clean)
+        assert len(expected) >= PROJECTS and await _notices(killed) == expected
+        assert time.monotonic() - started < 300
