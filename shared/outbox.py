@@ -6,7 +6,7 @@ the consumer's inbox turns the duplicate into a no-op.
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,19 @@ async def publish_event(
     return await add_message(
         session, producer=producer, target=Target.NOTIFIER, job=Job.EVENT, payload=payload
     )
+
+
+async def publish_events(session: AsyncSession, events: Sequence[EventPayload], *, producer: str) -> None:
+    """Many events in one INSERT (a sweep's notices), each sent to the notifier once this commits."""
+    if not events:
+        return
+    rows = [
+        {"id": uuid.uuid4(), "producer": producer, "target": Target.NOTIFIER.value, "job": Job.EVENT.value,
+         "payload": e.model_dump(mode="json"), "attempts": 0}
+        for e in events
+    ]  # fmt: skip
+    await session.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+    session.info[OUTBOX_WRITTEN] = True
 
 
 async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:

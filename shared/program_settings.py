@@ -109,12 +109,66 @@ def default_escalation_policy() -> EscalationPolicy:
     )
 
 
+class Switch(_Strict):
+    """A rule that finds a deadline (a report's, a milestone's, a problem's): reminded by the
+    ladder's level 0 before it, urged by level 1 after it."""
+
+    enabled: bool = True
+
+
+class Checkpoint(_Strict):
+    on: str = Field(
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description="MM-DD of the program year"
+    )
+    share: float = Field(strict=True, gt=0, le=1, description="of the annual plan, invested by that day")
+
+
+class InvestmentBehind(_Strict):
+    """Investment behind the plan curve at checkpoints: a project below the share of its annual
+    plan on a checkpoint day is urged the next working day (Xinchang: ~38 % by 30 June)."""
+
+    enabled: bool = True
+    checkpoints: list[Checkpoint] = Field(
+        default_factory=lambda: [Checkpoint(on="06-30", share=0.38)], max_length=12
+    )
+    start_level: Count = Field(default=1, ge=1, le=5)
+
+
+class NotMoving(_Strict):
+    """开而未动: under construction, and no investment in `months` monthly reports running. The
+    ladder's interview level by default (DOMAIN: "started but not moving" → 约谈)."""
+
+    enabled: bool = True
+    months: Count = Field(default=3, ge=1, le=12)
+    start_level: Count = Field(default=4, ge=1, le=5)
+
+
+class MovingSlowly(_Strict):
+    """动而迟缓: under construction, and this year's investment to the latest report below `below`
+    of the monthly plan to that month."""
+
+    enabled: bool = True
+    below: float = Field(strict=True, default=0.6, gt=0, le=1)
+    start_level: Count = Field(default=1, ge=1, le=5)
+
+
 class NoticeRules(_Strict):
-    """How notices are issued when the office does not say otherwise."""
+    """How notices are issued when the office does not say otherwise, and the rules (each one
+    switchable) that find what is late."""
 
     default_due_in_working_days: Count = Field(default=5, ge=1, le=60)
+    warning_working_days: Count = Field(
+        default=2, ge=0, le=30, description="yellow: a standing notice due within this many working days"
+    )
     supervision_cosigned_by: str = Field(default="督查室", max_length=100)
     criticise_bottom_of_ranking: Count = Field(default=3, ge=0, le=50)
+    praise_top_of_ranking: Count = Field(default=3, ge=0, le=50)
+    report_due: Switch = Field(default_factory=Switch)
+    milestone_due: Switch = Field(default_factory=Switch)
+    problem_overdue: Switch = Field(default_factory=Switch)
+    investment_behind: InvestmentBehind = Field(default_factory=InvestmentBehind)
+    not_moving: NotMoving = Field(default_factory=NotMoving)
+    moving_slowly: MovingSlowly = Field(default_factory=MovingSlowly)
 
 
 class ProblemRules(_Strict):

@@ -59,7 +59,11 @@ class NoticeActionPayload(Payload):
 
     action_id: UUID
     notice_id: UUID
-    action: str = Field(examples=["feedback", "accept"])
+    action: str = Field(examples=["feedback", "explanation", "accept", "reject"])
+    at: datetime | None = None  # when the person acted (the day an explanation pauses the clock)
+    decides: str | None = Field(default=None, description="accept / reject: the answer decided")
+    proposed_due_date: date | None = None  # an explanation's proposed deadline
+    due_date: date | None = None  # a rejected feedback's new deadline (退办)
 
 
 class IssueNoticePayload(Payload):

@@ -69,6 +69,8 @@ class WebhookEvent(StrEnum):
     REPORT_INSTANT = "report.instant"
     NOTICE_ISSUED = "notice.issued"  # the notifier issued a notice (a reminder, urging, …)
     NOTICE_CLOSED = "notice.closed"  # its matter was done (the report filed)
+    ROUND_PUBLISHED = "round.published"  # the office published an observation round's ranking
+    ASSESSMENT_PUBLISHED = "assessment.published"  # the office published a half-year or annual grade
 
 
 class DeliveryState(StrEnum):
@@ -167,6 +169,7 @@ class NoticeKind(StrEnum):
     CRITICISM = "criticism"
     INTERVIEW = "interview"
     ACCOUNTABILITY = "accountability"
+    PRAISE = "praise"  # off the ladder: the top of a published ranking (通报表扬)
 
 
 class NoticeState(StrEnum):
@@ -174,6 +177,8 @@ class NoticeState(StrEnum):
 
     ISSUED = "issued"
     FEEDBACK_SUBMITTED = "feedback_submitted"  # the unit answered in writing; the office decides
+    EXPLANATION_SUBMITTED = "explanation_submitted"  # 延期申请: the clock pauses till the office decides
+    REOPENED = "reopened"  # 退办: the office rejected the feedback; due again by a new deadline
     SUPERSEDED = "superseded"
     CLOSED = "closed"
 
@@ -182,7 +187,9 @@ class NoticeAction(StrEnum):
     """What people do with a notice: the unit answers it, the office accepts the answer."""
 
     FEEDBACK = "feedback"
-    ACCEPT = "accept"
+    EXPLANATION = "explanation"  # why it cannot be done in time, and a proposed date (延期申请)
+    ACCEPT = "accept"  # the office accepts the pending feedback or explanation
+    REJECT = "reject"  # the office rejects it, with a reason (退办)
 
 
 class ChainState(StrEnum):
@@ -197,6 +204,15 @@ class NoticeRule(StrEnum):
 
     REPORT_DUE = "report_due"  # a report period owed: reminded before, urged after its deadline
     MANUAL = "manual"  # the office's own notice on a matter it names (a leader's instruction, …)
+    MILESTONE_DUE = "milestone_due"  # a roadmap milestone: reminded before, urged once missed
+    PROBLEM_OVERDUE = "problem_overdue"  # a problem unresolved: reminded before, urged past its deadline
+    INVESTMENT_BEHIND = (
+        "investment_behind"  # below the plan curve at a checkpoint (Xinchang: 38 % by 30 June)
+    )
+    NOT_MOVING = "not_moving"  # 开而未动: under construction, no investment in N monthly reports running
+    MOVING_SLOWLY = "moving_slowly"  # 动而迟缓: investment this year below X % of the plan to date
+    RANKING = "ranking"  # a published round: praise for the top, a criticism bulletin for the bottom
+    ASSESSMENT = "assessment"  # a failing annual grade: an accountability referral
 
 
 def check(column: str, vocabulary: type[StrEnum]) -> str:

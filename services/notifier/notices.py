@@ -1,68 +1,101 @@
-"""People's actions on notices, as the notifier applies them (the api records and validates them)."""
+"""People's actions on notices, as the notifier applies them (the api records and validates them).
 
-from datetime import datetime
+- feedback (书面反馈): the notice waits for the office's decision;
+- explanation (延期申请, before the deadline): the chain's clock pauses;
+- accept: of feedback, the chain ends; of an explanation, the notice is due on the proposed day
+  and the ladder moves with it (its next rung comes the first working day after that day);
+- reject: of feedback (退办), the notice stands again due by a new deadline; of an explanation,
+  the clock resumes from where it paused (the days it stood paused are added to what was left).
+"""
 
-from sqlalchemy import select, update
+from datetime import date, datetime
+
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.notifier.sweep import close_notices, rung_at
+from shared import calendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain
+from shared.models import Notice, NoticeChain, Program
 from shared.outbox import publish_event
+from shared.program_settings import EscalationPolicy, ProgramSettings
 from shared.queues import IssueNoticePayload, NoticeActionPayload
 from shared.vocabulary import ChainState, NoticeAction, NoticeRule, NoticeState, WebhookEvent
 
-STANDING = (NoticeState.ISSUED, NoticeState.FEEDBACK_SUBMITTED)
+ANSWERABLE = (NoticeState.ISSUED, NoticeState.REOPENED)
 
 
 async def apply(session: AsyncSession, done: NoticeActionPayload, at: datetime) -> str:
     notice = await session.scalar(select(Notice).where(col(Notice.id) == done.notice_id).with_for_update())
     if notice is None:
         return "no such notice"
-    if done.action == NoticeAction.FEEDBACK:
-        if notice.state != NoticeState.ISSUED:
-            return f"notice {notice.state}: feedback kept, state unchanged"
-        notice.state = NoticeState.FEEDBACK_SUBMITTED
-        return "feedback submitted"
     chain = await session.scalar(
         select(NoticeChain).where(col(NoticeChain.id) == notice.chain_id).with_for_update()
     )
     if chain is None or chain.state != ChainState.OPEN:
         return "chain already closed"
-    chain.state, chain.closed_reason, chain.closed_at, chain.next_level_on = (
-        ChainState.CLOSED, "feedback_accepted", at, None
-    )  # fmt: skip
-    closed = await session.execute(
-        update(Notice)
-        .where(col(Notice.chain_id) == chain.id, col(Notice.state).in_(STANDING))
-        .values(state=NoticeState.CLOSED, closed_at=at)
-        .returning(col(Notice.id), col(Notice.kind), col(Notice.level))
-    )
-    matter = {"type": chain.subject_type, "id": str(chain.subject_id), "period": chain.period}
-    for notice_id, kind, level in closed.all():
-        await publish_event(
-            session, event=WebhookEvent.NOTICE_CLOSED, subject_type="notice", subject_id=notice_id,
-            data={"kind": kind, "level": level, "reason": "feedback_accepted", "matter": matter},
-            occurred_at=at, producer="notifier",
-        )  # fmt: skip
-    return "chain closed"
+    when = done.at or at
+    today = when.astimezone(OFFICE_TZ).date()
+    if done.action == NoticeAction.FEEDBACK:
+        if notice.state not in ANSWERABLE:
+            return f"notice {notice.state}: feedback kept, state unchanged"
+        notice.state = NoticeState.FEEDBACK_SUBMITTED
+        return "feedback submitted"
+    if done.action == NoticeAction.EXPLANATION:
+        if notice.state not in ANSWERABLE:
+            return f"notice {notice.state}: explanation kept, state unchanged"
+        notice.state = NoticeState.EXPLANATION_SUBMITTED
+        chain.paused_on = chain.paused_on or today
+        return "clock paused"
+    accepted = done.action == NoticeAction.ACCEPT
+    if done.decides == NoticeAction.FEEDBACK:
+        if accepted:
+            chain.state, chain.closed_reason, chain.closed_at, chain.next_level_on, chain.paused_on = (
+                ChainState.CLOSED, "feedback_accepted", when, None, None
+            )  # fmt: skip
+            await close_notices(session, [chain.id], "feedback_accepted", when)
+            return "chain closed"
+        notice.state = NoticeState.REOPENED
+        notice.due_date = done.due_date or notice.due_date
+        return "reopened"
+    cal = await calendar.load(session, [today.year, today.year + 1])
+    notice.state = NoticeState.ISSUED
+    paused_on, chain.paused_on = chain.paused_on, None
+    if accepted and done.proposed_due_date is not None:
+        notice.due_date = chain.due_date = done.proposed_due_date
+        if chain.next_level_on is not None:
+            chain.next_level_on = cal.add_working_days(done.proposed_due_date, 1).date
+        return "deadline moved"
+    if paused_on is not None:
+        stood = cal.working_days_between(paused_on, today)
+        notice.due_date = cal.add_working_days(notice.due_date, stood).date
+        if chain.next_level_on is not None:
+            chain.next_level_on = cal.add_working_days(chain.next_level_on, stood).date
+    return "clock resumed"
 
 
 LEVEL_OF = {"urging": 1, "supervision": 2}
 
 
 async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
-    """The office's own notice, under the id the api gave it (once, however often it arrives)."""
+    """The office's own notice, under the id the api gave it (once, however often it arrives). Its
+    chain climbs the program's ladder from the first working day after its deadline."""
     issued_on = order.issued_at.astimezone(OFFICE_TZ).date()
+    program = await session.get_one(Program, order.program_id)
+    policy = ProgramSettings.model_validate(program.settings).escalation_policy
+    cal = await calendar.load(session, [order.due_date.year, order.due_date.year + 1])
+    level = LEVEL_OF[order.kind]
     chain_id = await session.scalar(
         insert(NoticeChain)
         .values(
             program_id=order.program_id, rule=NoticeRule.MANUAL, subject_type=order.subject_type,
             subject_id=order.subject_id, schedule_kind="manual", period=order.notice_id.hex[:16],
-            recipient_unit_id=order.recipient_unit_id, due_date=order.due_date, policy={},
-            level=LEVEL_OF[order.kind], last_issued_on=issued_on, state=ChainState.OPEN,
-            opened_at=order.issued_at,
+            recipient_unit_id=order.recipient_unit_id, due_date=order.due_date,
+            policy=policy.model_dump(mode="json"), level=level, last_issued_on=issued_on,
+            next_level_on=_next(policy, level, order.due_date, cal), state=ChainState.OPEN,
+            opened_at=order.issued_at, title=_title(order.requirements),
         )
         .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
         .returning(col(NoticeChain.id))
@@ -72,7 +105,7 @@ async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
     await session.execute(
         insert(Notice).values(
             id=order.notice_id, chain_id=chain_id, program_id=order.program_id, kind=order.kind,
-            level=LEVEL_OF[order.kind], recipient_unit_id=order.recipient_unit_id, recipient="unit",
+            level=level, recipient_unit_id=order.recipient_unit_id, recipient="unit",
             subject_type=order.subject_type, subject_id=order.subject_id, period=order.notice_id.hex[:16],
             requirements=order.requirements, issued_on=issued_on, issued_at=order.issued_at,
             due_date=order.due_date, state=NoticeState.ISSUED,
@@ -80,9 +113,25 @@ async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
     )  # fmt: skip
     await publish_event(
         session, event=WebhookEvent.NOTICE_ISSUED, subject_type="notice", subject_id=order.notice_id,
-        data={"kind": order.kind, "level": LEVEL_OF[order.kind], "due_date": str(order.due_date),
+        data={"kind": order.kind, "level": level, "due_date": str(order.due_date),
               "recipient_unit_id": str(order.recipient_unit_id),
               "matter": {"type": order.subject_type, "id": str(order.subject_id)}},
         occurred_at=order.issued_at, producer="notifier",
     )  # fmt: skip
     return "issued"
+
+
+def _next(policy: EscalationPolicy, level: int, due: date, cal: calendar.WorkingCalendar) -> date | None:
+    """The next rung of an office's notice comes the first working day after its deadline, if
+    the ladder has one reached by time."""
+    rung = rung_at(policy, level + 1)
+    return cal.add_working_days(due, 1).date if rung and rung.after_working_days is not None else None
+
+
+def _title(text: str) -> str:
+    """What the office's notice is about, as its later rungs name it."""
+    first = text.strip().splitlines()[0]
+    return f"督办事项“{first[:80]}{'…' if len(first) > 80 else ''}”"
+
+
+__all__ = ["apply", "issue_manual"]

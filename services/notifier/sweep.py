@@ -1,60 +1,73 @@
 """The sweep: what is owed as of an instant, chased up the ladder one rung at a time.
 
 As of an instant (a cron's now, or `duban notifier sweep --as-of` replaying the past), for every
-program: each report period owed and not filed opens a chain (rule `report_due`) holding a copy
-of the program's ladder; its rungs come due in working days —
+program, each rule (services/notifier/rules.py) finds the matters that stand. A matter whose
+first rung is due opens a chain (one per rule, subject and period) holding a copy of the
+program's ladder; an open chain whose matter is no longer found is closed with its notices.
+Then every open chain whose next rung is due by today (an index over open chains: the cost grows
+with what is open, not with history) climbs one rung —
 
-- levels counted from the deadline (the reminder, the urging notice): `after_working_days`
-  before the report's last day when negative (the reminder, 2 working days before it), else
-  that many working days after the first working day past it (the urging notice, on that day);
+- a deadline's chain starts counted from the deadline: `after_working_days` before its last day
+  when negative (the reminder, 2 working days before it), else that many working days after the
+  first working day past it (the urging notice, on that day); a condition rule's chain starts at
+  its own rung on the day it finds the matter;
 - every later level: `after_working_days` after the day the previous level was issued.
 
 A sweep issues at most one rung per chain: the highest of those counted from the deadline that
-is due, or the next one. A higher rung supersedes the lower ones still issued. A chain whose
-report has been filed is closed with its notices. Quiet hours: nothing is issued outside working
-hours (08:30–17:30, Beijing) or on a day off; it waits for the next working morning (a make-up
-Saturday is a working day). Closing goes on at any hour. Exactly one notice per (chain, level) and one
-chain per (rule, subject, period): unique keys written in the sweep's transaction, so a sweep
-run twice, or killed and run again, issues nothing twice. One sweep at a time (an advisory
-lock), however many workers run the cron.
+is due, or the next one. A higher rung supersedes the lower ones still standing. A paused chain
+(an explanation awaiting the office) does not climb. Quiet hours: nothing is issued outside
+working hours (08:30–17:30, Beijing) or on a day off; it waits for the next working morning (a
+make-up Saturday is a working day). Closing goes on at any hour. Exactly one notice per (chain,
+level) and one chain per (rule, subject, period): unique keys written in the sweep's transaction,
+so a sweep run twice, or killed and run again, issues nothing twice. One sweep at a time (an
+advisory lock), however many workers run the cron.
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import ARRAY, String, Uuid, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from shared import calendar, dues
+from services.notifier import rules
+from shared import calendar
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program, Project, Unit
-from shared.outbox import publish_event
+from shared.models import Notice, NoticeChain, Program
+from shared.outbox import publish_events
 from shared.program_settings import EscalationLevel, EscalationPolicy, ProgramSettings
-from shared.vocabulary import ChainState, NoticeRule, NoticeState, WebhookEvent
+from shared.queues import EventPayload
+from shared.vocabulary import ChainState, NoticeKind, NoticeState, WebhookEvent
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK = 0x6475_6261_6E01  # pg_advisory_xact_lock key: one sweep at a time
-FROM_DEADLINE = (0, 1)  # levels whose day counts from the report's deadline
+FROM_DEADLINE = (0, 1)  # levels whose day counts from the deadline
 WORKING_HOURS = (time(8, 30), time(17, 30))  # Beijing time: notices go out within them only
+STANDING = (
+    NoticeState.ISSUED,
+    NoticeState.FEEDBACK_SUBMITTED,
+    NoticeState.EXPLANATION_SUBMITTED,
+    NoticeState.REOPENED,
+)
+CHUNK = 1000  # rows per multi-row INSERT (asyncpg takes at most 32,767 parameters)
 REQUIREMENTS = {
-    "reminder": "{period} 的{report}将于 {due} 截止，请按时报送。",
-    "urging": "{period} 的{report}已于 {due} 截止，至今未报送，请立即报送。",
-    "supervision": "{period} 的{report}逾期未报，经催办仍未报送，请单位负责人督促立即报送并书面说明原因。",
-    "criticism": "{period} 的{report}经催办、督办仍未报送，予以通报批评。",
-    "interview": "{period} 的{report}经通报批评仍未报送，请单位主要负责人接受约谈。",
-    "accountability": "{period} 的{report}经约谈仍未报送，移交纪检监察和组织部门问责。",
+    NoticeKind.REMINDER: "{matter}：将于 {due} 到期，请按时完成。",
+    NoticeKind.URGING: "{matter}：已到期未完成，请立即办理并书面反馈结果；确实无法按期完成的，书面说明原因。",
+    NoticeKind.SUPERVISION: "{matter}：经催办仍未办结，请单位负责人督促办理，并书面说明原因。",
+    NoticeKind.CRITICISM: "{matter}：经催办、督办仍未办结，予以通报批评。",
+    NoticeKind.INTERVIEW: "{matter}：请单位主要负责人接受约谈，限期整改。",
+    NoticeKind.ACCOUNTABILITY: "{matter}：移交纪检监察和组织部门问责。",
+    NoticeKind.PRAISE: "{matter}：予以通报表扬。",
 }
-REPORT_NAMES = {
-    "unit_weekly": "周报",
-    "unit_monthly": "月报",
-    "project_monthly": "项目月报",
-    "project_quarterly": "项目季报",
-}
+
+
+def requirements(kind: str, title: str, due: date) -> str:
+    return REQUIREMENTS[NoticeKind(kind)].format(matter=title, due=due)
 
 
 @dataclass
@@ -70,9 +83,9 @@ class Outcome:
 def level_day(
     policy: EscalationPolicy, level: int, due: date, previous: date | None, cal: WorkingCalendar
 ) -> date | None:
-    """The day `level` comes due in a chain for a report due on `due` (its last day), the
+    """The day `level` comes due in a chain for a deadline on `due` (its last day), the
     previous level having been issued on `previous`; None when time never brings it."""
-    rung = _rung(policy, level)
+    rung = rung_at(policy, level)
     if rung is None or rung.after_working_days is None:
         return None
     after = rung.after_working_days
@@ -83,8 +96,14 @@ def level_day(
     return cal.add_working_days(previous, after).date
 
 
-def _rung(policy: EscalationPolicy, level: int) -> EscalationLevel | None:
+def rung_at(policy: EscalationPolicy, level: int) -> EscalationLevel | None:
     return next((r for r in policy.levels if r.level == level), None)
+
+
+def quiet(as_of: datetime, cal: WorkingCalendar) -> bool:
+    """Outside working hours or on a day off (Beijing): nothing is issued now."""
+    local = as_of.astimezone(OFFICE_TZ)
+    return not cal.is_working_day(local.date()) or not WORKING_HOURS[0] <= local.time() <= WORKING_HOURS[1]
 
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> dict[str, int]:
@@ -94,67 +113,20 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> 
     async with sessions() as session, session.begin():
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK)))
         programs = list(await session.scalars(select(Program)))
-        local = as_of.astimezone(OFFICE_TZ).time()
+        cal = await calendar.load(session, sorted({p.year for p in programs} | {today.year - 1, today.year}))
+        hushed = quiet(as_of, cal)
+        settings = {p.id: ProgramSettings.model_validate(p.settings) for p in programs}
         for program in programs:
-            settings = ProgramSettings.model_validate(program.settings)
-            cal = await calendar.load(session, [program.year, program.year + 1])
-            quiet = not cal.is_working_day(today) or not WORKING_HOURS[0] <= local <= WORKING_HOURS[1]
-            await _program(session, program, settings, cal, as_of, today, outcome, quiet=quiet)
+            ctx = rules.Context(session, program, settings[program.id], cal, as_of)
+            for found in await rules.find(ctx):
+                await _close(session, program, found, as_of, outcome)
+                if not hushed:
+                    await _open(session, program, settings[program.id], found, cal, as_of, outcome)
+        if not hushed:
+            await _climb(session, settings, cal, as_of, outcome)
     if outcome.issued or outcome.closed:
         log.info("sweep", extra={"as_of": as_of.isoformat(), **outcome.as_dict()})
     return outcome.as_dict()
-
-
-async def _program(
-    session: AsyncSession,
-    program: Program,
-    settings: ProgramSettings,
-    cal: WorkingCalendar,
-    as_of: datetime,
-    today: date,
-    outcome: Outcome,
-    *,
-    quiet: bool,
-) -> None:
-    query = dues.dues_query(
-        program, settings, cal, as_of,
-        visible_projects=col(Project.id).is_not(None), visible_units=select(col(Unit.id)),
-        filters=dues.DueFilters(),
-    )  # fmt: skip
-    if query is None:
-        return
-    owed = (await session.execute(query)).mappings().all()
-    filed = [r for r in owed if r["state"] in ("submitted", "late")]
-    await _close_filed(session, filed, as_of, outcome)
-    unfiled = [r for r in owed if r["state"] in ("open", "overdue")]
-    if not unfiled or quiet:
-        return
-    # The chains already there, with the day each next climbs: most rows need nothing today.
-    chains = await session.execute(
-        select(
-            col(NoticeChain.subject_type), col(NoticeChain.subject_id), col(NoticeChain.period),
-            col(NoticeChain.state), col(NoticeChain.next_level_on),
-        ).where(col(NoticeChain.program_id) == program.id, col(NoticeChain.rule) == NoticeRule.REPORT_DUE)
-    )  # fmt: skip
-    # the day each known chain climbs next; never (date.max) once closed or at its top by time
-    known: dict[tuple[Any, Any, Any], date] = {
-        (t, s, p): (n if state == ChainState.OPEN and n is not None else date.max)
-        for t, s, p, state, n in chains.all()
-    }
-    waiting = [
-        r for r in unfiled if known.get((r["subject_type"], r["subject_id"], r["period"]), today) <= today
-    ]
-    recipients = await _recipients(session, waiting)
-    policy = settings.escalation_policy
-    for row in waiting:
-        due = (row["due_at"].astimezone(OFFICE_TZ) - timedelta(days=1)).date()
-        first = _first_level(policy, due, cal, today)
-        if first is None:
-            continue  # not even the reminder is due yet
-        chain = await _chain(
-            session, program, row, recipients[row["subject_id"]], due, policy, as_of, outcome
-        )
-        await _climb(session, chain, cal, as_of, today, outcome)
 
 
 def _first_level(policy: EscalationPolicy, due: date, cal: WorkingCalendar, today: date) -> int | None:
@@ -165,179 +137,279 @@ def _first_level(policy: EscalationPolicy, due: date, cal: WorkingCalendar, toda
     return max(due_levels) if due_levels else None
 
 
-async def _recipients(session: AsyncSession, rows: Any) -> dict[Any, Any]:
-    """The unit each subject's notices go to: a project's responsible unit, a unit itself."""
-    projects = {r["subject_id"] for r in rows if r["subject_type"] == "project"}
-    found: dict[Any, Any] = {r["subject_id"]: r["subject_id"] for r in rows if r["subject_type"] == "unit"}
-    if projects:
-        rows = await session.execute(
-            select(col(Project.id), col(Project.responsible_unit_id)).where(col(Project.id).in_(projects))
-        )
-        found |= {project: unit for project, unit in rows.all()}
-    return found
+def _first_day(policy: EscalationPolicy, due: date, cal: WorkingCalendar) -> date | None:
+    """The day a deadline's chain opens: its earliest level counted from the deadline."""
+    days = [d for lv in FROM_DEADLINE if (d := level_day(policy, lv, due, None, cal))]
+    return min(days) if days else None
 
 
-async def _chain(
-    session: AsyncSession,
-    program: Program,
-    row: Any,
-    recipient: Any,
-    due: date,
-    policy: EscalationPolicy,
-    as_of: datetime,
-    outcome: Outcome,
-) -> NoticeChain:
-    """The chain of this report period, opened now if it is not yet (never twice)."""
-    opened = await session.scalar(
-        insert(NoticeChain)
-        .values(
-            program_id=program.id, rule=NoticeRule.REPORT_DUE, subject_type=row["subject_type"],
-            subject_id=row["subject_id"], schedule_kind=row["kind"], period=row["period"],
-            recipient_unit_id=recipient, due_date=due, policy=policy.model_dump(mode="json"),
-            level=-1, state=ChainState.OPEN, opened_at=as_of,
-        )
-        .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
-        .returning(col(NoticeChain.id))
-    )  # fmt: skip
-    outcome.opened += opened is not None
-    chain = await session.scalar(
-        select(NoticeChain)
-        .where(
-            col(NoticeChain.rule) == NoticeRule.REPORT_DUE,
-            col(NoticeChain.subject_type) == row["subject_type"],
-            col(NoticeChain.subject_id) == row["subject_id"],
-            col(NoticeChain.period) == row["period"],
-        )
-        .with_for_update()
-    )
-    assert chain is not None
-    return chain
+def _array(values: list[Any], kind: Any) -> Any:
+    return bindparam(None, values, type_=ARRAY(kind))
 
 
-async def _climb(
-    session: AsyncSession,
-    chain: NoticeChain,
-    cal: WorkingCalendar,
-    as_of: datetime,
-    today: date,
-    outcome: Outcome,
+async def _close(
+    session: AsyncSession, program: Program, found: rules.Found, as_of: datetime, outcome: Outcome
 ) -> None:
-    """Issue the chain's next rung when it is due today (one rung per sweep)."""
-    if chain.state != ChainState.OPEN:
-        return
-    policy = EscalationPolicy.model_validate(chain.policy)
-    if chain.level < 0:
-        level = _first_level(policy, chain.due_date, cal, today)
-        if level is None:
-            return
+    """Close the rule's open chains whose matter no longer stands, with their standing notices."""
+    subjects = _array([m.subject_id for m in found.matters], Uuid())
+    if found.per_subject:
+        standing = col(NoticeChain.subject_id).in_(select(func.unnest(subjects)))
     else:
-        level = chain.level + 1
-        day = level_day(policy, level, chain.due_date, chain.last_issued_on, cal)
-        if day is None or day > today:
-            return
-    if level == 0 and today > chain.due_date:
-        return  # the reminder's moment passed with the deadline: the urging notice comes next
-    rung = _rung(policy, level)
-    assert rung is not None
-    parent = await session.scalar(
-        select(col(Notice.id)).where(col(Notice.chain_id) == chain.id, col(Notice.level) == chain.level)
-    )
-    due_day = chain.due_date if level == 0 else cal.add_working_days(today, 5).date
-    notice = await session.scalar(
-        insert(Notice)
-        .values(
-            chain_id=chain.id, program_id=chain.program_id, kind=rung.kind, level=level,
-            recipient_unit_id=chain.recipient_unit_id, recipient=rung.recipient,
-            subject_type=chain.subject_type, subject_id=chain.subject_id, period=chain.period,
-            requirements=REQUIREMENTS[rung.kind].format(
-                period=chain.period, report=REPORT_NAMES.get(chain.schedule_kind, "报表"), due=chain.due_date
-            ),
-            issued_on=today, issued_at=as_of, due_date=due_day, state=NoticeState.ISSUED, parent_id=parent,
+        periods = _array([m.period for m in found.matters], String())
+        standing = tuple_(col(NoticeChain.subject_id), col(NoticeChain.period)).in_(
+            select(func.unnest(subjects), func.unnest(periods))
         )
-        .on_conflict_do_nothing(index_elements=["chain_id", "level"])
-        .returning(col(Notice.id))
-    )  # fmt: skip
-    if notice is None:
-        return
-    outcome.issued += 1
-    await _announce(
-        session,
-        WebhookEvent.NOTICE_ISSUED,
-        notice,
-        as_of,
-        chain,
-        kind=rung.kind,
-        level=level,
-        due_date=due_day,
-    )
-    await session.execute(  # a higher rung supersedes the lower ones still standing
-        update(Notice)
-        .where(
-            col(Notice.chain_id) == chain.id,
-            col(Notice.level) < level,
-            col(Notice.state) == NoticeState.ISSUED,
-        )
-        .values(state=NoticeState.SUPERSEDED)
-    )
-    chain.level, chain.last_issued_on = level, today
-    chain.next_level_on = level_day(policy, level + 1, chain.due_date, today, cal)
-
-
-async def _announce(
-    session: AsyncSession, event: str, notice_id: Any, as_of: datetime, chain: NoticeChain, **data: Any
-) -> None:
-    """The `notice.*` event, for the signed webhooks of those who see the recipient unit."""
-    await publish_event(
-        session, event=event, subject_type="notice", subject_id=notice_id,
-        data={**{k: str(v) if isinstance(v, date) else v for k, v in data.items()},
-              "recipient_unit_id": str(chain.recipient_unit_id),
-              "matter": {"type": chain.subject_type, "id": str(chain.subject_id), "period": chain.period}},
-        occurred_at=as_of, producer="notifier",
-    )  # fmt: skip
-
-
-async def _close_filed(session: AsyncSession, rows: Any, as_of: datetime, outcome: Outcome) -> None:
-    """Close the open chains (and their standing notices) of report periods now filed."""
-    if not rows:
-        return
-    keys = [(r["subject_type"], r["subject_id"], r["period"]) for r in rows]
-    closing = (
-        select(col(NoticeChain.id))
-        .where(
-            col(NoticeChain.state) == ChainState.OPEN,
-            col(NoticeChain.rule) == NoticeRule.REPORT_DUE,
-            tuple_(col(NoticeChain.subject_type), col(NoticeChain.subject_id), col(NoticeChain.period)).in_(
-                keys
-            ),
-        )
-        .scalar_subquery()
-    )
     closed = list(
         await session.scalars(
             update(NoticeChain)
-            .where(col(NoticeChain.id).in_(closing))
+            .where(
+                col(NoticeChain.program_id) == program.id,
+                col(NoticeChain.rule) == found.rule,
+                col(NoticeChain.state) == ChainState.OPEN,
+                ~standing,
+            )
             .values(
-                state=ChainState.CLOSED, closed_reason="report_filed", closed_at=as_of, next_level_on=None
+                state=ChainState.CLOSED,
+                closed_reason=found.closed_reason,
+                closed_at=as_of,
+                next_level_on=None,
+                paused_on=None,
             )
             .returning(col(NoticeChain.id))
         )
     )
     if closed:
-        ended = await session.execute(
-            update(Notice)
-            .where(col(Notice.chain_id).in_(closed), col(Notice.state) == NoticeState.ISSUED)
-            .values(state=NoticeState.CLOSED, closed_at=as_of)
-            .returning(col(Notice.id), col(Notice.kind), col(Notice.level), col(Notice.period),
-                       col(Notice.subject_type), col(Notice.subject_id))
-        )  # fmt: skip
-        for notice_id, kind, level, period, subject_type, subject_id in ended.all():
-            await publish_event(
-                session, event=WebhookEvent.NOTICE_CLOSED, subject_type="notice", subject_id=notice_id,
-                data={"kind": kind, "level": level, "reason": "report_filed",
-                      "matter": {"type": subject_type, "id": str(subject_id), "period": period}},
-                occurred_at=as_of, producer="notifier",
-            )  # fmt: skip
+        await close_notices(session, closed, found.closed_reason, as_of)
     outcome.closed += len(closed)
 
 
-__all__ = ["level_day", "sweep"]
+async def close_notices(session: AsyncSession, chain_ids: list[Any], reason: str, at: datetime) -> None:
+    """Close the standing notices of closed chains, each a `notice.closed` event."""
+    ended = await session.execute(
+        update(Notice)
+        .where(col(Notice.chain_id).in_(chain_ids), col(Notice.state).in_(STANDING))
+        .values(state=NoticeState.CLOSED, closed_at=at)
+        .returning(
+            col(Notice.id),
+            col(Notice.kind),
+            col(Notice.level),
+            col(Notice.period),
+            col(Notice.subject_type),
+            col(Notice.subject_id),
+            col(Notice.recipient_unit_id),
+        )
+    )
+    await publish_events(
+        session,
+        [
+            EventPayload(
+                event=WebhookEvent.NOTICE_CLOSED,
+                subject_type="notice",
+                subject_id=notice_id,
+                occurred_at=at,
+                data={
+                    "kind": kind,
+                    "level": level,
+                    "reason": reason,
+                    "recipient_unit_id": str(unit),
+                    "matter": {"type": subject_type, "id": str(subject_id), "period": period},
+                },
+            )
+            for notice_id, kind, level, period, subject_type, subject_id, unit in ended.all()
+        ],
+        producer="notifier",
+    )
+
+
+async def _open(
+    session: AsyncSession,
+    program: Program,
+    settings: ProgramSettings,
+    found: rules.Found,
+    cal: WorkingCalendar,
+    as_of: datetime,
+    outcome: Outcome,
+) -> None:
+    """Open a chain for each matter found whose first rung is due by today (never twice)."""
+    today = as_of.astimezone(OFFICE_TZ).date()
+    policy = settings.escalation_policy
+    busy: set[Any] = set()
+    if found.per_subject:  # one open chain per subject: the run found last month is still chased
+        busy = set(
+            await session.scalars(
+                select(col(NoticeChain.subject_id)).where(
+                    col(NoticeChain.program_id) == program.id,
+                    col(NoticeChain.rule) == found.rule,
+                    col(NoticeChain.state) == ChainState.OPEN,
+                )
+            )
+        )
+    first_days: dict[date, date | None] = {}
+    rows = []
+    for m in found.matters:
+        if m.subject_id in busy:
+            continue
+        if found.first_level is None:
+            if m.due not in first_days:
+                first_days[m.due] = _first_day(policy, m.due, cal)
+            first = first_days[m.due]
+        else:
+            first = m.first_on
+        if first is None or first > today:
+            continue
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "program_id": program.id,
+                "rule": found.rule,
+                "subject_type": m.subject_type,
+                "subject_id": m.subject_id,
+                "schedule_kind": m.kind or found.rule,
+                "period": m.period,
+                "recipient_unit_id": m.recipient_unit_id,
+                "due_date": m.due,
+                "policy": policy.model_dump(mode="json"),
+                "level": -1,
+                "first_level": found.first_level,
+                "next_level_on": first,
+                "state": ChainState.OPEN,
+                "opened_at": as_of,
+                "title": m.title,
+            }
+        )
+    for start in range(0, len(rows), CHUNK):
+        opened = await session.scalars(
+            insert(NoticeChain)
+            .values(rows[start : start + CHUNK])
+            .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
+            .returning(col(NoticeChain.id))
+        )
+        outcome.opened += len(opened.all())
+
+
+async def _climb(
+    session: AsyncSession,
+    settings: dict[Any, ProgramSettings],
+    cal: WorkingCalendar,
+    as_of: datetime,
+    outcome: Outcome,
+) -> None:
+    """Each open chain whose next rung is due by today issues it (one rung per sweep)."""
+    today = as_of.astimezone(OFFICE_TZ).date()
+    chains = (
+        await session.scalars(
+            select(NoticeChain)
+            .where(
+                col(NoticeChain.state) == ChainState.OPEN,
+                col(NoticeChain.next_level_on) <= today,
+                col(NoticeChain.paused_on).is_(None),
+            )
+            .order_by(col(NoticeChain.id))
+            .with_for_update()
+        )
+    ).all()
+    policies: dict[str, EscalationPolicy] = {}
+    issuing: list[tuple[NoticeChain, EscalationPolicy, int, date]] = []
+    for chain in chains:
+        key = repr(chain.policy)
+        policy = policies.get(key) or policies.setdefault(key, EscalationPolicy.model_validate(chain.policy))
+        if chain.level >= 0:
+            level: int | None = chain.level + 1
+        elif chain.first_level is not None:
+            level = chain.first_level
+        else:
+            level = _first_level(policy, chain.due_date, cal, today)
+            if level == 0 and today > chain.due_date:
+                continue  # the reminder's moment passed with the deadline: the urging notice comes next
+        rung = rung_at(policy, level) if level is not None else None
+        if rung is None:
+            chain.next_level_on = None if chain.level >= 0 else chain.next_level_on
+            continue
+        days = settings[chain.program_id].notice_rules.default_due_in_working_days
+        due_day = chain.due_date if level == 0 else cal.add_working_days(today, days).date
+        issuing.append((chain, policy, rung.level, due_day))
+    if not issuing:
+        return
+    parents = dict(
+        (
+            await session.execute(
+                select(col(Notice.chain_id), col(Notice.id)).where(
+                    tuple_(col(Notice.chain_id), col(Notice.level)).in_(
+                        [(c.id, c.level) for c, *_ in issuing]
+                    )
+                )
+            )
+        ).all()
+    )
+    rows = []
+    for chain, policy, level, due_day in issuing:
+        rung = rung_at(policy, level)
+        assert rung is not None
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "chain_id": chain.id,
+                "program_id": chain.program_id,
+                "kind": rung.kind,
+                "level": level,
+                "recipient_unit_id": chain.recipient_unit_id,
+                "recipient": rung.recipient,
+                "subject_type": chain.subject_type,
+                "subject_id": chain.subject_id,
+                "period": chain.period,
+                "requirements": requirements(rung.kind, chain.title, chain.due_date),
+                "issued_on": today,
+                "issued_at": as_of,
+                "due_date": due_day,
+                "state": NoticeState.ISSUED,
+                "parent_id": parents.get(chain.id),
+            }
+        )
+    issued: set[Any] = set()
+    for start in range(0, len(rows), CHUNK):
+        done = await session.scalars(
+            insert(Notice)
+            .values(rows[start : start + CHUNK])
+            .on_conflict_do_nothing(index_elements=["chain_id", "level"])
+            .returning(col(Notice.chain_id))
+        )
+        issued |= set(done.all())
+    rows = [r for r in rows if r["chain_id"] in issued]
+    outcome.issued += len(rows)
+    await session.execute(  # a higher rung supersedes the lower ones still standing
+        text(
+            "UPDATE notice n SET state = 'superseded' "
+            "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS int[])) AS v(chain_id, level) "
+            "WHERE n.chain_id = v.chain_id AND n.level < v.level AND n.state = ANY(:standing)"
+        ),
+        {
+            "chains": [r["chain_id"] for r in rows],
+            "levels": [r["level"] for r in rows],
+            "standing": [str(s) for s in STANDING],
+        },
+    )
+    for chain, policy, level, _ in issuing:
+        if chain.id in issued:
+            chain.level, chain.last_issued_on = level, today
+            chain.next_level_on = level_day(policy, level + 1, chain.due_date, today, cal)
+    await publish_events(session, [_issued(r, as_of) for r in rows], producer="notifier")
+
+
+def _issued(row: dict[str, Any], at: datetime) -> EventPayload:
+    """The `notice.issued` event, for the signed webhooks of those who see the recipient unit."""
+    return EventPayload(
+        event=WebhookEvent.NOTICE_ISSUED,
+        subject_type="notice",
+        subject_id=row["id"],
+        occurred_at=at,
+        data={
+            "kind": row["kind"],
+            "level": row["level"],
+            "due_date": str(row["due_date"]),
+            "recipient_unit_id": str(row["recipient_unit_id"]),
+            "matter": {"type": row["subject_type"], "id": str(row["subject_id"]), "period": row["period"]},
+        },
+    )
+
+
+__all__ = ["close_notices", "level_day", "quiet", "requirements", "rung_at", "sweep"]

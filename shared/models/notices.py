@@ -41,6 +41,9 @@ class NoticeChain(SQLModel, table=True):
     level: int = Field(default=-1)  # the highest level issued; -1 before the first
     last_issued_on: date | None = None
     next_level_on: date | None = None
+    paused_on: date | None = None  # an explanation (延期申请) paused the clock on this day
+    first_level: int | None = None  # a condition rule's first rung; None: the ladder from the deadline
+    title: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     state: str = Field(default="open", max_length=16)
     closed_reason: str | None = Field(default=None, max_length=64)
     opened_at: datetime = timestamp(nullable=False)
@@ -79,12 +82,15 @@ class Notice(SQLModel, table=True):
 
 class NoticeActionRecord(SQLModel, table=True):
     """What a person did with a notice (written by the api; the notifier applies it): an
-    append-only record of who answered or accepted what, when. One accept per notice."""
+    append-only record of who answered, explained, accepted or rejected what, when and why. The
+    office decides each answer once: an accept or reject names the answer it decides."""
 
     __tablename__ = "notice_action"
     __table_args__ = (
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_action")),
-        Index("uq_notice_action_one_accept", "notice_id", unique=True, postgresql_where="action = 'accept'"),
+        Index(
+            "uq_notice_action_decides", "decides_id", unique=True, postgresql_where="decides_id IS NOT NULL"
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -93,3 +99,6 @@ class NoticeActionRecord(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     actor: str = Field(max_length=80)
     at: datetime = timestamp(nullable=False)
+    decides_id: uuid.UUID | None = Field(default=None, foreign_key="notice_action.id")
+    proposed_due_date: date | None = None  # an explanation's proposed deadline
+    due_date: date | None = None  # a rejected feedback's new deadline (退办)

@@ -494,6 +494,30 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    # The world's notices were due in 2018: an explanation now is 409 past the rights.
+    "POST /notices/{id}/explanation": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/notices/{w.notices[u].id}/explanation",
+            {"reason": "资金未到位", "proposed_due_date": "2018-09-30"},
+            {},
+        ),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # Nothing to reject yet: 409 shows the caller got past the rights.
+    "POST /notices/{id}/reject": (
+        lambda w, u: ("POST", f"/api/v1/notices/{w.notices[u].id}/reject", {"reason": "不充分"}, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

@@ -12,10 +12,12 @@ from services.api.notices import service
 from services.api.notices.schemas import (
     ActionPublic,
     Colour,
+    ExplanationIn,
     FeedbackIn,
     NoticeAccepted,
     NoticeIn,
     NoticePublic,
+    RejectIn,
 )
 from services.api.pagination import Page, PageDep
 from services.api.records import NoticeDep
@@ -28,7 +30,7 @@ notices = router(prefix="/notices", tags=["notices"])
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Answerer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
 Office = Annotated[Principal, authorize(Action.PROBLEMS_CONFIRM)]
-ACCEPTERS = N_("Only the program's office (or an office above it) accepts feedback on its notices.")
+ACCEPTERS = N_("Only the program's office (or an office above it) decides on answers to its notices.")
 
 
 @notices.get("", response_model=Page[NoticePublic])
@@ -41,11 +43,13 @@ async def list_notices(
     state: NoticeState | None = None,
     kind: NoticeKind | None = None,
     level: Annotated[int | None, Query(ge=0, le=5)] = None,
-    subject_type: Annotated[str | None, Query(pattern="^(project|unit)$")] = None,
+    subject_type: Annotated[
+        str | None, Query(pattern="^(project|unit|milestone|problem|task|instruction)$")
+    ] = None,
     subject_id: UUID | None = None,
     period: Annotated[str | None, Query(max_length=16, examples=["2018-09"])] = None,
     colour: Annotated[
-        Colour | None, Query(description="green, yellow (due within 2 working days) or red")
+        Colour | None, Query(description="green, yellow (due within the warning window) or red")
     ] = None,
 ) -> Page[NoticePublic]:
     """Notices to units in your subtree, newest first; an office sees all below it."""
@@ -83,7 +87,36 @@ async def feedback(
 
 @notices.post("/{notice_id:uuid}/accept", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)
 async def accept(session: SessionDep, principal: Office, notice: NoticeDep) -> ActionPublic:
-    """The office accepts the feedback: the notice's chain ends, nothing more is issued on it."""
+    """The office accepts the latest answer: feedback ends the notice's chain (nothing more is
+    issued on it); an explanation moves the deadline to its proposed day, and the ladder with it."""
     await owned_or_403(session, Program, notice.program_id, principal, ACCEPTERS)
     done = await service.record(session, notice=notice, action=NoticeAction.ACCEPT, principal=principal)
+    return ActionPublic.model_validate(done, from_attributes=True)
+
+
+@notices.post(
+    "/{notice_id:uuid}/explanation", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic
+)
+async def explain(
+    session: SessionDep, principal: Answerer, notice: NoticeDep, data: ExplanationIn
+) -> ActionPublic:
+    """Why it cannot be done in time, with the day it can (延期申请), before the deadline: the
+    chain's clock pauses until the office accepts (the deadline becomes that day) or rejects it."""
+    done = await service.record(
+        session, notice=notice, action=NoticeAction.EXPLANATION, principal=principal, text=data.reason,
+        proposed_due_date=data.proposed_due_date,
+    )  # fmt: skip
+    return ActionPublic.model_validate(done, from_attributes=True)
+
+
+@notices.post("/{notice_id:uuid}/reject", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)
+async def reject(session: SessionDep, principal: Office, notice: NoticeDep, data: RejectIn) -> ActionPublic:
+    """The office rejects the latest answer, with its reason: feedback is returned for rework
+    (退办) and the notice is due again by a new deadline; an explanation is refused and the
+    clock resumes from where it paused."""
+    await owned_or_403(session, Program, notice.program_id, principal, ACCEPTERS)
+    done = await service.record(
+        session, notice=notice, action=NoticeAction.REJECT, principal=principal, text=data.reason,
+        due_in_working_days=data.due_in_working_days,
+    )  # fmt: skip
     return ActionPublic.model_validate(done, from_attributes=True)

@@ -12,7 +12,8 @@ from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 
 class Colour(StrEnum):
-    """红黄绿灯: a standing notice is green on track, yellow due within two working days, red overdue."""
+    """红黄绿灯: a notice waiting on the unit is green on track, yellow due within the program's
+    warning window (notice_rules.warning_working_days), red overdue."""
 
     GREEN = "green"
     YELLOW = "yellow"
@@ -20,7 +21,10 @@ class Colour(StrEnum):
 
 
 class Subject(BaseModel):
-    type: str = Field(description="project | unit: whose report is chased")
+    type: str = Field(
+        description="what is chased: project, unit (their reports, a project's plan), milestone, problem, "
+        "task or instruction"
+    )
     id: UUID
     period: str
 
@@ -39,7 +43,8 @@ class NoticePublic(BaseModel):
     due_date: date = Field(description="the last day to act on it (inclusive, Asia/Shanghai)")
     state: NoticeState
     colour: Colour | None = Field(
-        description="for a notice still standing (issued); null once closed or superseded"
+        description="for a notice waiting on the unit (issued or reopened); "
+        "null once answered, closed or superseded"
     )
     parent_id: UUID | None = Field(description="the notice it escalated from")
 
@@ -52,6 +57,30 @@ class FeedbackIn(BaseModel):
     )
 
 
+class ExplanationIn(BaseModel):
+    """Why it cannot be done in time, and by when it can (延期申请), asked before the deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+    proposed_due_date: date = Field(description="the day it can be done by, after the notice's due_date")
+
+
+class RejectIn(BaseModel):
+    """The office rejects the latest answer: feedback goes back to the unit (退办) with a new
+    deadline; an explanation is refused and the clock resumes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+    due_in_working_days: Count | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="rejected feedback: working days to redo it (the program's default)",
+    )
+
+
 class ActionPublic(BaseModel):
     """An action recorded; the notifier applies it (the notice's state follows shortly)."""
 
@@ -60,6 +89,9 @@ class ActionPublic(BaseModel):
     action: NoticeAction
     actor: str
     at: datetime
+    decides_id: UUID | None = Field(default=None, description="accept / reject: the answer decided")
+    proposed_due_date: date | None = None
+    due_date: date | None = Field(default=None, description="rejected feedback: the new deadline")
 
 
 class MatterIn(BaseModel):

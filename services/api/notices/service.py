@@ -19,27 +19,46 @@ from shared.errors import Conflict, InvalidState, field_error
 from shared.i18n import N_, tr, word
 from shared.models import Notice, NoticeActionRecord, Problem, Program, Project, Task, Unit
 from shared.outbox import add_message
+from shared.program_settings import ProgramSettings
 from shared.queues import IssueNoticePayload, Job, NoticeActionPayload, Target
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
-WARNING_WORKING_DAYS = 2  # yellow: due within this many working days
+WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)  # on the unit to act: these have a colour
+ANSWERS = (NoticeAction.FEEDBACK, NoticeAction.EXPLANATION)
+STANDING = (
+    NoticeState.ISSUED,
+    NoticeState.FEEDBACK_SUBMITTED,
+    NoticeState.EXPLANATION_SUBMITTED,
+    NoticeState.REOPENED,
+)
 OFFICE_ONLY = N_("Only the program's office (or an office above it) issues its own notices.")
 MATTERS: dict[str, Any] = {"project": Project, "unit": Unit, "task": Task, "problem": Problem}
 
 
 async def colour_now(session: AsyncSession) -> Any:
-    """A notice's colour as of today, as SQL: red past its due date, yellow due within two
-    working days, green else; none once it no longer stands."""
+    """A notice's colour as of today, as SQL: red past its due date, yellow due within the
+    program's warning window (working days), green else; none unless it waits on the unit."""
     today = clock.today()
     cal = await calendar.load(session, [today.year, today.year + 1])
-    return colour_of(today, cal.add_working_days(today, WARNING_WORKING_DAYS).date)
+    programs = (await session.execute(select(col(Program.id), col(Program.settings)))).all()
+    soon = {
+        program_id: cal.add_working_days(
+            today, ProgramSettings.model_validate(settings).notice_rules.warning_working_days
+        ).date
+        for program_id, settings in programs
+    }
+    return colour_of(today, soon)
 
 
-def colour_of(today: date, soon: date) -> Any:
+def colour_of(today: date, soon: dict[Any, date]) -> Any:
+    warning = case(
+        *((col(Notice.program_id) == program_id, literal(day)) for program_id, day in soon.items()),
+        else_=literal(today),
+    ) if soon else literal(today)  # fmt: skip
     return case(
-        (col(Notice.state) != NoticeState.ISSUED, literal(None)),
+        (col(Notice.state).not_in(WAITING), literal(None)),
         (col(Notice.due_date) < today, literal(Colour.RED.value)),
-        (col(Notice.due_date) <= soon, literal(Colour.YELLOW.value)),
+        (col(Notice.due_date) <= warning, literal(Colour.YELLOW.value)),
         else_=literal(Colour.GREEN.value),
     )
 
@@ -100,38 +119,94 @@ async def record(
     action: NoticeAction,
     principal: Principal,
     text: str | None = None,
+    proposed_due_date: date | None = None,
+    due_in_working_days: int | None = None,
 ) -> NoticeActionRecord:
     """Record a person's action on a notice and hand it to the notifier (in this transaction).
 
-    409 with the reason when the notice cannot take it: feedback on a notice no longer standing,
-    an accept with no feedback to accept, or a second accept (nothing is changed)."""
-    taken = set(
+    The unit answers a standing notice with feedback, or — before its deadline — with an
+    explanation and a proposed date (延期申请); the office accepts or rejects the latest answer
+    not yet decided. 409 with the reason when the notice cannot take the action; nothing is
+    changed then."""
+    taken = list(
         await session.scalars(
-            select(col(NoticeActionRecord.action)).where(col(NoticeActionRecord.notice_id) == notice.id)
+            select(NoticeActionRecord)
+            .where(col(NoticeActionRecord.notice_id) == notice.id)
+            .order_by(col(NoticeActionRecord.at), col(NoticeActionRecord.id))
         )
     )
-    if NoticeAction.ACCEPT in taken:
-        raise Conflict(tr("The office has accepted this notice's feedback already; nothing was changed."))
-    if action == NoticeAction.FEEDBACK and notice.state not in (
-        NoticeState.ISSUED,
-        NoticeState.FEEDBACK_SUBMITTED,
+    decided = {a.decides_id: a for a in taken if a.decides_id is not None}
+    answers = {a.id: a for a in taken if a.action in ANSWERS}
+    if any(
+        d.action == NoticeAction.ACCEPT and answers[i].action == NoticeAction.FEEDBACK
+        for i, d in decided.items()
     ):
+        raise Conflict(tr("The office has accepted this notice's feedback already; nothing was changed."))
+    pending = next((a for a in reversed(taken) if a.action in ANSWERS and a.id not in decided), None)
+    if notice.state not in STANDING:
         raise InvalidState(
             tr(
                 "This notice is {state}: answer the notice that stands now.",
                 state=word(NoticeState, notice.state),
             )
         )
-    if action == NoticeAction.ACCEPT and NoticeAction.FEEDBACK not in taken:
-        raise InvalidState(tr("There is no feedback on this notice to accept yet."))
+    today = clock.today()
+    decides: NoticeActionRecord | None = None
+    due_date: date | None = None
+    if action in ANSWERS:
+        if pending is not None and pending.action == NoticeAction.EXPLANATION:
+            raise InvalidState(tr("The office has not yet decided on the explanation you sent."))
+        if action == NoticeAction.EXPLANATION:
+            _explainable(notice, today, proposed_due_date, pending)
+    else:
+        if pending is None:
+            raise InvalidState(
+                tr("There is no feedback on this notice to accept yet.")
+                if action == NoticeAction.ACCEPT
+                else tr("There is no feedback or explanation on this notice to reject.")
+            )
+        decides = pending
+        if action == NoticeAction.REJECT and pending.action == NoticeAction.FEEDBACK:
+            days = due_in_working_days or await _default_days(session, notice)
+            cal = await calendar.load(session, [today.year, today.year + 1])
+            due_date = cal.add_working_days(today, days).date
     done = NoticeActionRecord(
-        notice_id=notice.id, action=action, text=text, actor=principal.key, at=clock.now()
-    )
+        notice_id=notice.id, action=action, text=text, actor=principal.key, at=clock.now(),
+        decides_id=decides.id if decides else None, proposed_due_date=proposed_due_date, due_date=due_date,
+    )  # fmt: skip
     session.add(done)
     await session.flush()
-    payload = NoticeActionPayload(action_id=done.id, notice_id=notice.id, action=action)
+    payload = NoticeActionPayload(
+        action_id=done.id, notice_id=notice.id, action=action, at=done.at,
+        decides=decides.action if decides else None,
+        proposed_due_date=decides.proposed_due_date if decides else proposed_due_date, due_date=due_date,
+    )  # fmt: skip
     await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.NOTICE_ACTION, payload=payload)
     return done
+
+
+def _explainable(
+    notice: Notice, today: date, proposed: date | None, pending: NoticeActionRecord | None
+) -> None:
+    """An explanation is asked before the deadline passes, for a later date, on an unanswered notice."""
+    if pending is not None:
+        raise InvalidState(tr("This notice has feedback awaiting the office: it cannot be explained now."))
+    if today > notice.due_date:
+        raise InvalidState(
+            tr(
+                "The deadline ({due}) has passed: an explanation is asked before it; send feedback instead.",
+                due=notice.due_date,
+            )
+        )
+    if proposed is None or proposed <= notice.due_date:
+        raise field_error(
+            ["proposed_due_date"], tr("propose a day after the deadline ({due})", due=notice.due_date)
+        )
+
+
+async def _default_days(session: AsyncSession, notice: Notice) -> int:
+    program = await session.get_one(Program, notice.program_id)
+    return ProgramSettings.model_validate(program.settings).notice_rules.default_due_in_working_days
 
 
 async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) -> NoticeAccepted:

@@ -1,0 +1,281 @@
+"""Beyond reports: the rules that find missed milestones, problems past their deadline, projects
+behind their plan (开而未动, 动而迟缓), each switchable; explanations (延期申请) that pause the
+clock and move the deadline; the office's rejection (退办); the office's own notices escalating.
+Sweeps run as of 09:00, as the cron does."""
+
+from datetime import date
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.notifier.sweep import sweep
+from shared import clock
+from shared.models import Milestone, Notice, NoticeChain, Program
+from tests.api.conftest import World
+from tests.api.test_notices import _apply_actions, _days, morning
+from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
+
+
+async def _notices(session: AsyncSession, rule: str, subject: Any = None) -> list[tuple[str, date, str]]:
+    rows = await session.execute(
+        select(col(Notice.kind), col(Notice.issued_on), col(Notice.state))
+        .join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
+        .where(
+            col(NoticeChain.rule) == rule,
+            col(Notice.subject_id) == subject if subject else col(Notice.id).is_not(None),
+        )
+        .order_by(col(Notice.issued_on), col(Notice.level))
+        .execution_options(populate_existing=True)
+    )
+    return [(k, d, s) for k, d, s in rows.all()]
+
+
+async def _chains(session: AsyncSession, rule: str, subject: Any = None) -> list[tuple[str, str, str | None]]:
+    rows = await session.execute(
+        select(col(NoticeChain.period), col(NoticeChain.state), col(NoticeChain.closed_reason))
+        .where(
+            col(NoticeChain.rule) == rule,
+            col(NoticeChain.subject_id) == subject if subject else col(NoticeChain.id).is_not(None),
+        )
+        .order_by(col(NoticeChain.opened_at))
+        .execution_options(populate_existing=True)
+    )
+    return [(p, s, r) for p, s, r in rows.all()]
+
+
+async def _file(client: AsyncClient, world: World, when: str, period: str, money: str, **more: Any) -> None:
+    with clock.use_clock(at(when)):
+        r = await client.post(
+            f"/api/v1/projects/{world.projects['A'].id}/reports",
+            json={"period": period, "investment_month": money, "progress_percent": "10", **more},
+            headers=world.auth("a_reporter"),
+        )
+    assert r.status_code == 201, r.text
+
+
+async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_until_done(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Milestone 开工 is planned for Friday 28 September 2018: reminded two working days before
+    (26th), urged the first working day after (the make-up Saturday 29th); the October report
+    saying it started on 8 October closes its chain before supervision (the 9th) comes. County A's problem is due Wednesday 17
+    October: reminded the 15th, urged the 18th; resolved and confirmed, its chain closes."""
+    world = approved
+    session.add(Milestone(project_id=world.projects["A"].id, name="开工", planned_date=date(2018, 9, 28)))
+    await session.commit()
+    await _days(sessions, date(2018, 9, 24), date(2018, 10, 8))
+    assert await _notices(session, "milestone_due") == [
+        ("reminder", date(2018, 9, 26), "superseded"),
+        ("urging", date(2018, 9, 29), "issued"),
+    ]
+    await _file(client, world, "2018-10-08 16:00", "2018-10", "20",
+                milestones=[{"name": "开工", "actual_date": "2018-10-08"}])  # fmt: skip
+    await _days(sessions, date(2018, 10, 9), date(2018, 10, 18))
+    assert await _chains(session, "milestone_due") == [("2018-09-28", "closed", "milestone_met")]
+    assert (await _notices(session, "milestone_due"))[-1] == ("urging", date(2018, 9, 29), "closed")
+    problem = world.problems["A"].id
+    assert await _notices(session, "problem_overdue", problem) == [
+        ("reminder", date(2018, 10, 15), "superseded"),
+        ("urging", date(2018, 10, 18), "issued"),
+    ]
+    with clock.use_clock(at("2018-10-18 15:00")):
+        claimed = await client.post(
+            f"/api/v1/problems/{problem}/resolve", json={"resolution": "已完成征地"},
+            headers=world.auth("a_reporter"),
+        )  # fmt: skip
+        confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
+    assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
+    await sweep(sessions, morning(date(2018, 10, 19)))
+    assert await _chains(session, "problem_overdue", problem) == [
+        ("2018-10-17", "closed", "problem_resolved")
+    ]
+    assert await _chains(session, "problem_overdue", world.problems["B"].id) == [("2018-10-17", "open", None)]
+
+
+async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stops(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Project A plans 600 this year, 100 by March. By 30 June it has invested 50 (8.3 %, under
+    the 38 % checkpoint): urged Monday 2 July. 50 of 100 planned to date is under 60 %: moving
+    slowly (动而迟缓), urged the day it is found. Three monthly reports running with no
+    investment (July–September): started but not moving (开而未动), straight to an interview.
+    The office switches 动而迟缓 off: its chain closes."""
+    world = approved
+    await _file(client, world, "2018-06-20 10:00", "2018-06", "50")
+    await sweep(sessions, morning(date(2018, 6, 29)))
+    assert await _notices(session, "investment_behind") == []
+    await sweep(sessions, morning(date(2018, 7, 2)))
+    assert await _notices(session, "investment_behind") == [("urging", date(2018, 7, 2), "issued")]
+    assert await _notices(session, "moving_slowly") == [("urging", date(2018, 6, 29), "issued")]
+    [behind] = (await session.scalars(select(Notice).where(col(Notice.period) == "2018-06-30"))).all()
+    assert "8.3%" in behind.requirements and "38%" in behind.requirements
+    for month in ("07", "08", "09"):
+        await _file(client, world, f"2018-{month}-20 10:00", f"2018-{month}", "0")
+    assert await _notices(session, "not_moving") == []
+    await sweep(sessions, morning(date(2018, 9, 21)))
+    assert await _notices(session, "not_moving") == [("interview", date(2018, 9, 21), "issued")]
+    assert await _chains(session, "not_moving") == [("2018-07", "open", None)]
+    await sweep(sessions, morning(date(2018, 9, 25)))  # found again: still the one chain
+    assert len(await _chains(session, "not_moving")) == 1
+
+    program = await session.get_one(Program, world.programs["P"].id)
+    rules = {"moving_slowly": {"enabled": False}}
+    with clock.use_clock(at("2018-09-25 10:00")):
+        r = await client.patch(
+            f"/api/v1/programs/{program.id}", json={"notice_rules": rules},
+            headers={**world.auth("p_admin"), "If-Match": f'"{program.version}"'},
+        )  # fmt: skip
+    assert r.status_code == 200, r.text
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    assert await _chains(session, "moving_slowly") == [("2018-06", "closed", "rule_switched_off")]
+    assert await _chains(session, "not_moving") == [("2018-07", "open", None)]
+
+
+async def _urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSession], world: World) -> Notice:
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    return await session.scalar(
+        select(Notice).where(
+            col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09",
+            col(Notice.kind) == "urging",
+        )
+    )  # fmt: skip
+
+
+async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str, date, date, str]]:
+    rows = await session.scalars(
+        select(Notice)
+        .where(col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09")
+        .order_by(col(Notice.level))
+        .execution_options(populate_existing=True)
+    )
+    return [(n.kind, n.issued_on, n.due_date, n.state) for n in rows]
+
+
+async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The urging notice of 26 September is due 8 October; supervision would come the 29th.
+    County A explains on the 27th that it can file by Friday 19 October: the clock pauses, so
+    nothing comes on the 29th. The office accepts on 10 October: the notice is due the 19th and
+    supervision comes the first working day after it, Monday the 22nd — not a day earlier."""
+    world = approved
+    urging = await _urged(session, sessions, world)
+    url = f"/api/v1/notices/{urging.id}/explanation"
+    reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
+    with clock.use_clock(at("2018-09-27 10:00")):
+        early = await client.post(url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-01"},
+                                  headers=reporter)  # fmt: skip
+        asked = await client.post(url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-19"},
+                                  headers=reporter)  # fmt: skip
+        again = await client.post(url, json={"reason": "再次申请", "proposed_due_date": "2018-10-26"},
+                                  headers=reporter)  # fmt: skip
+    assert early.status_code == 422 and early.json()["errors"][0]["loc"] == ["body", "proposed_due_date"]
+    assert asked.status_code == 202, asked.text
+    assert again.status_code == 409  # the first is not decided yet
+    assert await _apply_actions(session, sessions) == ["clock paused"]
+    await _days(sessions, date(2018, 9, 27), date(2018, 10, 9))
+    assert [k for k, *_ in await _report_ladder(session, world)] == ["urging"]
+    with clock.use_clock(at("2018-10-10 10:00")):
+        accepted = await client.post(f"/api/v1/notices/{urging.id}/accept", headers=staff)
+        shown = await client.get(f"/api/v1/notices/{urging.id}", headers=reporter)
+    assert accepted.status_code == 202 and accepted.json()["decides_id"] == asked.json()["id"]
+    assert await _apply_actions(session, sessions) == ["duplicate", "deadline moved"]
+    with clock.use_clock(at("2018-10-10 11:00")):
+        shown = await client.get(f"/api/v1/notices/{urging.id}", headers=reporter)
+    assert shown.json()["due_date"] == "2018-10-19" and shown.json()["state"] == "issued"
+    await _days(sessions, date(2018, 10, 10), date(2018, 10, 22))
+    assert await _report_ladder(session, world) == [
+        ("urging", date(2018, 9, 26), date(2018, 10, 19), "superseded"),
+        ("supervision", date(2018, 10, 22), date(2018, 10, 29), "issued"),
+    ]
+
+
+async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_reopens(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Paused on 27 September with supervision 1 working day away (the 29th); the office rejects
+    the explanation on 9 October, 5 working days later: supervision comes 5 working days after
+    the 29th (11 October), and the urging notice is due 5 working days after the 8th (the 15th).
+    The supervision notice's feedback is returned for rework (退办) due in 3 working days; an
+    explanation after that deadline is 409 with the reason."""
+    world = approved
+    urging = await _urged(session, sessions, world)
+    reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
+    base = f"/api/v1/notices/{urging.id}"
+    with clock.use_clock(at("2018-09-27 10:00")):
+        r = await client.post(f"{base}/explanation", json={"reason": "资金未到位", "proposed_due_date": "2018-10-31"},
+                              headers=reporter)  # fmt: skip
+    assert r.status_code == 202
+    with clock.use_clock(at("2018-10-09 10:00")):
+        nothing = await client.post(f"{base}/reject", json={"reason": "理由不充分"}, headers=reporter)
+        rejected = await client.post(f"{base}/reject", json={"reason": "理由不充分"}, headers=staff)
+    assert nothing.status_code == 403 and rejected.status_code == 202
+    assert await _apply_actions(session, sessions) == ["clock paused", "clock resumed"]
+    await _days(sessions, date(2018, 9, 28), date(2018, 10, 11))
+    assert await _report_ladder(session, world) == [
+        ("urging", date(2018, 9, 26), date(2018, 10, 15), "superseded"),
+        ("supervision", date(2018, 10, 11), date(2018, 10, 18), "issued"),
+    ]
+    supervision = await session.scalar(
+        select(Notice).where(col(Notice.chain_id) == urging.chain_id, col(Notice.kind) == "supervision")
+    )
+    assert supervision is not None
+    sup = f"/api/v1/notices/{supervision.id}"
+    with clock.use_clock(at("2018-10-12 10:00")):
+        answered = await client.post(f"{sup}/feedback", json={"text": "已报送"}, headers=reporter)
+    with clock.use_clock(at("2018-10-15 10:00")):
+        returned = await client.post(
+            f"{sup}/reject", json={"reason": "报表数据不全，请补充", "due_in_working_days": 3}, headers=staff
+        )
+    assert answered.status_code == 202 and returned.status_code == 202
+    assert returned.json()["due_date"] == "2018-10-18"
+    await _apply_actions(session, sessions)
+    with clock.use_clock(at("2018-10-16 10:00")):
+        shown = (await client.get(sup, headers=reporter)).json()
+    assert (shown["state"], shown["due_date"], shown["colour"]) == ("reopened", "2018-10-18", "yellow")
+    with clock.use_clock(at("2018-10-19 10:00")):
+        late = await client.post(f"{sup}/explanation", json={"reason": "x", "proposed_due_date": "2018-10-31"},
+                                 headers=reporter)  # fmt: skip
+    assert late.status_code == 409 and "2018-10-18" in late.json()["detail"]
+
+
+async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An urging notice issued Friday 28 September, due in 3 working days (Monday 8 October):
+    left unanswered, supervision comes the first working day after, Tuesday the 9th."""
+    world = approved
+    body = {
+        "program_id": str(world.programs["P"].id), "kind": "urging", "recipient_unit_id": str(world.units["A"].id),
+        "subject": {"type": "instruction"}, "requirements": "落实县长批示：九月底前完成征地", "due_in_working_days": 3,
+    }  # fmt: skip
+    with clock.use_clock(at("2018-09-28 10:00")):
+        r = await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
+    assert r.status_code == 202, r.text
+    assert await _apply_actions(session, sessions, "issue_notice") == ["issued"]
+    await _days(sessions, date(2018, 9, 28), date(2018, 10, 9))
+    assert await _notices(session, "manual") == [
+        ("urging", date(2018, 9, 28), "superseded"),
+        ("supervision", date(2018, 10, 9), "issued"),
+    ]
+    escalated = await session.scalar(select(Notice).where(col(Notice.kind) == "supervision",
+                                                          col(Notice.parent_id) == r.json()["id"]))  # fmt: skip
+    assert escalated is not None and "落实县长批示" in escalated.requirements
