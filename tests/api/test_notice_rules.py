@@ -64,8 +64,9 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
 ) -> None:
     """Milestone 开工 is planned for Friday 28 September 2018: reminded two working days before
     (26th), urged the first working day after (the make-up Saturday 29th); the October report
-    saying it started on 8 October closes its chain before supervision (the 9th) comes. County A's problem is due Wednesday 17
-    October: reminded the 15th, urged the 18th; resolved and confirmed, its chain closes."""
+    saying it started on 8 October closes its chain before supervision (the 9th) comes. County
+    A's problem is due Wednesday 17 October: reminded the 15th, urged the 18th; resolved and
+    confirmed, its chain closes."""
     world = approved
     session.add(Milestone(project_id=world.projects["A"].id, name="开工", planned_date=date(2018, 9, 28)))
     await session.commit()
@@ -74,8 +75,14 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
         ("reminder", date(2018, 9, 26), "superseded"),
         ("urging", date(2018, 9, 29), "issued"),
     ]
-    await _file(client, world, "2018-10-08 16:00", "2018-10", "20",
-                milestones=[{"name": "开工", "actual_date": "2018-10-08"}])  # fmt: skip
+    await _file(
+        client,
+        world,
+        "2018-10-08 16:00",
+        "2018-10",
+        "20",
+        milestones=[{"name": "开工", "actual_date": "2018-10-08"}],
+    )
     await _days(sessions, date(2018, 10, 9), date(2018, 10, 18))
     assert await _chains(session, "milestone_due") == [("2018-09-28", "closed", "milestone_met")]
     assert (await _notices(session, "milestone_due"))[-1] == ("urging", date(2018, 9, 29), "closed")
@@ -86,9 +93,10 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
     ]
     with clock.use_clock(at("2018-10-18 15:00")):
         claimed = await client.post(
-            f"/api/v1/problems/{problem}/resolve", json={"resolution": "已完成征地"},
+            f"/api/v1/problems/{problem}/resolve",
+            json={"resolution": "已完成征地"},
             headers=world.auth("a_reporter"),
-        )  # fmt: skip
+        )
         confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
     assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
     await sweep(sessions, morning(date(2018, 10, 19)))
@@ -131,9 +139,10 @@ async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stop
     rules = {"moving_slowly": {"enabled": False}}
     with clock.use_clock(at("2018-09-25 10:00")):
         r = await client.patch(
-            f"/api/v1/programs/{program.id}", json={"notice_rules": rules},
+            f"/api/v1/programs/{program.id}",
+            json={"notice_rules": rules},
             headers={**world.auth("p_admin"), "If-Match": f'"{program.version}"'},
-        )  # fmt: skip
+        )
     assert r.status_code == 200, r.text
     await sweep(sessions, morning(date(2018, 9, 26)))
     assert await _chains(session, "moving_slowly") == [("2018-06", "closed", "rule_switched_off")]
@@ -144,10 +153,11 @@ async def _urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSessio
     await sweep(sessions, morning(date(2018, 9, 26)))
     return await session.scalar(
         select(Notice).where(
-            col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09",
+            col(Notice.subject_id) == world.projects["A"].id,
+            col(Notice.period) == "2018-09",
             col(Notice.kind) == "urging",
         )
-    )  # fmt: skip
+    )
 
 
 async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str, date, date, str]]:
@@ -175,12 +185,15 @@ async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it
     url = f"/api/v1/notices/{urging.id}/explanation"
     reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
     with clock.use_clock(at("2018-09-27 10:00")):
-        early = await client.post(url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-01"},
-                                  headers=reporter)  # fmt: skip
-        asked = await client.post(url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-19"},
-                                  headers=reporter)  # fmt: skip
-        again = await client.post(url, json={"reason": "再次申请", "proposed_due_date": "2018-10-26"},
-                                  headers=reporter)  # fmt: skip
+        early = await client.post(
+            url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-01"}, headers=reporter
+        )
+        asked = await client.post(
+            url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-19"}, headers=reporter
+        )
+        again = await client.post(
+            url, json={"reason": "再次申请", "proposed_due_date": "2018-10-26"}, headers=reporter
+        )
     assert early.status_code == 422 and early.json()["errors"][0]["loc"] == ["body", "proposed_due_date"]
     assert asked.status_code == 202, asked.text
     assert again.status_code == 409  # the first is not decided yet
@@ -218,8 +231,11 @@ async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_re
     reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
     base = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-27 10:00")):
-        r = await client.post(f"{base}/explanation", json={"reason": "资金未到位", "proposed_due_date": "2018-10-31"},
-                              headers=reporter)  # fmt: skip
+        r = await client.post(
+            f"{base}/explanation",
+            json={"reason": "资金未到位", "proposed_due_date": "2018-10-31"},
+            headers=reporter,
+        )
     assert r.status_code == 202
     with clock.use_clock(at("2018-10-09 10:00")):
         nothing = await client.post(f"{base}/reject", json={"reason": "理由不充分"}, headers=reporter)
@@ -249,8 +265,9 @@ async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_re
         shown = (await client.get(sup, headers=reporter)).json()
     assert (shown["state"], shown["due_date"], shown["colour"]) == ("reopened", "2018-10-18", "yellow")
     with clock.use_clock(at("2018-10-19 10:00")):
-        late = await client.post(f"{sup}/explanation", json={"reason": "x", "proposed_due_date": "2018-10-31"},
-                                 headers=reporter)  # fmt: skip
+        late = await client.post(
+            f"{sup}/explanation", json={"reason": "x", "proposed_due_date": "2018-10-31"}, headers=reporter
+        )
     assert late.status_code == 409 and "2018-10-18" in late.json()["detail"]
 
 
@@ -264,9 +281,13 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
     left unanswered, supervision comes the first working day after, Tuesday the 9th."""
     world = approved
     body = {
-        "program_id": str(world.programs["P"].id), "kind": "urging", "recipient_unit_id": str(world.units["A"].id),
-        "subject": {"type": "instruction"}, "requirements": "落实县长批示：九月底前完成征地", "due_in_working_days": 3,
-    }  # fmt: skip
+        "program_id": str(world.programs["P"].id),
+        "kind": "urging",
+        "recipient_unit_id": str(world.units["A"].id),
+        "subject": {"type": "instruction"},
+        "requirements": "落实县长批示：九月底前完成征地",
+        "due_in_working_days": 3,
+    }
     with clock.use_clock(at("2018-09-28 10:00")):
         r = await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
     assert r.status_code == 202, r.text
@@ -276,6 +297,7 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
         ("urging", date(2018, 9, 28), "superseded"),
         ("supervision", date(2018, 10, 9), "issued"),
     ]
-    escalated = await session.scalar(select(Notice).where(col(Notice.kind) == "supervision",
-                                                          col(Notice.parent_id) == r.json()["id"]))  # fmt: skip
+    escalated = await session.scalar(
+        select(Notice).where(col(Notice.kind) == "supervision", col(Notice.parent_id) == r.json()["id"])
+    )
     assert escalated is not None and "落实县长批示" in escalated.requirements
