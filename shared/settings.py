@@ -130,6 +130,8 @@ class NotifierSettings(WorkerSettingsBase):
     webhook_interval_seconds: int = Field(default=15, ge=1, le=3600)
     # How often the sweep issues what is due (it must divide a minute or an hour).
     sweep_interval_seconds: int = Field(default=300, ge=1, le=3600)
+    # Where the daily digests go: "log", or "package.module:factory" of an SMS / e-mail gateway.
+    notice_channel: str = Field(default="log", min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "NotifierSettings":

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
-from services.notifier import notices, webhooks
+from services.notifier import delivery, notices, webhooks
 from services.notifier.sweep import sweep
 from shared import clock
 from shared.inbox import claim
@@ -45,8 +45,11 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def sweep_notices(ctx: dict[str, Any]) -> dict[str, int]:
-    """Issue the notices due now and close the chains whose report was filed (a cron)."""
-    return await sweep(ctx["sessions"], clock.now())
+    """Issue the notices due now and close the chains whose matter is done, then send the day's
+    digests (a cron)."""
+    now = clock.now()
+    done = await sweep(ctx["sessions"], now)
+    return done | await delivery.deliver(ctx["sessions"], ctx["channel"], ctx["phones"], now)
 
 
 async def notice_action(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:

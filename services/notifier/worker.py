@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from arq.worker import Worker
 
+from services.notifier.delivery import load_channel
 from services.notifier.tasks import deliver_webhooks, event, issue_notice, notice_action, ping, sweep_notices
 from shared.crypto import SecretBox
 from shared.models import NotifierInbox
@@ -38,9 +39,12 @@ def periodic(settings: NotifierSettings) -> list[Periodic]:
 
 @asynccontextmanager
 async def resources(ctx: dict[str, Any]) -> AsyncIterator[None]:
-    """The HTTP client for webhooks and the box that opens their secrets."""
+    """The HTTP client for webhooks, the box that opens their secrets, the channel the daily
+    digests go through and the box that opens liaisons' phones."""
     settings: NotifierSettings = ctx["settings"]
     ctx["webhook_box"] = SecretBox(settings.secret_key.get_secret_value(), "webhook")
+    ctx["phones"] = SecretBox(settings.secret_key.get_secret_value(), "phone")
+    ctx["channel"] = load_channel(settings.notice_channel)
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as http:
         ctx["http"] = http
         yield

@@ -15,7 +15,7 @@ from shared.models.library import (
     TaskTarget,
     TaskUnit,
 )
-from shared.models.notices import Notice, NoticeActionRecord, NoticeChain
+from shared.models.notices import Notice, NoticeActionRecord, NoticeChain, NoticeDigest
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.models.reports import (
@@ -43,6 +43,7 @@ __all__ = [
     "Notice",
     "NoticeActionRecord",
     "NoticeChain",
+    "NoticeDigest",
     "NotifierInbox",
     "NotifierPingReceipt",
     "OutboxMessage",

@@ -58,6 +58,11 @@ class Notice(SQLModel, table=True):
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice")),
         UniqueConstraint("chain_id", "level"),
         Index("ix_notice_recipient_state", "recipient_unit_id", "state"),
+        Index(
+            "ix_notice_undigested",
+            "recipient_unit_id",
+            postgresql_where="digest_id IS NULL AND state IN ('issued', 'reopened')",
+        ),
     )
     subtree_column: ClassVar[str] = "recipient_unit_id"
 
@@ -78,6 +83,31 @@ class Notice(SQLModel, table=True):
     state: str = Field(default="issued", max_length=24)
     parent_id: uuid.UUID | None = Field(default=None, foreign_key="notice.id")
     closed_at: datetime | None = timestamp()
+    digest_id: uuid.UUID | None = Field(
+        default=None, foreign_key="notice_digest.id"
+    )  # the message it went in
+
+
+class NoticeDigest(SQLModel, table=True):
+    """One message a day to a unit's liaison listing its new notices (not one per notice): one
+    per (unit, day), written before it is sent, marked once the channel took it."""
+
+    __tablename__ = "notice_digest"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "day"),
+        Index("ix_notice_digest_unsent", "created_at", postgresql_where="sent_at IS NULL"),
+    )
+    subtree_column: ClassVar[str] = "unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    unit_id: uuid.UUID = Field(foreign_key="unit.id")
+    day: date
+    to_name: str | None = Field(default=None, max_length=100)  # the liaison, as the unit names them
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    notices: int
+    created_at: datetime = timestamp(nullable=False)
+    sent_at: datetime | None = timestamp()
+    channel: str | None = Field(default=None, max_length=64)
 
 
 class NoticeActionRecord(SQLModel, table=True):

@@ -3,7 +3,7 @@ behind their plan (开而未动, 动而迟缓), each switchable; explanations (�
 clock and move the deadline; the office's rejection (退办); the office's own notices escalating.
 Sweeps run as of 09:00, as the cron does."""
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from httpx import AsyncClient
@@ -11,9 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.notifier.delivery import LoggingChannel, Message, deliver
 from services.notifier.sweep import sweep
 from shared import clock
-from shared.models import Milestone, Notice, NoticeChain, Program
+from shared.clock import OFFICE_TZ
+from shared.crypto import SecretBox
+from shared.models import Milestone, Notice, NoticeChain, NoticeDigest, Program, Unit
 from tests.api.conftest import World
 from tests.api.test_notices import _apply_actions, _days, morning
 from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
@@ -301,3 +304,75 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
         select(Notice).where(col(Notice.kind) == "supervision", col(Notice.parent_id) == r.json()["id"])
     )
     assert escalated is not None and "落实县长批示" in escalated.requirements
+
+
+class FlakyChannel(LoggingChannel):
+    """A gateway that refuses its first message, then takes them all (and keeps them)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+        self.refused = False
+
+    async def send(self, message: Message) -> None:
+        if not self.refused:
+            self.refused = True
+            raise ConnectionError("gateway down")
+        self.sent.append(message)
+
+
+async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The sweep of Wednesday 26 September issues county A several notices: its liaison gets one
+    message listing them all (the gateway refused it once: sent on the next pass, still one).
+    An office notice issued that afternoon waits for Thursday morning's digest; nothing goes out
+    on Saturday 22 September, a day off, or at 20:00."""
+    world, channel = approved, FlakyChannel()
+    phones = SecretBox("test", "phone")
+    unit = await session.get_one(Unit, world.units["A"].id)
+    unit.liaison_name, unit.liaison_phone_encrypted = "李四", phones.seal("13800001234")
+    await session.commit()
+    await sweep(sessions, morning(date(2018, 9, 21)))  # the reminders of the 20th and 21st
+    assert await deliver(sessions, channel, phones, morning(date(2018, 9, 22))) == {"gathered": 0, "sent": 0}
+    evening = datetime.combine(date(2018, 9, 21), time(20), OFFICE_TZ)
+    assert (await deliver(sessions, channel, phones, evening))["sent"] == 0
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    first = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
+    again = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
+    assert first["sent"] == first["gathered"] - 1 and again == {"gathered": 0, "sent": 1}
+    told = [m for m in channel.sent if m.unit_id == world.units["A"].id]
+    assert len(told) == 1 and (told[0].to_name, told[0].to_phone) == ("李四", "13800001234")
+    waiting = await session.scalars(
+        select(Notice).where(
+            col(Notice.recipient_unit_id) == world.units["A"].id, col(Notice.state) == "issued"
+        )
+    )
+    listed = [n for n in waiting.all()]
+    assert len(listed) >= 2 and told[0].body.count("【") == len(listed)
+    assert "项目月报" in told[0].body and "请呈单位负责人" not in told[0].body
+
+    body = {
+        "program_id": str(world.programs["P"].id),
+        "kind": "urging",
+        "recipient_unit_id": str(world.units["A"].id),
+        "subject": {"type": "instruction"},
+        "requirements": "落实县长批示",
+        "due_in_working_days": 3,
+    }
+    with clock.use_clock(at("2018-09-26 15:00")):
+        assert (
+            await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
+        ).status_code == 202
+    await _apply_actions(session, sessions, "issue_notice")
+    afternoon = datetime.combine(date(2018, 9, 26), time(16), OFFICE_TZ)
+    assert await deliver(sessions, channel, phones, afternoon) == {"gathered": 0, "sent": 0}
+    await deliver(sessions, channel, phones, morning(date(2018, 9, 27)))
+    told = [m for m in channel.sent if m.unit_id == world.units["A"].id]
+    assert len(told) == 2 and "落实县长批示" in told[1].body and told[1].body.count("【") == 1
+    digests = await session.scalars(
+        select(NoticeDigest).where(col(NoticeDigest.unit_id) == world.units["A"].id)
+    )
+    assert sorted(d.day for d in digests.all()) == [date(2018, 9, 26), date(2018, 9, 27)]

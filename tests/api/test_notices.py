@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.notifier.delivery import LoggingChannel
 from services.notifier.sweep import sweep
 from services.notifier.tasks import issue_notice, notice_action, sweep_notices
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
+from shared.crypto import SecretBox
 from shared.models import Notice, NoticeChain, OutboxMessage, Program, WebhookDelivery
 from shared.queues import EventPayload
 from tests.api.conftest import World
@@ -133,8 +135,10 @@ async def test_the_notifiers_cron_sweeps_as_of_now(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     with clock.use_clock(at("2018-09-26 09:00")):
-        done = await sweep_notices({"sessions": sessions})
-    assert done["issued"] > 0
+        done = await sweep_notices(
+            {"sessions": sessions, "channel": LoggingChannel(), "phones": SecretBox("test", "phone")}
+        )
+    assert done["issued"] > 0 and done["sent"] == done["gathered"] > 0  # the day's digests went out
     assert [k for k, _, _ in await _ladder(session, approved)] == ["urging"]
 
 

@@ -1,0 +1,174 @@
+"""Delivery to people: one daily digest per unit's liaison, through a channel (SMS, e-mail).
+
+The inbox (`GET /notices`) and the signed webhooks carry every notice at once. People get one
+message a working day instead of a message per notice: the first delivery pass in working
+hours gathers each unit's notices not yet told (issued or reopened) into that day's digest —
+one per (unit, day), a unique key, written before it is sent — and hands it to the channel.
+Notices issued after a unit's digest of the day wait for the next working morning; nothing is
+sent outside working hours or on a day off. A digest the channel did not take (an error, a
+crash) is sent again on the next pass: at least once, never a second digest for the same day.
+
+The channel is configuration (`DUBAN_NOTICE_CHANNEL`): `log` (the default) writes each message to
+the log; `package.module:factory` names a gateway's adapter — a callable returning an object
+with `name` and `async send(message)`.
+"""
+
+import importlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.notifier.sweep import quiet
+from shared import calendar
+from shared.clock import OFFICE_TZ
+from shared.crypto import SecretBox
+from shared.i18n import word
+from shared.models import Notice, NoticeDigest, Unit
+from shared.vocabulary import NoticeKind, NoticeState
+
+log = logging.getLogger(__name__)
+WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)
+FOR_THE_HEAD = {"unit_head", "unit_principal"}  # the liaison passes these on (呈单位负责人)
+
+
+@dataclass(frozen=True)
+class Message:
+    digest_id: uuid.UUID
+    unit_id: uuid.UUID
+    unit_name: str
+    to_name: str | None
+    to_phone: str | None
+    subject: str
+    body: str
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: Message) -> None: ...
+
+
+class LoggingChannel:
+    """The default channel: each message is a log line (phone masked), for a deployment with no
+    gateway yet and for tests."""
+
+    name = "log"
+
+    async def send(self, message: Message) -> None:
+        phone = message.to_phone
+        masked = f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else None
+        log.info(
+            "notice digest",
+            extra={"digest_id": str(message.digest_id), "unit": message.unit_name, "to": message.to_name,
+                   "phone": masked, "subject": message.subject, "body": message.body},
+        )  # fmt: skip
+
+
+def load_channel(spec: str) -> Channel:
+    """`log`, or `package.module:factory` (a gateway's adapter); a bad name fails at start."""
+    if spec == "log":
+        return LoggingChannel()
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise ValueError(f"DUBAN_NOTICE_CHANNEL: expected 'log' or 'package.module:factory', got {spec!r}")
+    channel: Channel = getattr(importlib.import_module(module), attr)()
+    return channel
+
+
+def compose(unit: str, day: date, notices: list[Notice]) -> tuple[str, str]:
+    """The digest's subject and body, in the words a liaison reads."""
+    lines = [f"{unit}：截至 {day}，贵单位有 {len(notices)} 条新的督办通知，请按期办理并书面反馈。"]
+    for n, notice in enumerate(notices, 1):
+        head = "（请呈单位负责人）" if notice.recipient in FOR_THE_HEAD else ""
+        lines.append(
+            f"{n}. 【{word(NoticeKind, notice.kind, 'zh_CN')}】{notice.requirements}{head}"
+            f"（{notice.due_date} 前办理）"
+        )
+    lines.append("详情请登录督办系统查看。")
+    return f"督办通知 {len(notices)} 条（{day}）", "\n".join(lines)
+
+
+async def gather(session: AsyncSession, as_of: datetime) -> int:
+    """Write today's digest of each unit with notices not yet told (once per unit and day)."""
+    today = as_of.astimezone(OFFICE_TZ).date()
+    waiting = col(Notice.digest_id).is_(None), col(Notice.state).in_(WAITING)
+    units = list(await session.scalars(select(col(Notice.recipient_unit_id)).where(*waiting).distinct()))
+    written = 0
+    for unit_id in units:
+        digest_id = await session.scalar(
+            insert(NoticeDigest)
+            .values(id=uuid.uuid4(), unit_id=unit_id, day=today, body="", notices=0, created_at=as_of)
+            .on_conflict_do_nothing(index_elements=["unit_id", "day"])
+            .returning(col(NoticeDigest.id))
+        )
+        if digest_id is None:
+            continue  # told today already: these wait for the next working morning
+        unit = await session.get_one(Unit, unit_id)
+        notices = list(
+            await session.scalars(
+                select(Notice)
+                .where(col(Notice.recipient_unit_id) == unit_id, *waiting)
+                .order_by(col(Notice.level).desc(), col(Notice.due_date), col(Notice.issued_at))
+                .with_for_update()
+            )
+        )
+        subject, body = compose(unit.name, today, notices)
+        await session.execute(
+            update(NoticeDigest)
+            .where(col(NoticeDigest.id) == digest_id)
+            .values(to_name=unit.liaison_name, body=f"{subject}\n{body}", notices=len(notices))
+        )
+        await session.execute(
+            update(Notice).where(col(Notice.id).in_([n.id for n in notices])).values(digest_id=digest_id)
+        )
+        written += 1
+    return written
+
+
+async def deliver(
+    sessions: async_sessionmaker[AsyncSession], channel: Channel, phones: SecretBox, as_of: datetime
+) -> dict[str, int]:
+    """Gather today's digests and send every digest not yet sent; nothing in quiet hours."""
+    async with sessions() as session, session.begin():
+        cal = await calendar.load(session, [as_of.astimezone(OFFICE_TZ).year])
+        if quiet(as_of, cal):
+            return {"gathered": 0, "sent": 0}
+        gathered = await gather(session, as_of)
+    async with sessions() as session:
+        unsent = (
+            await session.execute(
+                select(NoticeDigest, col(Unit.name), col(Unit.liaison_phone_encrypted))
+                .join(Unit, col(Unit.id) == col(NoticeDigest.unit_id))
+                .where(col(NoticeDigest.sent_at).is_(None))
+                .order_by(col(NoticeDigest.created_at))
+            )
+        ).all()
+    sent = 0
+    for digest, unit_name, phone in unsent:
+        subject, _, body = digest.body.partition("\n")
+        message = Message(
+            digest.id, digest.unit_id, unit_name, digest.to_name, phones.open(phone), subject, body
+        )
+        try:
+            await channel.send(message)
+        except Exception:  # the channel's failure: the digest stays unsent, tried on the next pass
+            log.exception("notice digest not sent", extra={"digest_id": str(digest.id)})
+            continue
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(NoticeDigest)
+                .where(col(NoticeDigest.id) == digest.id)
+                .values(sent_at=func.now(), channel=channel.name)
+            )
+        sent += 1
+    return {"gathered": gathered, "sent": sent}
+
+
+__all__ = ["Channel", "LoggingChannel", "Message", "compose", "deliver", "gather", "load_channel"]
