@@ -215,6 +215,14 @@ class NoticeRule(StrEnum):
     ASSESSMENT = "assessment"  # a failing annual grade: an accountability referral
 
 
+class Grade(StrEnum):
+    """An annual (or half-year) assessment's grade."""
+
+    EXCELLENT = "excellent"  # 优良
+    PASS = "pass"  # 合格
+    FAIL = "fail"  # 不合格
+
+
 def check(column: str, vocabulary: type[StrEnum]) -> str:
     """A CHECK constraint's condition: `column` holds one of the vocabulary's words."""
     return f"{column} IN ({', '.join(repr(str(v.value)) for v in vocabulary)})"

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
-from services.notifier import delivery, notices, webhooks
+from services.notifier import delivery, notices, results, webhooks
 from services.notifier.sweep import sweep
 from shared import clock
 from shared.inbox import claim
@@ -24,11 +24,13 @@ def _delivery_options(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 async def event(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
-    """Fan an event out to its webhook subscribers (once), then try to deliver at once."""
+    """Fan an event out to its webhook subscribers (once), then try to deliver at once; a
+    published ranking or assessment also becomes notices."""
     happened = EventPayload.model_validate(payload)
     async with ctx["sessions"]() as session, session.begin():
         if not await claim(session, NotifierInbox, message_id=message_id, job=Job.EVENT):
             return "duplicate"
+        await results.consume(session, happened)  # praise, criticism, accountability
         ids = await webhooks.fan_out(session, message_id=message_id, event=happened)
     if ids:
         await webhooks.deliver_due(

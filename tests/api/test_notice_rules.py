@@ -3,7 +3,9 @@ behind their plan (开而未动, 动而迟缓), each switchable; explanations (�
 clock and move the deadline; the office's rejection (退办); the office's own notices escalating.
 Sweeps run as of 09:00, as the cron does."""
 
+import uuid
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from httpx import AsyncClient
@@ -13,10 +15,13 @@ from sqlmodel import col
 
 from services.notifier.delivery import LoggingChannel, Message, deliver
 from services.notifier.sweep import sweep
+from services.notifier.tasks import event as event_job
 from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.crypto import SecretBox
 from shared.models import Milestone, Notice, NoticeChain, NoticeDigest, Program, Unit
+from shared.queues import EventPayload
+from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
 from tests.api.conftest import World
 from tests.api.test_notices import _apply_actions, _days, morning
 from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
@@ -376,3 +381,68 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
         select(NoticeDigest).where(col(NoticeDigest.unit_id) == world.units["A"].id)
     )
     assert sorted(d.day for d in digests.all()) == [date(2018, 9, 26), date(2018, 9, 27)]
+
+
+async def _publish(sessions: async_sessionmaker[AsyncSession], event: str, data: Any, when: str) -> str:
+    """The ranker's event, as the notifier's event job receives it from the outbox."""
+    happened = EventPayload(
+        event=event, subject_type="round", subject_id=uuid.uuid4(), occurred_at=at(when).now(),
+        data=data.model_dump(mode="json"),
+    )  # fmt: skip
+    return await event_job({"sessions": sessions}, str(uuid.uuid4()), happened.model_dump(mode="json"))
+
+
+async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_failing_grade_is_referred(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Round 2018-Q3 ranks A first, D second, B and C tied third, with praise for 1 and criticism
+    for 1: A is praised at once; B and C (tied at the cut-off) get the criticism bulletin at the
+    next sweep, and the interview 10 working days later. A second version of the same round
+    praises and criticises no one twice. County D fails the 2018 assessment: referred for
+    accountability (the ladder's top rung)."""
+    world = approved
+    units = world.units
+    ranking = RoundPublished(
+        round_id=uuid.uuid4(), program_id=world.programs["P"].id, quarter="2018-Q3", version=1,
+        units=[
+            RankedUnit(unit_id=units["A"].id, rank=1, score=Decimal("92.50")),
+            RankedUnit(unit_id=units["D"].id, rank=2, score=Decimal("88.00")),
+            RankedUnit(unit_id=units["B"].id, rank=3, score=Decimal("70.10"), distinguishable=False),
+            RankedUnit(unit_id=units["C"].id, rank=3, score=Decimal("70.10")),
+        ],
+        praise_top=1, criticise_bottom=1,
+    )  # fmt: skip
+    await _publish(sessions, "round.published", ranking, "2018-10-12 16:00")
+    praise = (await session.scalars(select(Notice).where(col(Notice.kind) == "praise"))).all()
+    assert [(n.recipient_unit_id, n.state) for n in praise] == [(units["A"].id, "issued")]
+    assert "第 1 名" in praise[0].requirements and "通报表扬" in praise[0].requirements
+    await sweep(sessions, datetime.combine(date(2018, 10, 12), time(16, 30), OFFICE_TZ))
+    criticised = await _notices(session, "ranking")
+    assert sorted(criticised) == [
+        ("criticism", date(2018, 10, 12), "issued"), ("criticism", date(2018, 10, 12), "issued"),
+        ("praise", date(2018, 10, 12), "issued"),
+    ]  # fmt: skip
+    bulletin = await session.scalar(
+        select(Notice).where(col(Notice.kind) == "criticism", col(Notice.recipient_unit_id) == units["B"].id)
+    )
+    assert bulletin is not None and "差异不显著" in bulletin.requirements
+    await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
+    await _days(sessions, date(2018, 10, 13), date(2018, 10, 26))
+    assert sorted(k for k, _, _ in await _notices(session, "ranking")) == [
+        "criticism", "criticism", "interview", "interview", "praise",
+    ]  # fmt: skip
+    assert ("interview", date(2018, 10, 26), "issued") in await _notices(session, "ranking", units["B"].id)
+
+    grades = AssessmentPublished(
+        program_id=world.programs["P"].id, year=2018,
+        units=[GradedUnit(unit_id=units["A"].id, score=Decimal("90"), grade="excellent"),
+               GradedUnit(unit_id=units["D"].id, score=Decimal("55.5"), grade="fail")],
+    )  # fmt: skip
+    await _publish(sessions, "assessment.published", grades, "2018-12-28 10:00")
+    await sweep(sessions, datetime.combine(date(2018, 12, 28), time(11), OFFICE_TZ))
+    assert await _notices(session, "assessment", units["D"].id) == [
+        ("accountability", date(2018, 12, 28), "issued")
+    ]
+    assert await _chains(session, "assessment", units["A"].id) == []

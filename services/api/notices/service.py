@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -56,7 +56,7 @@ def colour_of(today: date, soon: dict[Any, date]) -> Any:
         else_=literal(today),
     ) if soon else literal(today)  # fmt: skip
     return case(
-        (col(Notice.state).not_in(WAITING), literal(None)),
+        (or_(col(Notice.state).not_in(WAITING), col(Notice.kind) == NoticeKind.PRAISE), literal(None)),
         (col(Notice.due_date) < today, literal(Colour.RED.value)),
         (col(Notice.due_date) <= warning, literal(Colour.YELLOW.value)),
         else_=literal(Colour.GREEN.value),

@@ -1,0 +1,79 @@
+"""What the ranker announces, as the notifier reads it: `round.published` when the office
+publishes a round's ranking, `assessment.published` when it publishes a half-year or annual
+grade. Each is the `data` of an outbox event (shared.outbox.publish_event, producer "ranker",
+subject the round or the program); webhooks may subscribe to both.
+
+The notifier praises the top of a published ranking, sends the bottom a criticism bulletin (the
+ladder's criticism rung, climbing on to the interview if nothing is done), and refers a failing
+grade for accountability.
+"""
+
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.vocabulary import Grade
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RankedUnit(_Event):
+    unit_id: UUID
+    rank: int = Field(ge=1, description="1 is the best; ties share a rank (1, 2, 2, 4)")
+    score: Decimal = Field(description="the unit's composite score, to the cent")
+    distinguishable: bool = Field(
+        default=True,
+        description="false: its bootstrap rank interval crosses a praise or criticism cut-off",
+    )
+
+
+class RoundPublished(_Event):
+    """A round's published ranking of responsible units (a snapshot's version)."""
+
+    round_id: UUID
+    program_id: UUID
+    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$", examples=["2018-Q3"])
+    version: int = Field(ge=1)
+    units: list[RankedUnit] = Field(description="best first")
+    praise_top: int | None = Field(default=None, ge=0, description="the round's N (else the program's)")
+    criticise_bottom: int | None = Field(default=None, ge=0, description="the round's N (else the program's)")
+
+    def top(self, n: int) -> list[RankedUnit]:
+        """The first n by rank, and any tied with the last of them."""
+        return _cut(self.units, n)
+
+    def bottom(self, n: int) -> list[RankedUnit]:
+        """The last n by rank, and any tied with the first of them."""
+        return _cut(list(reversed(self.units)), n)
+
+
+def _cut(ordered: list[RankedUnit], n: int) -> list[RankedUnit]:
+    if n <= 0 or not ordered:
+        return []
+    edge = ordered[min(n, len(ordered)) - 1].rank
+    return ordered[:n] + [u for u in ordered[n:] if u.rank == edge]
+
+
+class GradedUnit(_Event):
+    unit_id: UUID
+    score: Decimal
+    grade: Grade
+
+
+class AssessmentPublished(_Event):
+    """A published half-year or annual assessment of the program's responsible units."""
+
+    program_id: UUID
+    year: int = Field(ge=2000, le=2100)
+    half: int | None = Field(default=None, ge=1, le=2, description="1 or 2 for a half-year; none: the year")
+    units: list[GradedUnit]
+
+    @property
+    def period(self) -> str:
+        return f"{self.year}-H{self.half}" if self.half else str(self.year)
+
+
+__all__ = ["AssessmentPublished", "Grade", "GradedUnit", "RankedUnit", "RoundPublished"]
