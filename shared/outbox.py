@@ -11,6 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
+from arq.jobs import Job as ArqJob
+from arq.jobs import JobStatus
 from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -95,6 +98,20 @@ async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMess
     return job is not None
 
 
+async def _enqueue_again(redis: ArqRedis, settings: DubanSettings, message: OutboxMessage) -> bool:
+    """Enqueue a message its consumer never applied. A job that ended without applying it —
+    arq found its data gone (Redis flushed while it was taken: "job expired") or it failed every
+    try — keeps a result for an hour that would make arq refuse the job id: that result is
+    dropped first. A job still queued or running is left alone."""
+    if await _enqueue(redis, settings, message):
+        return True
+    job = ArqJob(str(message.id), redis, _queue_name=queue_name(settings, message.target))
+    if await job.status() != JobStatus.complete:
+        return False
+    await redis.delete(result_key_prefix + str(message.id))
+    return await _enqueue(redis, settings, message)
+
+
 async def relay(
     sessions: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
@@ -163,7 +180,7 @@ async def redeliver(
             .with_for_update(skip_locked=True)
         )
         rows = (await session.execute(query)).scalars().all()
-        again = [m.id for m in rows if await _enqueue(redis, settings, m)]
+        again = [m.id for m in rows if await _enqueue_again(redis, settings, m)]
         if again:
             await session.execute(
                 update(OutboxMessage)

@@ -132,3 +132,31 @@ async def test_concurrent_relays_send_each_row_once(
     assert sum(counts) == 300
     async with committed() as s:
         assert set(await s.scalars(select(OutboxMessage.attempts))) == {1}
+
+
+async def test_a_job_whose_data_redis_lost_while_queued_is_redelivered_not_left_expired(
+    committed: async_sessionmaker[AsyncSession],
+    arq_redis: ArqRedis,
+    api_settings: ApiSettings,
+    notifier_settings: NotifierSettings,
+    run_workers: Any,
+) -> None:
+    """Redis flushed between the queue and the job's data (a FLUSHALL while a worker takes it):
+    arq runs nothing and keeps a "job expired" result for an hour, which made it refuse the job
+    id — the message was redelivered only an hour later. The reconciler now drops that result."""
+    [ping] = await send_pings(committed, 1, (Target.NOTIFIER,))
+    await relay(committed, arq_redis, api_settings)
+    [job_id] = await arq_redis.zrange(queue_name(api_settings, Target.NOTIFIER), 0, -1)
+    await arq_redis.delete(b"arq:job:" + job_id)  # the queue entry stays, its data is gone
+    await run_workers(only="notifier")
+    assert await arq_redis.exists(b"arq:result:" + job_id)  # arq's "job expired"
+    assert await receipts(committed, NotifierPingReceipt) == []
+    async with committed() as s, s.begin():  # time passes beyond the redelivery window
+        await s.execute(update(OutboxMessage).values(sent_at=func.now() - func.make_interval(0, 0, 0, 0, 1)))
+    assert await reconcile(notifier_ctx(notifier_settings, committed, arq_redis)) == {
+        "relayed": 0,
+        "redelivered": 1,
+    }
+    await run_workers(only="notifier")
+    [receipt] = await receipts(committed, NotifierPingReceipt)
+    assert receipt.ping_id == ping.id
