@@ -9,7 +9,7 @@ default one in docs/schedules-and-ladder.md.
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from shared.i18n import tr, word
 from shared.vocabulary import NoticeKind, ScheduleKind
@@ -46,7 +46,7 @@ class ReportSchedule(_Strict):
         "month's report by the 3rd); 0 = day N of the period's own (last) month (Luanchuan: the "
         "month's project form by the 22nd)",
     )
-    move_to_next_working_day: bool = Field(
+    move_to_next_working_day: StrictBool = Field(
         default=True, description="a due date on a day off moves to the next working day"
     )
 
@@ -113,7 +113,7 @@ class Switch(_Strict):
     """A rule that finds a deadline (a report's, a milestone's, a problem's): reminded by the
     ladder's level 0 before it, urged by level 1 after it."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class Checkpoint(_Strict):
@@ -127,7 +127,7 @@ class InvestmentBehind(_Strict):
     """Investment behind the plan curve at checkpoints: a project below the share of its annual
     plan on a checkpoint day is urged the next working day (Xinchang: ~38 % by 30 June)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     checkpoints: list[Checkpoint] = Field(
         default_factory=lambda: [Checkpoint(on="06-30", share=0.38)], max_length=12
     )
@@ -138,7 +138,7 @@ class NotMoving(_Strict):
     """开而未动: under construction, and no investment in `months` monthly reports running. The
     ladder's interview level by default (DOMAIN: "started but not moving" → 约谈)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     months: Count = Field(default=3, ge=1, le=12)
     start_level: Count = Field(default=4, ge=1, le=5)
 
@@ -147,7 +147,7 @@ class MovingSlowly(_Strict):
     """动而迟缓: under construction, and this year's investment to the latest report below `below`
     of the monthly plan to that month."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     below: float = Field(strict=True, default=0.6, gt=0, le=1)
     start_level: Count = Field(default=1, ge=1, le=5)
 

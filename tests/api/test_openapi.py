@@ -57,7 +57,8 @@ async def test_dates_as_of_and_free_text_carry_their_forms(client: AsyncClient) 
 
 
 async def test_a_setting_that_is_not_a_number_is_refused(client: AsyncClient, world: World) -> None:
-    """`target_resolution_rate: false` was stored as 0 (false counted as a number)."""
+    """`target_resolution_rate: false` was stored as 0 (false counted as a number); a rule's
+    `enabled: 0` switched it off (0 counted as false)."""
     program = world.programs["P"]
     r = await client.patch(
         f"/api/v1/programs/{program.id}",
@@ -72,6 +73,15 @@ async def test_a_setting_that_is_not_a_number_is_refused(client: AsyncClient, wo
     whole = await client.patch(url, json={"problem_rules": {"deadline_working_days": 12.0}},
                                headers={**admin, "If-Match": str(program.version)})  # fmt: skip
     assert whole.status_code == 200, whole.text  # 12.0 is a whole number, as JSON Schema's integer says
+    version = whole.json()["version"]
+    switches = [
+        {"notice_rules": {"moving_slowly": {"enabled": 0}}},
+        {"report_schedules": [{"kind": "unit_weekly", "due_weekday": 1, "move_to_next_working_day": 1}]},
+    ]
+    for body in switches:  # a rule switched by 0 or 1: JSON Schema's boolean is true or false only
+        r = await client.patch(url, json=body, headers={**admin, "If-Match": str(version)})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"][-1] in ("enabled", "move_to_next_working_day")
 
 
 async def test_a_replacement_named_twice_is_422_before_the_version_is_checked(
