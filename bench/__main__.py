@@ -1,4 +1,5 @@
-"""`make bench`: each api endpoint next to bare baselines measured in the same run.
+"""`make bench`: each api endpoint next to bare baselines measured in the same run, then the
+notifier's sweep and latency (bench/notices.py; `BENCH_ONLY=notices` runs those alone).
 
 Absolute numbers on these 2-core machines are noisy; the ratios are what count. Each case
 runs `BENCH_ROUNDS` times interleaved with the others, and the best round is kept.
@@ -19,7 +20,7 @@ import asyncpg
 import httpx
 import redis
 
-from bench import library
+from bench import library, notices
 from bench.load import Result, drive, generator
 from services.api.migrate import upgrade
 from shared.db import plain_url
@@ -75,6 +76,15 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
+    if ONLY in ("notices", "sweep"):
+        notices.main()
+        return
+    api_bench()
+    if not ONLY:
+        notices.main()
+
+
+def api_bench() -> None:
     run_id = uuid.uuid4().hex[:8]
     db_name = f"duban_bench_{run_id}"
     prefix = f"duban-bench-{run_id}"

@@ -29,6 +29,7 @@ class Job(StrEnum):
     EVENT = "event"
     NOTICE_ACTION = "notice_action"
     ISSUE_NOTICE = "issue_notice"
+    REPORT_FILED = "report_filed"
     RECONCILE = "reconcile"
 
 
@@ -64,6 +65,16 @@ class NoticeActionPayload(Payload):
     decides: str | None = Field(default=None, description="accept / reject: the answer decided")
     proposed_due_date: date | None = None  # an explanation's proposed deadline
     due_date: date | None = None  # a rejected feedback's new deadline (退办)
+
+
+class ReportFiledPayload(Payload):
+    """A report period filed while a notice chain chased it (written by the filing itself: for a
+    project report, by the file_project_report function), so the notifier closes the chain now."""
+
+    subject_type: str = Field(examples=["project", "unit"])
+    subject_id: UUID
+    period: str
+    filed_at: datetime
 
 
 class IssueNoticePayload(Payload):

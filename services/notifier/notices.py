@@ -10,7 +10,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,7 +21,7 @@ from shared.clock import OFFICE_TZ
 from shared.models import Notice, NoticeChain, Program
 from shared.outbox import publish_event
 from shared.program_settings import EscalationPolicy, ProgramSettings
-from shared.queues import IssueNoticePayload, NoticeActionPayload
+from shared.queues import IssueNoticePayload, NoticeActionPayload, ReportFiledPayload
 from shared.vocabulary import ChainState, NoticeAction, NoticeRule, NoticeState, WebhookEvent
 
 ANSWERABLE = (NoticeState.ISSUED, NoticeState.REOPENED)
@@ -74,6 +74,29 @@ async def apply(session: AsyncSession, done: NoticeActionPayload, at: datetime) 
         if chain.next_level_on is not None:
             chain.next_level_on = cal.add_working_days(chain.next_level_on, stood).date
     return "clock resumed"
+
+
+async def report_filed(session: AsyncSession, done: ReportFiledPayload) -> str:
+    """The period a chain chased was filed: the chain ends now, with its standing notices."""
+    closed = list(
+        await session.scalars(
+            update(NoticeChain)
+            .where(
+                col(NoticeChain.rule) == NoticeRule.REPORT_DUE,
+                col(NoticeChain.subject_type) == done.subject_type,
+                col(NoticeChain.subject_id) == done.subject_id,
+                col(NoticeChain.period) == done.period,
+                col(NoticeChain.state) == ChainState.OPEN,
+            )
+            .values(state=ChainState.CLOSED, closed_reason="report_filed", closed_at=done.filed_at,
+                    next_level_on=None, paused_on=None)
+            .returning(col(NoticeChain.id))
+        )
+    )  # fmt: skip
+    if not closed:
+        return "no open chain"
+    await close_notices(session, closed, "report_filed", done.filed_at)
+    return "chain closed"
 
 
 LEVEL_OF = {"urging": 1, "supervision": 2}
@@ -134,4 +157,4 @@ def _title(text: str) -> str:
     return f"督办事项“{first[:80]}{'…' if len(first) > 80 else ''}”"
 
 
-__all__ = ["apply", "issue_manual"]
+__all__ = ["apply", "issue_manual", "report_filed"]

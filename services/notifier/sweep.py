@@ -330,17 +330,15 @@ async def _climb(
         issuing.append((chain, policy, rung.level, due_day))
     if not issuing:
         return
-    parents = dict(
-        (
-            await session.execute(
-                select(col(Notice.chain_id), col(Notice.id)).where(
-                    tuple_(col(Notice.chain_id), col(Notice.level)).in_(
-                        [(c.id, c.level) for c, *_ in issuing]
-                    )
-                )
+    parents: dict[Any, Any] = {}
+    climbing = [(c.id, c.level) for c, *_ in issuing if c.level >= 0]
+    for start in range(0, len(climbing), CHUNK):
+        found = await session.execute(
+            select(col(Notice.chain_id), col(Notice.id)).where(
+                tuple_(col(Notice.chain_id), col(Notice.level)).in_(climbing[start : start + CHUNK])
             )
-        ).all()
-    )
+        )
+        parents |= dict(found.all())
     rows = []
     for chain, policy, level, due_day in issuing:
         rung = rung_at(policy, level)

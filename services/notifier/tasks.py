@@ -9,7 +9,7 @@ from shared import clock
 from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
-from shared.queues import EventPayload, IssueNoticePayload, Job, NoticeActionPayload
+from shared.queues import EventPayload, IssueNoticePayload, Job, NoticeActionPayload, ReportFiledPayload
 from shared.settings import NotifierSettings
 
 ping = ping_task(inbox=NotifierInbox, receipt=NotifierPingReceipt)
@@ -71,3 +71,12 @@ async def issue_notice(ctx: dict[str, Any], message_id: str, payload: dict[str, 
         if not await claim(session, NotifierInbox, message_id=message_id, job=Job.ISSUE_NOTICE):
             return "duplicate"
         return await notices.issue_manual(session, order)
+
+
+async def report_filed(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Close the chain chasing a period just filed (once); the sweep would, later."""
+    done = ReportFiledPayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, NotifierInbox, message_id=message_id, job=Job.REPORT_FILED):
+            return "duplicate"
+        return await notices.report_filed(session, done)

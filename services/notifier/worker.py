@@ -8,7 +8,15 @@ import httpx
 from arq.worker import Worker
 
 from services.notifier.delivery import load_channel
-from services.notifier.tasks import deliver_webhooks, event, issue_notice, notice_action, ping, sweep_notices
+from services.notifier.tasks import (
+    deliver_webhooks,
+    event,
+    issue_notice,
+    notice_action,
+    ping,
+    report_filed,
+    sweep_notices,
+)
 from shared.crypto import SecretBox
 from shared.models import NotifierInbox
 from shared.queues import Target
@@ -24,6 +32,7 @@ def functions(settings: NotifierSettings) -> list[JobSpec]:
         JobSpec(event, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(notice_action, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(issue_notice, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
+        JobSpec(report_filed, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
     ]
 
 

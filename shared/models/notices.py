@@ -25,6 +25,7 @@ class NoticeChain(SQLModel, table=True):
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_chain")),
         UniqueConstraint("rule", "subject_type", "subject_id", "period"),
         Index("ix_notice_chain_next", "next_level_on", postgresql_where="state = 'open'"),
+        Index("ix_notice_chain_open", "program_id", "rule", postgresql_where="state = 'open'"),
     )
     subtree_column: ClassVar[str] = "recipient_unit_id"
 

@@ -386,9 +386,12 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
 async def _publish(sessions: async_sessionmaker[AsyncSession], event: str, data: Any, when: str) -> str:
     """The ranker's event, as the notifier's event job receives it from the outbox."""
     happened = EventPayload(
-        event=event, subject_type="round", subject_id=uuid.uuid4(), occurred_at=at(when).now(),
+        event=event,
+        subject_type="round",
+        subject_id=uuid.uuid4(),
+        occurred_at=at(when).now(),
         data=data.model_dump(mode="json"),
-    )  # fmt: skip
+    )
     return await event_job({"sessions": sessions}, str(uuid.uuid4()), happened.model_dump(mode="json"))
 
 
@@ -405,15 +408,19 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     world = approved
     units = world.units
     ranking = RoundPublished(
-        round_id=uuid.uuid4(), program_id=world.programs["P"].id, quarter="2018-Q3", version=1,
+        round_id=uuid.uuid4(),
+        program_id=world.programs["P"].id,
+        quarter="2018-Q3",
+        version=1,
         units=[
             RankedUnit(unit_id=units["A"].id, rank=1, score=Decimal("92.50")),
             RankedUnit(unit_id=units["D"].id, rank=2, score=Decimal("88.00")),
             RankedUnit(unit_id=units["B"].id, rank=3, score=Decimal("70.10"), distinguishable=False),
             RankedUnit(unit_id=units["C"].id, rank=3, score=Decimal("70.10")),
         ],
-        praise_top=1, criticise_bottom=1,
-    )  # fmt: skip
+        praise_top=1,
+        criticise_bottom=1,
+    )
     await _publish(sessions, "round.published", ranking, "2018-10-12 16:00")
     praise = (await session.scalars(select(Notice).where(col(Notice.kind) == "praise"))).all()
     assert [(n.recipient_unit_id, n.state) for n in praise] == [(units["A"].id, "issued")]
@@ -421,9 +428,10 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     await sweep(sessions, datetime.combine(date(2018, 10, 12), time(16, 30), OFFICE_TZ))
     criticised = await _notices(session, "ranking")
     assert sorted(criticised) == [
-        ("criticism", date(2018, 10, 12), "issued"), ("criticism", date(2018, 10, 12), "issued"),
+        ("criticism", date(2018, 10, 12), "issued"),
+        ("criticism", date(2018, 10, 12), "issued"),
         ("praise", date(2018, 10, 12), "issued"),
-    ]  # fmt: skip
+    ]
     bulletin = await session.scalar(
         select(Notice).where(col(Notice.kind) == "criticism", col(Notice.recipient_unit_id) == units["B"].id)
     )
@@ -431,18 +439,78 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
     await _days(sessions, date(2018, 10, 13), date(2018, 10, 26))
     assert sorted(k for k, _, _ in await _notices(session, "ranking")) == [
-        "criticism", "criticism", "interview", "interview", "praise",
-    ]  # fmt: skip
+        "criticism",
+        "criticism",
+        "interview",
+        "interview",
+        "praise",
+    ]
     assert ("interview", date(2018, 10, 26), "issued") in await _notices(session, "ranking", units["B"].id)
 
     grades = AssessmentPublished(
-        program_id=world.programs["P"].id, year=2018,
-        units=[GradedUnit(unit_id=units["A"].id, score=Decimal("90"), grade="excellent"),
-               GradedUnit(unit_id=units["D"].id, score=Decimal("55.5"), grade="fail")],
-    )  # fmt: skip
+        program_id=world.programs["P"].id,
+        year=2018,
+        units=[
+            GradedUnit(unit_id=units["A"].id, score=Decimal("90"), grade="excellent"),
+            GradedUnit(unit_id=units["D"].id, score=Decimal("55.5"), grade="fail"),
+        ],
+    )
     await _publish(sessions, "assessment.published", grades, "2018-12-28 10:00")
     await sweep(sessions, datetime.combine(date(2018, 12, 28), time(11), OFFICE_TZ))
     assert await _notices(session, "assessment", units["D"].id) == [
         ("accountability", date(2018, 12, 28), "issued")
     ]
     assert await _chains(session, "assessment", units["A"].id) == []
+
+
+async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at_once(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A files September's project form and its weekly report the afternoon they are
+    urged: each filing writes one `report_filed` message (the project's in its filing function),
+    and the notifier closes each chain on it, before any sweep. A correction tells nothing."""
+    world = approved
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    weekly = await session.scalar(
+        select(NoticeChain).where(
+            col(NoticeChain.subject_id) == world.units["A"].id,
+            col(NoticeChain.schedule_kind) == "unit_weekly",
+            col(NoticeChain.state) == "open",
+        )
+    )
+    assert weekly is not None
+    await _file(client, world, "2018-09-26 15:00", "2018-09", "80")
+    await _file(client, world, "2018-09-26 15:10", "2018-09", "85")  # a correction
+    await _file(client, world, "2018-09-26 15:20", "2018-07", "30")  # July is chased too (never filed)
+    with clock.use_clock(at("2018-09-26 15:30")):
+        filed = await client.post(
+            f"/api/v1/units/{world.units['A'].id}/reports",
+            json={"kind": "weekly", "period": weekly.period, "body": "本周推进情况"},
+            headers=world.auth("a_reporter"),
+        )
+    assert filed.status_code == 201, filed.text
+    assert await _apply_actions(session, sessions, "report_filed") == ["chain closed"] * 3  # no correction
+    assert await _apply_actions(session, sessions, "report_filed") == ["duplicate"] * 3
+    chains = await session.scalars(
+        select(NoticeChain)
+        .where(
+            col(NoticeChain.period).in_(["2018-07", "2018-09", weekly.period]),
+            col(NoticeChain.subject_id).in_([world.projects["A"].id, world.units["A"].id]),
+            col(NoticeChain.schedule_kind) != "unit_monthly",  # the county's own July report: not filed
+        )
+        .execution_options(populate_existing=True)
+    )
+    assert {(c.period, c.state, c.closed_reason) for c in chains.all()} == {
+        ("2018-07", "closed", "report_filed"),
+        ("2018-09", "closed", "report_filed"),
+        (weekly.period, "closed", "report_filed"),
+    }
+    urging = await session.scalar(
+        select(Notice).where(
+            col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09"
+        )
+    )
+    assert urging is not None and urging.state == "closed"

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from services.notifier.delivery import LoggingChannel
 from services.notifier.sweep import sweep
-from services.notifier.tasks import issue_notice, notice_action, sweep_notices
+from services.notifier.tasks import issue_notice, notice_action, report_filed, sweep_notices
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -256,7 +256,7 @@ async def _apply_actions(
     session: AsyncSession, sessions: async_sessionmaker[AsyncSession], job: str = "notice_action"
 ) -> list[str]:
     """Run the notifier's job for each message of `job` the api queued (as the worker would)."""
-    task = {"notice_action": notice_action, "issue_notice": issue_notice}[job]
+    task = {"notice_action": notice_action, "issue_notice": issue_notice, "report_filed": report_filed}[job]
     queued = await session.scalars(
         select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
     )

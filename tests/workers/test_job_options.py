@@ -45,6 +45,7 @@ def test_the_services_declare_every_job(
         "event",
         "notice_action",
         "issue_notice",
+        "report_filed",
         "deliver_webhooks",
         "sweep_notices",
         "reconcile",

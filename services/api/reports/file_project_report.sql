@@ -4,6 +4,8 @@
 -- tests/api/test_filing_sql.py checks that the database runs exactly it. To change the function,
 -- edit this file and add a migration that calls services.api.reports.filing_sql.apply().
 --
+-- o_chased: a notice chain was chasing the period; the outbox row telling the notifier is written.
+--
 -- Outcomes: not_visible (404), not_approved (409, with o_status), invalid (422: the caller found a
 -- fault itself, or the period lies outside the program's year or the project's months, a milestone
 -- is unknown or the investment to date beyond the total; the facts to say so are returned), needs_deadline (the memo has no
@@ -30,7 +32,7 @@ CREATE OR REPLACE FUNCTION file_project_report(
     OUT o_program_id uuid, OUT o_responsible_unit_id uuid, OUT o_settings text, OUT o_stamp text,
     OUT o_milestones text[], OUT o_to_date numeric, OUT o_version integer,
     OUT o_due_at timestamptz, OUT o_due_complete boolean, OUT o_late boolean,
-    OUT o_submitted_at timestamptz, OUT o_year integer, OUT o_end_date date
+    OUT o_submitted_at timestamptz, OUT o_year integer, OUT o_end_date date, OUT o_chased boolean
 ) LANGUAGE plpgsql AS $$
 DECLARE
     v_year integer := substr(p_period, 1, 4)::integer;
@@ -121,6 +123,19 @@ BEGIN
             o_responsible_unit_id, NULL,
             p_after || jsonb_build_object('version', o_version, 'investment_to_date', o_to_date::text),
             p_request_id);
+    -- A notice chain chasing this period ends at once: the notifier closes it on this outbox
+    -- message (the sweep would too, later). The key is notice_chain's unique one.
+    o_chased := false;
+    IF o_version = 1 AND EXISTS (SELECT 1 FROM notice_chain c
+                                  WHERE c.rule = 'report_due' AND c.subject_type = 'project'
+                                    AND c.subject_id = p_project_id AND c.period = p_period
+                                    AND c.state = 'open') THEN
+        INSERT INTO outbox (id, producer, target, job, payload, attempts)
+        VALUES (gen_random_uuid(), 'api', 'notifier', 'report_filed',
+                jsonb_build_object('subject_type', 'project', 'subject_id', p_project_id,
+                                   'period', p_period, 'filed_at', o_submitted_at), 0);
+        o_chased := true;
+    END IF;
     o_outcome := 'filed';
 END
 $$;

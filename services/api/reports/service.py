@@ -23,9 +23,20 @@ from shared.db import driver_connection
 from shared.errors import Conflict, Forbidden, field_error, invalid
 from shared.i18n import N_, tr, word
 from shared.logging import request_id_var
-from shared.models import Problem, ProblemEvent, Program, Project, ProjectReport, Unit, UnitReport
+from shared.models import (
+    NoticeChain,
+    Problem,
+    ProblemEvent,
+    Program,
+    Project,
+    ProjectReport,
+    Unit,
+    UnitReport,
+)
+from shared.outbox import OUTBOX_WRITTEN
 from shared.program_settings import ProgramSettings
-from shared.vocabulary import DueState, ProjectStatus, ScheduleKind, UnitReportKind
+from shared.queues import Job, ReportFiledPayload, Target
+from shared.vocabulary import ChainState, DueState, NoticeRule, ProjectStatus, ScheduleKind, UnitReportKind
 
 CENT = Decimal("0.01")
 
@@ -259,6 +270,8 @@ async def file_project_report(
         "recorded_by_office": history,
         "submitted_at": filed["o_submitted_at"],  # never before the version it follows
     }
+    if filed["o_chased"]:  # the function told the notifier in its outbox: relay it after the commit
+        session.info[OUTBOX_WRITTEN] = True
     raised: list[uuid.UUID] = []
     if data.problems:
         program = await session.get_one(Program, filed["o_program_id"])
@@ -335,6 +348,8 @@ async def file_unit_report(
     )
     session.add(report)
     await session.flush()
+    if version == 1 and data.period is not None:
+        await _tell_the_chain(session, unit.id, data, now)
     if data.kind == "instant":
         await outbox.publish_event(
             session,
@@ -359,6 +374,28 @@ async def file_unit_report(
         after=data.model_dump(mode="json") | {"version": version},
     )
     return report
+
+
+async def _tell_the_chain(
+    session: AsyncSession, unit_id: uuid.UUID, data: UnitReportIn, now: datetime
+) -> None:
+    """A period a notice chain is chasing ends its chain now: the notifier is told in this
+    transaction (the sweep would close it later). Project reports do this in their function."""
+    chased = await session.scalar(
+        select(col(NoticeChain.id)).where(
+            col(NoticeChain.rule) == NoticeRule.REPORT_DUE, col(NoticeChain.subject_type) == "unit",
+            col(NoticeChain.subject_id) == unit_id, col(NoticeChain.period) == data.period,
+            col(NoticeChain.state) == ChainState.OPEN,
+        )
+    )  # fmt: skip
+    if chased is not None:
+        assert data.period is not None
+        payload = ReportFiledPayload(
+            subject_type="unit", subject_id=unit_id, period=data.period, filed_at=now
+        )
+        await outbox.add_message(
+            session, producer="api", target=Target.NOTIFIER, job=Job.REPORT_FILED, payload=payload
+        )
 
 
 async def project_report_history(

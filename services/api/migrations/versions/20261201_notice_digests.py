@@ -1,5 +1,8 @@
 """notice digests: one message a day to each unit's liaison, listing its new notices
 
+Also an index of each program's open chains by rule: closing what no longer stands reads the
+open chains only, however many closed ones history holds.
+
 Revision ID: 20261201_0019
 Revises: 20261201_0018
 Create Date: 2026-12-01 11:30:00+00:00
@@ -19,6 +22,9 @@ WAITING = "digest_id IS NULL AND state IN ('issued', 'reopened')"
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_notice_chain_open", "notice_chain", ["program_id", "rule"], postgresql_where="state = 'open'"
+    )
     op.create_table(
         "notice_digest",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -45,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notice_chain_open", table_name="notice_chain", postgresql_where="state = 'open'")
     op.drop_index("ix_notice_undigested", table_name="notice", postgresql_where=WAITING)
     op.drop_constraint(op.f("fk_notice_digest_id_notice_digest"), "notice", type_="foreignkey")
     op.drop_column("notice", "digest_id")

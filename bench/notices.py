@@ -1,0 +1,226 @@
+"""`BENCH_ONLY=notices make bench`: the notifier's two benchmarks, on a database of their own.
+
+1. The sweep on a province-sized program beside its bare SQL floor (bench/sweep.py).
+2. Event → notice latency at a trickle, through the real api and notifier processes: a report
+   filed for a period a chain chases, until the chain is closed (read in the database); an office
+   `POST /notices`, until `GET /notices/{id}` finds it in the inbox. One at a time,
+   BENCH_LATENCY_EVENTS (200) of each; p50 and p99 of the wall time from the request's start.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+import httpx
+
+from bench import sweep as sweep_bench
+from services.api.migrate import upgrade
+from services.notifier.sweep import sweep
+from shared.clock import OFFICE_TZ
+from shared.db import create_engine, plain_url, session_factory
+from shared.program_settings import ProgramSettings
+from shared.settings import ApiSettings
+
+EVENTS = int(os.environ.get("BENCH_LATENCY_EVENTS", "200"))
+PASSWORD = "Load-test-2026x"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _county(database_url: str, office_code: str) -> tuple[str, str, list[str]]:
+    """A county under the bench office, a 2018 program and EVENTS approved projects, none reported."""
+    conn = await asyncpg.connect(plain_url(database_url))
+    try:
+        office, path = await conn.fetchrow("SELECT id, path FROM unit WHERE code = $1", office_code)
+        county, program = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO unit (id, code, name, kind, parent_id, path, version) "
+            "VALUES ($1, 'LAT-C', '延迟县', 'government', $2, $3, 1)",
+            county,
+            office,
+            f"{path}{county}/",
+        )
+        await conn.execute(
+            "INSERT INTO program (id, code, name, year, office_unit_id, categories, settings, version) "
+            "VALUES ($1, 'LATENCY', '延迟基准', 2018, $2, '{}', $3, 1)",
+            program,
+            office,
+            json.dumps(ProgramSettings().model_dump(mode="json")),
+        )
+        leader = json.dumps({"name": "张三", "title": "副县长"})
+        projects = [uuid.uuid4() for _ in range(EVENTS)]
+        await conn.copy_records_to_table(
+            "project",
+            columns=sweep_bench.PROJECT_COLUMNS,
+            records=[
+                (
+                    p,
+                    program,
+                    f"L{i:05d}",
+                    f"延迟项目{i:05d}",
+                    "公共服务",
+                    county,
+                    county,
+                    county,
+                    leader,
+                    "[]",
+                    "new",
+                    "construction",
+                    "approved",
+                    Decimal(1000),
+                    Decimal(600),
+                    datetime(2018, 1, 1).date(),
+                    datetime(2019, 12, 31).date(),
+                    "{}",
+                    1,
+                    "bench",
+                )
+                for i, p in enumerate(projects)
+            ],
+        )
+        return str(program), str(county), [str(p) for p in projects]
+    finally:
+        await conn.close()
+
+
+async def _chased(database_url: str) -> None:
+    """The sweep of 26 September 2018: a chain (and its urging notice) for every project's September."""
+    engine = create_engine(ApiSettings(database_url=database_url, redis_url="redis://127.0.0.1:6379/0"))
+    try:
+        await sweep(session_factory(engine), datetime(2018, 9, 26, 9, tzinfo=OFFICE_TZ))
+    finally:
+        await engine.dispose()
+
+
+async def _until(done: Callable[[], Awaitable[object]]) -> None:
+    while not await done():  # noqa: ASYNC110 - polling what a client would see
+        await asyncio.sleep(0.001)
+
+
+async def _found(c: httpx.AsyncClient, url: str) -> bool:
+    return (await c.get(url)).status_code == 200
+
+
+async def _latencies(api: str, auth: dict[str, str], database_url: str) -> dict[str, list[float]]:
+    program, county, projects = await _county(database_url, "BENCH")
+    await _chased(database_url)
+    conn = await asyncpg.connect(plain_url(database_url))
+    out: dict[str, list[float]] = {"report filed → chain closed": [], "POST /notices → in the inbox": []}
+    try:
+        async with httpx.AsyncClient(base_url=api, headers=auth, timeout=10) as c:
+            for project in projects:
+                began = time.perf_counter()
+                r = await c.post(
+                    f"/api/v1/projects/{project}/reports",
+                    json={"period": "2018-09", "investment_month": "10", "progress_percent": "20"},
+                )
+                assert r.status_code == 201, r.text
+                closed = (
+                    "SELECT state = 'closed' FROM notice_chain WHERE subject_id = $1 AND period = '2018-09'"
+                )
+                await _until(lambda q=closed, p=uuid.UUID(project): conn.fetchval(q, p))
+                out["report filed → chain closed"].append((time.perf_counter() - began) * 1000)
+            body = {
+                "program_id": program,
+                "kind": "urging",
+                "recipient_unit_id": county,
+                "subject": {"type": "instruction"},
+                "requirements": "落实领导批示",
+                "due_in_working_days": 5,
+            }
+            for _ in range(EVENTS):
+                began = time.perf_counter()
+                r = await c.post("/api/v1/notices", json=body)
+                assert r.status_code == 202, r.text
+                url = f"/api/v1/notices/{r.json()['id']}"
+                await _until(lambda u=url: _found(c, u))
+                out["POST /notices → in the inbox"].append((time.perf_counter() - began) * 1000)
+    finally:
+        await conn.close()
+    return out
+
+
+def run(env: dict[str, str], database_url: str, api_port: int) -> None:
+    """Both benchmarks; `env` is the bench's environment for this database."""
+    asyncio.run(sweep_bench.run(database_url))
+    notifier = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "notifier"], env=env)
+    api_proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "serve", "api", "--port", str(api_port)], env=env
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        from bench.__main__ import _wait
+
+        _wait(f"{api}/readyz", api_proc)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "bootstrap",
+                "--office-code",
+                "BENCH",
+                "--office-name",
+                "bench",
+                "--admin-username",
+                "bench",
+                "--admin-password",
+                PASSWORD,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        grant = {"grant_type": "password", "username": "bench", "password": PASSWORD}
+        token = httpx.post(f"{api}/api/v1/auth/token", data=grant).json()["access_token"]
+        measured = asyncio.run(_latencies(api, {"Authorization": f"Bearer {token}"}, database_url))
+    finally:
+        for proc in (api_proc, notifier):
+            proc.terminate()
+            proc.wait(30)
+    print(
+        f"\nevent → notice latency at a trickle ({EVENTS} each, one at a time; "
+        "targets p50 ≤ 100 ms, p99 ≤ 300 ms)"
+    )
+    for name, ms in measured.items():
+        print(f"{name:32} p50 {_percentile(ms, 0.5):7.1f} ms   p99 {_percentile(ms, 0.99):7.1f} ms")
+
+
+def main() -> None:
+    """Run on a fresh database of its own (called by bench/__main__ for BENCH_ONLY=notices)."""
+    from bench.__main__ import ADMIN_URL, REDIS_URL, _admin, _free_port
+
+    run_id = uuid.uuid4().hex[:8]
+    db_name = f"duban_bench_notices_{run_id}"
+    asyncio.run(_admin(f'CREATE DATABASE "{db_name}"'))
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
+    try:
+        upgrade(db_url)
+        env = {
+            **os.environ,
+            "DUBAN_DATABASE_URL": db_url,
+            "DUBAN_REDIS_URL": REDIS_URL,
+            "DUBAN_QUEUE_PREFIX": f"duban-bench-{run_id}",
+            "DUBAN_ENVIRONMENT": "test",
+            "DUBAN_LOG_LEVEL": "WARNING",
+            "DUBAN_SWEEP_INTERVAL_SECONDS": "3600",
+        }
+        run(env, db_url, _free_port())
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+__all__ = ["main", "run"]
