@@ -77,12 +77,19 @@ async def publish_events(session: AsyncSession, events: Sequence[EventPayload], 
     """Many events in one INSERT (a sweep's notices), each sent to the notifier once this commits."""
     if not events:
         return
-    rows = [
-        {"id": uuid.uuid4(), "producer": producer, "target": Target.NOTIFIER.value, "job": Job.EVENT.value,
-         "payload": e.model_dump(mode="json"), "attempts": 0}
-        for e in events
-    ]  # fmt: skip
-    await session.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+    await session.execute(
+        text(
+            "INSERT INTO outbox (id, producer, target, job, payload, attempts) "
+            "SELECT gen_random_uuid(), :producer, :target, :job, CAST(p AS jsonb), 0 "
+            "FROM unnest(CAST(:payloads AS text[])) AS p"
+        ),
+        {
+            "producer": producer,
+            "target": Target.NOTIFIER.value,
+            "job": Job.EVENT.value,
+            "payloads": [e.model_dump_json() for e in events],
+        },
+    )
     session.info[OUTBOX_WRITTEN] = True
 
 

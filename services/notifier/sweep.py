@@ -23,6 +23,7 @@ so a sweep run twice, or killed and run again, issues nothing twice. One sweep a
 advisory lock), however many workers run the cron.
 """
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -30,7 +31,6 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import ARRAY, String, Uuid, bindparam, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -221,6 +221,18 @@ async def close_notices(session: AsyncSession, chain_ids: list[Any], reason: str
     )
 
 
+_OPEN = text(
+    "INSERT INTO notice_chain (id, program_id, rule, subject_type, subject_id, schedule_kind, period, "
+    "recipient_unit_id, due_date, policy, level, first_level, next_level_on, state, opened_at, title) "
+    "SELECT gen_random_uuid(), :program, :rule, v.subject_type, v.subject_id, v.kind, v.period, v.recipient, "
+    "v.due, CAST(:policy AS jsonb), -1, CAST(:first_level AS integer), v.first, 'open', :as_of, v.title "
+    "FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[]), CAST(:kinds AS text[]), "
+    "CAST(:periods AS text[]), CAST(:recipients AS uuid[]), CAST(:dues AS date[]), CAST(:firsts AS date[]), "
+    "CAST(:titles AS text[])) AS v(subject_type, subject_id, kind, period, recipient, due, first, title) "
+    "ON CONFLICT (rule, subject_type, subject_id, period) DO NOTHING"
+)
+
+
 async def _open(
     session: AsyncSession,
     program: Program,
@@ -230,7 +242,8 @@ async def _open(
     as_of: datetime,
     outcome: Outcome,
 ) -> None:
-    """Open a chain for each matter found whose first rung is due by today (never twice)."""
+    """Open a chain for each matter found whose first rung is due by today (never twice): one
+    INSERT … SELECT FROM unnest(…) … ON CONFLICT DO NOTHING."""
     today = as_of.astimezone(OFFICE_TZ).date()
     policy = settings.escalation_policy
     busy: set[Any] = set()
@@ -245,7 +258,7 @@ async def _open(
             )
         )
     first_days: dict[date, date | None] = {}
-    rows = []
+    due: list[tuple[rules.Matter, date]] = []
     for m in found.matters:
         if m.subject_id in busy:
             continue
@@ -255,36 +268,69 @@ async def _open(
             first = first_days[m.due]
         else:
             first = m.first_on
-        if first is None or first > today:
-            continue
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "program_id": program.id,
-                "rule": found.rule,
-                "subject_type": m.subject_type,
-                "subject_id": m.subject_id,
-                "schedule_kind": m.kind or found.rule,
-                "period": m.period,
-                "recipient_unit_id": m.recipient_unit_id,
-                "due_date": m.due,
-                "policy": policy.model_dump(mode="json"),
-                "level": -1,
-                "first_level": found.first_level,
-                "next_level_on": first,
-                "state": ChainState.OPEN,
-                "opened_at": as_of,
-                "title": m.title,
-            }
-        )
-    for start in range(0, len(rows), CHUNK):
-        opened = await session.scalars(
-            insert(NoticeChain)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
-            .returning(col(NoticeChain.id))
-        )
-        outcome.opened += len(opened.all())
+        if first is not None and first <= today:
+            due.append((m, first))
+    if not due:
+        return
+    opened = await session.execute(
+        _OPEN,
+        {
+            "program": program.id,
+            "rule": str(found.rule),
+            "policy": policy.model_dump_json(),
+            "first_level": found.first_level,
+            "as_of": as_of,
+            "types": [m.subject_type for m, _ in due],
+            "ids": [m.subject_id for m, _ in due],
+            "kinds": [m.kind or str(found.rule) for m, _ in due],
+            "periods": [m.period for m, _ in due],
+            "recipients": [m.recipient_unit_id for m, _ in due],
+            "dues": [m.due for m, _ in due],
+            "firsts": [first for _, first in due],
+            "titles": [m.title for m, _ in due],
+        },
+    )
+    outcome.opened += opened.rowcount  # type: ignore[attr-defined]
+
+
+_ISSUE = text(
+    "INSERT INTO notice (id, chain_id, program_id, kind, level, recipient_unit_id, recipient, subject_type, "
+    "subject_id, period, requirements, issued_on, issued_at, due_date, state, parent_id) "
+    "SELECT v.id, v.chain_id, v.program_id, v.kind, v.level, v.recipient_unit_id, v.recipient, "
+    "v.subject_type, v.subject_id, v.period, v.requirements, :today, :as_of, v.due_date, 'issued', "
+    "(SELECT p.id FROM notice p WHERE p.chain_id = v.chain_id AND p.level = v.previous) "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:chains AS uuid[]), CAST(:programs AS uuid[]), "
+    "CAST(:kinds AS text[]), CAST(:levels AS integer[]), CAST(:units AS uuid[]), "
+    "CAST(:recipients AS text[]), "
+    "CAST(:types AS text[]), CAST(:subjects AS uuid[]), CAST(:periods AS text[]), "
+    "CAST(:requirements AS text[]), CAST(:dues AS date[]), CAST(:previous AS integer[])) "
+    "AS v(id, chain_id, program_id, kind, level, recipient_unit_id, recipient, subject_type, subject_id, "
+    "period, requirements, due_date, previous) "
+    "ON CONFLICT (chain_id, level) DO NOTHING RETURNING chain_id"
+)
+_SUPERSEDE = text(
+    "UPDATE notice n SET state = 'superseded' "
+    "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS integer[])) AS v(chain_id, level) "
+    "WHERE n.chain_id = v.chain_id AND n.level < v.level AND n.state = ANY(CAST(:standing AS text[]))"
+)
+_CLIMBED = text(
+    "UPDATE notice_chain c SET level = v.level, last_issued_on = :today, next_level_on = v.next "
+    "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS integer[]), CAST(:nexts AS date[])) "
+    "AS v(id, level, next) WHERE c.id = v.id"
+)
+_CHAIN_COLUMNS = (
+    NoticeChain.id,
+    NoticeChain.program_id,
+    NoticeChain.level,
+    NoticeChain.first_level,
+    NoticeChain.due_date,
+    NoticeChain.policy,
+    NoticeChain.recipient_unit_id,
+    NoticeChain.subject_type,
+    NoticeChain.subject_id,
+    NoticeChain.period,
+    NoticeChain.title,
+)
 
 
 async def _climb(
@@ -294,11 +340,13 @@ async def _climb(
     as_of: datetime,
     outcome: Outcome,
 ) -> None:
-    """Each open chain whose next rung is due by today issues it (one rung per sweep)."""
+    """Each open chain whose next rung is due by today issues it (one rung per sweep): the chains
+    read and locked in one SELECT, their notices, supersessions, next days and events written in
+    one statement each."""
     today = as_of.astimezone(OFFICE_TZ).date()
     chains = (
-        await session.scalars(
-            select(NoticeChain)
+        await session.execute(
+            select(*(col(c) for c in _CHAIN_COLUMNS))
             .where(
                 col(NoticeChain.state) == ChainState.OPEN,
                 col(NoticeChain.next_level_on) <= today,
@@ -309,9 +357,10 @@ async def _climb(
         )
     ).all()
     policies: dict[str, EscalationPolicy] = {}
-    issuing: list[tuple[NoticeChain, EscalationPolicy, int, date]] = []
+    issuing: list[dict[str, Any]] = []
+    stuck: list[Any] = []  # at the top of their ladder by time: nothing more comes by itself
     for chain in chains:
-        key = repr(chain.policy)
+        key = json.dumps(chain.policy, sort_keys=True)
         policy = policies.get(key) or policies.setdefault(key, EscalationPolicy.model_validate(chain.policy))
         if chain.level >= 0:
             level: int | None = chain.level + 1
@@ -323,74 +372,65 @@ async def _climb(
                 continue  # the reminder's moment passed with the deadline: the urging notice comes next
         rung = rung_at(policy, level) if level is not None else None
         if rung is None:
-            chain.next_level_on = None if chain.level >= 0 else chain.next_level_on
+            if chain.level >= 0:
+                stuck.append(chain.id)
             continue
         days = settings[chain.program_id].notice_rules.default_due_in_working_days
-        due_day = chain.due_date if level == 0 else cal.add_working_days(today, days).date
-        issuing.append((chain, policy, rung.level, due_day))
-    if not issuing:
-        return
-    parents: dict[Any, Any] = {}
-    climbing = [(c.id, c.level) for c, *_ in issuing if c.level >= 0]
-    for start in range(0, len(climbing), CHUNK):
-        found = await session.execute(
-            select(col(Notice.chain_id), col(Notice.id)).where(
-                tuple_(col(Notice.chain_id), col(Notice.level)).in_(climbing[start : start + CHUNK])
-            )
-        )
-        parents |= dict(found.all())
-    rows = []
-    for chain, policy, level, due_day in issuing:
-        rung = rung_at(policy, level)
-        assert rung is not None
-        rows.append(
+        issuing.append(
             {
                 "id": uuid.uuid4(),
                 "chain_id": chain.id,
                 "program_id": chain.program_id,
-                "kind": rung.kind,
-                "level": level,
+                "kind": str(rung.kind),
+                "level": rung.level,
                 "recipient_unit_id": chain.recipient_unit_id,
                 "recipient": rung.recipient,
                 "subject_type": chain.subject_type,
                 "subject_id": chain.subject_id,
                 "period": chain.period,
                 "requirements": requirements(rung.kind, chain.title, chain.due_date),
-                "issued_on": today,
-                "issued_at": as_of,
-                "due_date": due_day,
-                "state": NoticeState.ISSUED,
-                "parent_id": parents.get(chain.id),
+                "due_date": chain.due_date if rung.level == 0 else cal.add_working_days(today, days).date,
+                "previous": chain.level,
+                "next": level_day(policy, rung.level + 1, chain.due_date, today, cal),
             }
         )
-    issued: set[Any] = set()
-    for start in range(0, len(rows), CHUNK):
-        done = await session.scalars(
-            insert(Notice)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["chain_id", "level"])
-            .returning(col(Notice.chain_id))
+    if stuck:
+        await session.execute(
+            update(NoticeChain).where(col(NoticeChain.id).in_(stuck)).values(next_level_on=None)
         )
-        issued |= set(done.all())
-    rows = [r for r in rows if r["chain_id"] in issued]
-    outcome.issued += len(rows)
-    await session.execute(  # a higher rung supersedes the lower ones still standing
-        text(
-            "UPDATE notice n SET state = 'superseded' "
-            "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS int[])) AS v(chain_id, level) "
-            "WHERE n.chain_id = v.chain_id AND n.level < v.level AND n.state = ANY(:standing)"
-        ),
+    if not issuing:
+        return
+
+    def column(name: str) -> list[Any]:
+        return [row[name] for row in issuing]
+
+    done = await session.execute(
+        _ISSUE,
         {
-            "chains": [r["chain_id"] for r in rows],
-            "levels": [r["level"] for r in rows],
-            "standing": [str(s) for s in STANDING],
+            "today": today,
+            "as_of": as_of,
+            "ids": column("id"),
+            "chains": column("chain_id"),
+            "programs": column("program_id"),
+            "kinds": column("kind"),
+            "levels": column("level"),
+            "units": column("recipient_unit_id"),
+            "recipients": column("recipient"),
+            "types": column("subject_type"),
+            "subjects": column("subject_id"),
+            "periods": column("period"),
+            "requirements": column("requirements"),
+            "dues": column("due_date"),
+            "previous": column("previous"),
         },
     )
-    for chain, policy, level, _ in issuing:
-        if chain.id in issued:
-            chain.level, chain.last_issued_on = level, today
-            chain.next_level_on = level_day(policy, level + 1, chain.due_date, today, cal)
-    await publish_events(session, [_issued(r, as_of) for r in rows], producer="notifier")
+    issued = set(done.scalars().all())
+    issuing = [row for row in issuing if row["chain_id"] in issued]
+    outcome.issued += len(issuing)
+    climbed = {"chains": column("chain_id"), "levels": column("level")}
+    await session.execute(_SUPERSEDE, climbed | {"standing": [str(s) for s in STANDING]})
+    await session.execute(_CLIMBED, climbed | {"today": today, "nexts": column("next")})
+    await publish_events(session, [_issued(row, as_of) for row in issuing], producer="notifier")
 
 
 def _issued(row: dict[str, Any], at: datetime) -> EventPayload:

@@ -59,6 +59,7 @@ class Notice(SQLModel, table=True):
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice")),
         UniqueConstraint("chain_id", "level"),
         Index("ix_notice_recipient_state", "recipient_unit_id", "state"),
+        Index("ix_notice_parent", "parent_id", postgresql_where="parent_id IS NOT NULL"),
         Index(
             "ix_notice_undigested",
             "recipient_unit_id",
@@ -82,7 +83,7 @@ class Notice(SQLModel, table=True):
     issued_at: datetime = timestamp(nullable=False)  # the instant of the sweep that issued it
     due_date: date
     state: str = Field(default="issued", max_length=24)
-    parent_id: uuid.UUID | None = Field(default=None, foreign_key="notice.id")
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="notice.id")  # indexed (ix_notice_parent)
     closed_at: datetime | None = timestamp()
     digest_id: uuid.UUID | None = Field(
         default=None, foreign_key="notice_digest.id"
