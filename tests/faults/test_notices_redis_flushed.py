@@ -29,7 +29,7 @@ from tests.helpers import eventually, free_port, receiving
 
 pytestmark = pytest.mark.e2e
 SECRET = "county-notice-webhook-secret"
-PROJECTS = 12
+PROJECTS = 4
 
 
 async def _flush(port: int) -> None:

@@ -1,5 +1,8 @@
 """A sweep SIGKILLed halfway and run again leaves the same notices as a sweep never interrupted:
-none missing, none doubled (the sweep is one transaction, its keys unique)."""
+none missing, none doubled (the sweep is one transaction, its keys unique).
+
+"Halfway" is made certain rather than hoped for: the test holds the outbox table locked, so the
+sweep, having written its first notices, waits to write their events; it is killed there."""
 
 import asyncio
 import os
@@ -21,7 +24,7 @@ from shared.settings import ApiSettings
 from tests.e2e.conftest import own_database
 
 pytestmark = pytest.mark.e2e
-PROJECTS = 150
+PROJECTS = 40
 AS_OF = "2018-09-26"
 
 
@@ -61,21 +64,28 @@ def _sweep(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def _sweeping(env: dict[str, str]) -> None:
-    """Wait until a sweep holds its advisory lock in this database: it has begun."""
-    conn = await asyncpg.connect(plain_url(env["DUBAN_DATABASE_URL"]))
-    try:
-        for _ in range(300):
-            held = await conn.fetchval(
-                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-                "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
-            )
-            if held:
-                return
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    raise AssertionError("the sweep never began")
+async def _stuck_writing_events(conn: asyncpg.Connection, victim: subprocess.Popen[bytes]) -> int:
+    """Wait until a sweep, its notices written, waits for the outbox lock; its backend's pid.
+    (Asked outside the lock holder's transaction, which would see one frozen snapshot.)"""
+    for _ in range(600):
+        pid = await conn.fetchval(
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = CAST('outbox' AS regclass)"
+        )
+        if pid:
+            return int(pid)
+        assert victim.poll() is None, victim.communicate()[0]
+        await asyncio.sleep(0.05)
+    victim.kill()
+    raise AssertionError(f"the sweep never reached its events: {victim.communicate()[0]!r}")
+
+
+async def _gone(conn: asyncpg.Connection, pid: int) -> None:
+    """PostgreSQL notices a killed client when it next writes to it: once the lock is free."""
+    for _ in range(200):
+        if not await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the killed sweep's transaction is still there")
 
 
 async def _notices(env: dict[str, str]) -> set[tuple[str, str, int, str]]:
@@ -104,12 +114,27 @@ async def test_a_sweep_killed_halfway_and_run_again_issues_what_a_clean_one_does
         done = await asyncio.to_thread(_sweep(clean).communicate)
         assert b'"issued"' in done[0], done[0]
         started = time.monotonic()
-        victim = _sweep(killed)
-        await _sweeping(killed)
-        await asyncio.sleep(0.5)  # well into it
-        assert victim.poll() is None, "the sweep ended before it could be killed: make the county bigger"
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(10)
+        holder = await asyncpg.connect(plain_url(killed["DUBAN_DATABASE_URL"]))
+        watcher = await asyncpg.connect(plain_url(killed["DUBAN_DATABASE_URL"]))
+        try:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute("LOCK TABLE outbox IN EXCLUSIVE MODE")
+            victim = _sweep(killed)
+            pid = await _stuck_writing_events(watcher, victim)
+            wrote = await watcher.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE pid = $1 AND granted "
+                "AND relation = CAST('notice' AS regclass) AND mode = 'RowExclusiveLock'",
+                pid,
+            )
+            assert wrote, "the sweep should be stopped after writing notices, not before"
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+            await held.rollback()
+            await _gone(watcher, pid)
+        finally:
+            await holder.close()
+            await watcher.close()
         assert await _notices(killed) == set()  # one transaction: all of it or nothing
         await asyncio.to_thread(_sweep(killed).communicate)
         again = await asyncio.to_thread(_sweep(killed).communicate)

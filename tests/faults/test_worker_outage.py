@@ -2,6 +2,7 @@
 while Redis is away, and reports in again once Redis is back."""
 
 import asyncio
+import signal
 import time
 
 import pytest
@@ -50,3 +51,5 @@ async def test_the_notifier_survives_redis_going_away_and_coming_back(
         await eventually(healthy, within=45)
 
         assert notifier.poll() is None
+    notifier.send_signal(signal.SIGTERM)  # stopped while Redis is up: it goes at once
+    await asyncio.to_thread(notifier.wait, 20)
