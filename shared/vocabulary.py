@@ -215,6 +215,24 @@ class NoticeRule(StrEnum):
     ASSESSMENT = "assessment"  # a failing annual grade: an accountability referral
 
 
+class RoundState(StrEnum):
+    """An observation round's life: scored while open, ranked by the ranker, then published."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    RANKED = "ranked"
+    PUBLISHED = "published"
+
+
+class ObjectiveComponent(StrEnum):
+    """The objective parts of a round's composite, each 0–100 as of the round's end."""
+
+    INVESTMENT_RATE = "investment_rate"
+    MILESTONE_RATE = "milestone_rate"
+    REPORT_TIMELINESS = "report_timeliness"
+
+
 class Grade(StrEnum):
     """An annual (or half-year) assessment's grade."""
 
@@ -253,6 +271,7 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("notice", "state", check("state", NoticeState)),
     ("notice", "kind", check("kind", NoticeKind)),
     ("notice_action", "action", check("action", NoticeAction)),
+    ("observation_round", "state", check("state", RoundState)),
 )
 
 

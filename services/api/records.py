@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 
 from services.api.auth.scope import get_visible
 from shared.i18n import N_
-from shared.models import AppUser, Notice, Problem, Program, Project, Task, Unit, Webhook
+from shared.models import AppUser, Notice, ObservationRound, Problem, Program, Project, Task, Unit, Webhook
 
 
 async def visible_program(program_id: UUID, request: Request) -> Program:
@@ -54,6 +54,12 @@ async def visible_notice(notice_id: UUID, request: Request) -> Notice:
     return await get_visible(request.state.session, Notice, notice_id, request.state.principal, N_("notice"))
 
 
+async def visible_round(round_id: UUID, request: Request) -> ObservationRound:
+    return await get_visible(
+        request.state.session, ObservationRound, round_id, request.state.principal, N_("observation round")
+    )
+
+
 ProgramDep = Annotated[Program, Depends(visible_program)]
 ProjectDep = Annotated[Project, Depends(visible_project)]
 TaskDep = Annotated[Task, Depends(visible_task)]
@@ -62,3 +68,4 @@ ProblemDep = Annotated[Problem, Depends(visible_problem)]
 UserDep = Annotated[AppUser, Depends(visible_user)]
 WebhookDep = Annotated[Webhook, Depends(visible_webhook)]
 NoticeDep = Annotated[Notice, Depends(visible_notice)]
+RoundDep = Annotated[ObservationRound, Depends(visible_round)]

@@ -27,6 +27,13 @@ from shared.models.reports import (
     ReportDeadline,
     UnitReport,
 )
+from shared.models.rounds import (
+    ObservationRound,
+    ObservationScore,
+    RoundInspector,
+    RoundProject,
+    ScoreReceipt,
+)
 from shared.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
@@ -46,6 +53,8 @@ __all__ = [
     "NoticeDigest",
     "NotifierInbox",
     "NotifierPingReceipt",
+    "ObservationRound",
+    "ObservationScore",
     "OutboxMessage",
     "Ping",
     "Problem",
@@ -56,6 +65,9 @@ __all__ = [
     "RankerInbox",
     "RankerPingReceipt",
     "ReportDeadline",
+    "RoundInspector",
+    "RoundProject",
+    "ScoreReceipt",
     "Task",
     "TaskTarget",
     "TaskUnit",

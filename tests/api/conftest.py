@@ -27,9 +27,12 @@ from shared.models import (
     AppUser,
     Notice,
     NoticeChain,
+    ObservationRound,
     Problem,
     Program,
     Project,
+    RoundInspector,
+    RoundProject,
     Task,
     TaskTarget,
     TaskUnit,
@@ -60,6 +63,7 @@ class World:
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     problems: dict[str, Problem] = field(default_factory=dict)
     notices: dict[str, Notice] = field(default_factory=dict)
+    rounds: dict[str, ObservationRound] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -210,6 +214,21 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
             due_date=date(2018, 8, 30),
         )  # fmt: skip
         session.add(w.notices[name])
+    for office in ("P", "Q"):  # a draft observation round of each program, county A's inspector in P's
+        w.rounds[office] = ObservationRound(
+            program_id=w.programs[office].id, name="第三季度观摩", quarter="2018Q3",
+            opens_at=datetime(2018, 9, 10, tzinfo=UTC), closes_at=datetime(2018, 9, 14, tzinfo=UTC),
+            rubric=[{"key": "progress", "name": "形象进度", "weight": "1", "max_score": "100"}],
+            aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none"},
+            observation_weight=Decimal("0.6"),
+            objective_weights={"investment_rate": "0.2", "milestone_rate": "0.1", "report_timeliness": "0.1"},
+            tie_break="investment_rate", created_by="test",
+        )  # fmt: skip
+        session.add(w.rounds[office])
+    await session.flush()
+    session.add(RoundInspector(round_id=w.rounds["P"].id, user_id=w.users["a_inspector"].id))
+    for name, office in (("A", "P"), ("B", "P"), ("QC", "Q")):
+        session.add(RoundProject(round_id=w.rounds[office].id, project_id=w.projects[name].id))
     await session.commit()
 
 

@@ -518,6 +518,86 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "GET /rounds": (
+        lambda w, u: ("GET", f"/api/v1/rounds?program_id={program(w, u)}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    # The target's project is not approved yet: 422 shows the caller got past the rights.
+    "POST /rounds": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/rounds",
+            {
+                "program_id": program(w, u),
+                "name": "第四季度观摩",
+                "quarter": "2018Q4",
+                "opens_at": "2018-12-10T08:00:00+08:00",
+                "closes_at": "2018-12-14T18:00:00+08:00",
+                "rubric": [{"key": "progress", "name": "形象进度", "weight": "1", "max_score": "100"}],
+                "project_ids": [project(w, u)],
+                "inspector_user_ids": [str(w.users["a_inspector"].id)],
+            },
+            {},
+        ),
+        row(
+            **{p: (422, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /rounds/{id}": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}", None, {}),
+        PROGRAM_READ,
+    ),
+    "POST /rounds/{id}/open": (
+        lambda w, u: ("POST", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/open", None, {}),
+        row(**PROGRAM_OWNERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    # A draft round cannot close: 409 shows the caller got past the rights.
+    "POST /rounds/{id}/close": (
+        lambda w, u: ("POST", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/close", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # Only the round's inspectors score; its draft state (409) shows one got past the rights.
+    "POST /rounds/{id}/scores": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/scores",
+            {
+                "scores": [
+                    {
+                        "client_id": str(uuid.uuid4()),
+                        "project_id": project(w, u),
+                        "criterion": "progress",
+                        "value": 80,
+                        "scored_at": "2018-09-11T10:00:00+08:00",
+                    }
+                ]
+            },
+            {},
+        ),
+        row(
+            **{p: (403, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            a_inspector=(409, 409),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /rounds/{id}/assignments": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/assignments", None, {}),
+        row(
+            **{p: (403, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            a_inspector=(200, 200),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

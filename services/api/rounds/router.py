@@ -1,0 +1,90 @@
+"""Quarterly observation rounds (观摩评比): set up, open, score from phones, close."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import status
+
+from services.api.auth.permissions import Action, authorize
+from services.api.auth.principal import Principal
+from services.api.auth.scope import get_visible
+from services.api.pagination import Page, PageDep
+from services.api.records import RoundDep
+from services.api.rounds import service
+from services.api.rounds.schemas import AssignmentsOut, RoundIn, RoundPublic, ScoresIn, ScoresOut
+from services.api.routing import SessionDep, router
+from shared.i18n import N_
+from shared.models import Program
+from shared.vocabulary import RoundState
+
+rounds = router(prefix="/rounds", tags=["observation rounds"])
+Reader = Annotated[Principal, authorize(Action.PROGRAMS_READ)]
+Office = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]
+
+
+@rounds.get("", response_model=Page[RoundPublic])
+async def list_rounds(
+    session: SessionDep, principal: Reader, page: PageDep, program_id: UUID | None = None
+) -> Page[RoundPublic]:
+    """Rounds of the programs you see, latest first."""
+    rows, count = await service.list_rounds(session, principal=principal, page=page, program_id=program_id)
+    return Page(data=rows, count=count)
+
+
+@rounds.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+async def create_round(data: RoundIn, session: SessionDep, principal: Office) -> RoundPublic:
+    """Set up a quarter's round as a draft: its window, rubric, projects (approved ones of the
+    program), inspectors (people with the inspector or leader role) and how it is scored.
+    Observation and objective weights must sum to 1."""
+    program = await get_visible(session, Program, data.program_id, principal, N_("program"))
+    rnd = await service.create_round(session, data=data, program=program, principal=principal)
+    return await service.to_public(session, rnd)
+
+
+@rounds.get("/{round_id:uuid}", response_model=RoundPublic)
+async def get_round(session: SessionDep, principal: Reader, rnd: RoundDep) -> RoundPublic:
+    return await service.to_public(session, rnd)
+
+
+@rounds.post("/{round_id:uuid}/open", response_model=RoundPublic)
+async def open_round(session: SessionDep, principal: Office, rnd: RoundDep) -> RoundPublic:
+    """Open a draft round: its inspectors may score (scores taken inside its window)."""
+    await service.move(session, rnd=rnd, principal=principal, to=RoundState.OPEN)
+    return await service.to_public(session, rnd)
+
+
+@rounds.post("/{round_id:uuid}/close", response_model=RoundPublic, status_code=status.HTTP_202_ACCEPTED)
+async def close_round(session: SessionDep, principal: Office, rnd: RoundDep) -> RoundPublic:
+    """Close an open round. Scores taken inside the window still arrive during its grace period
+    (a phone that was offline)."""
+    await service.move(session, rnd=rnd, principal=principal, to=RoundState.CLOSED)
+    return await service.to_public(session, rnd)
+
+
+@rounds.post("/{round_id:uuid}/scores", response_model=ScoresOut)
+async def post_scores(
+    data: ScoresIn,
+    session: SessionDep,
+    principal: Reader,
+    rnd: RoundDep,
+) -> ScoresOut:
+    """An inspector's batch of scores (at most 500; send an `Idempotency-Key`). Each score
+    gets a result: `accepted`, `duplicate` (its `client_id` was taken before), `superseded` (a
+    score of the same criterion taken later stands) or `rejected` with the reason; one bad score
+    does not sink the batch. A score taken later (`scored_at`) replaces an earlier one; one taken
+    earlier and arriving later changes nothing."""
+    return await service.record_scores(session, rnd=rnd, principal=principal, scores=data.scores)
+
+
+@rounds.get("/{round_id:uuid}/assignments", response_model=AssignmentsOut)
+async def get_assignments(
+    session: SessionDep,
+    principal: Reader,
+    rnd: RoundDep,
+    inspector_user_id: UUID | None = None,
+) -> AssignmentsOut:
+    """What is left to score, per project and criterion: yours, or (for the program's office)
+    any inspector's. A phone resumes from it after a crash."""
+    return await service.assignments(
+        session, rnd=rnd, principal=principal, inspector_user_id=inspector_user_id or principal.id
+    )

@@ -1,0 +1,160 @@
+"""Observation round request and response bodies (API.md "Observation rounds and results")."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from shared.vocabulary import ObjectiveComponent, RoundState
+
+MAX_BATCH = 500
+
+
+class Criterion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["progress"])
+    name: str = Field(min_length=1, max_length=200, examples=["形象进度"])
+    weight: Decimal = Field(gt=0, le=1000, max_digits=10, decimal_places=4)
+    max_score: Decimal = Field(gt=0, le=10_000, max_digits=10, decimal_places=4)
+
+
+class Aggregation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trim: int = Field(default=1, ge=0, le=10, description="drop this many highest and lowest")
+    min_raters_for_trim: int = Field(default=5, ge=1, le=100)
+    normalize: Literal["none", "zscore"] = "none"
+
+
+def _default_objective() -> dict[ObjectiveComponent, Decimal]:
+    return {
+        ObjectiveComponent.INVESTMENT_RATE: Decimal("0.2"),
+        ObjectiveComponent.MILESTONE_RATE: Decimal("0.1"),
+        ObjectiveComponent.REPORT_TIMELINESS: Decimal("0.1"),
+    }
+
+
+class RoundIn(BaseModel):
+    """A quarter's observation round, created as a draft; `POST /rounds/{id}/open` opens it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program_id: UUID
+    name: str = Field(min_length=1, max_length=200, examples=["2018年第三季度观摩评比"])
+    quarter: str = Field(pattern=r"^\d{4}-?Q[1-4]$", examples=["2018Q3"])
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+    grace_hours: int = Field(
+        default=24, ge=0, le=24 * 14, description="scores taken in the window may arrive this long after it"
+    )
+    rubric: list[Criterion] = Field(min_length=1, max_length=50)
+    project_ids: list[UUID] = Field(min_length=1, max_length=20_000)
+    inspector_user_ids: list[UUID] = Field(min_length=1, max_length=1000)
+    aggregation: Aggregation = Field(default_factory=Aggregation)
+    observation_weight: Decimal = Field(default=Decimal("0.6"), ge=0, le=1, max_digits=6, decimal_places=4)
+    objective_weights: dict[ObjectiveComponent, Decimal] = Field(default_factory=_default_objective)
+    tie_break: ObjectiveComponent = ObjectiveComponent.INVESTMENT_RATE
+    praise_top: int = Field(default=3, ge=0, le=1000)
+    criticise_bottom: int = Field(default=3, ge=0, le=1000)
+
+    @field_validator("quarter")
+    @classmethod
+    def _compact(cls, quarter: str) -> str:
+        return quarter.replace("-", "")
+
+
+class RoundPublic(BaseModel):
+    id: UUID
+    program_id: UUID
+    name: str
+    quarter: str
+    opens_at: datetime
+    closes_at: datetime
+    grace_hours: int
+    rubric: list[Criterion]
+    project_ids: list[UUID]
+    inspector_user_ids: list[UUID]
+    aggregation: Aggregation
+    observation_weight: Decimal
+    objective_weights: dict[ObjectiveComponent, Decimal]
+    tie_break: ObjectiveComponent
+    praise_top: int
+    criticise_bottom: int
+    state: RoundState
+    version: int
+    created_by: str
+    created_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+class ScoreIn(BaseModel):
+    """One criterion of one project, as the phone took it. Range and scope are checked per item:
+    a bad item is rejected with its reason, the rest of the batch still counts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: UUID = Field(description="the phone's id for this score: a resend is a duplicate")
+    project_id: UUID
+    criterion: str = Field(min_length=1, max_length=64)
+    value: float = Field(description="0 to the criterion's max_score")
+    scored_at: AwareDatetime = Field(description="when the inspector took it (not when it was sent)")
+
+
+class ScoresIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scores: list[ScoreIn] = Field(min_length=1, description=f"at most {MAX_BATCH} a batch")
+
+
+ItemStatus = Literal["accepted", "duplicate", "superseded", "rejected"]
+
+
+class ScoreResult(BaseModel):
+    client_id: UUID
+    status: ItemStatus = Field(
+        description="accepted: it stands; duplicate: sent before; superseded: a score of the same "
+        "criterion taken later stands instead; rejected: see error and detail"
+    )
+    error: str | None = None
+    detail: str | None = None
+
+
+class Rejected(BaseModel):
+    client_id: UUID
+    error: str = Field(examples=["value-out-of-range"])
+    detail: str
+
+
+class ScoresOut(BaseModel):
+    accepted: int
+    duplicates: int
+    superseded: int
+    rejected: list[Rejected]
+    items: list[ScoreResult] = Field(description="one per score sent, in the order sent")
+
+
+class CriterionLeft(BaseModel):
+    key: str
+    name: str
+
+
+class Assignment(BaseModel):
+    project_id: UUID
+    code: str
+    name: str
+    scored: int = Field(description="criteria scored")
+    left: list[CriterionLeft] = Field(description="criteria still to score")
+
+
+class AssignmentsOut(BaseModel):
+    round_id: UUID
+    inspector_user_id: UUID
+    state: RoundState
+    accepting_until: datetime = Field(description="the last instant a score taken in the window is taken")
+    data: list[Assignment]
+    count: int
+    complete: int = Field(description="projects fully scored")

@@ -1,0 +1,477 @@
+"""Observation rounds: the office sets one up and opens it, inspectors score from their phones
+(offline-safe: every score carries the phone's id and the time it was taken), the office closes it.
+
+A batch of scores is one transaction of three statements whatever its size: the receipts of
+the phone's ids already taken (resends are duplicates), the receipts of the new ones, and one
+upsert of the standing scores in which a score taken later replaces one taken earlier and
+never the other way round."""
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.api.auth.principal import Principal
+from services.api.auth.scope import owned_or_403, visible
+from services.api.pagination import PageParams, paginate
+from services.api.rounds.schemas import (
+    MAX_BATCH,
+    Assignment,
+    AssignmentsOut,
+    CriterionLeft,
+    Rejected,
+    RoundIn,
+    RoundPublic,
+    ScoreIn,
+    ScoreResult,
+    ScoresOut,
+)
+from shared import audit, clock
+from shared.errors import Forbidden, InvalidState, PayloadTooLarge, invalid
+from shared.i18n import N_, tr, word
+from shared.models import AppUser, ObservationRound, Program, Project, RoundInspector, RoundProject, Unit
+from shared.vocabulary import ProjectStatus, Role, RoundState
+
+OFFICE_ONLY = N_("Only the program's office (or an office above it) runs its observation rounds.")
+SCORERS = frozenset({Role.INSPECTOR, Role.LEADER})
+CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead
+
+
+async def to_public(session: AsyncSession, rnd: ObservationRound) -> RoundPublic:
+    projects = await session.scalars(
+        select(col(RoundProject.project_id)).where(col(RoundProject.round_id) == rnd.id)
+    )
+    inspectors = await session.scalars(
+        select(col(RoundInspector.user_id)).where(col(RoundInspector.round_id) == rnd.id)
+    )
+    return RoundPublic.model_validate(
+        {**rnd.model_dump(), "project_ids": list(projects), "inspector_user_ids": list(inspectors)}
+    )
+
+
+async def list_rounds(
+    session: AsyncSession, *, principal: Principal, page: PageParams, program_id: uuid.UUID | None
+) -> tuple[list[RoundPublic], int]:
+    """Rounds of the programs the principal sees, latest window first."""
+    stmt = visible(select(ObservationRound), ObservationRound, principal)
+    if program_id:
+        stmt = stmt.where(col(ObservationRound.program_id) == program_id)
+    rows, count = await paginate(
+        session, stmt, page, col(ObservationRound.opens_at).desc(), col(ObservationRound.id)
+    )
+    return [await to_public(session, r) for r in rows], count
+
+
+async def create_round(
+    session: AsyncSession, *, data: RoundIn, program: Program, principal: Principal
+) -> ObservationRound:
+    """A draft round, after checking everything an office could get wrong, all at once."""
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    problems: list[tuple[list[str | int], str]] = []
+    if data.closes_at <= data.opens_at:
+        problems.append((["closes_at"], tr("the round must close after it opens")))
+    total = data.observation_weight + sum(data.objective_weights.values(), Decimal(0))
+    if total != 1:
+        problems.append(
+            (
+                ["objective_weights"],
+                tr("observation and objective weights must sum to 1, not {total}", total=total),
+            )
+        )
+    if any(w < 0 for w in data.objective_weights.values()):
+        problems.append((["objective_weights"], tr("a weight cannot be negative")))
+    seen: set[str] = set()
+    for i, criterion in enumerate(data.rubric):
+        if criterion.key in seen:
+            problems.append((["rubric", i, "key"], tr("the key {key} is used twice", key=criterion.key)))
+        seen.add(criterion.key)
+    problems += await _unfit_projects(session, program, data.project_ids)
+    problems += await _unfit_inspectors(session, data.inspector_user_ids)
+    if problems:
+        raise invalid(problems)
+    rnd = ObservationRound(
+        program_id=program.id,
+        name=data.name,
+        quarter=data.quarter,
+        opens_at=data.opens_at,
+        closes_at=data.closes_at,
+        grace_hours=data.grace_hours,
+        rubric=[c.model_dump(mode="json") for c in data.rubric],
+        aggregation=data.aggregation.model_dump(mode="json"),
+        observation_weight=data.observation_weight,
+        objective_weights={str(k): str(v) for k, v in data.objective_weights.items()},
+        tie_break=data.tie_break,
+        praise_top=data.praise_top,
+        criticise_bottom=data.criticise_bottom,
+        state=RoundState.DRAFT,
+        created_by=principal.key,
+    )
+    session.add(rnd)
+    await session.flush()
+    session.add_all(RoundProject(round_id=rnd.id, project_id=p) for p in dict.fromkeys(data.project_ids))
+    session.add_all(
+        RoundInspector(round_id=rnd.id, user_id=u) for u in dict.fromkeys(data.inspector_user_ids)
+    )
+    await session.flush()
+    await _audit(session, rnd, principal, "round.created")
+    return rnd
+
+
+async def _unfit_projects(
+    session: AsyncSession, program: Program, project_ids: list[uuid.UUID]
+) -> list[tuple[list[str | int], str]]:
+    approved = set(
+        await session.scalars(
+            select(col(Project.id)).where(
+                col(Project.id).in_(project_ids),
+                col(Project.program_id) == program.id,
+                col(Project.status) == ProjectStatus.APPROVED,
+            )
+        )
+    )
+    return [
+        (["project_ids", i], tr("{id} is not an approved project of this program", id=p))
+        for i, p in enumerate(project_ids)
+        if p not in approved
+    ]
+
+
+async def _unfit_inspectors(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> list[tuple[list[str | int], str]]:
+    rows = await session.execute(
+        select(col(AppUser.id), col(AppUser.roles), col(AppUser.is_active)).where(
+            col(AppUser.id).in_(user_ids)
+        )
+    )
+    found = {uid: (set(roles) & SCORERS, active) for uid, roles, active in rows}
+    problems: list[tuple[list[str | int], str]] = []
+    for i, uid in enumerate(user_ids):
+        if uid not in found or not found[uid][1]:
+            problems.append((["inspector_user_ids", i], tr("there is no active user {id}", id=uid)))
+        elif not found[uid][0]:
+            problems.append(
+                (["inspector_user_ids", i], tr("{id} is neither an inspector nor a leader", id=uid))
+            )
+    return problems
+
+
+async def _audit(session: AsyncSession, rnd: ObservationRound, principal: Principal, action: str) -> None:
+    program = await session.get(Program, rnd.program_id)
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action=action,
+        entity="observation_round",
+        entity_id=rnd.id,
+        unit_id=program.office_unit_id if program else None,
+        after={"state": rnd.state, "quarter": rnd.quarter},
+    )
+
+
+async def move(
+    session: AsyncSession, *, rnd: ObservationRound, principal: Principal, to: RoundState
+) -> ObservationRound:
+    """Open a draft round, or close an open one (scores taken in the window still arrive
+    during the grace period)."""
+    await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
+    before = RoundState.DRAFT if to == RoundState.OPEN else RoundState.OPEN
+    if rnd.state != before:
+        raise InvalidState(
+            tr(
+                "Only a {before} round can become {after}; this one is {state}.",
+                before=word(RoundState, before),
+                after=word(RoundState, to),
+                state=word(RoundState, rnd.state),
+            )
+        )
+    rnd.state = to
+    rnd.version += 1
+    if to == RoundState.OPEN:
+        rnd.opened_at = clock.now()
+    else:
+        rnd.closed_at = clock.now()
+    await session.flush()
+    await _audit(session, rnd, principal, f"round.{to}")
+    return rnd
+
+
+def accepting_until(rnd: ObservationRound) -> datetime:
+    return rnd.closes_at + timedelta(hours=rnd.grace_hours)
+
+
+async def is_inspector(session: AsyncSession, rnd: ObservationRound, user_id: uuid.UUID) -> bool:
+    return bool(
+        await session.scalar(
+            select(func.count()).where(
+                col(RoundInspector.round_id) == rnd.id, col(RoundInspector.user_id) == user_id
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    code: str
+    name: str
+    unit_paths: tuple[str, ...]  # the project's region, owner and responsible units
+
+
+async def _in_scope(
+    session: AsyncSession, rnd: ObservationRound, project_ids: list[uuid.UUID] | None
+) -> dict[uuid.UUID, _Scope]:
+    """The round's projects (those of `project_ids` only, when given) with their units' paths."""
+    region, owner, responsible = (Unit.__table__.alias(n) for n in ("region", "owner", "resp"))  # type: ignore[attr-defined]
+    stmt = (
+        select(
+            col(Project.id),
+            col(Project.code),
+            col(Project.name),
+            region.c.path,
+            owner.c.path,
+            responsible.c.path,
+        )
+        .join(RoundProject, col(RoundProject.project_id) == col(Project.id))
+        .join(region, region.c.id == col(Project.region_unit_id))
+        .join(owner, owner.c.id == col(Project.owner_unit_id))
+        .join(responsible, responsible.c.id == col(Project.responsible_unit_id))
+        .where(col(RoundProject.round_id) == rnd.id)
+        .order_by(col(Project.code))
+    )
+    if project_ids is not None:
+        stmt = stmt.where(col(Project.id).in_(set(project_ids)))
+    return {pid: _Scope(code, name, tuple(paths)) for pid, code, name, *paths in await session.execute(stmt)}
+
+
+def conflicted(inspector_path: str, scope: _Scope) -> bool:
+    """An inspector whose unit is one of the project's units, or lies inside one, does not
+    score it; an office above them may."""
+    return any(inspector_path.startswith(path) for path in scope.unit_paths)
+
+
+_TAKEN = text(
+    "SELECT client_id FROM score_receipt WHERE round_id = :round AND inspector_id = :inspector "
+    "AND client_id = ANY(CAST(:ids AS uuid[]))"
+)
+_RECEIVE = text(
+    "INSERT INTO score_receipt (round_id, inspector_id, client_id, received_at) "
+    "SELECT :round, :inspector, v.id, :now FROM unnest(CAST(:ids AS uuid[])) AS v(id) "
+    "ON CONFLICT DO NOTHING RETURNING client_id"
+)
+_STAND = text(
+    "INSERT INTO observation_score (id, round_id, inspector_id, project_id, criterion, value, scored_at, "
+    "client_id, received_at) "
+    "SELECT gen_random_uuid(), :round, :inspector, v.project, v.criterion, v.value, v.at, v.client, :now "
+    "FROM unnest(CAST(:projects AS uuid[]), CAST(:criteria AS text[]), CAST(:values AS numeric[]), "
+    "CAST(:ats AS timestamptz[]), CAST(:clients AS uuid[])) AS v(project, criterion, value, at, client) "
+    "ON CONFLICT (round_id, inspector_id, project_id, criterion) DO UPDATE "
+    "SET value = excluded.value, scored_at = excluded.scored_at, client_id = excluded.client_id, "
+    "received_at = excluded.received_at "
+    "WHERE observation_score.scored_at < excluded.scored_at "
+    "RETURNING client_id"
+)
+
+
+async def record_scores(
+    session: AsyncSession, *, rnd: ObservationRound, principal: Principal, scores: list[ScoreIn]
+) -> ScoresOut:
+    """Take a batch from an inspector's phone: a result per score, the good ones kept even when
+    others in the batch are bad."""
+    if len(scores) > MAX_BATCH:
+        raise PayloadTooLarge(
+            tr("Send at most {max} scores a batch; this one has {n}.", max=MAX_BATCH, n=len(scores))
+        )
+    if principal.kind != "user" or not await is_inspector(session, rnd, principal.id):
+        raise Forbidden(tr("You are not an inspector of this round."))
+    if rnd.state == RoundState.DRAFT:
+        raise InvalidState(tr("The round has not been opened yet: the office opens it first."))
+    now = clock.now()
+    ids = [s.client_id for s in scores]
+    taken = set(await session.scalars(_TAKEN, {"round": rnd.id, "inspector": principal.id, "ids": ids}))
+    results: dict[int, ScoreResult] = {}
+    fresh: dict[uuid.UUID, int] = {}  # client_id → index of the first of the batch to carry it
+    for i, s in enumerate(scores):
+        if s.client_id in taken or s.client_id in fresh:
+            results[i] = ScoreResult(client_id=s.client_id, status="duplicate")
+        else:
+            fresh[s.client_id] = i
+    scope = await _in_scope(session, rnd, [scores[i].project_id for i in fresh.values()])
+    rubric = {c["key"]: Decimal(str(c["max_score"])) for c in rnd.rubric}
+    good: list[int] = []
+    for i in fresh.values():
+        fault = _fault(scores[i], rnd, rubric, scope, principal.unit_path, now)
+        if fault:
+            results[i] = ScoreResult(
+                client_id=scores[i].client_id, status="rejected", error=fault[0], detail=fault[1]
+            )
+        else:
+            good.append(i)
+    new_ids = [scores[i].client_id for i in good]
+    receipt = {"round": rnd.id, "inspector": principal.id, "now": now, "ids": new_ids}
+    received = set(await session.scalars(_RECEIVE, receipt)) if good else set()
+    latest: dict[tuple[uuid.UUID, str], int] = {}
+    for i in good:
+        s = scores[i]
+        if s.client_id not in received:  # the same id, sent at the same moment by another request
+            results[i] = ScoreResult(client_id=s.client_id, status="duplicate")
+            continue
+        key = (s.project_id, s.criterion)
+        if key not in latest or scores[latest[key]].scored_at <= s.scored_at:
+            latest[key] = i
+    winners = list(latest.values())
+    stood = set(
+        await session.scalars(
+            _STAND,
+            {
+                "round": rnd.id,
+                "inspector": principal.id,
+                "now": now,
+                "projects": [scores[i].project_id for i in winners],
+                "criteria": [scores[i].criterion for i in winners],
+                "values": [Decimal(str(scores[i].value)) for i in winners],
+                "ats": [scores[i].scored_at for i in winners],
+                "clients": [scores[i].client_id for i in winners],
+            },
+        )
+    ) if winners else set()  # fmt: skip
+    for i in good:
+        if i not in results:
+            status = "accepted" if scores[i].client_id in stood else "superseded"
+            results[i] = ScoreResult(client_id=scores[i].client_id, status=status)
+    items = [results[i] for i in range(len(scores))]
+    out = ScoresOut(
+        accepted=sum(r.status == "accepted" for r in items),
+        duplicates=sum(r.status == "duplicate" for r in items),
+        superseded=sum(r.status == "superseded" for r in items),
+        rejected=[
+            Rejected(client_id=r.client_id, error=r.error or "", detail=r.detail or "")
+            for r in items
+            if r.status == "rejected"
+        ],
+        items=items,
+    )
+    if out.accepted or out.superseded:
+        await audit.record(
+            session,
+            actor=principal.actor,
+            action="round.scores",
+            entity="observation_round",
+            entity_id=rnd.id,
+            unit_id=principal.unit_id,
+            after={"accepted": out.accepted, "superseded": out.superseded, "rejected": len(out.rejected)},
+        )
+    return out
+
+
+def _fault(
+    s: ScoreIn,
+    rnd: ObservationRound,
+    rubric: dict[str, Decimal],
+    scope: dict[uuid.UUID, _Scope],
+    inspector_path: str,
+    now: datetime,
+) -> tuple[str, str] | None:
+    """Why one score cannot count ((error, detail) a person can act on), or None."""
+    if s.criterion not in rubric:
+        keys = ", ".join(rubric)
+        return "unknown-criterion", tr(
+            "{key} is not in the round's rubric ({keys})", key=s.criterion, keys=keys
+        )
+    if not math.isfinite(s.value):
+        return "value-not-a-number", tr("the value must be a number, not {value}", value=s.value)
+    if not 0 <= s.value <= rubric[s.criterion]:
+        return "value-out-of-range", tr(
+            "{key} is scored from 0 to {max}, not {value}",
+            key=s.criterion,
+            max=rubric[s.criterion],
+            value=s.value,
+        )
+    found = scope.get(s.project_id)
+    if found is None:
+        return "project-not-in-round", tr("project {id} is not observed in this round", id=s.project_id)
+    if conflicted(inspector_path, found):
+        return "conflict-of-interest", tr(
+            "you belong to a unit of project {code} (its region, owner or responsible unit): "
+            "you may not score it",
+            code=found.code,
+        )
+    if s.scored_at > now + CLOCK_SKEW:
+        return "scored-in-future", tr(
+            "scored_at {at} is in the future: check the phone's clock", at=s.scored_at
+        )
+    if not rnd.opens_at <= s.scored_at <= rnd.closes_at:
+        return "outside-window", tr(
+            "scored_at {at} is outside the round's window ({opens} to {closes})",
+            at=s.scored_at,
+            opens=rnd.opens_at,
+            closes=rnd.closes_at,
+        )
+    if now > accepting_until(rnd):
+        return "round-closed", tr(
+            "the round closed at {closes}; scores taken in it were taken until {until} ({hours} h of grace)",
+            closes=rnd.closes_at,
+            until=accepting_until(rnd),
+            hours=rnd.grace_hours,
+        )
+    return None
+
+
+async def assignments(
+    session: AsyncSession, *, rnd: ObservationRound, principal: Principal, inspector_user_id: uuid.UUID
+) -> AssignmentsOut:
+    """What an inspector has left to score, per project and criterion (a phone resumes from it);
+    projects they may not score (a conflict of interest) are left out. Inspectors ask for their
+    own; the program's office for anyone's."""
+    if inspector_user_id != principal.id:
+        await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
+    found = (
+        await session.execute(
+            select(AppUser, col(Unit.path))
+            .join(Unit, col(Unit.id) == col(AppUser.unit_id))
+            .join(RoundInspector, col(RoundInspector.user_id) == col(AppUser.id))
+            .where(col(RoundInspector.round_id) == rnd.id, col(AppUser.id) == inspector_user_id)
+        )
+    ).first()
+    if found is None:
+        raise Forbidden(
+            tr("You are not an inspector of this round.")
+            if inspector_user_id == principal.id
+            else tr("{id} is not an inspector of this round.", id=inspector_user_id)
+        )
+    inspector, inspector_path = found
+    scope = await _in_scope(session, rnd, None)
+    done: dict[uuid.UUID, set[str]] = {}
+    rows = await session.execute(
+        text(
+            "SELECT project_id, criterion FROM observation_score WHERE round_id = :round "
+            "AND inspector_id = :inspector"
+        ),
+        {"round": rnd.id, "inspector": inspector.id},
+    )
+    for project_id, criterion in rows:
+        done.setdefault(project_id, set()).add(criterion)
+    data: list[Assignment] = []
+    for project_id, project in scope.items():
+        if conflicted(inspector_path, project):
+            continue
+        scored = done.get(project_id, set())
+        left = [CriterionLeft(key=c["key"], name=c["name"]) for c in rnd.rubric if c["key"] not in scored]
+        data.append(
+            Assignment(
+                project_id=project_id, code=project.code, name=project.name, scored=len(scored), left=left
+            )
+        )
+    return AssignmentsOut(
+        round_id=rnd.id,
+        inspector_user_id=inspector.id,
+        state=RoundState(rnd.state),
+        accepting_until=accepting_until(rnd),
+        data=data,
+        count=len(data),
+        complete=sum(not a.left for a in data),
+    )

@@ -1,0 +1,96 @@
+"""Quarterly observation rounds (观摩评比) and the scores inspectors send from their phones (the
+api owns both; the ranker reads the scores and owns what it computes from them)."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import CheckConstraint, Column, Numeric, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from shared.models.base import created_at, empty_dict, empty_list, timestamp, uuid_pk
+from shared.models.library import Program
+from shared.vocabulary import checks_of
+
+
+class ObservationRound(SQLModel, table=True):
+    """One quarter's observation of a program's projects: its window, rubric, inspectors and the
+    settings its ranking is computed with (API.md "How a round is scored")."""
+
+    __tablename__ = "observation_round"
+    __table_args__ = (*(CheckConstraint(c, name=n) for n, c in checks_of("observation_round")),)
+    subtree_via: ClassVar[tuple[str, type[SQLModel]]] = ("program_id", Program)
+
+    id: uuid.UUID = uuid_pk()
+    program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
+    name: str = Field(max_length=200)
+    quarter: str = Field(max_length=8)  # 2018Q3
+    opens_at: datetime = timestamp(nullable=False)
+    closes_at: datetime = timestamp(nullable=False)
+    grace_hours: int = Field(default=24)
+    rubric: list[dict[str, Any]] = Field(default_factory=empty_list, sa_column=Column(JSONB, nullable=False))
+    aggregation: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
+    observation_weight: Decimal = Field(sa_column=Column(Numeric(5, 4), nullable=False))
+    objective_weights: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSONB, nullable=False)
+    )
+    tie_break: str = Field(max_length=32)
+    praise_top: int = Field(default=3)
+    criticise_bottom: int = Field(default=3)
+    state: str = Field(default="draft", max_length=16)
+    version: int = Field(default=1)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = created_at()
+    opened_at: datetime | None = timestamp()
+    closed_at: datetime | None = timestamp()
+
+
+class RoundProject(SQLModel, table=True):
+    """A project in a round's scope."""
+
+    __tablename__ = "round_project"
+
+    round_id: uuid.UUID = Field(foreign_key="observation_round.id", primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id", primary_key=True, index=True)
+
+
+class RoundInspector(SQLModel, table=True):
+    """A person assigned to score a round's projects."""
+
+    __tablename__ = "round_inspector"
+
+    round_id: uuid.UUID = Field(foreign_key="observation_round.id", primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True, index=True)
+
+
+class ObservationScore(SQLModel, table=True):
+    """An inspector's standing score of one criterion of one project: one row per (round,
+    inspector, project, criterion); a score taken later (by `scored_at`) replaces it, one taken
+    earlier and arriving later changes nothing."""
+
+    __tablename__ = "observation_score"
+    __table_args__ = (UniqueConstraint("round_id", "inspector_id", "project_id", "criterion"),)
+
+    id: uuid.UUID = uuid_pk()
+    round_id: uuid.UUID = Field(foreign_key="observation_round.id")
+    inspector_id: uuid.UUID = Field(foreign_key="app_user.id")
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    criterion: str = Field(max_length=64)
+    value: Decimal = Field(sa_column=Column(Numeric(12, 4), nullable=False))
+    scored_at: datetime = timestamp(nullable=False)
+    client_id: uuid.UUID  # the phone's id of the score that stands
+    received_at: datetime = timestamp(nullable=False)
+
+
+class ScoreReceipt(SQLModel, table=True):
+    """Every score a phone sent and the round took, by its `client_id`: a resend is a duplicate,
+    whether or not it still stands."""
+
+    __tablename__ = "score_receipt"
+
+    round_id: uuid.UUID = Field(foreign_key="observation_round.id", primary_key=True)
+    inspector_id: uuid.UUID = Field(primary_key=True)
+    client_id: uuid.UUID = Field(primary_key=True)
+    received_at: datetime = created_at()

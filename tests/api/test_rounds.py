@@ -1,0 +1,290 @@
+"""Observation rounds: the office sets one up (and is told everything it got wrong at once), the
+inspectors score from phones that go offline, resend and take scores out of order."""
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.api.auth.principal import issue_token
+from shared import clock
+from shared.models import AppUser, ObservationScore
+from shared.settings import ApiSettings
+from tests.api.conftest import World
+from tests.api.test_reports import at
+
+RUBRIC = [
+    {"key": "progress", "name": "形象进度", "weight": "0.6", "max_score": "60"},
+    {"key": "quality", "name": "质量安全", "weight": "0.4", "max_score": "40"},
+]
+OPENS, CLOSES = "2018-09-10T08:00:00+08:00", "2018-09-14T18:00:00+08:00"
+
+
+@pytest.fixture
+async def scene(world: World, session: AsyncSession, password_hash: str, api_settings: ApiSettings) -> World:
+    """Projects A and B approved; an inspector at the province office (above both counties)."""
+    world.projects["A"].status = "approved"
+    world.projects["B"].status = "approved"
+    user = AppUser(
+        username=f"p_inspector-{uuid.uuid4().hex[:6]}",
+        display_name="省督查员",
+        password_hash=password_hash,
+        unit_id=world.units["P"].id,
+        roles=["inspector"],
+    )
+    session.add(user)
+    await session.commit()
+    world.users["p_inspector"] = user
+    world.tokens["p_inspector"], _ = issue_token(api_settings, subject=f"user:{user.id}", extra={})
+    return world
+
+
+def round_body(w: World, **changes: Any) -> dict[str, Any]:
+    return {
+        "program_id": str(w.programs["P"].id),
+        "name": "2018年第三季度观摩评比",
+        "quarter": "2018Q3",
+        "opens_at": OPENS,
+        "closes_at": CLOSES,
+        "rubric": RUBRIC,
+        "project_ids": [str(w.projects["A"].id), str(w.projects["B"].id)],
+        "inspector_user_ids": [str(w.users["a_inspector"].id), str(w.users["p_inspector"].id)],
+        **changes,
+    }
+
+
+async def open_round(client: AsyncClient, w: World) -> str:
+    r = await client.post("/api/v1/rounds", json=round_body(w), headers=w.auth("p_staff"))
+    assert r.status_code == 201, r.text
+    round_id = r.json()["id"]
+    r = await client.post(f"/api/v1/rounds/{round_id}/open", headers=w.auth("p_staff"))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "open"
+    return str(round_id)
+
+
+def score(w: World, project: str, criterion: str, value: float, taken: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "client_id": str(extra.pop("client_id", uuid.uuid4())),
+        "project_id": str(w.projects[project].id),
+        "criterion": criterion,
+        "value": value,
+        "scored_at": taken,
+    }
+
+
+async def send(client: AsyncClient, w: World, round_id: str, who: str, *scores: dict[str, Any]) -> Any:
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/scores", json={"scores": list(scores)}, headers=w.auth(who)
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def standing(session: AsyncSession, round_id: str) -> dict[tuple[str, str], Decimal]:
+    rows = await session.scalars(
+        select(ObservationScore)
+        .where(col(ObservationScore.round_id) == uuid.UUID(round_id))
+        .execution_options(populate_existing=True)
+    )
+    return {(str(s.project_id), s.criterion): s.value for s in rows}
+
+
+async def test_a_round_with_everything_wrong_names_each_field(client: AsyncClient, scene: World) -> None:
+    body = round_body(
+        scene,
+        rubric=[*RUBRIC, {"key": "progress", "name": "重复", "weight": "1", "max_score": "10"}],
+        observation_weight="0.7",
+        project_ids=[str(scene.projects["A"].id), str(scene.projects["QC"].id)],
+        inspector_user_ids=[str(scene.users["a_reporter"].id), str(uuid.uuid4())],
+        closes_at=OPENS,
+    )
+    r = await client.post("/api/v1/rounds", json=body, headers=scene.auth("p_staff"))
+    assert r.status_code == 422, r.text
+    locs = {tuple(e["loc"]) for e in r.json()["errors"]}
+    assert locs == {
+        ("body", "closes_at"),
+        ("body", "objective_weights"),  # 0.7 + 0.2 + 0.1 + 0.1 = 1.1
+        ("body", "rubric", 2, "key"),
+        ("body", "project_ids", 1),  # another program's project
+        ("body", "inspector_user_ids", 0),  # a reporter, not an inspector
+        ("body", "inspector_user_ids", 1),  # nobody
+    }
+    assert "1.1" in r.json()["detail"]
+    zero = round_body(scene, rubric=[{"key": "k", "name": "n", "weight": "0", "max_score": "10"}])
+    r = await client.post("/api/v1/rounds", json=zero, headers=scene.auth("p_staff"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "rubric", 0, "weight"]
+    submitted = round_body(scene)
+    scene.projects["B"].status = "submitted"
+    r = await client.post("/api/v1/rounds", json=submitted, headers=scene.auth("a_reporter"))
+    assert r.status_code == 403  # counties do not run rounds
+
+
+async def test_only_an_open_round_takes_scores_and_only_from_its_inspectors(
+    client: AsyncClient, scene: World
+) -> None:
+    r = await client.post("/api/v1/rounds", json=round_body(scene), headers=scene.auth("p_staff"))
+    round_id = r.json()["id"]
+    with clock.use_clock(at("2018-09-11 10:00")):
+        one = score(scene, "B", "progress", 50, "2018-09-11T09:30:00+08:00")
+        r = await client.post(
+            f"/api/v1/rounds/{round_id}/scores", json={"scores": [one]}, headers=scene.auth("a_inspector")
+        )
+        assert r.status_code == 409 and "opens it" in r.json()["detail"]
+        await client.post(f"/api/v1/rounds/{round_id}/open", headers=scene.auth("p_staff"))
+        r = await client.post(
+            f"/api/v1/rounds/{round_id}/scores", json={"scores": [one]}, headers=scene.auth("a_reporter")
+        )
+        assert r.status_code == 403
+        out = await send(client, scene, round_id, "a_inspector", one)
+    assert out["accepted"] == 1 and out["items"][0]["status"] == "accepted"
+
+
+async def test_each_bad_score_is_rejected_with_its_reason_and_the_rest_count(
+    client: AsyncClient, scene: World, session: AsyncSession
+) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        out = await send(
+            client, scene, round_id, "a_inspector",
+            score(scene, "B", "progress", 55.5, taken),
+            score(scene, "B", "quality", 41, taken),  # over its max of 40
+            score(scene, "B", "looks", 5, taken),  # not in the rubric
+            score(scene, "A", "progress", 50, taken),  # the inspector's own county's project
+            score(scene, "QC", "progress", 50, taken),  # not in this round
+            score(scene, "B", "quality", 30, "2018-09-09T09:00:00+08:00"),  # before the window
+            score(scene, "B", "quality", 30, "2018-09-12T12:00:00+08:00"),  # hours in the future
+        )  # fmt: skip
+        assert [i["status"] for i in out["items"]] == ["accepted", *["rejected"] * 6]
+        assert [r["error"] for r in out["rejected"]] == [
+            "value-out-of-range",
+            "unknown-criterion",
+            "conflict-of-interest",
+            "project-not-in-round",
+            "outside-window",
+            "scored-in-future",
+        ]
+        assert "0 to 40" in out["rejected"][0]["detail"]
+        # the province's inspector sits above county A: no conflict
+        office = await send(client, scene, round_id, "p_inspector", score(scene, "A", "progress", 48, taken))
+        assert office["accepted"] == 1
+        for literal in ("NaN", "Infinity"):
+            item = score(scene, "B", "quality", 0, taken)
+            raw = json.dumps({"scores": [{**item, "value": "?"}]}).replace('"?"', literal)
+            r = await client.post(
+                f"/api/v1/rounds/{round_id}/scores",
+                content=raw,
+                headers={**scene.auth("a_inspector"), "Content-Type": "application/json"},
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["rejected"][0]["error"] == "value-not-a-number", literal
+        too_many = [score(scene, "B", "progress", 1, taken) for _ in range(501)]
+        r = await client.post(
+            f"/api/v1/rounds/{round_id}/scores", json={"scores": too_many}, headers=scene.auth("a_inspector")
+        )
+        assert r.status_code == 413 and "500" in r.json()["detail"]
+    assert await standing(session, round_id) == {
+        (str(scene.projects["B"].id), "progress"): Decimal("55.5"),
+        (str(scene.projects["A"].id), "progress"): Decimal(48),
+    }
+
+
+async def test_an_offline_phone_resends_everything_out_of_order_and_each_score_counts_once(
+    client: AsyncClient, scene: World, session: AsyncSession
+) -> None:
+    """Taken on the site on Thursday, replaced on Friday; the phone was offline until after the
+    round closed and then sent its batches twice, the newest first and the oldest last."""
+    with clock.use_clock(at("2018-09-10 09:00")):
+        round_id = await open_round(client, scene)
+    b = str(scene.projects["B"].id)
+    first = score(scene, "B", "progress", 40, "2018-09-13T10:00:00+08:00")
+    quality = score(scene, "B", "quality", 30, "2018-09-13T10:01:00+08:00")
+    second = score(scene, "B", "progress", 52, "2018-09-14T11:00:00+08:00")
+    with clock.use_clock(at("2018-09-14 18:30")):
+        r = await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+        assert r.status_code == 202 and r.json()["state"] == "closed"
+    with clock.use_clock(at("2018-09-15 09:00")):  # within the 24 h of grace
+        newest = await send(client, scene, round_id, "a_inspector", second)
+        again = await send(client, scene, round_id, "a_inspector", second, quality)
+        oldest = await send(client, scene, round_id, "a_inspector", first, quality)
+        oldest_again = await send(client, scene, round_id, "a_inspector", first)
+    assert [i["status"] for i in newest["items"]] == ["accepted"]
+    assert [i["status"] for i in again["items"]] == ["duplicate", "accepted"]
+    assert [i["status"] for i in oldest["items"]] == ["superseded", "duplicate"]
+    assert [i["status"] for i in oldest_again["items"]] == ["duplicate"]
+    assert await standing(session, round_id) == {(b, "progress"): Decimal(52), (b, "quality"): Decimal(30)}
+    with clock.use_clock(at("2018-09-15 18:30")):  # the grace is over
+        late = await send(
+            client,
+            scene,
+            round_id,
+            "a_inspector",
+            second,
+            score(scene, "B", "quality", 35, "2018-09-14T12:00:00+08:00"),
+        )
+    assert [i["status"] for i in late["items"]] == ["duplicate", "rejected"]
+    assert late["rejected"][0]["error"] == "round-closed"
+    assert await standing(session, round_id) == {(b, "progress"): Decimal(52), (b, "quality"): Decimal(30)}
+
+
+async def test_the_same_criterion_twice_in_a_batch_keeps_the_later_one(
+    client: AsyncClient, scene: World, session: AsyncSession
+) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        later = score(scene, "B", "progress", 45, "2018-09-12T09:30:00+08:00")
+        earlier = score(scene, "B", "progress", 58, "2018-09-12T09:00:00+08:00")
+        out = await send(client, scene, round_id, "a_inspector", later, earlier)
+    assert [i["status"] for i in out["items"]] == ["accepted", "superseded"]
+    assert out["accepted"] == 1 and out["superseded"] == 1
+    assert await standing(session, round_id) == {(str(scene.projects["B"].id), "progress"): Decimal(45)}
+
+
+async def test_a_phone_resumes_from_its_assignments(client: AsyncClient, scene: World) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        await send(
+            client,
+            scene,
+            round_id,
+            "a_inspector",
+            score(scene, "B", "progress", 50, "2018-09-12T09:00:00+08:00"),
+        )
+        mine = await client.get(f"/api/v1/rounds/{round_id}/assignments", headers=scene.auth("a_inspector"))
+        office = await client.get(
+            f"/api/v1/rounds/{round_id}/assignments",
+            params={"inspector_user_id": str(scene.users["p_inspector"].id)},
+            headers=scene.auth("p_staff"),
+        )
+        other = await client.get(
+            f"/api/v1/rounds/{round_id}/assignments",
+            params={"inspector_user_id": str(scene.users["p_inspector"].id)},
+            headers=scene.auth("a_inspector"),
+        )
+    assert mine.status_code == 200, mine.text
+    # project A is county A's own: not the inspector's to score
+    assert [(a["code"], a["scored"], [c["key"] for c in a["left"]]) for a in mine.json()["data"]] == [
+        ("PJ-B", 1, ["quality"])
+    ]
+    assert mine.json()["accepting_until"].startswith("2018-09-15T")
+    assert [(a["code"], a["scored"]) for a in office.json()["data"]] == [("PJ-A", 0), ("PJ-B", 0)]
+    assert other.status_code == 403
+
+
+async def test_a_retried_batch_with_its_key_gets_the_first_answer(client: AsyncClient, scene: World) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        body = {"scores": [score(scene, "B", "progress", 50, "2018-09-12T09:00:00+08:00")]}
+        headers = {**scene.auth("a_inspector"), "Idempotency-Key": "batch-0001"}
+        first = await client.post(f"/api/v1/rounds/{round_id}/scores", json=body, headers=headers)
+        retry = await client.post(f"/api/v1/rounds/{round_id}/scores", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert json.loads(retry.content) == json.loads(first.content)
+    assert retry.json()["items"][0]["status"] == "accepted"  # not "duplicate": the same answer
