@@ -32,7 +32,9 @@ from shared.models.rounds import (
     ObservationScore,
     RoundInspector,
     RoundProject,
+    RoundSnapshot,
     ScoreReceipt,
+    SnapshotRating,
 )
 from shared.models.webhooks import Webhook, WebhookDelivery
 
@@ -67,7 +69,9 @@ __all__ = [
     "ReportDeadline",
     "RoundInspector",
     "RoundProject",
+    "RoundSnapshot",
     "ScoreReceipt",
+    "SnapshotRating",
     "Task",
     "TaskTarget",
     "TaskUnit",

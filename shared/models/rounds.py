@@ -45,6 +45,9 @@ class ObservationRound(SQLModel, table=True):
     created_at: datetime = created_at()
     opened_at: datetime | None = timestamp()
     closed_at: datetime | None = timestamp()
+    published_version: int | None = None  # the ranker's snapshot the office published
+    published_at: datetime | None = timestamp()
+    published_by: str | None = Field(default=None, max_length=100)
 
 
 class RoundProject(SQLModel, table=True):
@@ -94,3 +97,35 @@ class ScoreReceipt(SQLModel, table=True):
     inspector_id: uuid.UUID = Field(primary_key=True)
     client_id: uuid.UUID = Field(primary_key=True)
     received_at: datetime = created_at()
+
+
+class RoundSnapshot(SQLModel, table=True):
+    """One computation of a round's results (written by the ranker, never edited): every
+    component of every row, the rankings by project, unit and region, and the fairness figures,
+    as one canonical document; `digest` is the SHA-256 of its bytes, so the same inputs give the
+    same digest. A recompute whose document differs from the latest makes version n+1."""
+
+    __tablename__ = "round_snapshot"
+    __table_args__ = (UniqueConstraint("round_id", "version"),)
+
+    id: uuid.UUID = uuid_pk()
+    round_id: uuid.UUID = Field(foreign_key="observation_round.id", index=True)
+    version: int
+    digest: str = Field(max_length=64)
+    document: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
+    computed_at: datetime = timestamp(nullable=False)
+
+
+class SnapshotRating(SQLModel, table=True):
+    """One inspector's score of one project as a snapshot used it: the rubric-weighted score,
+    its z-score mapping when the round normalizes, and whether it was trimmed or incomplete."""
+
+    __tablename__ = "snapshot_rating"
+
+    snapshot_id: uuid.UUID = Field(foreign_key="round_snapshot.id", primary_key=True)
+    project_id: uuid.UUID = Field(primary_key=True)
+    inspector_id: uuid.UUID = Field(primary_key=True)
+    score: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    z: Decimal | None = Field(default=None, sa_column=Column(Numeric, nullable=True))
+    complete: bool
+    trimmed: bool

@@ -1,0 +1,353 @@
+"""A round's results, exactly as API.md "How a round is scored" says, as an immutable snapshot.
+
+The volume (a province: millions of scores a year) stays in PostgreSQL: one INSERT … SELECT turns
+the raw criterion scores into one rating per (inspector, project) — rubric-weighted, z-mapped when
+the round normalizes, marked incomplete or trimmed — and two GROUP BYs read per-project and
+per-inspector sums off those. Python then handles one row per project: the objective components
+(shared.indicators, as of the round's end), the composite, the rounding and the ranks.
+
+Every figure is a Decimal and every rounding is half-up to the cent at the end, so the same
+inputs always give the same document, byte for byte (its SHA-256 is the snapshot's digest). A
+recompute whose document equals the latest snapshot's writes nothing; one that differs (late
+corrections within the grace period) becomes version n+1. Published snapshots are never edited.
+"""
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from shared import calendar, clock, indicators
+from shared.models import ObservationRound, Program, Project, RoundProject, RoundSnapshot, Unit
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+RANK_LOCK = 0x6475_6261_6E02  # seeds the hash of a round's advisory lock: one computation at a time
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_RATE = text(
+    """
+INSERT INTO snapshot_rating (snapshot_id, project_id, inspector_id, score, z, complete, trimmed)
+WITH rubric AS (
+    SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:weights AS numeric[]), CAST(:maxes AS numeric[]))
+        AS r(key, weight, max_score)
+), per AS (
+    SELECT s.inspector_id, s.project_id,
+           100 * sum(r.weight * s.value / r.max_score) / :weight_sum AS score,
+           count(*) = :criteria AS complete
+    FROM observation_score s
+    JOIN rubric r ON r.key = s.criterion
+    JOIN round_project rp ON rp.round_id = s.round_id AND rp.project_id = s.project_id
+    JOIN round_inspector ri ON ri.round_id = s.round_id AND ri.user_id = s.inspector_id
+    WHERE s.round_id = :round
+    GROUP BY s.inspector_id, s.project_id
+), spread AS (
+    SELECT per.*,
+           avg(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS mean,
+           stddev_pop(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS sd
+    FROM per
+), mapped AS (
+    SELECT inspector_id, project_id, score, complete,
+           CASE WHEN NOT complete THEN NULL WHEN sd = 0 THEN 50 ELSE 50 + 10 * (score - mean) / sd END AS z
+    FROM spread
+), ordered AS (
+    SELECT mapped.*,
+           count(*) FILTER (WHERE complete) OVER (PARTITION BY project_id) AS raters,
+           row_number() OVER (PARTITION BY project_id, complete ORDER BY used, inspector_id) AS low,
+           row_number() OVER (PARTITION BY project_id, complete ORDER BY used DESC, inspector_id DESC) AS high
+    FROM (SELECT m.*, CASE WHEN :zscore THEN z ELSE score END AS used FROM mapped m) AS mapped
+)
+SELECT :snapshot, project_id, inspector_id, score, z, complete,
+       complete AND raters >= :min_raters AND (low <= :trim OR high <= :trim)
+FROM ordered
+"""
+)
+_OBSERVED = text(
+    "SELECT project_id, "
+    "avg(CASE WHEN :zscore THEN z ELSE score END) FILTER (WHERE complete AND NOT trimmed), "
+    "count(*) FILTER (WHERE complete), "
+    "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE trimmed), '{}'), "
+    "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE NOT complete), '{}') "
+    "FROM snapshot_rating WHERE snapshot_id = :snapshot GROUP BY project_id"
+)
+# Severity: each inspector's mean deviation from the mean of the other inspectors of the same
+# projects (raw scores, complete rubrics only); positive is lenient, negative harsh.
+_SEVERITY = text(
+    """
+WITH c AS (
+    SELECT project_id, inspector_id, score FROM snapshot_rating WHERE snapshot_id = :snapshot AND complete
+),
+p AS (SELECT project_id, sum(score) AS total, count(*) AS n FROM c GROUP BY project_id)
+SELECT c.inspector_id, avg(c.score - (p.total - c.score) / (p.n - 1)), count(*)
+FROM c JOIN p USING (project_id) WHERE p.n > 1
+GROUP BY c.inspector_id ORDER BY c.inspector_id
+"""
+)
+# Krippendorff's alpha (interval) from per-project count, sum and sum of squares.
+_AGREEMENT = text(
+    "SELECT count(*), sum(score), sum(score * score) FROM snapshot_rating "
+    "WHERE snapshot_id = :snapshot AND complete GROUP BY project_id HAVING count(*) > 1"
+)
+
+
+@dataclass
+class Row:
+    id: uuid.UUID
+    code: str
+    name: str
+    responsible_unit_id: uuid.UUID
+    region_unit_id: uuid.UUID
+    observation: Decimal | None
+    raters: int
+    trimmed: list[str]
+    incomplete: list[str]
+    components: dict[str, Decimal]
+    composite: Decimal | None = None
+
+
+def krippendorff_alpha(units: list[tuple[int, Decimal, Decimal]]) -> Decimal | None:
+    """Interval alpha = 1 − D_o / D_e over the projects two or more inspectors scored."""
+    n = sum(m for m, _, _ in units)
+    if n < 2:
+        return None
+    observed = sum((2 * (m * s2 - s1 * s1) / (m - 1) for m, s1, s2 in units), Decimal(0)) / n
+    total1 = sum((s1 for _, s1, _ in units), Decimal(0))
+    total2 = sum((s2 for _, _, s2 in units), Decimal(0))
+    expected = 2 * (n * total2 - total1 * total1) / (n * (n - 1))
+    if expected == 0:
+        return None
+    return (1 - observed / expected).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:
+    """Ranks of rows already sorted best first: equal keys share a rank (1, 2, 2, 4)."""
+    ranks: list[int] = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uuid.UUID) -> dict[str, Any]:
+    """The round's results document; its ratings are written under `snapshot_id` (the caller
+    keeps or discards them with the transaction)."""
+    program = await session.get(Program, rnd.program_id)
+    assert program is not None
+    aggregation = rnd.aggregation
+    zscore = aggregation.get("normalize") == "zscore"
+    rubric = rnd.rubric
+    await session.execute(
+        _RATE,
+        {
+            "snapshot": snapshot_id,
+            "round": rnd.id,
+            "keys": [c["key"] for c in rubric],
+            "weights": [Decimal(str(c["weight"])) for c in rubric],
+            "maxes": [Decimal(str(c["max_score"])) for c in rubric],
+            "weight_sum": sum((Decimal(str(c["weight"])) for c in rubric), Decimal(0)),
+            "criteria": len(rubric),
+            "zscore": zscore,
+            "trim": int(aggregation.get("trim", 1)),
+            "min_raters": int(aggregation.get("min_raters_for_trim", 5)),
+        },
+    )
+    observed = {
+        pid: (obs, raters, [str(i) for i in trimmed], [str(i) for i in incomplete])
+        for pid, obs, raters, trimmed, incomplete in await session.execute(
+            _OBSERVED, {"snapshot": snapshot_id, "zscore": zscore}
+        )
+    }
+    projects = (
+        await session.execute(
+            select(
+                col(Project.id),
+                col(Project.code),
+                col(Project.name),
+                col(Project.responsible_unit_id),
+                col(Project.region_unit_id),
+            )
+            .join(RoundProject, col(RoundProject.project_id) == col(Project.id))
+            .where(col(RoundProject.round_id) == rnd.id)
+            .order_by(col(Project.code), col(Project.id))
+        )
+    ).all()
+    cal = await calendar.load(session, [rnd.closes_at.year])
+    facts = await indicators.compute_many(
+        session, program=program, calendar=cal, as_of=rnd.closes_at, project_ids=[p.id for p in projects]
+    )
+    weights = {k: Decimal(str(v)) for k, v in sorted(rnd.objective_weights.items())}
+    ow = Decimal(str(rnd.observation_weight))
+    rows: list[Row] = []
+    for p in projects:
+        obs, raters, trimmed, incomplete = observed.get(p.id, (None, 0, [], []))
+        found = facts.get(p.id)
+        components = {k: Decimal(getattr(found, k)) if found else Decimal(0) for k in weights}
+        row = Row(
+            id=p.id,
+            code=p.code,
+            name=p.name,
+            responsible_unit_id=p.responsible_unit_id,
+            region_unit_id=p.region_unit_id,
+            observation=None if obs is None else Decimal(obs),
+            raters=raters,
+            trimmed=trimmed,
+            incomplete=incomplete,
+            components=components,
+        )
+        if row.observation is not None:
+            row.composite = ow * row.observation + sum(
+                (weights[k] * components[k] for k in weights), Decimal(0)
+            )
+        rows.append(row)
+    tie = rnd.tie_break
+    ranked = sorted(
+        (r for r in rows if r.composite is not None),
+        key=lambda r: (
+            -cents(r.composite or Decimal(0)),
+            -r.components.get(tie, Decimal(0)),
+            r.code,
+            str(r.id),
+        ),
+    )
+    ranks = competition_ranks([(cents(r.composite or Decimal(0)), r.components.get(tie)) for r in ranked])
+    unobserved = [r for r in rows if r.composite is None]
+    project_rows = [
+        {
+            "rank": rank,
+            "id": str(r.id),
+            "code": r.code,
+            "name": r.name,
+            "responsible_unit_id": str(r.responsible_unit_id),
+            "region_unit_id": str(r.region_unit_id),
+            "score": _money(cents(r.composite)) if r.composite is not None else None,
+            "components": {
+                "observation": _money(cents(r.observation)) if r.observation is not None else None,
+                **{k: _money(cents(v)) for k, v in r.components.items()},
+            },
+            "raters": r.raters,
+            "trimmed_inspectors": r.trimmed,
+            "incomplete_inspectors": r.incomplete,
+        }
+        for rank, r in [*zip(ranks, ranked, strict=True), *((None, r) for r in unobserved)]
+    ]
+    names = dict(
+        (await session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_(
+            {r.responsible_unit_id for r in ranked} | {r.region_unit_id for r in ranked}
+        )))).all()
+    )  # fmt: skip
+    severity = [
+        {"inspector_id": str(i), "severity": _money(cents(Decimal(s))), "projects": n}
+        for i, s, n in await session.execute(_SEVERITY, {"snapshot": snapshot_id})
+    ]
+    agreement_units = [
+        (int(m), Decimal(s1), Decimal(s2))
+        for m, s1, s2 in await session.execute(_AGREEMENT, {"snapshot": snapshot_id})
+    ]
+    alpha = krippendorff_alpha(agreement_units)
+    document = {
+        "round_id": str(rnd.id),
+        "program_id": str(rnd.program_id),
+        "quarter": rnd.quarter,
+        "settings": {
+            "rubric": rubric,
+            "aggregation": aggregation,
+            "observation_weight": str(ow),
+            "objective_weights": {k: str(v) for k, v in weights.items()},
+            "tie_break": tie,
+            "praise_top": rnd.praise_top,
+            "criticise_bottom": rnd.criticise_bottom,
+            "as_of": rnd.closes_at.isoformat(),
+        },
+        "projects": project_rows,
+        "units": _groups(ranked, "responsible_unit_id", names),
+        "regions": _groups(ranked, "region_unit_id", names),
+        "fairness": {
+            "agreement": {
+                "method": "krippendorff_alpha_interval",
+                "value": None if alpha is None else str(alpha),
+                "projects": len(agreement_units),
+            },
+            "inspectors": severity,
+        },
+    }
+    return document
+
+
+def _groups(ranked: list[Row], attribute: str, names: dict[uuid.UUID, str]) -> list[dict[str, Any]]:
+    """A unit's (or region's) score: the mean of its projects' unrounded composites, rounded;
+    ranks competition style on that, ties left tied."""
+    members: dict[uuid.UUID, list[Decimal]] = {}
+    for r in ranked:
+        members.setdefault(getattr(r, attribute), []).append(r.composite or Decimal(0))
+    scored = sorted(
+        ((cents(sum(v, Decimal(0)) / len(v)), uid, len(v)) for uid, v in members.items()),
+        key=lambda t: (-t[0], names.get(t[1], ""), str(t[1])),
+    )
+    ranks = competition_ranks([(score,) for score, _, _ in scored])
+    return [
+        {"rank": rank, "id": str(uid), "name": names.get(uid, ""), "score": str(score), "projects": n}
+        for rank, (score, uid, n) in zip(ranks, scored, strict=True)
+    ]
+
+
+def digest_of(document: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.UUID) -> RoundSnapshot | None:
+    """Compute the round's results; keep them as version n+1 unless they equal the latest
+    snapshot's (then that one stands). One transaction: a computation killed halfway leaves
+    nothing behind. None when the round is not closed yet (or does not exist)."""
+    async with sessions() as session:
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(str(round_id), RANK_LOCK))))
+        rnd = await session.get(ObservationRound, round_id)
+        if rnd is None or rnd.state not in ("closed", "published"):
+            return None
+        latest = await session.scalar(
+            select(RoundSnapshot)
+            .where(col(RoundSnapshot.round_id) == round_id)
+            .order_by(col(RoundSnapshot.version).desc())
+            .limit(1)
+        )
+        if latest is not None:
+            session.expunge(latest)  # returned as it is, should this computation be rolled back
+        snapshot = RoundSnapshot(
+            round_id=round_id,
+            version=(latest.version if latest else 0) + 1,
+            digest="",
+            computed_at=clock.now(),
+        )
+        session.add(snapshot)
+        await session.flush()  # its ratings refer to it
+        snapshot.document = await compute(session, rnd, snapshot.id)
+        snapshot.digest = digest_of(snapshot.document)
+        if latest is not None and latest.digest == snapshot.digest:
+            await session.rollback()
+            return latest
+        await session.commit()
+        log.info(
+            "round %s ranked: version %s (%s projects)",
+            round_id,
+            snapshot.version,
+            len(snapshot.document["projects"]),
+        )
+        return snapshot

@@ -1,0 +1,253 @@
+"""A round scored by hand, to the cent (API.md "How a round is scored").
+
+The rubric is progress (weight 0.6, out of 60) and quality (weight 0.4, out of 40), so an
+inspector's score of a project is simply progress + quality. Composite = 0.8 × observation +
+0.2 × investment rate (the other objective weights are 0); annual plans are 600 万元.
+
+    project  unit  region  inspectors' scores                 observation  invest.  composite  rank
+    P1       U1    R1      90 85 80 75 70 60 (trim 90 and 60)  77.5         50       72.00      1
+    P2       U1    R2      70 65 60 55 (too few to trim)       62.5         25       55.00      2
+    P3       U2    R2      60 62.5 65                          62.5         25       55.00      2
+    P4       U2    R2      80 70 65 60                         68.75         0       55.00      4 (tie)
+    P5       U2    R2      50.0125 50 (+ one incomplete)       50.00625      0       40.005 → 40.01  5
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.ranker.scoring import krippendorff_alpha, rank_round
+from shared.models import (
+    AppUser,
+    ObservationRound,
+    ObservationScore,
+    Program,
+    Project,
+    ProjectReport,
+    RoundInspector,
+    RoundProject,
+    RoundSnapshot,
+    SnapshotRating,
+    Unit,
+)
+from shared.program_settings import ProgramSettings
+
+RUBRIC = [
+    {"key": "progress", "name": "形象进度", "weight": "0.6", "max_score": "60"},
+    {"key": "quality", "name": "质量安全", "weight": "0.4", "max_score": "40"},
+]
+CLOSES = datetime(2018, 9, 14, 10, tzinfo=UTC)
+SCORES: dict[str, list[str]] = {
+    "P1": ["90", "85", "80", "75", "70", "60"],
+    "P2": ["70", "65", "60", "55"],
+    "P3": ["60", "62.5", "65"],
+    "P4": ["80", "70", "65", "60"],
+    "P5": ["50.0125", "50"],
+}
+INVESTED = {"P1": "300", "P2": "150", "P3": "150"}  # 万元 reported by August
+
+
+class Scene:
+    def __init__(self) -> None:
+        self.units: dict[str, Unit] = {}
+        self.projects: dict[str, Project] = {}
+        self.inspectors: list[AppUser] = []
+        self.round: ObservationRound
+
+
+async def _scene(session: AsyncSession, **settings: Any) -> Scene:
+    s = Scene()
+    tag = uuid.uuid4().hex[:6]
+    office = Unit(code=f"OFF-{tag}", name="督查室", kind="office", path="/")
+    office.path = f"/{office.id}/"
+    session.add(office)
+    for code in ("U1", "U2", "R1", "R2"):
+        unit = Unit(code=f"{code}-{tag}", name=code, kind="government", parent_id=office.id)
+        unit.path = f"{office.path}{unit.id}/"
+        s.units[code] = unit
+        session.add(unit)
+    program = Program(code=f"BC-{tag}", name="重点项目", year=2018, office_unit_id=office.id,
+                      settings=ProgramSettings().model_dump(mode="json"))  # fmt: skip
+    session.add(program)
+    await session.flush()
+    homes = {
+        "P1": ("U1", "R1"),
+        "P2": ("U1", "R2"),
+        "P3": ("U2", "R2"),
+        "P4": ("U2", "R2"),
+        "P5": ("U2", "R2"),
+    }
+    for code, (unit, region) in homes.items():
+        s.projects[code] = Project(
+            program_id=program.id, code=code, name=f"项目{code}", category="现代产业",
+            region_unit_id=s.units[region].id, owner_unit_id=s.units[unit].id,
+            responsible_unit_id=s.units[unit].id, leader={"name": "张三", "title": "副县长"},
+            construction="new", stage="construction", status="approved", total_investment=Decimal(1000),
+            annual_plan=Decimal(600), start_date=date(2018, 1, 1), end_date=date(2019, 12, 31),
+            created_by="t",
+        )  # fmt: skip
+        session.add(s.projects[code])
+    for i in range(6):
+        user = AppUser(username=f"insp{i}-{tag}", display_name=f"督查员{i}", password_hash="-",
+                       unit_id=office.id, roles=["inspector"])  # fmt: skip
+        s.inspectors.append(user)
+        session.add(user)
+    await session.flush()
+    for code, money in INVESTED.items():
+        session.add(ProjectReport(
+            project_id=s.projects[code].id, program_id=program.id, period="2018-08", version=1,
+            investment_month=Decimal(money), investment_to_date=Decimal(money), progress_percent=Decimal(30),
+            late=False, submitted_by="t", submitted_at=datetime(2018, 9, 3, tzinfo=UTC),
+        ))  # fmt: skip
+    s.round = ObservationRound(
+        program_id=program.id, name="第三季度观摩", quarter="2018Q3",
+        opens_at=datetime(2018, 9, 10, tzinfo=UTC), closes_at=CLOSES, rubric=RUBRIC,
+        aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none",
+                     **settings.pop("aggregation", {})},
+        observation_weight=Decimal(settings.pop("observation_weight", "0.8")),
+        objective_weights=settings.pop(
+            "objective_weights", {"investment_rate": "0.2", "milestone_rate": "0", "report_timeliness": "0"}
+        ),
+        tie_break="investment_rate", state="closed", created_by="t",
+    )  # fmt: skip
+    session.add(s.round)
+    await session.flush()
+    session.add_all(RoundProject(round_id=s.round.id, project_id=p.id) for p in s.projects.values())
+    session.add_all(RoundInspector(round_id=s.round.id, user_id=u.id) for u in s.inspectors)
+    await session.commit()
+    return s
+
+
+def _score(s: Scene, project: str, inspector: int, criterion: str, value: Decimal) -> ObservationScore:
+    return ObservationScore(
+        round_id=s.round.id, inspector_id=s.inspectors[inspector].id, project_id=s.projects[project].id,
+        criterion=criterion, value=value, scored_at=datetime(2018, 9, 12, tzinfo=UTC), client_id=uuid.uuid4(),
+        received_at=datetime(2018, 9, 12, tzinfo=UTC),
+    )  # fmt: skip
+
+
+async def _score_all(session: AsyncSession, s: Scene, scores: dict[str, list[str]]) -> None:
+    """Each total as progress (at most 60) + quality (the rest)."""
+    for project, totals in scores.items():
+        for i, total in enumerate(totals):
+            progress = min(Decimal(total), Decimal(60)) if Decimal(total) > 40 else Decimal(total) / 2
+            session.add(_score(s, project, i, "progress", progress))
+            session.add(_score(s, project, i, "quality", Decimal(total) - progress))
+    await session.commit()
+
+
+def _rows(document: dict[str, Any], by: str) -> list[tuple[Any, ...]]:
+    return [(r.get("code", r["name"]), r["rank"], r["score"]) for r in document[by]]
+
+
+@pytest.fixture
+async def scene(session: AsyncSession) -> Scene:
+    s = await _scene(session)
+    await _score_all(session, s, SCORES)
+    session.add(_score(s, "P5", 5, "progress", Decimal(59)))  # inspector 5 never scored P5's quality
+    await session.commit()
+    return s
+
+
+async def test_a_round_ranks_to_the_cent_as_worked_by_hand(
+    scene: Scene, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    snapshot = await rank_round(sessions, scene.round.id)
+    assert snapshot is not None and snapshot.version == 1
+    doc = snapshot.document
+    assert _rows(doc, "projects") == [
+        ("P1", 1, "72.00"),
+        ("P2", 2, "55.00"),
+        ("P3", 2, "55.00"),
+        ("P4", 4, "55.00"),  # the same composite, a lower investment rate
+        ("P5", 5, "40.01"),  # 40.005, half up
+    ]
+    p1, p2, *_, p5 = doc["projects"]
+    assert p1["components"] == {
+        "observation": "77.50",
+        "investment_rate": "50.00",
+        "milestone_rate": "100.00",
+        "report_timeliness": p1["components"]["report_timeliness"],  # weight 0: shown, not counted
+    }
+    assert p1["raters"] == 6
+    assert p1["trimmed_inspectors"] == sorted([str(scene.inspectors[0].id), str(scene.inspectors[5].id)])
+    assert p2["trimmed_inspectors"] == [] and p2["components"]["observation"] == "62.50"  # 4 < 5: no trim
+    assert p5["components"]["observation"] == "50.01"  # 50.00625
+    assert p5["raters"] == 2 and p5["incomplete_inspectors"] == [str(scene.inspectors[5].id)]
+    # a unit's score: the mean of its projects' unrounded composites
+    assert [(r["name"], r["rank"], r["score"]) for r in doc["units"]] == [
+        ("U1", 1, "63.50"),
+        ("U2", 2, "50.00"),
+    ]
+    assert [(r["name"], r["rank"], r["score"]) for r in doc["regions"]] == [
+        ("R1", 1, "72.00"),
+        ("R2", 2, "51.25"),  # (55 + 55 + 55 + 40.005) / 4 = 51.25125
+    ]
+
+
+async def test_z_scores_put_a_lenient_and_a_harsh_inspector_on_one_scale(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Inspector 0 gives 80, 70, 60 (mean 70, population SD 8.1650): 62.25, 50, 37.75.
+    Inspector 1 gives 90 to all three: each maps to 50. Observation is the whole composite."""
+    s = await _scene(
+        session,
+        aggregation={"normalize": "zscore"},
+        observation_weight="1",
+        objective_weights={"investment_rate": "0", "milestone_rate": "0", "report_timeliness": "0"},
+    )
+    await _score_all(session, s, {"P1": ["80", "90"], "P2": ["70", "90"], "P3": ["60", "90"]})
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    assert _rows(snapshot.document, "projects")[:3] == [
+        ("P1", 1, "56.12"),
+        ("P2", 2, "50.00"),
+        ("P3", 3, "43.88"),
+    ]
+    severity = {r["inspector_id"]: r["severity"] for r in snapshot.document["fairness"]["inspectors"]}
+    # raw scores: inspector 1 is 10, 20 and 30 above inspector 0
+    assert severity == {str(s.inspectors[0].id): "-20.00", str(s.inspectors[1].id): "20.00"}
+    z = {
+        r.project_id: r.z
+        for r in await session.scalars(
+            select(SnapshotRating).where(
+                col(SnapshotRating.snapshot_id) == snapshot.id,
+                col(SnapshotRating.inspector_id) == s.inspectors[0].id,
+            )
+        )
+    }
+    assert z[s.projects["P1"].id] is not None and round(z[s.projects["P1"].id], 4) == Decimal("62.2474")
+
+
+async def test_the_same_scores_give_the_same_snapshot_and_a_late_score_a_new_version(
+    scene: Scene, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await rank_round(sessions, scene.round.id)
+    again = await rank_round(sessions, scene.round.id)
+    assert first is not None and again is not None
+    assert (again.id, again.version, again.digest) == (first.id, 1, first.digest)
+    session.add(_score(scene, "P5", 5, "quality", Decimal(40)))  # the incomplete rubric completed, late
+    await session.commit()
+    later = await rank_round(sessions, scene.round.id)
+    assert later is not None and later.version == 2 and later.digest != first.digest
+    kept = await session.scalar(
+        select(RoundSnapshot)
+        .where(col(RoundSnapshot.id) == first.id)
+        .execution_options(populate_existing=True)
+    )
+    assert kept is not None and kept.document == first.document and kept.digest == first.digest
+    assert later.document["projects"][4]["raters"] == 3  # P5 now has three complete rubrics
+
+
+def test_krippendorff_alpha_is_one_when_inspectors_agree_and_falls_when_they_do_not() -> None:
+    same = [(2, Decimal(160), Decimal(12800)), (2, Decimal(140), Decimal(9800))]  # 80/80 and 70/70
+    assert krippendorff_alpha(same) == 1
+    # 80/70 and 70/80: all disagreement, no signal
+    crossed = [(2, Decimal(150), Decimal(11300)), (2, Decimal(150), Decimal(11300))]
+    assert krippendorff_alpha(crossed) is not None and krippendorff_alpha(crossed) < 0
