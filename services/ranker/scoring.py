@@ -318,7 +318,8 @@ async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.
     snapshot's (then that one stands). One transaction: a computation killed halfway leaves
     nothing behind. None when the round is not closed yet (or does not exist)."""
     async with sessions() as session:
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(str(round_id), RANK_LOCK))))
+        key = func.hashtextextended(str(round_id), RANK_LOCK)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
         rnd = await session.get(ObservationRound, round_id)
         if rnd is None or rnd.state not in ("closed", "published"):
             return None
