@@ -31,6 +31,7 @@ class Job(StrEnum):
     ISSUE_NOTICE = "issue_notice"
     REPORT_FILED = "report_filed"
     RECONCILE = "reconcile"
+    RANK_ROUND = "rank_round"
 
 
 class Payload(BaseModel):
@@ -75,6 +76,13 @@ class ReportFiledPayload(Payload):
     subject_id: UUID
     period: str
     filed_at: datetime
+
+
+class RankRoundPayload(Payload):
+    """A round closed, or scores arrived during its grace period: the ranker computes its results
+    (the same inputs give the same snapshot, so a duplicate job changes nothing)."""
+
+    round_id: UUID
 
 
 class IssueNoticePayload(Payload):

@@ -143,6 +143,11 @@ class NotifierSettings(WorkerSettingsBase):
 class RankerSettings(WorkerSettingsBase):
     """Settings of the ranker worker."""
 
+    # How often closed rounds without results are ranked (it must divide a minute or an hour).
+    rank_interval_seconds: int = Field(default=60, ge=1, le=3600)
+    # A province's round (1M scores) takes tens of seconds; the default leaves room.
+    rank_timeout_seconds: int = Field(default=900, ge=10, le=3600)
+
 
 S = TypeVar("S", bound=DubanSettings)
 

@@ -231,6 +231,44 @@ def notifier_sweep(
     typer.echo(json.dumps({"as_of": at.isoformat(), **asyncio.run(go())}))
 
 
+ranker_cli = typer.Typer(help="Observation round results and assessments.")
+app.add_typer(ranker_cli, name="ranker")
+
+
+@ranker_cli.command("run")
+def ranker_run(
+    round_id: Annotated[str, typer.Option("--round", help="The observation round's id.")],
+) -> None:
+    """Compute a closed round's results now. The same scores give the same snapshot (kept once);
+    changed scores give a new version; a published version is never changed."""
+    import json
+    import uuid
+
+    from services.ranker.scoring import rank_round
+    from shared.db import create_engine, session_factory
+
+    settings = _settings(RankerSettings)
+    try:
+        wanted = uuid.UUID(round_id)
+    except ValueError:
+        typer.echo(f"duban ranker run: {round_id!r} is not a round id (a UUID)", err=True)
+        raise typer.Exit(2) from None
+
+    async def go() -> dict[str, object] | None:
+        engine = create_engine(settings)
+        try:
+            snapshot = await rank_round(session_factory(engine), wanted)
+            return None if snapshot is None else {"version": snapshot.version, "digest": snapshot.digest}
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(go())
+    if done is None:
+        typer.echo(f"duban ranker run: there is no closed round {wanted}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"round_id": str(wanted), **done}))
+
+
 audit_cli = typer.Typer(help="The tamper-evident audit log.")
 app.add_typer(audit_cli, name="audit")
 

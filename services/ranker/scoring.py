@@ -352,3 +352,15 @@ async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.
             len(snapshot.document["projects"]),
         )
         return snapshot
+
+
+_UNRANKED = text(
+    "SELECT r.id FROM observation_round r WHERE r.state IN ('closed', 'published') "
+    "AND NOT EXISTS (SELECT 1 FROM round_snapshot s WHERE s.round_id = r.id) ORDER BY r.closed_at"
+)
+
+
+async def unranked_rounds(sessions: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
+    """Closed rounds with no snapshot yet."""
+    async with sessions() as session:
+        return list(await session.scalars(_UNRANKED))

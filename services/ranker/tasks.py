@@ -1,6 +1,28 @@
 """Ranker jobs. Thin: take ids from the payload, call a service function."""
 
+from typing import Any
+
+from services.ranker import scoring
 from shared.models import RankerInbox, RankerPingReceipt
 from shared.ping import ping_task
+from shared.queues import RankRoundPayload
 
 ping = ping_task(inbox=RankerInbox, receipt=RankerPingReceipt)
+
+
+async def rank_round(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Compute a round's results. No inbox: a replay computes the same snapshot, which is kept
+    once (its digest equals the latest's)."""
+    order = RankRoundPayload.model_validate(payload)
+    snapshot = await scoring.rank_round(ctx["sessions"], order.round_id)
+    return "not closed" if snapshot is None else f"version {snapshot.version}"
+
+
+async def rank_unranked(ctx: dict[str, Any]) -> dict[str, int]:
+    """The reconciler's share: rank the closed rounds that have no snapshot yet (their job was
+    lost with Redis, or the ranker was down when they closed). A cron."""
+    done = 0
+    for round_id in await scoring.unranked_rounds(ctx["sessions"]):
+        if await scoring.rank_round(ctx["sessions"], round_id) is not None:
+            done += 1
+    return {"ranked": done}

@@ -598,6 +598,42 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    # The world's rounds are drafts: 409 (no results before the close) shows one got past the rights.
+    "GET /rounds/{id}/results": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/results", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    "GET /rounds/{id}/results/{id}/explain": (
+        lambda w, u: (
+            "GET",
+            f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/results/{project(w, u)}/explain",
+            None,
+            {},
+        ),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    "POST /rounds/{id}/publish": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/publish",
+            {"snapshot_version": 1},
+            {},
+        ),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.api.auth.principal import issue_token
+from services.ranker.scoring import rank_round
 from shared import clock
-from shared.models import AppUser, ObservationScore
+from shared.models import AppUser, ObservationScore, OutboxMessage
 from shared.settings import ApiSettings
 from tests.api.conftest import World
 from tests.api.test_reports import at
@@ -288,3 +289,97 @@ async def test_a_retried_batch_with_its_key_gets_the_first_answer(client: AsyncC
     assert first.status_code == retry.status_code == 200
     assert json.loads(retry.content) == json.loads(first.content)
     assert retry.json()["items"][0]["status"] == "accepted"  # not "duplicate": the same answer
+
+
+async def _jobs(session: AsyncSession, job: str) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
+    )
+    return [m.payload for m in rows]
+
+
+async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_results(
+    client: AsyncClient, scene: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    a, b = str(scene.projects["A"].id), str(scene.projects["B"].id)
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        mine = [("A", "progress", 50), ("A", "quality", 30), ("B", "progress", 40), ("B", "quality", 30)]
+        await send(client, scene, round_id, "p_inspector", *(score(scene, *m, taken) for m in mine))
+        theirs = [("B", "progress", 50), ("B", "quality", 40)]
+        await send(client, scene, round_id, "a_inspector", *(score(scene, *m, taken) for m in theirs))
+        early = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("p_staff"))
+        assert early.status_code == 409 and "closes it" in early.json()["detail"]
+    with clock.use_clock(at("2018-09-14 18:30")):
+        await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+        waiting = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("a_reporter"))
+    assert waiting.json()["state"] == "computing" and waiting.json()["rows"] == []
+    assert {"round_id": round_id} in await _jobs(session, "rank_round")  # the ranker is asked
+
+    snapshot = await rank_round(sessions, uuid.UUID(round_id))
+    assert snapshot is not None and snapshot.version == 1
+    r = await client.get(f"/api/v1/rounds/{round_id}", headers=scene.auth("p_staff"))
+    assert r.json()["state"] == "ranked"
+    r = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("a_reporter"))
+    ready = r.json()
+    assert ready["state"] == "ready" and ready["snapshot_version"] == 1 and len(ready["digest"]) == 64
+    observation = {row["id"]: row["components"]["observation"] for row in ready["rows"]}
+    assert observation == {a: "80.00", b: "80.00"}  # A: one inspector's 80; B: (70 + 90) / 2
+    assert {row["id"]: row["raters"] for row in ready["rows"]} == {a: 1, b: 2}
+    assert sorted(row["rank"] for row in ready["rows"]) in ([1, 2], [1, 1])
+    severity = {s["inspector_id"]: s["severity"] for s in ready["fairness"]["inspectors"]}
+    assert severity == {
+        str(scene.users["a_inspector"].id): "20.00",
+        str(scene.users["p_inspector"].id): "-20.00",
+    }
+    units = await client.get(f"/api/v1/rounds/{round_id}/results?by=unit", headers=scene.auth("p_staff"))
+    assert {row["name"] for row in units.json()["rows"]} == {"A", "B"}
+
+    r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("p_staff"))
+    assert r.status_code == 200, r.text
+    explained = r.json()
+    assert [(x["score"], x["counted"]) for x in explained["ratings"]] == [("90.00", True), ("70.00", True)]
+    assert explained["working"][0] == "observation = mean of 2 scores = 80.00"
+
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 2}, headers=scene.auth("p_staff")
+    )
+    assert r.status_code == 409 and "version 1" in r.json()["detail"]
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("a_reporter")
+    )
+    assert r.status_code == 403
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "published" and r.json()["by"] == "unit"
+    again = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
+    )
+    assert again.status_code == 409
+    [published] = [
+        e
+        for e in await _jobs(session, "event")
+        if e["event"] == "round.published" and e["subject_id"] == round_id
+    ]
+    assert published["data"]["quarter"] == "2018-Q3" and published["data"]["version"] == 1
+    assert {u["unit_id"] for u in published["data"]["units"]} == {
+        str(scene.units["A"].id),
+        str(scene.units["B"].id),
+    }
+
+    with clock.use_clock(at("2018-09-15 09:00")):  # an offline phone within the grace period
+        corrected = score(scene, "B", "quality", 20, "2018-09-14T17:00:00+08:00")  # taken before the close
+        late = await send(client, scene, round_id, "a_inspector", corrected)
+    assert late["accepted"] == 1
+    assert [j for j in await _jobs(session, "rank_round") if j == {"round_id": round_id}] == [
+        {"round_id": round_id}
+    ] * 2
+    newer = await rank_round(sessions, uuid.UUID(round_id))
+    assert newer is not None and newer.version == 2
+    r = await client.get(f"/api/v1/rounds/{round_id}/results?version=1", headers=scene.auth("p_staff"))
+    assert r.json()["state"] == "published" and r.json()["digest"] == ready["digest"]  # untouched
+    r = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("p_staff"))
+    assert r.json()["state"] == "ready" and r.json()["snapshot_version"] == 2

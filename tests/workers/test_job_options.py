@@ -3,7 +3,7 @@
 from services.notifier.worker import create_worker as create_notifier
 from services.ranker.worker import create_worker as create_ranker
 from shared.models import NotifierInbox
-from shared.queues import Target
+from shared.queues import Job, Target
 from shared.settings import NotifierSettings, RankerSettings
 from shared.worker import JobSpec, Periodic, build_worker
 
@@ -50,6 +50,7 @@ def test_the_services_declare_every_job(
         "sweep_notices",
         "reconcile",
     }
-    assert set(ranker.functions) == {"ping", "reconcile"}
+    assert set(ranker.functions) == {"ping", "rank_round", "rank_unranked", "reconcile"}
+    assert set(ranker.functions) >= {Job.RANK_ROUND.value}  # what the api's outbox asks for
     for worker in (notifier, ranker):
         assert all(f.timeout_s is not None for f in worker.functions.values())

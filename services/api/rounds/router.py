@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import status
+from fastapi import Query, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -11,7 +11,17 @@ from services.api.auth.scope import get_visible
 from services.api.pagination import Page, PageDep
 from services.api.records import RoundDep
 from services.api.rounds import service
-from services.api.rounds.schemas import AssignmentsOut, RoundIn, RoundPublic, ScoresIn, ScoresOut
+from services.api.rounds.schemas import (
+    AssignmentsOut,
+    ExplainOut,
+    Grouping,
+    PublishIn,
+    ResultsOut,
+    RoundIn,
+    RoundPublic,
+    ScoresIn,
+    ScoresOut,
+)
 from services.api.routing import SessionDep, router
 from shared.i18n import N_
 from shared.models import Program
@@ -88,3 +98,38 @@ async def get_assignments(
     return await service.assignments(
         session, rnd=rnd, principal=principal, inspector_user_id=inspector_user_id or principal.id
     )
+
+
+@rounds.get("/{round_id:uuid}/results", response_model=ResultsOut)
+async def get_results(
+    session: SessionDep,
+    principal: Reader,
+    rnd: RoundDep,
+    by: Grouping = "project",
+    version: Annotated[
+        int | None, Query(ge=1, description="a snapshot version (default: the latest)")
+    ] = None,
+) -> ResultsOut:
+    """The round's ranking by project, responsible unit or region, with the fairness figures
+    (each inspector's severity, the round's agreement); `computing` until the ranker is done."""
+    return await service.results(session, rnd=rnd, by=by, version=version)
+
+
+@rounds.get("/{round_id:uuid}/results/{project_id:uuid}/explain", response_model=ExplainOut)
+async def explain(
+    project_id: UUID,
+    session: SessionDep,
+    principal: Reader,
+    rnd: RoundDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> ExplainOut:
+    """How one project's score was reached: each inspector's score (trimmed or not, z-mapped
+    when the round normalizes), the components, the composite, the tie-break."""
+    return await service.explain(session, rnd=rnd, project_id=project_id, version=version)
+
+
+@rounds.post("/{round_id:uuid}/publish", response_model=ResultsOut)
+async def publish(data: PublishIn, session: SessionDep, principal: Office, rnd: RoundDep) -> ResultsOut:
+    """Publish a version of the results: only the latest one the ranker finished (409 else).
+    The notifier then praises the top units and sends the bottom a criticism bulletin."""
+    return await service.publish(session, rnd=rnd, version=data.snapshot_version, principal=principal)

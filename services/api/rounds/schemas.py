@@ -158,3 +158,78 @@ class AssignmentsOut(BaseModel):
     data: list[Assignment]
     count: int
     complete: int = Field(description="projects fully scored")
+
+
+class ResultRow(BaseModel):
+    rank: int | None = Field(description="none: nobody scored the project completely")
+    id: UUID
+    name: str
+    score: Decimal | None = Field(description="the composite, to the cent")
+    components: dict[str, Decimal | None] = Field(
+        default_factory=dict, description="projects: observation and each objective component"
+    )
+    code: str | None = None
+    responsible_unit_id: UUID | None = None
+    region_unit_id: UUID | None = None
+    raters: int | None = Field(default=None, description="inspectors with a complete rubric")
+    trimmed_inspectors: list[UUID] = Field(default_factory=list)
+    incomplete_inspectors: list[UUID] = Field(default_factory=list)
+    projects: int | None = Field(default=None, description="units and regions: projects ranked")
+
+
+class Severity(BaseModel):
+    inspector_id: UUID
+    severity: Decimal = Field(
+        description="mean deviation from the other inspectors of the same projects: + lenient, − harsh"
+    )
+    projects: int
+
+
+class Agreement(BaseModel):
+    method: str
+    value: Decimal | None = Field(description="1 full agreement, 0 none beyond chance; none: too few ratings")
+    projects: int
+
+
+class Fairness(BaseModel):
+    agreement: Agreement
+    inspectors: list[Severity]
+
+
+Grouping = Literal["project", "unit", "region"]
+
+
+class ResultsOut(BaseModel):
+    round_id: UUID
+    snapshot_version: int | None
+    state: Literal["computing", "ready", "published"]
+    by: Grouping
+    digest: str | None = Field(default=None, description="SHA-256 of the snapshot: same inputs, same digest")
+    computed_at: datetime | None = None
+    rows: list[ResultRow]
+    fairness: Fairness | None = None
+
+
+class Rating(BaseModel):
+    inspector_id: UUID
+    inspector: str
+    score: Decimal = Field(description="100 × Σ w·(v / max) / Σ w over the rubric")
+    z: Decimal | None = Field(description="50 + 10·z over the inspector's projects, when normalizing")
+    complete: bool
+    trimmed: bool
+    counted: bool
+
+
+class ExplainOut(BaseModel):
+    round_id: UUID
+    snapshot_version: int
+    project: ResultRow
+    ratings: list[Rating]
+    settings: dict[str, object]
+    working: list[str] = Field(description="the composite, step by step")
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot_version: int = Field(ge=1)

@@ -17,25 +17,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import owned_or_403, visible
+from services.api.auth.scope import not_visible, owned_or_403, visible
 from services.api.pagination import PageParams, paginate
 from services.api.rounds.schemas import (
     MAX_BATCH,
     Assignment,
     AssignmentsOut,
     CriterionLeft,
+    ExplainOut,
+    Fairness,
+    Grouping,
+    Rating,
     Rejected,
+    ResultRow,
+    ResultsOut,
     RoundIn,
     RoundPublic,
     ScoreIn,
     ScoreResult,
     ScoresOut,
 )
+from services.ranker.scoring import cents
 from shared import audit, clock
-from shared.errors import Forbidden, InvalidState, PayloadTooLarge, invalid
+from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, invalid
 from shared.i18n import N_, tr, word
-from shared.models import AppUser, ObservationRound, Program, Project, RoundInspector, RoundProject, Unit
-from shared.vocabulary import ProjectStatus, Role, RoundState
+from shared.models import (
+    AppUser,
+    ObservationRound,
+    Program,
+    Project,
+    RoundInspector,
+    RoundProject,
+    RoundSnapshot,
+    SnapshotRating,
+    Unit,
+)
+from shared.outbox import add_message, publish_event
+from shared.queues import Job, RankRoundPayload, Target
+from shared.ranking import RankedUnit, RoundPublished
+from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
 
 OFFICE_ONLY = N_("Only the program's office (or an office above it) runs its observation rounds.")
 SCORERS = frozenset({Role.INSPECTOR, Role.LEADER})
@@ -49,8 +69,18 @@ async def to_public(session: AsyncSession, rnd: ObservationRound) -> RoundPublic
     inspectors = await session.scalars(
         select(col(RoundInspector.user_id)).where(col(RoundInspector.round_id) == rnd.id)
     )
+    state = rnd.state
+    if state == RoundState.CLOSED and await session.scalar(
+        select(func.count()).where(col(RoundSnapshot.round_id) == rnd.id)
+    ):
+        state = RoundState.RANKED  # the ranker's results are ready to publish
     return RoundPublic.model_validate(
-        {**rnd.model_dump(), "project_ids": list(projects), "inspector_user_ids": list(inspectors)}
+        {
+            **rnd.model_dump(),
+            "state": state,
+            "project_ids": list(projects),
+            "inspector_user_ids": list(inspectors),
+        }
     )
 
 
@@ -196,9 +226,21 @@ async def move(
         rnd.opened_at = clock.now()
     else:
         rnd.closed_at = clock.now()
+        await _rank(session, rnd)
     await session.flush()
     await _audit(session, rnd, principal, f"round.{to}")
     return rnd
+
+
+async def _rank(session: AsyncSession, rnd: ObservationRound) -> None:
+    """Ask the ranker to compute the round's results once this commits."""
+    await add_message(
+        session,
+        producer="api",
+        target=Target.RANKER,
+        job=Job.RANK_ROUND,
+        payload=RankRoundPayload(round_id=rnd.id),
+    )
 
 
 def accepting_until(rnd: ObservationRound) -> datetime:
@@ -355,6 +397,8 @@ async def record_scores(
         ],
         items=items,
     )
+    if out.accepted and rnd.state in (RoundState.CLOSED, RoundState.PUBLISHED):
+        await _rank(session, rnd)  # a phone that was offline: the results take its scores in
     if out.accepted or out.superseded:
         await audit.record(
             session,
@@ -475,3 +519,142 @@ async def assignments(
         count=len(data),
         complete=sum(not a.left for a in data),
     )
+
+
+async def _snapshot(
+    session: AsyncSession, rnd: ObservationRound, version: int | None
+) -> RoundSnapshot | None:
+    stmt = select(RoundSnapshot).where(col(RoundSnapshot.round_id) == rnd.id)
+    if version is not None:
+        stmt = stmt.where(col(RoundSnapshot.version) == version)
+    return await session.scalar(stmt.order_by(col(RoundSnapshot.version).desc()).limit(1))
+
+
+def _closed_first(rnd: ObservationRound) -> None:
+    if rnd.state in (RoundState.DRAFT, RoundState.OPEN):
+        raise InvalidState(
+            tr(
+                "The round is {state}: it has results once the office closes it.",
+                state=word(RoundState, rnd.state),
+            )
+        )
+
+
+async def results(
+    session: AsyncSession, *, rnd: ObservationRound, by: Grouping, version: int | None
+) -> ResultsOut:
+    """A snapshot's ranking (the latest unless a version is asked for); `computing` while the
+    ranker has not finished the first one."""
+    _closed_first(rnd)
+    snapshot = await _snapshot(session, rnd, version)
+    if snapshot is None:
+        if version is not None:
+            raise NotFound(tr("This round has no results version {version}.", version=version))
+        return ResultsOut(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
+    doc = snapshot.document
+    return ResultsOut(
+        round_id=rnd.id,
+        snapshot_version=snapshot.version,
+        state="published" if rnd.published_version == snapshot.version else "ready",
+        by=by,
+        digest=snapshot.digest,
+        computed_at=snapshot.computed_at,
+        rows=[ResultRow.model_validate(r) for r in doc[f"{by}s"]],
+        fairness=Fairness.model_validate(doc["fairness"]),
+    )
+
+
+async def explain(
+    session: AsyncSession, *, rnd: ObservationRound, project_id: uuid.UUID, version: int | None
+) -> ExplainOut:
+    """The working for one project: each inspector's score, trimmed or not, z-scores, the
+    components, the composite and what a tie would be broken by."""
+    _closed_first(rnd)
+    snapshot = await _snapshot(session, rnd, version)
+    if snapshot is None:
+        raise InvalidState(tr("The round's results are still being computed; ask again in a moment."))
+    row = next((r for r in snapshot.document["projects"] if r["id"] == str(project_id)), None)
+    if row is None:
+        raise not_visible(tr("project"), project_id)
+    zscore = rnd.aggregation.get("normalize") == "zscore"
+    ratings = [
+        Rating(
+            inspector_id=rating.inspector_id,
+            inspector=name,
+            score=cents(rating.score),
+            z=None if rating.z is None else cents(rating.z),
+            complete=rating.complete,
+            trimmed=rating.trimmed,
+            counted=rating.complete and not rating.trimmed,
+        )
+        for rating, name in await session.execute(
+            select(SnapshotRating, col(AppUser.display_name))
+            .join(AppUser, col(AppUser.id) == col(SnapshotRating.inspector_id))
+            .where(
+                col(SnapshotRating.snapshot_id) == snapshot.id, col(SnapshotRating.project_id) == project_id
+            )
+            .order_by(col(SnapshotRating.score).desc(), col(SnapshotRating.inspector_id))
+        )
+    ]
+    settings = snapshot.document["settings"]
+    counted = [r for r in ratings if r.counted]
+    parts = [f"{settings['observation_weight']} × observation {row['components']['observation']}"] + [
+        f"{w} × {k} {row['components'][k]}" for k, w in settings["objective_weights"].items()
+    ]
+    working = [
+        f"observation = mean of {len(counted)} {'z-mapped ' if zscore else ''}scores"
+        + (f", {len(row['trimmed_inspectors'])} trimmed" if row["trimmed_inspectors"] else "")
+        + f" = {row['components']['observation']}",
+        f"composite = {' + '.join(parts)} = {row['score']} (half up, to the cent)",
+        f"ties are broken by {settings['tie_break']} = {row['components'].get(settings['tie_break'])}",
+    ]
+    return ExplainOut(
+        round_id=rnd.id,
+        snapshot_version=snapshot.version,
+        project=ResultRow.model_validate(row),
+        ratings=ratings,
+        settings=settings,
+        working=working,
+    )
+
+
+async def publish(
+    session: AsyncSession, *, rnd: ObservationRound, version: int, principal: Principal
+) -> ResultsOut:
+    """Publish the latest ready snapshot: the round is published and `round.published` tells the
+    notifier (praise for the top, criticism for the bottom) and the webhooks."""
+    await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
+    _closed_first(rnd)
+    latest = await _snapshot(session, rnd, None)
+    if latest is None or latest.version != version:
+        raise InvalidState(
+            tr("Only the latest results can be published: version {latest}, not {version}.",
+               latest=latest.version if latest else "—", version=version)
+        )  # fmt: skip
+    if rnd.published_version == version:
+        raise InvalidState(tr("Version {version} is already published.", version=version))
+    rnd.state = RoundState.PUBLISHED
+    rnd.published_version = version
+    rnd.published_at = clock.now()
+    rnd.published_by = principal.key
+    rnd.version += 1
+    units = latest.document["units"]
+    event = RoundPublished(
+        round_id=rnd.id,
+        program_id=rnd.program_id,
+        quarter=f"{rnd.quarter[:4]}-{rnd.quarter[4:]}",
+        version=version,
+        units=[RankedUnit(unit_id=u["id"], rank=u["rank"], score=Decimal(u["score"])) for u in units],
+        praise_top=rnd.praise_top,
+        criticise_bottom=rnd.criticise_bottom,
+    )
+    await publish_event(
+        session,
+        event=WebhookEvent.ROUND_PUBLISHED,
+        subject_type="round",
+        subject_id=rnd.id,
+        data=event.model_dump(mode="json"),
+    )
+    await session.flush()
+    await _audit(session, rnd, principal, "round.published")
+    return await results(session, rnd=rnd, by="unit", version=version)
