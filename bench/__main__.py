@@ -1,5 +1,6 @@
 """`make bench`: each api endpoint next to bare baselines measured in the same run, then the
-notifier's sweep and latency (bench/notices.py; `BENCH_ONLY=notices` runs those alone).
+notifier's sweep and latency (bench/notices.py; `BENCH_ONLY=notices` runs those alone) and the
+ranker on a 1M-score round (bench/ranker.py; `BENCH_ONLY=ranker`).
 
 Absolute numbers on these 2-core machines are noisy; the ratios are what count. Each case
 runs `BENCH_ROUNDS` times interleaved with the others, and the best round is kept.
@@ -20,7 +21,7 @@ import asyncpg
 import httpx
 import redis
 
-from bench import library, notices
+from bench import library, notices, ranker
 from bench.load import Result, drive, generator
 from services.api.migrate import upgrade
 from shared.db import plain_url
@@ -79,9 +80,13 @@ def main() -> None:
     if ONLY in ("notices", "sweep"):
         notices.main()
         return
+    if ONLY == "ranker":
+        ranker.main()
+        return
     api_bench()
     if not ONLY:
         notices.main()
+        ranker.main()
 
 
 def api_bench() -> None:

@@ -37,9 +37,11 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-_RATE = text(
-    """
-INSERT INTO snapshot_rating (snapshot_id, project_id, inspector_id, score, z, complete, trimmed)
+# The ratings, one per (inspector, project), into a temporary table: CREATE TABLE AS may run
+# in parallel where an INSERT … SELECT may not (PostgreSQL 15), and the snapshot keeps them one
+# row per project (arrays), 1,000 rows for a province rather than 100,000.
+_RATE = """
+CREATE TEMPORARY TABLE ratings ON COMMIT DROP AS
 WITH rubric AS (
     SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:weights AS numeric[]), CAST(:maxes AS numeric[]))
         AS r(key, weight, max_score)
@@ -47,48 +49,53 @@ WITH rubric AS (
     SELECT s.inspector_id, s.project_id,
            100 * sum(r.weight * s.value / r.max_score) / :weight_sum AS score,
            count(*) = :criteria AS complete
-    FROM observation_score s
-    JOIN rubric r ON r.key = s.criterion
-    JOIN round_project rp ON rp.round_id = s.round_id AND rp.project_id = s.project_id
-    JOIN round_inspector ri ON ri.round_id = s.round_id AND ri.user_id = s.inspector_id
+    FROM observation_score s JOIN rubric r ON r.key = s.criterion
     WHERE s.round_id = :round
     GROUP BY s.inspector_id, s.project_id
-), spread AS (
-    SELECT per.*,
-           avg(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS mean,
-           stddev_pop(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS sd
-    FROM per
 ), mapped AS (
-    SELECT inspector_id, project_id, score, complete,
-           CASE WHEN NOT complete THEN NULL WHEN sd = 0 THEN 50 ELSE 50 + 10 * (score - mean) / sd END AS z
-    FROM spread
+    {mapped}
 ), ordered AS (
-    SELECT mapped.*,
+    SELECT mapped.*, {used} AS used,
            count(*) FILTER (WHERE complete) OVER (PARTITION BY project_id) AS raters,
-           row_number() OVER (PARTITION BY project_id, complete ORDER BY used, inspector_id) AS low,
-           row_number() OVER (PARTITION BY project_id, complete ORDER BY used DESC, inspector_id DESC) AS high
-    FROM (SELECT m.*, CASE WHEN :zscore THEN z ELSE score END AS used FROM mapped m) AS mapped
+           row_number() OVER (PARTITION BY project_id, complete ORDER BY {used}, inspector_id) AS low,
+           row_number() OVER (PARTITION BY project_id, complete
+                              ORDER BY {used} DESC, inspector_id DESC) AS high
+    FROM mapped
 )
-SELECT :snapshot, project_id, inspector_id, score, z, complete,
-       complete AND raters >= :min_raters AND (low <= :trim OR high <= :trim)
+SELECT project_id, inspector_id, score, z, used, complete,
+       complete AND raters >= :min_raters AND (low <= :trim OR high <= :trim) AS trimmed
 FROM ordered
 """
+# Scores are taken only for the round's projects from its inspectors (services/api/rounds), and
+# a round's scope does not change once created: no join back to round_project / round_inspector.
+_RAW = "SELECT inspector_id, project_id, score, complete, CAST(NULL AS numeric) AS z FROM per"
+_Z = """SELECT inspector_id, project_id, score, complete,
+           CASE WHEN NOT complete THEN NULL WHEN sd = 0 THEN 50 ELSE 50 + 10 * (score - mean) / sd END AS z
+    FROM (
+        SELECT per.*,
+               avg(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS mean,
+               stddev_pop(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS sd
+        FROM per
+    ) AS spread"""
+RATE = {False: text(_RATE.format(mapped=_RAW, used="score")), True: text(_RATE.format(mapped=_Z, used="z"))}
+_KEEP = text(
+    "INSERT INTO snapshot_ratings (snapshot_id, project_id, inspector_ids, scores, z, complete, trimmed) "
+    "SELECT :snapshot, project_id, array_agg(inspector_id ORDER BY inspector_id), "
+    "array_agg(score ORDER BY inspector_id), array_agg(z ORDER BY inspector_id), "
+    "array_agg(complete ORDER BY inspector_id), array_agg(trimmed ORDER BY inspector_id) "
+    "FROM ratings GROUP BY project_id"
 )
 _OBSERVED = text(
-    "SELECT project_id, "
-    "avg(CASE WHEN :zscore THEN z ELSE score END) FILTER (WHERE complete AND NOT trimmed), "
-    "count(*) FILTER (WHERE complete), "
+    "SELECT project_id, avg(used) FILTER (WHERE complete AND NOT trimmed), count(*) FILTER (WHERE complete), "
     "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE trimmed), '{}'), "
     "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE NOT complete), '{}') "
-    "FROM snapshot_rating WHERE snapshot_id = :snapshot GROUP BY project_id"
+    "FROM ratings GROUP BY project_id"
 )
 # Severity: each inspector's mean deviation from the mean of the other inspectors of the same
 # projects (raw scores, complete rubrics only); positive is lenient, negative harsh.
 _SEVERITY = text(
     """
-WITH c AS (
-    SELECT project_id, inspector_id, score FROM snapshot_rating WHERE snapshot_id = :snapshot AND complete
-),
+WITH c AS (SELECT project_id, inspector_id, score FROM ratings WHERE complete),
 p AS (SELECT project_id, sum(score) AS total, count(*) AS n FROM c GROUP BY project_id)
 SELECT c.inspector_id, avg(c.score - (p.total - c.score) / (p.n - 1)), count(*)
 FROM c JOIN p USING (project_id) WHERE p.n > 1
@@ -97,8 +104,8 @@ GROUP BY c.inspector_id ORDER BY c.inspector_id
 )
 # Krippendorff's alpha (interval) from per-project count, sum and sum of squares.
 _AGREEMENT = text(
-    "SELECT count(*), sum(score), sum(score * score) FROM snapshot_rating "
-    "WHERE snapshot_id = :snapshot AND complete GROUP BY project_id HAVING count(*) > 1"
+    "SELECT count(*), sum(score), sum(score * score) FROM ratings WHERE complete "
+    "GROUP BY project_id HAVING count(*) > 1 ORDER BY project_id"
 )
 
 
@@ -152,25 +159,25 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     zscore = aggregation.get("normalize") == "zscore"
     rubric = rnd.rubric
     await session.execute(
-        _RATE,
+        text("DROP TABLE IF EXISTS pg_temp.ratings")
+    )  # a computation earlier in this transaction
+    await session.execute(
+        RATE[zscore],
         {
-            "snapshot": snapshot_id,
             "round": rnd.id,
             "keys": [c["key"] for c in rubric],
             "weights": [Decimal(str(c["weight"])) for c in rubric],
             "maxes": [Decimal(str(c["max_score"])) for c in rubric],
             "weight_sum": sum((Decimal(str(c["weight"])) for c in rubric), Decimal(0)),
             "criteria": len(rubric),
-            "zscore": zscore,
             "trim": int(aggregation.get("trim", 1)),
             "min_raters": int(aggregation.get("min_raters_for_trim", 5)),
         },
     )
+    await session.execute(_KEEP, {"snapshot": snapshot_id})
     observed = {
         pid: (obs, raters, [str(i) for i in trimmed], [str(i) for i in incomplete])
-        for pid, obs, raters, trimmed, incomplete in await session.execute(
-            _OBSERVED, {"snapshot": snapshot_id, "zscore": zscore}
-        )
+        for pid, obs, raters, trimmed, incomplete in await session.execute(_OBSERVED)
     }
     projects = (
         await session.execute(
@@ -252,12 +259,9 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     )  # fmt: skip
     severity = [
         {"inspector_id": str(i), "severity": _money(cents(Decimal(s))), "projects": n}
-        for i, s, n in await session.execute(_SEVERITY, {"snapshot": snapshot_id})
+        for i, s, n in await session.execute(_SEVERITY)
     ]
-    agreement_units = [
-        (int(m), Decimal(s1), Decimal(s2))
-        for m, s1, s2 in await session.execute(_AGREEMENT, {"snapshot": snapshot_id})
-    ]
+    agreement_units = [(int(m), Decimal(s1), Decimal(s2)) for m, s1, s2 in await session.execute(_AGREEMENT)]
     alpha = krippendorff_alpha(agreement_units)
     document = {
         "round_id": str(rnd.id),

@@ -34,7 +34,7 @@ from shared.models.rounds import (
     RoundProject,
     RoundSnapshot,
     ScoreReceipt,
-    SnapshotRating,
+    SnapshotRatings,
 )
 from shared.models.webhooks import Webhook, WebhookDelivery
 
@@ -71,7 +71,7 @@ __all__ = [
     "RoundProject",
     "RoundSnapshot",
     "ScoreReceipt",
-    "SnapshotRating",
+    "SnapshotRatings",
     "Task",
     "TaskTarget",
     "TaskUnit",

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Column, Numeric, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, CheckConstraint, Column, Numeric, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from shared.models.base import created_at, empty_dict, empty_list, timestamp, uuid_pk
@@ -116,16 +116,18 @@ class RoundSnapshot(SQLModel, table=True):
     computed_at: datetime = timestamp(nullable=False)
 
 
-class SnapshotRating(SQLModel, table=True):
-    """One inspector's score of one project as a snapshot used it: the rubric-weighted score,
-    its z-score mapping when the round normalizes, and whether it was trimmed or incomplete."""
+class SnapshotRatings(SQLModel, table=True):
+    """The inspectors' scores of one project as a snapshot used them, side by side (one row per
+    project, not per rating: a province's round writes 1,000 rows, not 100,000): each one's
+    rubric-weighted score, its z-score mapping when the round normalizes, and whether it was
+    a complete rubric and whether it was trimmed."""
 
-    __tablename__ = "snapshot_rating"
+    __tablename__ = "snapshot_ratings"
 
     snapshot_id: uuid.UUID = Field(foreign_key="round_snapshot.id", primary_key=True)
     project_id: uuid.UUID = Field(primary_key=True)
-    inspector_id: uuid.UUID = Field(primary_key=True)
-    score: Decimal = Field(sa_column=Column(Numeric, nullable=False))
-    z: Decimal | None = Field(default=None, sa_column=Column(Numeric, nullable=True))
-    complete: bool
-    trimmed: bool
+    inspector_ids: list[uuid.UUID] = Field(sa_column=Column(ARRAY(Uuid), nullable=False))
+    scores: list[Decimal] = Field(sa_column=Column(ARRAY(Numeric), nullable=False))
+    z: list[Decimal | None] = Field(sa_column=Column(ARRAY(Numeric), nullable=False))
+    complete: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))
+    trimmed: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))

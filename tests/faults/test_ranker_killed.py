@@ -47,7 +47,7 @@ def _rank(env: dict[str, str], scene: Scene) -> subprocess.Popen[bytes]:
 async def _waiting_to_rate(conn: asyncpg.Connection, victim: subprocess.Popen[bytes]) -> int:
     for _ in range(600):
         pid = await conn.fetchval(
-            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = CAST('snapshot_rating' AS regclass)"
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = CAST('snapshot_ratings' AS regclass)"
         )
         if pid:
             return int(pid)
@@ -68,7 +68,7 @@ async def test_a_ranker_killed_halfway_and_run_again_keeps_one_true_snapshot(
         try:
             held = holder.transaction()
             await held.start()
-            await holder.execute("LOCK TABLE snapshot_rating IN EXCLUSIVE MODE")
+            await holder.execute("LOCK TABLE snapshot_ratings IN EXCLUSIVE MODE")
             victim = _rank(env, scene)
             pid = await _waiting_to_rate(watcher, victim)
             began = await watcher.fetchval(
@@ -85,7 +85,7 @@ async def test_a_ranker_killed_halfway_and_run_again_keeps_one_true_snapshot(
                     break
                 await asyncio.sleep(0.05)
             assert await watcher.fetchval("SELECT count(*) FROM round_snapshot") == 0
-            assert await watcher.fetchval("SELECT count(*) FROM snapshot_rating") == 0
+            assert await watcher.fetchval("SELECT count(*) FROM snapshot_ratings") == 0
         finally:
             await holder.close()
             await watcher.close()

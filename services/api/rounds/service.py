@@ -49,7 +49,7 @@ from shared.models import (
     RoundInspector,
     RoundProject,
     RoundSnapshot,
-    SnapshotRating,
+    SnapshotRatings,
     Unit,
 )
 from shared.outbox import add_message, publish_event
@@ -577,25 +577,31 @@ async def explain(
     if row is None:
         raise not_visible(tr("project"), project_id)
     zscore = rnd.aggregation.get("normalize") == "zscore"
-    ratings = [
-        Rating(
-            inspector_id=rating.inspector_id,
-            inspector=name,
-            score=cents(rating.score),
-            z=None if rating.z is None else cents(rating.z),
-            complete=rating.complete,
-            trimmed=rating.trimmed,
-            counted=rating.complete and not rating.trimmed,
-        )
-        for rating, name in await session.execute(
-            select(SnapshotRating, col(AppUser.display_name))
-            .join(AppUser, col(AppUser.id) == col(SnapshotRating.inspector_id))
-            .where(
-                col(SnapshotRating.snapshot_id) == snapshot.id, col(SnapshotRating.project_id) == project_id
+    kept = await session.get(SnapshotRatings, (snapshot.id, project_id))
+    names = dict(
+        (await session.execute(
+            select(col(AppUser.id), col(AppUser.display_name)).where(col(AppUser.id).in_(kept.inspector_ids))
+        )).all()
+    ) if kept else {}  # fmt: skip
+    ratings = sorted(
+        (
+            Rating(
+                inspector_id=inspector,
+                inspector=names.get(inspector, ""),
+                score=cents(score),
+                z=None if z is None else cents(z),
+                complete=complete,
+                trimmed=trimmed,
+                counted=complete and not trimmed,
             )
-            .order_by(col(SnapshotRating.score).desc(), col(SnapshotRating.inspector_id))
+            for inspector, score, z, complete, trimmed in zip(
+                kept.inspector_ids, kept.scores, kept.z, kept.complete, kept.trimmed, strict=True
+            )
         )
-    ]
+        if kept
+        else [],
+        key=lambda r: (-r.score, str(r.inspector_id)),
+    )
     settings = snapshot.document["settings"]
     counted = [r for r in ratings if r.counted]
     parts = [f"{settings['observation_weight']} × observation {row['components']['observation']}"] + [

@@ -36,18 +36,20 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_round_snapshot_round_id"), "round_snapshot", ["round_id"], unique=False)
     op.create_table(
-        "snapshot_rating",
+        "snapshot_ratings",
         sa.Column("snapshot_id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
-        sa.Column("inspector_id", sa.Uuid(), nullable=False),
-        sa.Column("score", sa.Numeric(), nullable=False),
-        sa.Column("z", sa.Numeric(), nullable=True),
-        sa.Column("complete", sa.Boolean(), nullable=False),
-        sa.Column("trimmed", sa.Boolean(), nullable=False),
+        sa.Column("inspector_ids", postgresql.ARRAY(sa.Uuid()), nullable=False),
+        sa.Column("scores", postgresql.ARRAY(sa.Numeric()), nullable=False),
+        sa.Column("z", postgresql.ARRAY(sa.Numeric()), nullable=False),
+        sa.Column("complete", postgresql.ARRAY(sa.Boolean()), nullable=False),
+        sa.Column("trimmed", postgresql.ARRAY(sa.Boolean()), nullable=False),
         sa.ForeignKeyConstraint(
-            ["snapshot_id"], ["round_snapshot.id"], name=op.f("fk_snapshot_rating_snapshot_id_round_snapshot")
+            ["snapshot_id"],
+            ["round_snapshot.id"],
+            name=op.f("fk_snapshot_ratings_snapshot_id_round_snapshot"),
         ),
-        sa.PrimaryKeyConstraint("snapshot_id", "project_id", "inspector_id", name=op.f("pk_snapshot_rating")),
+        sa.PrimaryKeyConstraint("snapshot_id", "project_id", name=op.f("pk_snapshot_ratings")),
     )
     op.add_column("observation_round", sa.Column("published_version", sa.Integer(), nullable=True))
     op.add_column("observation_round", sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
@@ -61,6 +63,6 @@ def downgrade() -> None:
     op.drop_column("observation_round", "published_by")
     op.drop_column("observation_round", "published_at")
     op.drop_column("observation_round", "published_version")
-    op.drop_table("snapshot_rating")
+    op.drop_table("snapshot_ratings")
     op.drop_index(op.f("ix_round_snapshot_round_id"), table_name="round_snapshot")
     op.drop_table("round_snapshot")
