@@ -7,7 +7,7 @@ through these models, so all three agree on their meaning. Defaults come from th
 default one in docs/schedules-and-ladder.md.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
@@ -180,11 +180,40 @@ class ProblemRules(_Strict):
     )
 
 
+Quarter = Literal["Q1", "Q2", "Q3", "Q4"]
+
+
+def _equal_quarters() -> dict[Quarter, float]:
+    return {"Q1": 1.0, "Q2": 1.0, "Q3": 1.0, "Q4": 1.0}
+
+
+class AssessmentRules(_Strict):
+    """How a half-year or annual grade (考核) comes from the program's published rounds."""
+
+    quarter_weights: dict[Quarter, float] = Field(
+        default_factory=_equal_quarters,
+        description="each quarter's weight in the mean of a unit's published round scores",
+    )
+    excellent_from: float = Field(strict=True, default=85, ge=0, le=100, description="优良 at or above")
+    pass_from: float = Field(
+        strict=True, default=60, ge=0, le=100, description="合格 at or above; 不合格 below"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AssessmentRules":
+        if self.pass_from > self.excellent_from:
+            raise ValueError(tr("assessment: pass_from cannot be above excellent_from"))
+        if any(w < 0 for w in self.quarter_weights.values()):
+            raise ValueError(tr("assessment: a quarter's weight cannot be negative"))
+        return self
+
+
 class ProgramSettings(_Strict):
     report_schedules: list[ReportSchedule] = Field(default_factory=default_report_schedules)
     escalation_policy: EscalationPolicy = Field(default_factory=default_escalation_policy)
     notice_rules: NoticeRules = Field(default_factory=NoticeRules)
     problem_rules: ProblemRules = Field(default_factory=ProblemRules)
+    assessment: AssessmentRules = Field(default_factory=AssessmentRules)
 
     def schedule(self, kind: ScheduleKind) -> ReportSchedule | None:
         return next((s for s in self.report_schedules if s.kind == kind), None)

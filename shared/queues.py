@@ -32,6 +32,7 @@ class Job(StrEnum):
     REPORT_FILED = "report_filed"
     RECONCILE = "reconcile"
     RANK_ROUND = "rank_round"
+    PUBLISH_ASSESSMENT = "publish_assessment"
 
 
 class Payload(BaseModel):
@@ -83,6 +84,16 @@ class RankRoundPayload(Payload):
     (the same inputs give the same snapshot, so a duplicate job changes nothing)."""
 
     round_id: UUID
+
+
+class PublishAssessmentPayload(Payload):
+    """The office asked to publish a half-year or annual assessment (the ranker computes and
+    freezes it, once per request)."""
+
+    program_id: UUID
+    year: int
+    half: int | None = None
+    requested_by: str
 
 
 class IssueNoticePayload(Payload):

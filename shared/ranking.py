@@ -8,12 +8,31 @@ ladder's criticism rung, climbing on to the interview if nothing is done), and r
 grade for accountability.
 """
 
-from decimal import Decimal
+import hashlib
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.vocabulary import Grade
+
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Half up to the cent, as every published score is rounded."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest_of(document: dict[str, Any]) -> str:
+    """SHA-256 of a results document's canonical JSON: the same results, the same digest."""
+    return hashlib.sha256(canonical(document)).hexdigest()
 
 
 class _Event(BaseModel):
@@ -76,4 +95,4 @@ class AssessmentPublished(_Event):
         return f"{self.year}-H{self.half}" if self.half else str(self.year)
 
 
-__all__ = ["AssessmentPublished", "Grade", "GradedUnit", "RankedUnit", "RoundPublished"]
+__all__ = ["AssessmentPublished", "Grade", "GradedUnit", "RankedUnit", "RoundPublished", "cents", "digest_of"]

@@ -21,7 +21,7 @@ from services.api.problems.router import problems
 from services.api.programs.router import programs, tasks
 from services.api.projects.router import program_views, projects, public
 from services.api.reports.router import project_reports, reports, unit_reports
-from services.api.rounds.router import rounds
+from services.api.rounds.router import assessments, rounds
 from services.api.routing import index_paths
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
@@ -101,6 +101,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         problems,
         notices,
         rounds,
+        assessments,
         audit_log,
         pings,
     ):

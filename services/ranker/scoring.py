@@ -12,8 +12,6 @@ recompute whose document equals the latest snapshot's writes nothing; one that d
 corrections within the grace period) becomes version n+1. Published snapshots are never edited.
 """
 
-import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,15 +24,11 @@ from sqlmodel import col
 
 from shared import calendar, clock, indicators
 from shared.models import ObservationRound, Program, Project, RoundProject, RoundSnapshot, Unit
+from shared.ranking import cents, digest_of
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 RANK_LOCK = 0x6475_6261_6E02  # seeds the hash of a round's advisory lock: one computation at a time
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # The ratings, one per (inspector, project), into a temporary table: CREATE TABLE AS may run
@@ -307,14 +301,6 @@ def _groups(ranked: list[Row], attribute: str, names: dict[uuid.UUID, str]) -> l
         {"rank": rank, "id": str(uid), "name": names.get(uid, ""), "score": str(score), "projects": n}
         for rank, (score, uid, n) in zip(ranks, scored, strict=True)
     ]
-
-
-def digest_of(document: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(document)).hexdigest()
-
-
-def canonical(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.UUID) -> RoundSnapshot | None:

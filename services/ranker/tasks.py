@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from services.ranker import scoring
-from shared.models import RankerInbox, RankerPingReceipt
+from services.ranker import assessment, scoring
+from shared.inbox import claim
+from shared.models import Program, RankerInbox, RankerPingReceipt
 from shared.ping import ping_task
-from shared.queues import RankRoundPayload
+from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload
 
 ping = ping_task(inbox=RankerInbox, receipt=RankerPingReceipt)
 
@@ -26,3 +27,14 @@ async def rank_unranked(ctx: dict[str, Any]) -> dict[str, int]:
         if await scoring.rank_round(ctx["sessions"], round_id) is not None:
             done += 1
     return {"ranked": done}
+
+
+async def publish_assessment(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """Freeze and announce a half-year or annual assessment (once per request)."""
+    order = PublishAssessmentPayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, RankerInbox, message_id=message_id, job=Job.PUBLISH_ASSESSMENT):
+            return "duplicate"
+        program = await session.get_one(Program, order.program_id)
+        record = await assessment.publish(session, program, order.year, order.half, order.requested_by)
+        return "unchanged" if record is None else f"version {record.version}"

@@ -4,7 +4,7 @@ from typing import Any
 
 from arq.worker import Worker
 
-from services.ranker.tasks import ping, rank_round, rank_unranked
+from services.ranker.tasks import ping, publish_assessment, rank_round, rank_unranked
 from shared.models import RankerInbox
 from shared.queues import Target
 from shared.settings import RankerSettings, load_settings
@@ -17,6 +17,7 @@ def create_worker(settings: RankerSettings | None = None, **overrides: Any) -> W
     functions = [
         JobSpec(ping, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(rank_round, timeout=settings.rank_timeout_seconds, max_tries=settings.max_tries),
+        JobSpec(publish_assessment, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
     ]
     periodic = [
         Periodic(rank_unranked, settings.rank_interval_seconds, timeout=settings.rank_timeout_seconds)

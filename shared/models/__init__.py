@@ -28,6 +28,7 @@ from shared.models.reports import (
     UnitReport,
 )
 from shared.models.rounds import (
+    Assessment,
     ObservationRound,
     ObservationScore,
     RoundInspector,
@@ -42,6 +43,7 @@ __all__ = [
     "Adjustment",
     "ApiClient",
     "AppUser",
+    "Assessment",
     "AuditEntry",
     "CalendarDay",
     "CalendarYear",

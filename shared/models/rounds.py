@@ -131,3 +131,22 @@ class SnapshotRatings(SQLModel, table=True):
     z: list[Decimal | None] = Field(sa_column=Column(ARRAY(Numeric), nullable=False))
     complete: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))
     trimmed: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))
+
+
+class Assessment(SQLModel, table=True):
+    """A published half-year (`half` 1 or 2) or annual (`half` 0) assessment of a program's
+    responsible units, frozen as published (written by the ranker; a republication with other
+    results is version n+1)."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (UniqueConstraint("program_id", "year", "half", "version"),)
+
+    id: uuid.UUID = uuid_pk()
+    program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
+    year: int
+    half: int = Field(default=0)
+    version: int
+    digest: str = Field(max_length=64)
+    document: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
+    published_at: datetime = timestamp(nullable=False)
+    published_by: str = Field(max_length=100)

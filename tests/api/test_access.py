@@ -634,6 +634,20 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "GET /programs/{id}/assessment": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/assessment?year=2018", None, {}),
+        PROGRAM_READ,
+    ),
+    # Nothing published to assess yet: 409 shows the caller got past the rights.
+    "POST /programs/{id}/assessment/publish": (
+        lambda w, u: ("POST", f"/api/v1/programs/{program(w, u)}/assessment/publish", {"year": 2018}, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

@@ -383,3 +383,55 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     assert r.json()["state"] == "published" and r.json()["digest"] == ready["digest"]  # untouched
     r = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("p_staff"))
     assert r.json()["state"] == "ready" and r.json()["snapshot_version"] == 2
+
+
+async def test_the_year_is_assessed_from_published_rounds_and_published_through_the_ranker(
+    client: AsyncClient, scene: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    program = str(scene.programs["P"].id)
+    url = f"/api/v1/programs/{program}/assessment"
+    r = await client.get(url, params={"year": 2018}, headers=scene.auth("a_reporter"))
+    assert r.status_code == 200 and r.json()["units"] == [] and r.json()["published"] is None
+    r = await client.post(f"{url}/publish", json={"year": 2018}, headers=scene.auth("p_staff"))
+    assert r.status_code == 409 and "nothing to assess" in r.json()["detail"]
+
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        scores = [("A", "progress", 60), ("A", "quality", 40), ("B", "progress", 30), ("B", "quality", 20)]
+        await send(client, scene, round_id, "p_inspector", *(score(scene, *s, taken) for s in scores))
+    with clock.use_clock(at("2018-09-14 18:30")):
+        await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+    await rank_round(sessions, uuid.UUID(round_id))
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
+    )
+    assert r.status_code == 200, r.text
+    units = {row["id"]: Decimal(row["score"]) for row in r.json()["rows"]}
+
+    r = await client.get(url, params={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))
+    assessed = r.json()
+    assert [x["quarter"] for x in assessed["rounds"]] == ["2018Q3"]
+    assert {u["unit_id"]: Decimal(u["score"]) for u in assessed["units"]} == units  # one round: its scores
+    for u in assessed["units"]:
+        want = "excellent" if Decimal(u["score"]) >= 85 else "pass" if Decimal(u["score"]) >= 60 else "fail"
+        assert u["grade"] == want
+    r = await client.post(f"{url}/publish", json={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))
+    assert r.status_code == 403
+    r = await client.post(f"{url}/publish", json={"year": 2018, "half": 2}, headers=scene.auth("p_staff"))
+    assert r.status_code == 202, r.text
+    [job] = await _jobs(session, "publish_assessment")
+    assert (job["year"], job["half"]) == (2018, 2)
+
+    from services.ranker.tasks import publish_assessment  # the ranker's job, as its worker runs it
+
+    message = await session.scalar(
+        select(OutboxMessage).where(col(OutboxMessage.job) == "publish_assessment")
+    )
+    assert message is not None
+    ctx = {"sessions": sessions}
+    assert await publish_assessment(ctx, str(message.id), job) == "version 1"
+    assert await publish_assessment(ctx, str(message.id), job) == "duplicate"
+    r = await client.get(url, params={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))
+    published = r.json()["published"]
+    assert published["version"] == 1 and published["units"] == assessed["units"]

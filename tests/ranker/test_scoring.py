@@ -18,7 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from services.ranker.scoring import krippendorff_alpha, rank_round
 from shared.models import (
@@ -30,6 +32,7 @@ from shared.models import (
     ProjectReport,
     RoundInspector,
     RoundProject,
+    RoundSnapshot,
     SnapshotRatings,
     Unit,
 )
@@ -214,6 +217,26 @@ async def test_z_scores_put_a_lenient_and_a_harsh_inspector_on_one_scale(
     assert kept is not None
     z = dict(zip(kept.inspector_ids, kept.z, strict=True))
     assert round(z[s.inspectors[0].id], 4) == Decimal("62.2474") and z[s.inspectors[1].id] == 50
+
+
+async def test_the_same_scores_give_the_same_snapshot_and_a_late_score_a_new_version(
+    scene: Scene, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await rank_round(sessions, scene.round.id)
+    again = await rank_round(sessions, scene.round.id)
+    assert first is not None and again is not None
+    assert (again.id, again.version, again.digest) == (first.id, 1, first.digest)
+    session.add(_score(scene, "P5", 5, "quality", Decimal(40)))  # the incomplete rubric completed, late
+    await session.commit()
+    later = await rank_round(sessions, scene.round.id)
+    assert later is not None and later.version == 2 and later.digest != first.digest
+    kept = await session.scalar(
+        select(RoundSnapshot)
+        .where(col(RoundSnapshot.id) == first.id)
+        .execution_options(populate_existing=True)
+    )
+    assert kept is not None and kept.document == first.document and kept.digest == first.digest
+    assert later.document["projects"][4]["raters"] == 3  # P5 now has three complete rubrics
 
 
 def test_krippendorff_alpha_is_one_when_inspectors_agree_and_falls_when_they_do_not() -> None:

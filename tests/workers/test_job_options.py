@@ -50,7 +50,10 @@ def test_the_services_declare_every_job(
         "sweep_notices",
         "reconcile",
     }
-    assert set(ranker.functions) == {"ping", "rank_round", "rank_unranked", "reconcile"}
-    assert set(ranker.functions) >= {Job.RANK_ROUND.value}  # what the api's outbox asks for
+    assert set(ranker.functions) == {"ping", "rank_round", "publish_assessment", "rank_unranked", "reconcile"}
+    assert set(ranker.functions) >= {
+        Job.RANK_ROUND.value,
+        Job.PUBLISH_ASSESSMENT.value,
+    }  # the api asks for these
     for worker in (notifier, ranker):
         assert all(f.timeout_s is not None for f in worker.functions.values())

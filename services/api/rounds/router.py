@@ -9,9 +9,12 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible
 from services.api.pagination import Page, PageDep
-from services.api.records import RoundDep
+from services.api.records import ProgramDep, RoundDep
 from services.api.rounds import service
 from services.api.rounds.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    AssessmentQueued,
     AssignmentsOut,
     ExplainOut,
     Grouping,
@@ -28,6 +31,7 @@ from shared.models import Program
 from shared.vocabulary import RoundState
 
 rounds = router(prefix="/rounds", tags=["observation rounds"])
+assessments = router(prefix="/programs", tags=["observation rounds"])
 Reader = Annotated[Principal, authorize(Action.PROGRAMS_READ)]
 Office = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]
 
@@ -133,3 +137,31 @@ async def publish(data: PublishIn, session: SessionDep, principal: Office, rnd: 
     """Publish a version of the results: only the latest one the ranker finished (409 else).
     The notifier then praises the top units and sends the bottom a criticism bulletin."""
     return await service.publish(session, rnd=rnd, version=data.snapshot_version, principal=principal)
+
+
+@assessments.get("/{program_id:uuid}/assessment", response_model=AssessmentOut)
+async def get_assessment(
+    session: SessionDep,
+    principal: Reader,
+    program: ProgramDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    half: Annotated[
+        int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")
+    ] = None,
+) -> AssessmentOut:
+    """Half-year or annual scores and grades of the program's responsible units (excellent 优良,
+    pass 合格, fail 不合格), from its published rounds, with the latest version published."""
+    return await service.assessment(session, program=program, year=year, half=half)
+
+
+@assessments.post(
+    "/{program_id:uuid}/assessment/publish",
+    response_model=AssessmentQueued,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def publish_assessment(
+    data: AssessmentIn, session: SessionDep, principal: Office, program: ProgramDep
+) -> AssessmentQueued:
+    """Publish the period's assessment: the ranker freezes it as a new version and announces
+    `assessment.published` (the notifier refers each failing unit for accountability)."""
+    return await service.publish_assessment(session, program=program, data=data, principal=principal)

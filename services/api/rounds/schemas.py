@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.vocabulary import ObjectiveComponent, RoundState
+from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
 MAX_BATCH = 500
 
@@ -233,3 +233,48 @@ class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     snapshot_version: int = Field(ge=1)
+
+
+class AssessedUnit(BaseModel):
+    unit_id: UUID
+    name: str
+    score: Decimal = Field(description="quarter-weighted mean of its published round scores, to the cent")
+    grade: Grade = Field(description="excellent 优良, pass 合格 or fail 不合格")
+    quarters: dict[str, Decimal] = Field(description="its score in each published round, by quarter")
+
+
+class AssessedRound(BaseModel):
+    round_id: UUID
+    quarter: str
+    version: int
+
+
+class Publication(BaseModel):
+    version: int
+    published_at: datetime
+    published_by: str
+    units: list[AssessedUnit]
+
+
+class AssessmentOut(BaseModel):
+    program_id: UUID
+    year: int
+    half: int | None = Field(description="1 or 2 for a half-year; none: the year")
+    rounds: list[AssessedRound] = Field(description="the published rounds it is computed from")
+    thresholds: dict[str, float]
+    units: list[AssessedUnit] = Field(description="as of now, best first")
+    published: Publication | None = Field(description="the latest published version, as published")
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100)
+    half: int | None = Field(default=None, ge=1, le=2, description="1 or 2 for a half-year; none: the year")
+
+
+class AssessmentQueued(BaseModel):
+    program_id: UUID
+    year: int
+    half: int | None
+    detail: str

@@ -21,12 +21,16 @@ from services.api.auth.scope import not_visible, owned_or_403, visible
 from services.api.pagination import PageParams, paginate
 from services.api.rounds.schemas import (
     MAX_BATCH,
+    AssessmentIn,
+    AssessmentOut,
+    AssessmentQueued,
     Assignment,
     AssignmentsOut,
     CriterionLeft,
     ExplainOut,
     Fairness,
     Grouping,
+    Publication,
     Rating,
     Rejected,
     ResultRow,
@@ -37,12 +41,13 @@ from services.api.rounds.schemas import (
     ScoreResult,
     ScoresOut,
 )
-from services.ranker.scoring import cents
 from shared import audit, clock
+from shared.assessment import compute as assessment_of
 from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, invalid
 from shared.i18n import N_, tr, word
 from shared.models import (
     AppUser,
+    Assessment,
     ObservationRound,
     Program,
     Project,
@@ -53,8 +58,8 @@ from shared.models import (
     Unit,
 )
 from shared.outbox import add_message, publish_event
-from shared.queues import Job, RankRoundPayload, Target
-from shared.ranking import RankedUnit, RoundPublished
+from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
+from shared.ranking import RankedUnit, RoundPublished, cents
 from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
 
 OFFICE_ONLY = N_("Only the program's office (or an office above it) runs its observation rounds.")
@@ -664,3 +669,65 @@ async def publish(
     await session.flush()
     await _audit(session, rnd, principal, "round.published")
     return await results(session, rnd=rnd, by="unit", version=version)
+
+
+async def assessment(
+    session: AsyncSession, *, program: Program, year: int, half: int | None
+) -> AssessmentOut:
+    """The period's assessment as of now (from the published rounds), and the latest version
+    published."""
+    document = await assessment_of(session, program, year, half)
+    latest = await session.scalar(
+        select(Assessment)
+        .where(col(Assessment.program_id) == program.id, col(Assessment.year) == year)
+        .where(col(Assessment.half) == (half or 0))
+        .order_by(col(Assessment.version).desc())
+        .limit(1)
+    )
+    published = (
+        Publication(
+            version=latest.version,
+            published_at=latest.published_at,
+            published_by=latest.published_by,
+            units=latest.document["units"],
+        )
+        if latest
+        else None
+    )
+    return AssessmentOut.model_validate({**document, "published": published})
+
+
+async def publish_assessment(
+    session: AsyncSession, *, program: Program, data: AssessmentIn, principal: Principal
+) -> AssessmentQueued:
+    """Ask the ranker to freeze and announce the period's assessment (once this commits)."""
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    document = await assessment_of(session, program, data.year, data.half)
+    if not document["rounds"]:
+        raise InvalidState(
+            tr(
+                "No round of {period} has been published yet: there is nothing to assess.",
+                period=str(data.year) + (" H" + str(data.half) if data.half else ""),
+            )
+        )
+    order = PublishAssessmentPayload(
+        program_id=program.id, year=data.year, half=data.half, requested_by=principal.key
+    )
+    await add_message(
+        session, producer="api", target=Target.RANKER, job=Job.PUBLISH_ASSESSMENT, payload=order
+    )
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="assessment.publish",
+        entity="program",
+        entity_id=program.id,
+        unit_id=program.office_unit_id,
+        after={"year": data.year, "half": data.half},
+    )
+    return AssessmentQueued(
+        program_id=program.id,
+        year=data.year,
+        half=data.half,
+        detail=tr("The assessment is being published: GET it again in a moment to see the version."),
+    )

@@ -1,0 +1,95 @@
+"""Half-year and annual assessment (考核) of a program's responsible units, from its published
+rounds: a unit's score is the quarter-weighted mean of its scores in the published versions of
+the period's rounds (program settings `assessment.quarter_weights`, equal by default), rounded
+half up to the cent; its grade is excellent (优良) from `excellent_from` (85), pass (合格) from
+`pass_from` (60), fail (不合格) below. One definition: the api shows it, the ranker publishes it
+(services/ranker/assessment.py)."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shared.models import ObservationRound, Program, RoundSnapshot, Unit
+from shared.program_settings import ProgramSettings
+from shared.ranking import cents
+from shared.vocabulary import Grade, RoundState
+
+HALVES = {None: ("Q1", "Q2", "Q3", "Q4"), 1: ("Q1", "Q2"), 2: ("Q3", "Q4")}
+
+
+def grade(score: Decimal, settings: ProgramSettings) -> Grade:
+    rules = settings.assessment
+    if score >= Decimal(str(rules.excellent_from)):
+        return Grade.EXCELLENT
+    if score >= Decimal(str(rules.pass_from)):
+        return Grade.PASS
+    return Grade.FAIL
+
+
+async def compute(session: AsyncSession, program: Program, year: int, half: int | None) -> dict[str, Any]:
+    """The period's assessment as of now, from the published version of each of its rounds."""
+    settings = ProgramSettings.model_validate(program.settings)
+    quarters = [f"{year}{q}" for q in HALVES[half]]
+    rounds = (
+        await session.execute(
+            select(ObservationRound, RoundSnapshot)
+            .join(
+                RoundSnapshot,
+                (col(RoundSnapshot.round_id) == col(ObservationRound.id))
+                & (col(RoundSnapshot.version) == col(ObservationRound.published_version)),
+            )
+            .where(
+                col(ObservationRound.program_id) == program.id,
+                col(ObservationRound.state) == RoundState.PUBLISHED,
+                col(ObservationRound.quarter).in_(quarters),
+            )
+            .order_by(
+                col(ObservationRound.quarter), col(ObservationRound.closes_at), col(ObservationRound.id)
+            )
+        )
+    ).all()
+    weights: dict[str, float] = {str(q): w for q, w in settings.assessment.quarter_weights.items()}
+    scores: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
+    for rnd, snapshot in rounds:
+        weight = Decimal(str(weights.get(rnd.quarter[4:], 1.0)))
+        for row in snapshot.document["units"]:
+            scores.setdefault(row["id"], []).append((rnd.quarter, Decimal(row["score"]), weight))
+    names = dict(
+        (await session.execute(
+            select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_([uuid.UUID(u) for u in scores]))
+        )).all()
+    ) if scores else {}  # fmt: skip
+    units: list[dict[str, Any]] = []
+    for unit_id, parts in scores.items():
+        total = sum((w for _, _, w in parts), Decimal(0))
+        if total == 0:
+            continue
+        score = cents(sum((s * w for _, s, w in parts), Decimal(0)) / total)
+        units.append(
+            {
+                "unit_id": unit_id,
+                "name": names.get(uuid.UUID(unit_id), ""),
+                "score": str(score),
+                "grade": str(grade(score, settings)),
+                "quarters": {q: str(s) for q, s, _ in parts},
+            }
+        )
+    units.sort(key=lambda u: (-Decimal(u["score"]), u["name"], u["unit_id"]))
+    return {
+        "program_id": str(program.id),
+        "year": year,
+        "half": half,
+        "rounds": [
+            {"round_id": str(rnd.id), "quarter": rnd.quarter, "version": snapshot.version}
+            for rnd, snapshot in rounds
+        ],
+        "thresholds": {
+            "excellent_from": settings.assessment.excellent_from,
+            "pass_from": settings.assessment.pass_from,
+        },
+        "units": units,
+    }

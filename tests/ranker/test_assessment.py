@@ -1,0 +1,93 @@
+"""The annual grade from a program's published rounds, by hand: U1 scored 63.50 in the third
+quarter's round (tests/ranker/test_scoring.py) and 90 in the fourth's; U2 50.00 and 55."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.ranker.assessment import publish
+from services.ranker.scoring import rank_round
+from shared.assessment import compute
+from shared.models import ObservationRound, OutboxMessage, Program, RoundInspector, RoundProject
+from shared.program_settings import ProgramSettings
+from tests.ranker.test_scoring import RUBRIC, Scene, _score_all, scene  # noqa: F401  (the fixture)
+
+
+async def _published(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, rnd: ObservationRound
+) -> None:
+    snapshot = await rank_round(sessions, rnd.id)
+    assert snapshot is not None
+    rnd.state, rnd.published_version = "published", snapshot.version
+    session.add(rnd)
+    await session.commit()
+
+
+async def _fourth_quarter(session: AsyncSession, s: Scene) -> ObservationRound:
+    """Observation only; one inspector; P1 and P2 (U1) 90, P3 to P5 (U2) 55."""
+    rnd = ObservationRound(
+        program_id=s.round.program_id, name="第四季度观摩", quarter="2018Q4",
+        opens_at=datetime(2018, 12, 10, tzinfo=UTC), closes_at=datetime(2018, 12, 14, tzinfo=UTC),
+        rubric=RUBRIC, aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none"},
+        observation_weight=Decimal(1),
+        objective_weights={"investment_rate": "0", "milestone_rate": "0", "report_timeliness": "0"},
+        tie_break="investment_rate", state="closed", created_by="t",
+    )  # fmt: skip
+    session.add(rnd)
+    await session.flush()
+    session.add_all(RoundProject(round_id=rnd.id, project_id=p.id) for p in s.projects.values())
+    session.add(RoundInspector(round_id=rnd.id, user_id=s.inspectors[0].id))
+    await session.commit()
+    first = s.round
+    s.round = rnd
+    await _score_all(session, s, {"P1": ["90"], "P2": ["90"], "P3": ["55"], "P4": ["55"], "P5": ["55"]})
+    s.round = first
+    return rnd
+
+
+async def test_the_year_is_graded_from_its_published_rounds(
+    scene: Scene,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    program = await session.get_one(Program, scene.round.program_id)
+    await _published(sessions, session, scene.round)
+    fourth = await _fourth_quarter(session, scene)
+    only_third = await compute(session, program, 2018, None)
+    assert [(u["name"], u["score"]) for u in only_third["units"]] == [("U1", "63.50"), ("U2", "50.00")]
+    await _published(sessions, session, fourth)
+    year = await compute(session, program, 2018, None)
+    assert [(u["name"], u["score"], u["grade"]) for u in year["units"]] == [
+        ("U1", "76.75", "pass"),  # (63.50 + 90) / 2
+        ("U2", "52.50", "fail"),  # (50 + 55) / 2
+    ]
+    assert year["units"][0]["quarters"] == {"2018Q3": "63.50", "2018Q4": "90.00"}
+    assert (await compute(session, program, 2018, 1))["units"] == []  # nothing published in H1
+    assert len((await compute(session, program, 2018, 2))["rounds"]) == 2
+
+    rules = {"quarter_weights": {"Q1": 1, "Q2": 1, "Q3": 1, "Q4": 3}, "excellent_from": 83, "pass_from": 60}
+    program.settings = ProgramSettings.model_validate({**program.settings, "assessment": rules}).model_dump(
+        mode="json"
+    )
+    session.add(program)
+    await session.commit()
+    weighted = await compute(session, program, 2018, None)
+    assert [(u["score"], u["grade"]) for u in weighted["units"]] == [
+        ("83.38", "excellent"),  # (63.50 + 3 × 90) / 4 = 83.375, half up
+        ("53.75", "fail"),  # (50 + 3 × 55) / 4
+    ]
+
+    record = await publish(session, program, 2018, None, by="user:office")
+    await session.commit()
+    assert record is not None and record.version == 1
+    assert await publish(session, program, 2018, None, by="user:office") is None  # nothing changed
+    event = await session.scalar(
+        select(OutboxMessage).where(col(OutboxMessage.payload)["event"].astext == "assessment.published")
+    )
+    assert event is not None
+    data = event.payload["data"]
+    assert (data["year"], data["half"]) == (2018, None)
+    assert [(u["score"], u["grade"]) for u in data["units"]] == [("83.38", "excellent"), ("53.75", "fail")]
