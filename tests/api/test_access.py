@@ -648,6 +648,18 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "GET /rounds/{id}/results.xlsx": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/results.xlsx", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    "GET /programs/{id}/assessment.xlsx": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/assessment.xlsx?year=2018", None, {}),
+        PROGRAM_READ,
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

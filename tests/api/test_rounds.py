@@ -1,6 +1,7 @@
 """Observation rounds: the office sets one up (and is told everything it got wrong at once), the
 inspectors score from phones that go offline, resend and take scores out of order."""
 
+import io
 import json
 import uuid
 from decimal import Decimal
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -435,3 +437,27 @@ async def test_the_year_is_assessed_from_published_rounds_and_published_through_
     r = await client.get(url, params={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))
     published = r.json()["published"]
     assert published["version"] == 1 and published["units"] == assessed["units"]
+
+    # the same, print-ready, with Chinese headers
+    r = await client.get(f"/api/v1/rounds/{round_id}/results.xlsx", headers=scene.auth("a_reporter"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["项目排名", "单位排名", "地区排名"]
+    sheet = list(book["项目排名"].iter_rows(values_only=True))
+    assert "已发布" in sheet[0][0] and sheet[1][:5] == (
+        "名次",
+        "项目编号",
+        "项目名称",
+        "责任单位",
+        "观摩得分",
+    )
+    assert sorted((row[1], row[4]) for row in sheet[2:]) == [("PJ-A", 100), ("PJ-B", 50)]
+    assert book["项目排名"].print_title_rows == "$2:$2"  # the header on every printed page
+    r = await client.get(f"{url}.xlsx", params={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))
+    rows = list(load_workbook(io.BytesIO(r.content))["考核结果"].iter_rows(values_only=True))
+    assert "2018年下半年考核结果" in rows[0][0]
+    assert rows[1] == ("名次", "责任单位", "考核得分", "等次", "2018年第3季度")
+    assert [(row[1], row[3]) for row in rows[2:]] == [
+        (u["name"], {"excellent": "优良", "pass": "合格", "fail": "不合格"}[u["grade"]])
+        for u in assessed["units"]
+    ]

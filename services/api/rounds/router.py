@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, status
+from fastapi import Query, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -26,6 +26,7 @@ from services.api.rounds.schemas import (
     ScoresOut,
 )
 from services.api.routing import SessionDep, router
+from services.api.uploads import XLSX
 from shared.i18n import N_
 from shared.models import Program
 from shared.vocabulary import RoundState
@@ -119,6 +120,27 @@ async def get_results(
     return await service.results(session, rnd=rnd, by=by, version=version)
 
 
+@rounds.get(
+    "/{round_id:uuid}/results.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+)
+async def results_workbook(
+    session: SessionDep,
+    principal: Reader,
+    rnd: RoundDep,
+    version: Annotated[
+        int | None, Query(ge=1, description="a snapshot version (default: the latest)")
+    ] = None,
+) -> Response:
+    """The results as a print-ready workbook: 项目排名 (名次, 项目编号, 项目名称, 责任单位, 观摩得分,
+    投资完成率, 节点完成率, 报送及时率, 综合得分, 有效评分人数), 单位排名 and 地区排名."""
+    content = await service.results_workbook(session, rnd=rnd, version=version)
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''round-results.xlsx"},
+    )
+
+
 @rounds.get("/{round_id:uuid}/results/{project_id:uuid}/explain", response_model=ExplainOut)
 async def explain(
     project_id: UUID,
@@ -165,3 +187,24 @@ async def publish_assessment(
     """Publish the period's assessment: the ranker freezes it as a new version and announces
     `assessment.published` (the notifier refers each failing unit for accountability)."""
     return await service.publish_assessment(session, program=program, data=data, principal=principal)
+
+
+@assessments.get(
+    "/{program_id:uuid}/assessment.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+)
+async def assessment_workbook(
+    session: SessionDep,
+    principal: Reader,
+    program: ProgramDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    half: Annotated[
+        int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")
+    ] = None,
+) -> Response:
+    """The assessment as a print-ready workbook (名次, 责任单位, 考核得分, 等次, each quarter's score)."""
+    content = await service.assessment_workbook(session, program=program, year=year, half=half)
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''assessment.xlsx"},
+    )

@@ -19,6 +19,7 @@ from sqlmodel import col
 from services.api.auth.principal import Principal
 from services.api.auth.scope import not_visible, owned_or_403, visible
 from services.api.pagination import PageParams, paginate
+from services.api.rounds import excel
 from services.api.rounds.schemas import (
     MAX_BATCH,
     AssessmentIn,
@@ -731,3 +732,18 @@ async def publish_assessment(
         half=data.half,
         detail=tr("The assessment is being published: GET it again in a moment to see the version."),
     )
+
+
+async def results_workbook(session: AsyncSession, *, rnd: ObservationRound, version: int | None) -> bytes:
+    _closed_first(rnd)
+    snapshot = await _snapshot(session, rnd, version)
+    if snapshot is None:
+        raise InvalidState(tr("The round's results are still being computed; ask again in a moment."))
+    state = "published" if rnd.published_version == snapshot.version else "ready"
+    return excel.results(snapshot.document, name=rnd.name, version=snapshot.version, state=state)
+
+
+async def assessment_workbook(
+    session: AsyncSession, *, program: Program, year: int, half: int | None
+) -> bytes:
+    return excel.assessment(await assessment_of(session, program, year, half), program=program.name)

@@ -1,0 +1,87 @@
+"""A round's results and a period's assessment as print-ready workbooks with Chinese headers:
+a title row, the header repeated on every printed page, landscape, one page wide."""
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+GRADES = {"excellent": "优良", "pass": "合格", "fail": "不合格"}
+PROJECT_HEADERS = ["名次", "项目编号", "项目名称", "责任单位", "观摩得分", "投资完成率", "节点完成率",
+                   "报送及时率", "综合得分", "有效评分人数"]  # fmt: skip
+GROUP_HEADERS = ["名次", "{what}", "综合得分", "项目数"]
+ASSESSMENT_HEADERS = ["名次", "责任单位", "考核得分", "等次"]
+
+
+def _sheet(wb: Workbook, title: str, caption: str, headers: list[str], rows: list[list[Any]]) -> None:
+    ws: Worksheet = wb.create_sheet(title)
+    ws.append([caption])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append(headers)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    for i, header in enumerate(headers):
+        ws.column_dimensions[chr(ord("A") + i)].width = (
+            28 if header in ("项目名称", "责任单位", "地区") else 12
+        )
+
+
+def _bytes(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _number(value: Any) -> Any:
+    return None if value is None else float(value)
+
+
+def results(document: dict[str, Any], *, name: str, version: int, state: str) -> bytes:
+    """Three sheets: 项目排名, 单位排名, 地区排名."""
+    names = {row["id"]: row["name"] for row in [*document["units"], *document["regions"]]}
+    caption = (
+        f"{name}（{document['quarter']}，第 {version} 版，{'已发布' if state == 'published' else '未发布'}）"
+    )
+    wb = Workbook()
+    wb.remove(wb.active)
+    parts = ("observation", "investment_rate", "milestone_rate", "report_timeliness")
+    projects = [
+        [row["rank"], row["code"], row["name"], names.get(row["responsible_unit_id"], ""),
+         *(_number(row["components"].get(k)) for k in parts), _number(row["score"]), row["raters"]]
+        for row in document["projects"]
+    ]  # fmt: skip
+    _sheet(wb, "项目排名", caption, PROJECT_HEADERS, projects)
+    for key, title, what in (("units", "单位排名", "责任单位"), ("regions", "地区排名", "地区")):
+        rows = [[r["rank"], r["name"], _number(r["score"]), r["projects"]] for r in document[key]]
+        _sheet(wb, title, caption, [h.format(what=what) for h in GROUP_HEADERS], rows)
+    return _bytes(wb)
+
+
+def assessment(document: dict[str, Any], *, program: str) -> bytes:
+    """One sheet: each unit's score, grade and its score in each round of the period."""
+    quarters = [r["quarter"] for r in document["rounds"]]
+    period = f"{document['year']}年" + (
+        f"{'上' if document['half'] == 1 else '下'}半年" if document["half"] else "度"
+    )
+    wb = Workbook()
+    wb.remove(wb.active)
+    rows = [
+        [i + 1, u["name"], _number(u["score"]), GRADES.get(u["grade"], u["grade"]),
+         *(_number(u["quarters"].get(q)) for q in quarters)]
+        for i, u in enumerate(document["units"])
+    ]  # fmt: skip
+    headers = [*ASSESSMENT_HEADERS, *(f"{q[:4]}年第{q[-1]}季度" for q in quarters)]
+    _sheet(wb, "考核结果", f"{program} {period}考核结果", headers, rows)
+    return _bytes(wb)
