@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.ranker import bootstrap
 from shared import calendar, clock, indicators
 from shared.models import ObservationRound, Program, Project, RoundProject, RoundSnapshot, Unit
 from shared.ranking import cents, digest_of
@@ -257,6 +258,10 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     ]
     agreement_units = [(int(m), Decimal(s1), Decimal(s2)) for m, s1, s2 in await session.execute(_AGREEMENT)]
     alpha = krippendorff_alpha(agreement_units)
+    units, regions = _groups(ranked, "responsible_unit_id", names), _groups(ranked, "region_unit_id", names)
+    resampled = await _rank_intervals(session, rnd, ranked, weights, ow)
+    for key, listed in (("projects", project_rows), ("units", units), ("regions", regions)):
+        _mark(listed, resampled[1][key], rnd.praise_top, rnd.criticise_bottom)
     document = {
         "round_id": str(rnd.id),
         "program_id": str(rnd.program_id),
@@ -272,9 +277,14 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
             "as_of": rnd.closes_at.isoformat(),
         },
         "projects": project_rows,
-        "units": _groups(ranked, "responsible_unit_id", names),
-        "regions": _groups(ranked, "region_unit_id", names),
+        "units": units,
+        "regions": regions,
         "fairness": {
+            "bootstrap": {
+                "resamples": resampled[0],
+                "seed": bootstrap.SEED,
+                "interval": "2.5th to 97.5th percentile",
+            },
             "agreement": {
                 "method": "krippendorff_alpha_interval",
                 "value": None if alpha is None else str(alpha),
@@ -284,6 +294,55 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
         },
     }
     return document
+
+
+_COUNTED = text(
+    "SELECT project_id, inspector_id, used FROM ratings WHERE complete AND used IS NOT NULL "
+    "ORDER BY project_id, used, inspector_id"
+)
+
+
+async def _rank_intervals(
+    session: AsyncSession, rnd: ObservationRound, ranked: list[Row], weights: dict[str, Decimal], ow: Decimal
+) -> tuple[int, dict[str, dict[uuid.UUID, list[int]]]]:
+    """Each ranked row's bootstrap rank interval (services/ranker/bootstrap.py)."""
+    counted: dict[uuid.UUID, list[tuple[int, float]]] = {}
+    inspectors: dict[uuid.UUID, int] = {}
+    for project_id, inspector_id, used in await session.execute(_COUNTED):
+        index = inspectors.setdefault(inspector_id, len(inspectors))
+        counted.setdefault(project_id, []).append((index, float(used)))
+    projects = [
+        bootstrap.Project(
+            id=r.id,
+            unit_id=r.responsible_unit_id,
+            region_id=r.region_unit_id,
+            objective=float(sum((weights[k] * r.components[k] for k in weights), Decimal(0))),
+            ratings=counted.get(r.id, []),
+        )
+        for r in ranked
+    ]
+    return bootstrap.intervals(
+        projects,
+        inspectors=max(1, len(inspectors)),
+        weight=ow,
+        trim=int(rnd.aggregation.get("trim", 1)),
+        min_raters=int(rnd.aggregation.get("min_raters_for_trim", 5)),
+    )
+
+
+def _mark(rows: list[dict[str, Any]], intervals: dict[uuid.UUID, list[int]], top: int, bottom: int) -> None:
+    """Each ranked row's rank interval; and whether a row in the praise or criticism list is
+    distinguishable from those across the cut-off."""
+    total = sum(1 for r in rows if r["rank"] is not None)
+    for row in rows:
+        if row["rank"] is None:
+            row["rank_interval"], row["distinguishable"] = None, True
+            continue
+        interval = intervals.get(uuid.UUID(row["id"]))
+        row["rank_interval"] = interval
+        row["distinguishable"] = bootstrap.distinguishable(
+            interval, row["rank"], top, total, bottom=False
+        ) and bootstrap.distinguishable(interval, row["rank"], bottom, total, bottom=True)
 
 
 def _groups(ranked: list[Row], attribute: str, names: dict[uuid.UUID, str]) -> list[dict[str, Any]]:

@@ -168,6 +168,10 @@ async def test_a_round_ranks_to_the_cent_as_worked_by_hand(
         ("P4", 4, "55.00"),  # the same composite, a lower investment rate
         ("P5", 5, "40.01"),  # 40.005, half up
     ]
+    assert doc["fairness"]["bootstrap"] == {
+        "resamples": 200, "seed": 20180801, "interval": "2.5th to 97.5th percentile"
+    }  # fmt: skip
+    assert all(r["rank_interval"][0] <= r["rank_interval"][1] <= 5 for r in doc["projects"])
     p1, p2, *_, p5 = doc["projects"]
     assert p1["components"] == {
         "observation": "77.50",

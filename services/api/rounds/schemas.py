@@ -175,6 +175,15 @@ class ResultRow(BaseModel):
     trimmed_inspectors: list[UUID] = Field(default_factory=list)
     incomplete_inspectors: list[UUID] = Field(default_factory=list)
     projects: int | None = Field(default=None, description="units and regions: projects ranked")
+    rank_interval: list[int] | None = Field(
+        default=None,
+        description="[best, worst]: the 2.5th to 97.5th percentile of its rank in a seeded bootstrap over "
+        "inspectors (informs; the rank stays the rules')",
+    )
+    distinguishable: bool = Field(
+        default=True,
+        description="false: in the praise or criticism list, but its rank interval crosses the cut-off",
+    )
 
 
 class Severity(BaseModel):
@@ -191,9 +200,16 @@ class Agreement(BaseModel):
     projects: int
 
 
+class Bootstrap(BaseModel):
+    resamples: int
+    seed: int
+    interval: str
+
+
 class Fairness(BaseModel):
     agreement: Agreement
     inspectors: list[Severity]
+    bootstrap: Bootstrap | None = None
 
 
 Grouping = Literal["project", "unit", "region"]

@@ -656,7 +656,15 @@ async def publish(
         program_id=rnd.program_id,
         quarter=f"{rnd.quarter[:4]}-{rnd.quarter[4:]}",
         version=version,
-        units=[RankedUnit(unit_id=u["id"], rank=u["rank"], score=Decimal(u["score"])) for u in units],
+        units=[
+            RankedUnit(
+                unit_id=u["id"],
+                rank=u["rank"],
+                score=Decimal(u["score"]),
+                distinguishable=u.get("distinguishable", True),
+            )
+            for u in units
+        ],
         praise_top=rnd.praise_top,
         criticise_bottom=rnd.criticise_bottom,
     )
