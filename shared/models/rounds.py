@@ -32,7 +32,7 @@ class ObservationRound(SQLModel, table=True):
     grace_hours: int = Field(default=24)
     rubric: list[dict[str, Any]] = Field(default_factory=empty_list, sa_column=Column(JSONB, nullable=False))
     aggregation: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
-    observation_weight: Decimal = Field(sa_column=Column(Numeric(5, 4), nullable=False))
+    observation_weight: Decimal = Field(sa_column=Column(Numeric, nullable=False))
     objective_weights: dict[str, Any] = Field(
         default_factory=empty_dict, sa_column=Column(JSONB, nullable=False)
     )

@@ -2,14 +2,33 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
 MAX_BATCH = 500
+
+# Decimals sent as numbers or strings; each string form's pattern states the same range, so the
+# OpenAPI says exactly what is refused.
+Share = Annotated[
+    Decimal,
+    Field(ge=0, le=1, examples=["0.6"]),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                   {"type": "string", "pattern": r"^(0*\.\d+|0+(\.\d*)?|0*1(\.0*)?)$"}]}
+    ),
+]  # fmt: skip
+Positive = Annotated[
+    Decimal,
+    Field(gt=0, le=1000, examples=["10"]),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                   {"type": "string", "pattern": r"^0*([1-9]\d{0,2}(\.\d*)?|0?\.\d*[1-9]\d*|1000(\.0*)?)$"}]}
+    ),
+]  # fmt: skip
 
 
 class Criterion(BaseModel):
@@ -17,8 +36,8 @@ class Criterion(BaseModel):
 
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["progress"])
     name: str = Field(min_length=1, max_length=200, examples=["形象进度"])
-    weight: Decimal = Field(gt=0, le=1000, max_digits=10, decimal_places=4)
-    max_score: Decimal = Field(gt=0, le=10_000, max_digits=10, decimal_places=4)
+    weight: Positive
+    max_score: Positive
 
 
 class Aggregation(BaseModel):
@@ -54,8 +73,8 @@ class RoundIn(BaseModel):
     project_ids: list[UUID] = Field(min_length=1, max_length=20_000)
     inspector_user_ids: list[UUID] = Field(min_length=1, max_length=1000)
     aggregation: Aggregation = Field(default_factory=Aggregation)
-    observation_weight: Decimal = Field(default=Decimal("0.6"), ge=0, le=1, max_digits=6, decimal_places=4)
-    objective_weights: dict[ObjectiveComponent, Decimal] = Field(default_factory=_default_objective)
+    observation_weight: Share = Decimal("0.6")
+    objective_weights: dict[ObjectiveComponent, Share] = Field(default_factory=_default_objective)
     tie_break: ObjectiveComponent = ObjectiveComponent.INVESTMENT_RATE
     praise_top: int = Field(default=3, ge=0, le=1000)
     criticise_bottom: int = Field(default=3, ge=0, le=1000)

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("grace_hours", sa.Integer(), nullable=False),
         sa.Column("rubric", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("aggregation", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("observation_weight", sa.Numeric(precision=5, scale=4), nullable=False),
+        sa.Column("observation_weight", sa.Numeric(), nullable=False),
         sa.Column("objective_weights", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("tie_break", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("praise_top", sa.Integer(), nullable=False),
