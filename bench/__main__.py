@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -240,10 +241,15 @@ def api_bench() -> None:
                 "bare SELECT page (asyncpg)",
             ),
         ]
+        cases += _score_cases(
+            api, base, auth, seeded["program_id"], asyncio.run(_some_projects(db_url, 1000))
+        )
         if ONLY:  # e.g. BENCH_ONLY=projects: just those cases and the baselines they are measured against
             wanted = {c[0] for c in cases if ONLY in c[0]}
             if ONLY == "reports":
                 wanted |= {c[0] for c in cases if c[0].startswith("FastAPI ") or "filing" in c[0]}
+            if ONLY == "scores":  # the floor: the api's cheapest write with auth and an Idempotency-Key
+                wanted |= {"POST /api/v1/pings + Idempotency-Key"}
             wanted |= {c[3] for c in cases if c[0] in wanted and c[3]}
             cases = [c for c in cases if c[0] in wanted]
         for _, url, opts, _ in cases:  # warm-up
@@ -284,6 +290,67 @@ def api_bench() -> None:
             keys += [b"arq:job:" + job for job in r.zrange(queue, 0, -1)]
         if keys:
             r.delete(*keys)
+
+
+SCORE_ITEM = (
+    '{"client_id": "<uuid>", "project_id": "<project>", "criterion": "<criterion>", '
+    '"value": 7.5, "scored_at": "SCORED_AT"}'
+)
+
+
+def _score_cases(
+    api: str, base: str, auth: dict[str, str], program_id: str, projects: list[str]
+) -> list[tuple[str, str, dict[str, object], str | None]]:
+    """An open round over 1,000 projects with a 10-criterion rubric and an inspector at the
+    office; batches of 10 fresh scores (random project and criterion) to the api and to the bare
+    unnest INSERT."""
+    office = httpx.get(f"{api}/api/v1/me", headers=auth).json()["unit_id"]
+    inspector = {"username": "bench-inspector", "password": "Inspector-2026x"}
+    r = httpx.post(
+        f"{api}/api/v1/users",
+        json={**inspector, "display_name": "督查员", "unit_id": office, "roles": ["inspector"]},
+        headers=auth,
+    )
+    assert r.status_code == 201, r.text
+    inspector_id = r.json()["id"]
+    grant = {"grant_type": "password", **inspector}
+    phone = {
+        "Authorization": f"Bearer {httpx.post(f'{api}/api/v1/auth/token', data=grant).json()['access_token']}"
+    }
+    now = datetime.now(UTC)
+    rubric = [{"key": f"c{i}", "name": f"评分项{i}", "weight": "1", "max_score": "10"} for i in range(10)]
+    r = httpx.post(
+        f"{api}/api/v1/rounds",
+        json={
+            "program_id": program_id, "name": "基准观摩", "quarter": "2018Q4",
+            "opens_at": (now - timedelta(hours=1)).isoformat(),
+            "closes_at": (now + timedelta(days=1)).isoformat(),
+            "rubric": rubric, "project_ids": projects, "inspector_user_ids": [inspector_id],
+        },
+        headers=auth,
+        timeout=60,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    round_id = r.json()["id"]
+    assert httpx.post(f"{api}/api/v1/rounds/{round_id}/open", headers=auth).status_code == 200
+    item = SCORE_ITEM.replace("SCORED_AT", (now - timedelta(minutes=1)).isoformat())
+    # one item per criterion (a batch never names a criterion of a project twice), random projects
+    body = '{"scores": [' + ", ".join(item.replace("<criterion>", c["key"]) for c in rubric) + "]}"
+    fills = {"project": projects}
+    return [
+        (
+            "bare scores INSERT ... unnest (asyncpg)",
+            f"{base}/rounds/{round_id}/scores?inspector={inspector_id}",
+            {"method": "POST", "body": body, "fills": fills},
+            None,
+        ),
+        (
+            "POST /api/v1/rounds/{id}/scores (10 a batch)",
+            f"{api}/api/v1/rounds/{round_id}/scores",
+            {"method": "POST", "body": body, "fills": fills, "unique_keys": True, "headers": phone},
+            "bare scores INSERT ... unnest (asyncpg)",
+        ),
+    ]
 
 
 def report(cases: list[tuple[str, str, dict[str, object], str | None]], best: dict[str, Result]) -> None:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import asyncpg
 from starlette.applications import Starlette
@@ -52,6 +53,39 @@ async def bare_projects(request: Request) -> Response:
     return _json({"data": [{k: _plain(v) for k, v in r.items()} for r in rows]})
 
 
+BARE_SCORES = (
+    "INSERT INTO observation_score (id, round_id, inspector_id, project_id, criterion, value, scored_at, "
+    "client_id, received_at) "
+    "SELECT gen_random_uuid(), $1, $2, v.project, v.criterion, v.value, v.at, v.client, now() "
+    "FROM unnest($3::uuid[], $4::text[], $5::numeric[], $6::timestamptz[], $7::uuid[]) "
+    "AS v(project, criterion, value, at, client) "
+    "ON CONFLICT (round_id, inspector_id, project_id, criterion) DO UPDATE "
+    "SET value = excluded.value, scored_at = excluded.scored_at, client_id = excluded.client_id "
+    "WHERE observation_score.scored_at < excluded.scored_at"
+)
+
+
+async def bare_scores(request: Request) -> Response:
+    """A batch of scores in one INSERT … SELECT FROM unnest(…): no auth, no checks, no receipts."""
+    scores = json.loads(await request.body())["scores"]
+    round_id, inspector = (
+        uuid.UUID(request.path_params["round_id"]),
+        uuid.UUID(request.query_params["inspector"]),
+    )
+    async with request.app.state.pool.acquire() as conn:
+        await conn.execute(
+            BARE_SCORES,
+            round_id,
+            inspector,
+            [uuid.UUID(s["project_id"]) for s in scores],
+            [s["criterion"] for s in scores],
+            [Decimal(str(s["value"])) for s in scores],
+            [datetime.fromisoformat(s["scored_at"]) for s in scores],
+            [uuid.UUID(s["client_id"]) for s in scores],
+        )
+    return _json({"accepted": len(scores)})
+
+
 def _plain(value: object) -> object:
     return value if isinstance(value, (int, str, type(None))) else str(value)
 
@@ -73,6 +107,7 @@ app = Starlette(
         Route("/insert", bare_insert, methods=["POST"]),
         Route("/projects", bare_projects),
         Route("/projects/{project_id}/reports", bare_filing, methods=["POST"]),
+        Route("/rounds/{round_id}/scores", bare_scores, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

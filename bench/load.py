@@ -1,11 +1,13 @@
 """Loopback load: wrk (Debian's) when installed, else a bounded asyncio client."""
 
 import asyncio
+import random
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +30,29 @@ wrk.headers["Content-Type"] = "application/json"
 local counter = 0
 local unique_keys = {unique}
 local paths = {{{paths}}}
+local fills = {{{fills}}}
+local function uuid()
+  return string.gsub("xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx", "x", function()
+    return string.format("%x", math.random(0, 15))
+  end)
+end
 request = function()
   counter = counter + 1
   if unique_keys then
     local stamp = tostring(os.time()) .. "-" .. tostring(math.random(1e9))
     wrk.headers["Idempotency-Key"] = "bench-" .. stamp .. "-" .. counter
   end
-  if #paths > 0 then
-    return wrk.format(nil, paths[math.random(#paths)])
+  local body = nil
+  if next(fills) ~= nil or string.find(wrk.body, "<uuid>", 1, true) then
+    body = string.gsub(wrk.body, "<uuid>", function() return (uuid()) end)
+    for name, choices in pairs(fills) do
+      body = string.gsub(body, "<" .. name .. ">", function() return choices[math.random(#choices)] end)
+    end
   end
-  return wrk.format()
+  if #paths > 0 then
+    return wrk.format(nil, paths[math.random(#paths)], nil, body)
+  end
+  return wrk.format(nil, nil, nil, body)
 end
 """
 
@@ -56,6 +71,7 @@ def wrk(
     connections: int,
     headers: dict[str, str],
     paths: list[str],
+    fills: dict[str, list[str]],
 ) -> Result:
     extra = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = _WRK_SCRIPT.format(
@@ -64,6 +80,7 @@ def wrk(
         unique="true" if unique_keys else "false",
         headers=extra,
         paths=", ".join(f'"{p}"' for p in paths),
+        fills=", ".join(f"{k} = {{{', '.join(repr(v) for v in vs)}}}" for k, vs in fills.items()),
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
@@ -95,6 +112,7 @@ async def _client(
     connections: int,
     headers: dict[str, str],
     paths: list[str],
+    fills: dict[str, list[str]],
 ) -> Result:
     latencies: list[float] = []
     base = url.split("/", 3)[:3]
@@ -112,8 +130,9 @@ async def _client(
                 if unique_keys:
                     headers["Idempotency-Key"] = f"bench-{n}-{i}-{time.time_ns()}"
                 target = "/".join(base) + paths[i % len(paths)] if paths else url
+                content = _filled(body, fills) if fills or "<uuid>" in body else body
                 started = time.perf_counter()
-                r = await client.request(method, target, content=body or None, headers=headers)
+                r = await client.request(method, target, content=content or None, headers=headers)
                 latencies.append(time.perf_counter() - started)
                 errors += r.status_code >= 400
 
@@ -127,6 +146,18 @@ async def _client(
     )
 
 
+def _filled(body: str, fills: dict[str, list[str]]) -> str:
+    """Each "<uuid>" a fresh id, each "<name>" one of fills[name] at random."""
+    parts = body.split("<uuid>")
+    body = "".join(p + (str(uuid.uuid4()) if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+    for name, choices in fills.items():
+        parts = body.split(f"<{name}>")
+        body = "".join(
+            p + (random.choice(choices) if i < len(parts) - 1 else "") for i, p in enumerate(parts)
+        )
+    return body
+
+
 def drive(
     url: str,
     *,
@@ -137,9 +168,11 @@ def drive(
     connections: int = 32,
     headers: dict[str, str] | None = None,
     paths: list[str] | None = None,
+    fills: dict[str, list[str]] | None = None,
 ) -> Result:
     """Load `url` for `seconds` with `connections` concurrent connections; with `paths`, each
-    request goes to one of them (on `url`'s host) at random."""
+    request goes to one of them (on `url`'s host) at random. In `body`, each "<uuid>" becomes a
+    fresh id and each "<name>" one of `fills[name]`, request by request."""
     opts = dict(
         method=method,
         body=body,
@@ -148,6 +181,7 @@ def drive(
         connections=connections,
         headers=headers or {},
         paths=paths or [],
+        fills=fills or {},
     )
     if shutil.which("wrk"):
         return wrk(url, **opts)  # type: ignore[arg-type]

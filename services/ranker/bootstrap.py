@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import mul
 
 SEED = 20180801  # fixed: the same scores give the same intervals
 BUDGET = 2_000_000  # resamples × ratings
@@ -40,25 +41,35 @@ def resamples(ratings: int) -> int:
 def _observation(
     ratings: Sequence[tuple[int, float]], drawn: list[int], trim: int, min_raters: int
 ) -> float | None:
-    n = sum(drawn[i] for i, _ in ratings)
+    counts = [drawn[i] for i, _ in ratings]
+    return _trimmed_mean([v for _, v in ratings], counts, trim, min_raters)
+
+
+def _trimmed_mean(values: Sequence[float], counts: list[int], trim: int, min_raters: int) -> float | None:
+    """The mean of `values` (lowest first), each counted counts[k] times, less the `trim` lowest
+    and highest when at least `min_raters` were counted."""
+    n = sum(counts)
     if n == 0:
         return None
-    total = sum(drawn[i] * v for i, v in ratings)
+    total: float = sum(map(mul, counts, values))
     if n < min_raters or trim == 0:
         return total / n
     low = high = trim
-    for i, v in ratings:  # drop the lowest `trim` drawn values
-        take = min(low, drawn[i])
-        total -= take * v
-        low -= take
-        if not low:
-            break
-    for i, v in reversed(ratings):  # and the highest
-        take = min(high, drawn[i])
-        total -= take * v
-        high -= take
-        if not high:
-            break
+    for k, c in enumerate(counts):  # drop the lowest `trim` drawn values
+        if c:
+            take = min(low, c)
+            total -= take * values[k]
+            low -= take
+            if not low:
+                break
+    for k in range(len(counts) - 1, -1, -1):  # and the highest
+        c = counts[k]
+        if c:
+            take = min(high, c)
+            total -= take * values[k]
+            high -= take
+            if not high:
+                break
     kept = n - 2 * trim
     return total / kept if kept > 0 else None
 
@@ -86,13 +97,15 @@ def intervals(
     rng = random.Random(seed)
     w = float(weight)
     seen: dict[str, dict[uuid.UUID, list[int]]] = {"projects": {}, "units": {}, "regions": {}}
+    columns = [([i for i, _ in p.ratings], [v for _, v in p.ratings]) for p in projects]
     for _ in range(count):
         drawn = [0] * inspectors
         for _ in range(inspectors):
             drawn[rng.randrange(inspectors)] += 1
         composites: dict[uuid.UUID, float] = {}
-        for p in projects:
-            observed = _observation(p.ratings, drawn, trim, min_raters)
+        pick = drawn.__getitem__
+        for p, (who, values) in zip(projects, columns, strict=True):
+            observed = _trimmed_mean(values, list(map(pick, who)), trim, min_raters)
             if observed is not None:
                 composites[p.id] = round(w * observed + p.objective, 2)
         for key, group in (("units", "unit_id"), ("regions", "region_id")):

@@ -296,9 +296,13 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     return document
 
 
+# Each project's counted values, lowest first, with their inspectors as dense indexes: 1,000 rows
+# of arrays for a province's round rather than 100,000 rows.
 _COUNTED = text(
-    "SELECT project_id, inspector_id, used FROM ratings WHERE complete AND used IS NOT NULL "
-    "ORDER BY project_id, used, inspector_id"
+    "SELECT project_id, array_agg(who ORDER BY used, who), "
+    "array_agg(CAST(used AS float8) ORDER BY used, who) "
+    "FROM (SELECT project_id, used, CAST(dense_rank() OVER (ORDER BY inspector_id) - 1 AS integer) AS who "
+    "FROM ratings WHERE complete AND used IS NOT NULL) AS counted GROUP BY project_id"
 )
 
 
@@ -307,10 +311,10 @@ async def _rank_intervals(
 ) -> tuple[int, dict[str, dict[uuid.UUID, list[int]]]]:
     """Each ranked row's bootstrap rank interval (services/ranker/bootstrap.py)."""
     counted: dict[uuid.UUID, list[tuple[int, float]]] = {}
-    inspectors: dict[uuid.UUID, int] = {}
-    for project_id, inspector_id, used in await session.execute(_COUNTED):
-        index = inspectors.setdefault(inspector_id, len(inspectors))
-        counted.setdefault(project_id, []).append((index, float(used)))
+    inspectors = 0
+    for project_id, who, used in await session.execute(_COUNTED):
+        counted[project_id] = list(zip(who, used, strict=True))
+        inspectors = max(inspectors, max(who) + 1)
     projects = [
         bootstrap.Project(
             id=r.id,
@@ -323,7 +327,7 @@ async def _rank_intervals(
     ]
     return bootstrap.intervals(
         projects,
-        inspectors=max(1, len(inspectors)),
+        inspectors=max(1, inspectors),
         weight=ow,
         trim=int(rnd.aggregation.get("trim", 1)),
         min_raters=int(rnd.aggregation.get("min_raters_for_trim", 5)),
