@@ -306,12 +306,15 @@ _ISSUE = text(
     "CAST(:requirements AS text[]), CAST(:dues AS date[]), CAST(:previous AS integer[])) "
     "AS v(id, chain_id, program_id, kind, level, recipient_unit_id, recipient, subject_type, subject_id, "
     "period, requirements, due_date, previous) "
-    "ON CONFLICT (chain_id, level) DO NOTHING RETURNING chain_id"
+    "ON CONFLICT (chain_id, level) DO NOTHING RETURNING chain_id, parent_id"
 )
+# The rung a chain climbs from is the only one of it still standing (each climb supersedes the
+# one before), so superseding is by the issued notices' parents: a lookup by primary key, whatever
+# the planner believes of the notices this very transaction wrote (a join on (chain, level <)
+# met its estimate of one standing notice with a nested loop over all of them: 15 s for 10,000).
 _SUPERSEDE = text(
-    "UPDATE notice n SET state = 'superseded' "
-    "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS integer[])) AS v(chain_id, level) "
-    "WHERE n.chain_id = v.chain_id AND n.level < v.level AND n.state = ANY(CAST(:standing AS text[]))"
+    "UPDATE notice SET state = 'superseded' "
+    "WHERE id = ANY(CAST(:parents AS uuid[])) AND state = ANY(CAST(:standing AS text[]))"
 )
 _CLIMBED = text(
     "UPDATE notice_chain c SET level = v.level, last_issued_on = :today, next_level_on = v.next "
@@ -424,11 +427,14 @@ async def _climb(
             "previous": column("previous"),
         },
     )
-    issued = set(done.scalars().all())
+    written = done.all()
+    issued = {chain_id for chain_id, _ in written}
+    parents = [parent for _, parent in written if parent is not None]
     issuing = [row for row in issuing if row["chain_id"] in issued]
     outcome.issued += len(issuing)
     climbed = {"chains": column("chain_id"), "levels": column("level")}
-    await session.execute(_SUPERSEDE, climbed | {"standing": [str(s) for s in STANDING]})
+    if parents:
+        await session.execute(_SUPERSEDE, {"parents": parents, "standing": [str(s) for s in STANDING]})
     await session.execute(_CLIMBED, climbed | {"today": today, "nexts": column("next")})
     await publish_events(session, [_issued(row, as_of) for row in issuing], producer="notifier")
 
