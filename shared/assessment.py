@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shared.models import ObservationRound, Program, RoundSnapshot, Unit
+from shared.models import ObservationRound, Program, RoundSnapshot, Unit, YearEndEvaluation
 from shared.program_settings import ProgramSettings
 from shared.ranking import cents
 from shared.vocabulary import Grade, RoundState
@@ -58,6 +58,19 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
         weight = Decimal(str(weights.get(rnd.quarter[4:], 1.0)))
         for row in snapshot.document["units"]:
             scores.setdefault(row["id"], []).append((rnd.quarter, Decimal(row["score"]), weight))
+    share = Decimal(str(settings.assessment.year_end_weight)) if half is None else Decimal(0)
+    year_end = (
+        {
+            str(unit_id): score
+            for unit_id, score in await session.execute(
+                select(col(YearEndEvaluation.unit_id), col(YearEndEvaluation.score)).where(
+                    col(YearEndEvaluation.program_id) == program.id, col(YearEndEvaluation.year) == year
+                )
+            )
+        }
+        if share
+        else {}
+    )
     names = dict(
         (await session.execute(
             select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_([uuid.UUID(u) for u in scores]))
@@ -68,7 +81,11 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
         total = sum((w for _, _, w in parts), Decimal(0))
         if total == 0:
             continue
-        score = cents(sum((s * w for _, s, w in parts), Decimal(0)) / total)
+        rounds_mean = sum((s * w for _, s, w in parts), Decimal(0)) / total
+        evaluated = year_end.get(unit_id)
+        # a unit the office has not evaluated yet is scored on its rounds alone
+        blended = rounds_mean if evaluated is None else (1 - share) * rounds_mean + share * evaluated
+        score = cents(blended)
         units.append(
             {
                 "unit_id": unit_id,
@@ -76,6 +93,7 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
                 "score": str(score),
                 "grade": str(grade(score, settings)),
                 "quarters": {q: str(s) for q, s, _ in parts},
+                "year_end": None if evaluated is None else str(evaluated),
             }
         )
     units.sort(key=lambda u: (-Decimal(u["score"]), u["name"], u["unit_id"]))
@@ -91,5 +109,6 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
             "excellent_from": settings.assessment.excellent_from,
             "pass_from": settings.assessment.pass_from,
         },
+        "year_end_weight": float(share),
         "units": units,
     }

@@ -199,6 +199,15 @@ class AssessmentRules(_Strict):
         strict=True, default=60, ge=0, le=100, description="合格 at or above; 不合格 below"
     )
 
+    year_end_weight: float = Field(
+        strict=True,
+        default=0,
+        ge=0,
+        le=1,
+        description="the annual score's share from the office's year-end evaluation (年终考评); the "
+        "rest from the published rounds",
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> "AssessmentRules":
         if self.pass_from > self.excellent_from:

@@ -36,6 +36,7 @@ from shared.models.rounds import (
     RoundSnapshot,
     ScoreReceipt,
     SnapshotRatings,
+    YearEndEvaluation,
 )
 from shared.models.webhooks import Webhook, WebhookDelivery
 
@@ -81,5 +82,6 @@ __all__ = [
     "UnitReport",
     "Webhook",
     "WebhookDelivery",
+    "YearEndEvaluation",
     "metadata",
 ]

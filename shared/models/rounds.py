@@ -150,3 +150,17 @@ class Assessment(SQLModel, table=True):
     document: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
     published_at: datetime = timestamp(nullable=False)
     published_by: str = Field(max_length=100)
+
+
+class YearEndEvaluation(SQLModel, table=True):
+    """The office's year-end evaluation (年终考评) of a responsible unit, 0–100: with a program's
+    `assessment.year_end_weight`, part of the unit's annual score (written by the api)."""
+
+    __tablename__ = "year_end_evaluation"
+
+    program_id: uuid.UUID = Field(foreign_key="program.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    unit_id: uuid.UUID = Field(foreign_key="unit.id", primary_key=True)
+    score: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
+    entered_by: str = Field(max_length=100)
+    entered_at: datetime = timestamp(nullable=False)

@@ -660,6 +660,21 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/assessment.xlsx?year=2018", None, {}),
         PROGRAM_READ,
     ),
+    # The target's own unit evaluated at year end: 200 for the program's office, 422 for a unit it cannot see.
+    "PUT /programs/{id}/assessment/year-end": (
+        lambda w, u: (
+            "PUT",
+            f"/api/v1/programs/{program(w, u)}/assessment/year-end",
+            {"year": 2018, "scores": [{"unit_id": str(w.units[u].id), "score": 80}]},
+            {},
+        ),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /problems/summary": (
         lambda w, u: ("GET", f"/api/v1/problems/summary?program_id={program(w, u)}", None, {}),
         PROGRAM_READ,

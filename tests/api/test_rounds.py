@@ -461,3 +461,28 @@ async def test_the_year_is_assessed_from_published_rounds_and_published_through_
         (u["name"], {"excellent": "优良", "pass": "合格", "fail": "不合格"}[u["grade"]])
         for u in assessed["units"]
     ]
+
+
+async def test_the_office_enters_its_year_end_evaluation_and_nothing_else_does(
+    client: AsyncClient, scene: World
+) -> None:
+    url = f"/api/v1/programs/{scene.programs['P'].id}/assessment/year-end"
+    a, b = str(scene.units["A"].id), str(scene.units["B"].id)
+    body = {"year": 2018, "scores": [{"unit_id": a, "score": "88.5"}, {"unit_id": b, "score": 61}]}
+    r = await client.put(url, json=body, headers=scene.auth("a_reporter"))
+    assert r.status_code == 403
+    twice = {"year": 2018, "scores": [{"unit_id": a, "score": 80}, {"unit_id": a, "score": 90}]}
+    r = await client.put(url, json=twice, headers=scene.auth("p_staff"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "scores", 1, "unit_id"]
+    elsewhere = {"year": 2018, "scores": [{"unit_id": str(scene.units["QC"].id), "score": 80}]}
+    r = await client.put(url, json=elsewhere, headers=scene.auth("p_staff"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "scores", 0, "unit_id"]
+    r = await client.put(
+        url, json={"year": 2018, "scores": [{"unit_id": a, "score": 101}]}, headers=scene.auth("p_staff")
+    )
+    assert r.status_code == 422
+    r = await client.put(url, json=body, headers=scene.auth("p_staff"))
+    assert r.status_code == 200, r.text
+    assert r.json()["year"] == 2018 and r.json()["year_end_weight"] == 0  # the default: rounds alone
+    again = {"year": 2018, "scores": [{"unit_id": a, "score": "90"}]}  # re-evaluated, not added
+    assert (await client.put(url, json=again, headers=scene.auth("p_staff"))).status_code == 200

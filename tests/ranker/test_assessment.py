@@ -11,7 +11,14 @@ from sqlmodel import col
 from services.ranker.assessment import publish
 from services.ranker.scoring import rank_round
 from shared.assessment import compute
-from shared.models import ObservationRound, OutboxMessage, Program, RoundInspector, RoundProject
+from shared.models import (
+    ObservationRound,
+    OutboxMessage,
+    Program,
+    RoundInspector,
+    RoundProject,
+    YearEndEvaluation,
+)
 from shared.program_settings import ProgramSettings
 from tests.ranker.test_scoring import RUBRIC, Scene, _score_all, scene  # noqa: F401  (the fixture)
 
@@ -80,6 +87,26 @@ async def test_the_year_is_graded_from_its_published_rounds(
         ("53.75", "fail"),  # (50 + 3 × 55) / 4
     ]
 
+    # the office's year-end evaluation is 40 % of the year: U1 0.6 × 83.375 + 0.4 × 70 = 78.03,
+    # U2 (not evaluated yet) on its rounds alone
+    rules = {**rules, "year_end_weight": 0.4}
+    program.settings = ProgramSettings.model_validate({**program.settings, "assessment": rules}).model_dump(
+        mode="json"
+    )
+    session.add(program)
+    u1 = scene.units["U1"].id
+    at = datetime.now(UTC)
+    evaluated = YearEndEvaluation(program_id=program.id, year=2018, unit_id=u1, score=Decimal(70),
+                                  entered_by="t", entered_at=at)  # fmt: skip
+    session.add(evaluated)
+    await session.commit()
+    blended = await compute(session, program, 2018, None)
+    assert [(u["name"], u["score"], u["grade"], u["year_end"]) for u in blended["units"]] == [
+        ("U1", "78.03", "pass", "70.00"),
+        ("U2", "53.75", "fail", None),
+    ]
+    second_half = await compute(session, program, 2018, 2)  # a half-year has no year-end evaluation
+    assert [u["score"] for u in second_half["units"]] == ["83.38", "53.75"]
     record = await publish(session, program, 2018, None, by="user:office")
     await session.commit()
     assert record is not None and record.version == 1
@@ -90,4 +117,4 @@ async def test_the_year_is_graded_from_its_published_rounds(
     assert event is not None
     data = event.payload["data"]
     assert (data["year"], data["half"]) == (2018, None)
-    assert [(u["score"], u["grade"]) for u in data["units"]] == [("83.38", "excellent"), ("53.75", "fail")]
+    assert [(u["score"], u["grade"]) for u in data["units"]] == [("78.03", "pass"), ("53.75", "fail")]

@@ -24,6 +24,7 @@ from services.api.rounds.schemas import (
     RoundPublic,
     ScoresIn,
     ScoresOut,
+    YearEndIn,
 )
 from services.api.routing import SessionDep, router
 from services.api.uploads import XLSX
@@ -174,6 +175,16 @@ async def get_assessment(
     """Half-year or annual scores and grades of the program's responsible units (excellent 优良,
     pass 合格, fail 不合格), from its published rounds, with the latest version published."""
     return await service.assessment(session, program=program, year=year, half=half)
+
+
+@assessments.put("/{program_id:uuid}/assessment/year-end", response_model=AssessmentOut)
+async def put_year_end(
+    data: YearEndIn, session: SessionDep, principal: Office, program: ProgramDep
+) -> AssessmentOut:
+    """The office's year-end evaluation (年终考评) of responsible units, 0–100: with the program's
+    `assessment.year_end_weight` it is that share of each unit's annual score (a unit not
+    evaluated is scored on its rounds alone). Answers the year's assessment with it."""
+    return await service.evaluate_year_end(session, program=program, data=data, principal=principal)
 
 
 @assessments.post(

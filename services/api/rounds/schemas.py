@@ -276,6 +276,9 @@ class AssessedUnit(BaseModel):
     score: Decimal = Field(description="quarter-weighted mean of its published round scores, to the cent")
     grade: Grade = Field(description="excellent 优良, pass 合格 or fail 不合格")
     quarters: dict[str, Decimal] = Field(description="its score in each published round, by quarter")
+    year_end: Decimal | None = Field(
+        default=None, description="the office's year-end evaluation, when the year's score counts one"
+    )
 
 
 class AssessedRound(BaseModel):
@@ -297,6 +300,9 @@ class AssessmentOut(BaseModel):
     half: int | None = Field(description="1 or 2 for a half-year; none: the year")
     rounds: list[AssessedRound] = Field(description="the published rounds it is computed from")
     thresholds: dict[str, float]
+    year_end_weight: float = Field(
+        default=0, description="the annual score's share from the year-end evaluation"
+    )
     units: list[AssessedUnit] = Field(description="as of now, best first")
     published: Publication | None = Field(description="the latest published version, as published")
 
@@ -313,3 +319,20 @@ class AssessmentQueued(BaseModel):
     year: int
     half: int | None
     detail: str
+
+
+class YearEndScore(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: UUID
+    score: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2, examples=["88.50"])
+
+
+class YearEndIn(BaseModel):
+    """The office's year-end evaluation (年终考评) of responsible units, 0–100; a unit sent again is
+    re-evaluated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100)
+    scores: list[YearEndScore] = Field(min_length=1, max_length=2000)

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import not_visible, owned_or_403, visible
+from services.api.auth.scope import not_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams, paginate
 from services.api.rounds import excel
 from services.api.rounds.schemas import (
@@ -41,6 +42,7 @@ from services.api.rounds.schemas import (
     ScoreIn,
     ScoreResult,
     ScoresOut,
+    YearEndIn,
 )
 from shared import audit, clock
 from shared.assessment import compute as assessment_of
@@ -57,6 +59,7 @@ from shared.models import (
     RoundSnapshot,
     SnapshotRatings,
     Unit,
+    YearEndEvaluation,
 )
 from shared.outbox import add_message, publish_event
 from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
@@ -755,3 +758,45 @@ async def assessment_workbook(
     session: AsyncSession, *, program: Program, year: int, half: int | None
 ) -> bytes:
     return excel.assessment(await assessment_of(session, program, year, half), program=program.name)
+
+
+async def evaluate_year_end(
+    session: AsyncSession, *, program: Program, data: YearEndIn, principal: Principal
+) -> AssessmentOut:
+    """Record the office's year-end evaluation of units it can see; the year's assessment with it."""
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    await require_visible_units(
+        session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(data.scores)]
+    )
+    seen: set[uuid.UUID] = set()
+    problems: list[tuple[list[str | int], str]] = []
+    for i, s in enumerate(data.scores):
+        if s.unit_id in seen:
+            problems.append((["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=s.unit_id)))
+        seen.add(s.unit_id)
+    if problems:
+        raise invalid(problems)
+    now = clock.now()
+    rows = [
+        {"program_id": program.id, "year": data.year, "unit_id": s.unit_id, "score": s.score,
+         "entered_by": principal.key, "entered_at": now}
+        for s in data.scores
+    ]  # fmt: skip
+    stmt = insert(YearEndEvaluation).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["program_id", "year", "unit_id"],
+            set_={"score": stmt.excluded.score, "entered_by": stmt.excluded.entered_by,
+                  "entered_at": stmt.excluded.entered_at},
+        )
+    )  # fmt: skip
+    await audit.record(
+        session,
+        actor=principal.actor,
+        action="assessment.year_end",
+        entity="program",
+        entity_id=program.id,
+        unit_id=program.office_unit_id,
+        after={"year": data.year, "scores": {str(s.unit_id): str(s.score) for s in data.scores}},
+    )
+    return await assessment(session, program=program, year=data.year, half=None)
