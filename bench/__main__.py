@@ -78,7 +78,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    if ONLY in ("notices", "sweep"):
+    if ONLY in ("notices", "sweep", "latency"):
         notices.main()
         return
     if ONLY == "ranker":
