@@ -202,14 +202,17 @@ def notifier_sweep(
         ),
     ] = None,
 ) -> None:
-    """Issue every notice due as of an instant (default now) and close the chains whose report
-    was filed; run it day by day to replay a past quarter. Running it twice issues nothing twice."""
+    """Issue every notice due as of an instant (default now), close the chains whose report
+    was filed, and send the day's digests (outside quiet hours), as the notifier's cron does; run
+    it day by day to replay a past quarter. Running it twice issues and sends nothing twice."""
     import json
     from datetime import date, datetime, time
 
+    from services.notifier.delivery import deliver, load_channel
     from services.notifier.sweep import sweep
     from shared import clock
     from shared.clock import OFFICE_TZ
+    from shared.crypto import SecretBox
     from shared.db import create_engine, session_factory
 
     settings = _settings(NotifierSettings)
@@ -223,8 +226,11 @@ def notifier_sweep(
 
     async def go() -> dict[str, int]:
         engine = create_engine(settings)
+        sessions = session_factory(engine)
+        phones = SecretBox(settings.secret_key.get_secret_value(), "phone")
         try:
-            return await sweep(session_factory(engine), at)
+            done = await sweep(sessions, at)
+            return done | await deliver(sessions, load_channel(settings.notice_channel), phones, at)
         finally:
             await engine.dispose()
 
