@@ -103,7 +103,7 @@ async def world(session: AsyncSession, api_settings: ApiSettings, password_hash:
             id=uid, code=f"{code}-{suffix}", name=code, kind=kind, parent_id=parent_id, path=path
         )
         session.add(w.units[code])
-        await session.flush()
+    await session.flush()  # once for the tree: its rows go in the order added, parents first
     for name, (home, roles) in PEOPLE.items():
         user = AppUser(
             username=f"{name}-{suffix}",
@@ -146,10 +146,13 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
         )
         session.add(w.programs[office])
     await session.flush()
+    for office in ("P", "Q"):
+        w.tasks[office] = Task(program_id=w.programs[office].id, number="1", title="路网建设")
+        session.add(w.tasks[office])
+    await session.flush()  # what refers to them goes in the next flush (rows of one flush are not
+    # ordered by their foreign keys across tables)
     for office, unit in (("P", "A"), ("Q", "QC")):
-        task = Task(program_id=w.programs[office].id, number="1", title="路网建设")
-        session.add(task)
-        await session.flush()
+        task = w.tasks[office]
         session.add(TaskUnit(task_id=task.id, unit_id=w.units[unit].id, role="responsible"))
         session.add(
             TaskTarget(
@@ -160,7 +163,7 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
                 due_date=date(2018, 12, 31),
             )
         )
-        w.tasks[office] = task
+    chains: dict[str, NoticeChain] = {}
     for name, program, owner in (("A", "P", "D"), ("B", "P", "B"), ("QC", "Q", "QC")):
         w.projects[name] = Project(
             program_id=w.programs[program].id,
@@ -205,7 +208,9 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
             opened_at=datetime(2018, 8, 23, tzinfo=UTC),
         )  # fmt: skip
         session.add(chain)
-        await session.flush()
+        chains[name] = chain
+    await session.flush()
+    for name, chain in chains.items():
         w.notices[name] = Notice(
             chain_id=chain.id, program_id=chain.program_id, kind="urging", level=1,
             recipient_unit_id=chain.recipient_unit_id, recipient="unit", subject_type="project",
