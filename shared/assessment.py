@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shared.models import ObservationRound, Program, RoundSnapshot, Unit, YearEndEvaluation
+from shared.models import Assessment, ObservationRound, Program, RoundSnapshot, Unit, YearEndEvaluation
 from shared.program_settings import ProgramSettings
 from shared.ranking import cents
 from shared.vocabulary import Grade, RoundState
@@ -112,3 +112,16 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
         "year_end_weight": float(share),
         "units": units,
     }
+
+
+async def latest_published(
+    session: AsyncSession, program_id: uuid.UUID, year: int, half: int | None
+) -> Assessment | None:
+    """The period's latest published version, if any (the api shows it, the ranker adds to it)."""
+    return await session.scalar(
+        select(Assessment)
+        .where(col(Assessment.program_id) == program_id, col(Assessment.year) == year)
+        .where(col(Assessment.half) == (half or 0))
+        .order_by(col(Assessment.version).desc())
+        .limit(1)
+    )

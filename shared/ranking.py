@@ -15,7 +15,11 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from shared.models import RoundSnapshot
 from shared.vocabulary import Grade
 
 CENT = Decimal("0.01")
@@ -33,6 +37,14 @@ def canonical(document: dict[str, Any]) -> bytes:
 def digest_of(document: dict[str, Any]) -> str:
     """SHA-256 of a results document's canonical JSON: the same results, the same digest."""
     return hashlib.sha256(canonical(document)).hexdigest()
+
+
+async def snapshot(session: AsyncSession, round_id: UUID, version: int | None = None) -> RoundSnapshot | None:
+    """A round's results as the ranker kept them: that version, or the latest (None: none yet)."""
+    stmt = select(RoundSnapshot).where(col(RoundSnapshot.round_id) == round_id)
+    if version is not None:
+        stmt = stmt.where(col(RoundSnapshot.version) == version)
+    return await session.scalar(stmt.order_by(col(RoundSnapshot.version).desc()).limit(1))
 
 
 class _Event(BaseModel):

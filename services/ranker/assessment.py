@@ -4,12 +4,10 @@ referral in the notifier)."""
 
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from shared import clock
-from shared.assessment import compute
+from shared.assessment import compute, latest_published
 from shared.models import Assessment, Program
 from shared.outbox import publish_event
 from shared.ranking import AssessmentPublished, GradedUnit, digest_of
@@ -23,16 +21,7 @@ async def publish(
     since the latest published version (a replayed request)."""
     document = await compute(session, program, year, half)
     digest = digest_of(document)
-    latest = await session.scalar(
-        select(Assessment)
-        .where(
-            col(Assessment.program_id) == program.id,
-            col(Assessment.year) == year,
-            col(Assessment.half) == (half or 0),
-        )
-        .order_by(col(Assessment.version).desc())
-        .limit(1)
-    )
+    latest = await latest_published(session, program.id, year, half)
     if latest is not None and latest.digest == digest:
         return None
     record = Assessment(

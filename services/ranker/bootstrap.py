@@ -38,13 +38,6 @@ def resamples(ratings: int) -> int:
     return max(FEWEST, min(MOST, BUDGET // max(1, ratings)))
 
 
-def _observation(
-    ratings: Sequence[tuple[int, float]], drawn: list[int], trim: int, min_raters: int
-) -> float | None:
-    counts = [drawn[i] for i, _ in ratings]
-    return _trimmed_mean([v for _, v in ratings], counts, trim, min_raters)
-
-
 def _trimmed_mean(values: Sequence[float], counts: list[int], trim: int, min_raters: int) -> float | None:
     """The mean of `values` (lowest first), each counted counts[k] times, less the `trim` lowest
     and highest when at least `min_raters` were counted."""

@@ -26,6 +26,7 @@ from services.ranker import bootstrap
 from shared import calendar, clock, indicators
 from shared.models import ObservationRound, Program, Project, RoundProject, RoundSnapshot, Unit
 from shared.ranking import cents, digest_of
+from shared.ranking import snapshot as snapshot_of
 
 log = logging.getLogger(__name__)
 
@@ -376,12 +377,7 @@ async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.
         rnd = await session.get(ObservationRound, round_id)
         if rnd is None or rnd.state not in ("closed", "published"):
             return None
-        latest = await session.scalar(
-            select(RoundSnapshot)
-            .where(col(RoundSnapshot.round_id) == round_id)
-            .order_by(col(RoundSnapshot.version).desc())
-            .limit(1)
-        )
+        latest = await snapshot_of(session, round_id)
         if latest is not None:
             session.expunge(latest)  # returned as it is, should this computation be rolled back
         snapshot = RoundSnapshot(

@@ -6,16 +6,16 @@ import uuid
 from decimal import Decimal
 
 from services.ranker import bootstrap
-from services.ranker.bootstrap import Project, _observation, distinguishable, intervals
+from services.ranker.bootstrap import Project, _trimmed_mean, distinguishable, intervals
 
 
 def test_a_resample_counts_an_inspector_drawn_twice_twice_and_trims_by_value() -> None:
-    ratings = [(0, 60.0), (1, 70.0), (2, 80.0), (3, 90.0), (4, 100.0)]
-    assert _observation(ratings, [1, 1, 1, 1, 1], trim=1, min_raters=5) == 80  # 60 and 100 dropped
+    values = [60.0, 70.0, 80.0, 90.0, 100.0]  # inspectors 0 to 4, lowest first
+    assert _trimmed_mean(values, [1, 1, 1, 1, 1], trim=1, min_raters=5) == 80  # 60 and 100 dropped
     # inspector 0 twice, 1 never: 60 60 80 90 100, one 60 and the 100 dropped
-    assert abs(_observation(ratings, [2, 0, 1, 1, 1], trim=1, min_raters=5) - 230 / 3) < 1e-9
-    assert _observation(ratings, [0, 0, 2, 1, 0], trim=1, min_raters=5) == 250 / 3  # too few to trim
-    assert _observation(ratings, [0, 0, 0, 0, 0], trim=1, min_raters=5) is None
+    assert abs(_trimmed_mean(values, [2, 0, 1, 1, 1], trim=1, min_raters=5) - 230 / 3) < 1e-9
+    assert _trimmed_mean(values, [0, 0, 2, 1, 0], trim=1, min_raters=5) == 250 / 3  # too few to trim
+    assert _trimmed_mean(values, [0, 0, 0, 0, 0], trim=1, min_raters=5) is None
 
 
 def _project(scores: list[float], unit: uuid.UUID) -> Project:

@@ -35,6 +35,9 @@ from shared.vocabulary import RoundState
 rounds = router(prefix="/rounds", tags=["observation rounds"])
 assessments = router(prefix="/programs", tags=["observation rounds"])
 Reader = Annotated[Principal, authorize(Action.PROGRAMS_READ)]
+Version = Annotated[int | None, Query(ge=1, description="a snapshot version (default: the latest)")]
+Year = Annotated[int, Query(ge=2000, le=2100)]
+Half = Annotated[int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")]
 Office = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]
 
 
@@ -112,9 +115,7 @@ async def get_results(
     principal: Reader,
     rnd: RoundDep,
     by: Grouping = "project",
-    version: Annotated[
-        int | None, Query(ge=1, description="a snapshot version (default: the latest)")
-    ] = None,
+    version: Version = None,
 ) -> ResultsOut:
     """The round's ranking by project, responsible unit or region, with the fairness figures
     (each inspector's severity, the round's agreement); `computing` until the ranker is done."""
@@ -128,9 +129,7 @@ async def results_workbook(
     session: SessionDep,
     principal: Reader,
     rnd: RoundDep,
-    version: Annotated[
-        int | None, Query(ge=1, description="a snapshot version (default: the latest)")
-    ] = None,
+    version: Version = None,
 ) -> Response:
     """The results as a print-ready workbook: 项目排名 (名次, 项目编号, 项目名称, 责任单位, 观摩得分,
     投资完成率, 节点完成率, 报送及时率, 综合得分, 有效评分人数), 单位排名 and 地区排名."""
@@ -148,7 +147,7 @@ async def explain(
     session: SessionDep,
     principal: Reader,
     rnd: RoundDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Version = None,
 ) -> ExplainOut:
     """How one project's score was reached: each inspector's score (trimmed or not, z-mapped
     when the round normalizes), the components, the composite, the tie-break."""
@@ -167,10 +166,8 @@ async def get_assessment(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    year: Annotated[int, Query(ge=2000, le=2100)],
-    half: Annotated[
-        int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")
-    ] = None,
+    year: Year,
+    half: Half = None,
 ) -> AssessmentOut:
     """Half-year or annual scores and grades of the program's responsible units (excellent 优良,
     pass 合格, fail 不合格), from its published rounds, with the latest version published."""
@@ -207,10 +204,8 @@ async def assessment_workbook(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    year: Annotated[int, Query(ge=2000, le=2100)],
-    half: Annotated[
-        int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")
-    ] = None,
+    year: Year,
+    half: Half = None,
 ) -> Response:
     """The assessment as a print-ready workbook (名次, 责任单位, 考核得分, 等次, each quarter's score)."""
     content = await service.assessment_workbook(session, program=program, year=year, half=half)

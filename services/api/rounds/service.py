@@ -8,9 +8,11 @@ never the other way round."""
 
 import math
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -46,11 +48,11 @@ from services.api.rounds.schemas import (
 )
 from shared import audit, clock
 from shared.assessment import compute as assessment_of
+from shared.assessment import latest_published
 from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, invalid
 from shared.i18n import N_, tr, word
 from shared.models import (
     AppUser,
-    Assessment,
     ObservationRound,
     Program,
     Project,
@@ -64,8 +66,10 @@ from shared.models import (
 from shared.outbox import add_message, publish_event
 from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
 from shared.ranking import RankedUnit, RoundPublished, cents
+from shared.ranking import snapshot as snapshot_of
 from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
 
+T = TypeVar("T")
 OFFICE_ONLY = N_("Only the program's office (or an office above it) runs its observation rounds.")
 SCORERS = frozenset({Role.INSPECTOR, Role.LEADER})
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead
@@ -122,13 +126,10 @@ async def create_round(
                 tr("observation and objective weights must sum to 1, not {total}", total=total),
             )
         )
-    if any(w < 0 for w in data.objective_weights.values()):
-        problems.append((["objective_weights"], tr("a weight cannot be negative")))
-    seen: set[str] = set()
-    for i, criterion in enumerate(data.rubric):
-        if criterion.key in seen:
-            problems.append((["rubric", i, "key"], tr("the key {key} is used twice", key=criterion.key)))
-        seen.add(criterion.key)
+    problems += [
+        (["rubric", i, "key"], tr("the key {key} is used twice", key=key))
+        for i, key in _repeats(c.key for c in data.rubric)
+    ]
     problems += await _unfit_projects(session, program, data.project_ids)
     problems += await _unfit_inspectors(session, data.inspector_user_ids)
     if problems:
@@ -159,6 +160,15 @@ async def create_round(
     await session.flush()
     await _audit(session, rnd, principal, "round.created")
     return rnd
+
+
+def _repeats(values: Iterable[T]) -> Iterator[tuple[int, T]]:
+    """(index, value) of each value that an earlier one repeats."""
+    seen: set[T] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            yield i, value
+        seen.add(value)
 
 
 async def _unfit_projects(
@@ -530,13 +540,18 @@ async def assignments(
     )
 
 
-async def _snapshot(
-    session: AsyncSession, rnd: ObservationRound, version: int | None
-) -> RoundSnapshot | None:
-    stmt = select(RoundSnapshot).where(col(RoundSnapshot.round_id) == rnd.id)
-    if version is not None:
-        stmt = stmt.where(col(RoundSnapshot.version) == version)
-    return await session.scalar(stmt.order_by(col(RoundSnapshot.version).desc()).limit(1))
+async def _ready(session: AsyncSession, rnd: ObservationRound, version: int | None) -> RoundSnapshot:
+    """The snapshot asked for (the latest by default) of a closed round, or 409 while the ranker
+    has not finished the first one."""
+    _closed_first(rnd)
+    found = await snapshot_of(session, rnd.id, version)
+    if found is None:
+        raise InvalidState(tr("The round's results are still being computed; ask again in a moment."))
+    return found
+
+
+def _state(rnd: ObservationRound, snapshot: RoundSnapshot) -> Literal["ready", "published"]:
+    return "published" if rnd.published_version == snapshot.version else "ready"
 
 
 def _closed_first(rnd: ObservationRound) -> None:
@@ -555,16 +570,20 @@ async def results(
     """A snapshot's ranking (the latest unless a version is asked for); `computing` while the
     ranker has not finished the first one."""
     _closed_first(rnd)
-    snapshot = await _snapshot(session, rnd, version)
+    snapshot = await snapshot_of(session, rnd.id, version)
     if snapshot is None:
         if version is not None:
             raise NotFound(tr("This round has no results version {version}.", version=version))
         return ResultsOut(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
+    return _results(rnd, snapshot, by)
+
+
+def _results(rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping) -> ResultsOut:
     doc = snapshot.document
     return ResultsOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
-        state="published" if rnd.published_version == snapshot.version else "ready",
+        state=_state(rnd, snapshot),
         by=by,
         digest=snapshot.digest,
         computed_at=snapshot.computed_at,
@@ -578,10 +597,7 @@ async def explain(
 ) -> ExplainOut:
     """The working for one project: each inspector's score, trimmed or not, z-scores, the
     components, the composite and what a tie would be broken by."""
-    _closed_first(rnd)
-    snapshot = await _snapshot(session, rnd, version)
-    if snapshot is None:
-        raise InvalidState(tr("The round's results are still being computed; ask again in a moment."))
+    snapshot = await _ready(session, rnd, version)
     row = next((r for r in snapshot.document["projects"] if r["id"] == str(project_id)), None)
     if row is None:
         raise not_visible(tr("project"), project_id)
@@ -640,7 +656,7 @@ async def publish(
     notifier (praise for the top, criticism for the bottom) and the webhooks."""
     await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
     _closed_first(rnd)
-    latest = await _snapshot(session, rnd, None)
+    latest = await snapshot_of(session, rnd.id)
     if latest is None or latest.version != version:
         raise InvalidState(
             tr("Only the latest results can be published: version {latest}, not {version}.",
@@ -680,7 +696,7 @@ async def publish(
     )
     await session.flush()
     await _audit(session, rnd, principal, "round.published")
-    return await results(session, rnd=rnd, by="unit", version=version)
+    return _results(rnd, latest, "unit")
 
 
 async def assessment(
@@ -689,13 +705,7 @@ async def assessment(
     """The period's assessment as of now (from the published rounds), and the latest version
     published."""
     document = await assessment_of(session, program, year, half)
-    latest = await session.scalar(
-        select(Assessment)
-        .where(col(Assessment.program_id) == program.id, col(Assessment.year) == year)
-        .where(col(Assessment.half) == (half or 0))
-        .order_by(col(Assessment.version).desc())
-        .limit(1)
-    )
+    latest = await latest_published(session, program.id, year, half)
     published = (
         Publication(
             version=latest.version,
@@ -746,12 +756,10 @@ async def publish_assessment(
 
 
 async def results_workbook(session: AsyncSession, *, rnd: ObservationRound, version: int | None) -> bytes:
-    _closed_first(rnd)
-    snapshot = await _snapshot(session, rnd, version)
-    if snapshot is None:
-        raise InvalidState(tr("The round's results are still being computed; ask again in a moment."))
-    state = "published" if rnd.published_version == snapshot.version else "ready"
-    return excel.results(snapshot.document, name=rnd.name, version=snapshot.version, state=state)
+    snapshot = await _ready(session, rnd, version)
+    return excel.results(
+        snapshot.document, name=rnd.name, version=snapshot.version, state=_state(rnd, snapshot)
+    )
 
 
 async def assessment_workbook(
@@ -768,14 +776,10 @@ async def evaluate_year_end(
     await require_visible_units(
         session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(data.scores)]
     )
-    seen: set[uuid.UUID] = set()
-    problems: list[tuple[list[str | int], str]] = []
-    for i, s in enumerate(data.scores):
-        if s.unit_id in seen:
-            problems.append((["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=s.unit_id)))
-        seen.add(s.unit_id)
-    if problems:
-        raise invalid(problems)
+    if twice := list(_repeats(s.unit_id for s in data.scores)):
+        raise invalid(
+            [(["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=unit)) for i, unit in twice]
+        )
     now = clock.now()
     rows = [
         {"program_id": program.id, "year": data.year, "unit_id": s.unit_id, "score": s.score,
