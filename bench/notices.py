@@ -119,6 +119,8 @@ async def _latencies(api: str, auth: dict[str, str], database_url: str) -> dict[
     out: dict[str, list[float]] = {
         "report filed → chain closed": [],
         "  of which the filing answered": [],  # the floor: the api's own answer to the filing
+        "  of which api → outbox relayed": [],  # from the rows' own clocks, after the fact
+        "  of which relayed → job began": [],
         "POST /notices → in the inbox": [],
     }
     try:
@@ -151,9 +153,27 @@ async def _latencies(api: str, auth: dict[str, str], database_url: str) -> dict[
                 url = f"/api/v1/notices/{r.json()['id']}"
                 await _until(lambda u=url: _found(c, u))
                 out["POST /notices → in the inbox"].append((time.perf_counter() - began) * 1000)
+        for relay, queue in await _stages(conn, program):
+            out["  of which api → outbox relayed"].append(relay)
+            out["  of which relayed → job began"].append(queue)
     finally:
         await conn.close()
     return out
+
+
+async def _stages(conn: asyncpg.Connection, program: str) -> list[tuple[float, float]]:
+    """Where each filing's time went, from the rows' own clocks (ms): api transaction → outbox relayed
+    → notifier job began."""
+    rows = await conn.fetch(
+        "SELECT extract(epoch FROM o.sent_at - o.created_at) * 1000 AS relay, "
+        "extract(epoch FROM i.processed_at - o.sent_at) * 1000 AS queue "
+        "FROM notice_chain c "
+        "JOIN outbox o ON o.job = 'report_filed' AND (o.payload->>'subject_id')::uuid = c.subject_id "
+        "JOIN notifier_inbox i ON i.message_id = o.id "
+        "WHERE c.program_id = $1 AND c.period = '2018-09'",
+        uuid.UUID(program),
+    )
+    return [(float(r["relay"]), float(r["queue"])) for r in rows]
 
 
 def run(env: dict[str, str], database_url: str, api_port: int) -> None:
