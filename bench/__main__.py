@@ -55,6 +55,9 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+PASSWORD = "Load-test-2026x"
+
+
 def _free_port() -> int:
     import socket
 
@@ -75,6 +78,21 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit(f"bench: {url} never answered")
+
+
+def _signed_in(api: str, env: dict[str, str]) -> dict[str, str]:
+    """Bootstrap the BENCH office and its admin on the database of `env`; the admin's auth header."""
+    office = ["--office-code", "BENCH", "--office-name", "bench"]
+    admin = ["--admin-username", "bench", "--admin-password", PASSWORD]
+    subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "bootstrap", *office, *admin],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    grant = {"grant_type": "password", "username": "bench", "password": PASSWORD}
+    token = httpx.post(f"{api}/api/v1/auth/token", data=grant).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def main() -> None:
@@ -145,28 +163,7 @@ def api_bench() -> None:
         _wait(f"{base}/json", procs[1])
         _wait(f"{floor}/ready", procs[2])
         _wait(f"{plain}/readyz", procs[3])
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "services.cli.main",
-                "bootstrap",
-                "--office-code",
-                "BENCH",
-                "--office-name",
-                "bench",
-                "--admin-username",
-                "bench",
-                "--admin-password",
-                "Load-test-2026x",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        grant = {"grant_type": "password", "username": "bench", "password": "Load-test-2026x"}
-        token = httpx.post(f"{api}/api/v1/auth/token", data=grant).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = _signed_in(api, env)
         seeded = asyncio.run(library.seed(plain_url(db_url), "BENCH", projects=LIBRARY_SIZE))
         listing = f"{api}/api/v1/projects?" + urlencode({**library.LIST_FILTERS, "sort": library.LIST_SORT})
         ping = httpx.post(f"{api}/api/v1/pings", json={"targets": ["notifier"]}, headers=auth).json()["id"]
