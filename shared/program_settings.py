@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
+from shared.dates import Day
 from shared.i18n import tr, word
 from shared.vocabulary import NoticeKind, ScheduleKind
 
@@ -156,6 +157,11 @@ class NoticeRules(_Strict):
     """How notices are issued when the office does not say otherwise, and the rules (each one
     switchable) that find what is late."""
 
+    chase_from: Day | None = Field(
+        default=None,
+        description="deadlines before this day are not chased (an office going live mid-year enters "
+        "the months before as history); empty: every deadline of the program",
+    )
     default_due_in_working_days: Count = Field(default=5, ge=1, le=60)
     warning_working_days: Count = Field(
         default=2, ge=0, le=30, description="yellow: a standing notice due within this many working days"

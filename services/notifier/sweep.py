@@ -3,7 +3,9 @@
 As of an instant (a cron's now, or `duban notifier sweep --as-of` replaying the past), for every
 program, each rule (services/notifier/rules.py) finds the matters that stand. A matter whose
 first rung is due opens a chain (one per rule, subject and period) holding a copy of the
-program's ladder; an open chain whose matter is no longer found is closed with its notices.
+program's ladder (not for a deadline before the program's `notice_rules.chase_from`: an office
+going live mid-year enters the months before as history); an open chain whose matter is no
+longer found is closed with its notices.
 Then every open chain whose next rung is due by today (an index over open chains: the cost grows
 with what is open, not with history) climbs one rung —
 
@@ -242,8 +244,9 @@ async def _open(
     as_of: datetime,
     outcome: Outcome,
 ) -> None:
-    """Open a chain for each matter found whose first rung is due by today (never twice): one
-    INSERT … SELECT FROM unnest(…) … ON CONFLICT DO NOTHING."""
+    """Open a chain for each matter found whose first rung is due by today (never twice), unless
+    its deadline falls before the program's `chase_from`: one INSERT … SELECT FROM unnest(…) … ON
+    CONFLICT DO NOTHING."""
     today = as_of.astimezone(OFFICE_TZ).date()
     policy = settings.escalation_policy
     busy: set[Any] = set()
@@ -259,8 +262,9 @@ async def _open(
         )
     first_days: dict[date, date | None] = {}
     due: list[tuple[rules.Matter, date]] = []
+    since = settings.notice_rules.chase_from
     for m in found.matters:
-        if m.subject_id in busy:
+        if m.subject_id in busy or (since is not None and m.due < since):
             continue
         if found.first_level is None:
             if m.due not in first_days:

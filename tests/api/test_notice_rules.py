@@ -514,3 +514,51 @@ async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at
         )
     )
     assert urging is not None and urging.state == "closed"
+
+
+async def test_an_office_going_live_mid_year_is_not_chased_for_the_months_before(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An office starts on Duban in May 2018 and enters January to April as history: with
+    `chase_from` 15 May, the sweep of 12 June chases project A's May form (due 22 May) and nothing
+    due before 15 May. Cleared, the next sweep chases January to April too."""
+    world = approved
+    program = await session.get_one(Program, world.programs["P"].id)
+
+    async def chase_from(day: str | None) -> None:
+        with clock.use_clock(at("2018-06-11 10:00")):
+            r = await client.patch(
+                f"/api/v1/programs/{program.id}",
+                json={"notice_rules": {"chase_from": day}},
+                headers={**world.auth("p_admin"), "If-Match": f'"{program.version}"'},
+            )
+        assert r.status_code == 200, r.text
+        await session.refresh(program)
+
+    with clock.use_clock(at("2018-06-11 10:00")):
+        r = await client.patch(
+            f"/api/v1/programs/{program.id}",
+            json={"notice_rules": {"chase_from": "1999-12-31"}},
+            headers={**world.auth("p_admin"), "If-Match": f'"{program.version}"'},
+        )
+    assert r.status_code == 422 and "chase_from" in r.text, r.text
+
+    await chase_from("2018-05-15")
+    await sweep(sessions, morning(date(2018, 6, 12)))
+    project = world.projects["A"].id
+
+    async def chased() -> list[str]:  # (the world's closed August chain aside)
+        return sorted(p for p, state, _ in await _chains(session, "report_due", project) if state == "open")
+
+    assert await chased() == ["2018-05"]
+    opened = select(col(NoticeChain.due_date)).where(
+        col(NoticeChain.program_id) == program.id, col(NoticeChain.state) == "open"
+    )
+    assert min(await session.scalars(opened)) >= date(2018, 5, 15)  # the units' reports too
+
+    await chase_from(None)
+    await sweep(sessions, morning(date(2018, 6, 13)))
+    assert await chased() == ["2018-01", "2018-02", "2018-03", "2018-04", "2018-05"]

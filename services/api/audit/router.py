@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 from services.api.audit import service
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.dates import Instant
 from services.api.pagination import Page, PageDep
 from services.api.routing import SessionDep, router
+from shared.dates import Instant
 
 audit_log = router(prefix="/audit", tags=["audit"])
 

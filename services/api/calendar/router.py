@@ -8,9 +8,9 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.calendar import service
 from services.api.calendar.schemas import WorkingDay, YearIn, YearPublic
-from services.api.dates import EARLIEST, LATEST, Day
 from services.api.routing import SessionDep, router
 from shared import calendar
+from shared.dates import EARLIEST, LATEST, Day
 from shared.errors import NotFound
 from shared.i18n import tr
 

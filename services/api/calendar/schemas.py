@@ -4,7 +4,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.api.dates import Day
+from shared.dates import Day
 from shared.i18n import tr
 
 

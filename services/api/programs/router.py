@@ -7,7 +7,6 @@ from fastapi import Query, Request, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
-from services.api.dates import Day
 from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch
 from services.api.programs import service
@@ -22,6 +21,7 @@ from services.api.programs.schemas import (
 )
 from services.api.records import ProgramDep, TaskDep
 from services.api.routing import SessionDep, router
+from shared.dates import Day
 from shared.models import Program
 
 programs = router(prefix="/programs", tags=["programs"])

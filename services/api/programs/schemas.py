@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.api.dates import Day
+from shared.dates import Day
 from shared.i18n import N_, tr
 from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
 from shared.vocabulary import TargetDirection, TargetState

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from services.api.dates import Day
+from shared.dates import Day
 from shared.i18n import tr
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 

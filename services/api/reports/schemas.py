@@ -9,10 +9,10 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.api.dates import AS_OF_FORM, EARLIEST, LATEST, Day, out_of_range, within
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
+from shared.dates import AS_OF_FORM, EARLIEST, LATEST, Day, out_of_range, within
 from shared.dues import end_of_day
 from shared.errors import query_error
 from shared.i18n import tr

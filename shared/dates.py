@@ -1,7 +1,7 @@
-"""The dates and instants the api takes: within 2000–2100, the years an office can load a
-working-day calendar for. No project runs outside them, and beyond them date arithmetic (a
-deadline some working days on, the end of a day in Beijing time) would overflow Python's dates
-and answer 500 instead of saying what is wrong."""
+"""The dates and instants the api takes and program settings hold: within 2000–2100, the years an
+office can load a working-day calendar for. No project runs outside them, and beyond them date
+arithmetic (a deadline some working days on, the end of a day in Beijing time) would overflow
+Python's dates and answer 500 instead of saying what is wrong."""
 
 from datetime import date, datetime
 from typing import Annotated
