@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, func, literal, select
+from sqlalchemy import Numeric, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -158,12 +158,13 @@ async def milestone_due(ctx: Context) -> list[Matter]:
 
 
 async def problem_overdue(ctx: Context) -> list[Matter]:
-    """Each problem raised by now and not resolved, reminded before its deadline, urged past it."""
+    """Each problem raised by now and not resolved by now (the office's confirmation, 办结复核),
+    reminded before its deadline, urged past it."""
     stmt = select(
         col(Problem.id), col(Problem.title), col(Problem.deadline), col(Problem.owner_unit_id)
     ).where(
         col(Problem.program_id) == ctx.program.id,
-        col(Problem.state) != ProblemState.RESOLVED,
+        or_(col(Problem.state) != ProblemState.RESOLVED, col(Problem.resolved_at) > ctx.as_of),
         col(Problem.raised_at) <= ctx.as_of,
         col(Problem.deadline) <= ctx.today + HORIZON,
     )

@@ -562,3 +562,34 @@ async def test_an_office_going_live_mid_year_is_not_chased_for_the_months_before
     await chase_from(None)
     await sweep(sessions, morning(date(2018, 6, 13)))
     assert await chased() == ["2018-01", "2018-02", "2018-03", "2018-04", "2018-05"]
+
+
+async def test_a_replayed_sweep_sees_a_problem_as_it_stood_that_day(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A's problem (due 17 October 2018) was resolved and confirmed on the 20th. Replayed
+    afterwards, the sweep of the 15th still reminds it and the 18th urges it, as they would have
+    on the day; the sweep of the 22nd closes its chain."""
+    world = approved
+    problem = world.problems["A"].id
+    with clock.use_clock(at("2018-10-20 15:00")):
+        claimed = await client.post(
+            f"/api/v1/problems/{problem}/resolve",
+            json={"resolution": "已完成征地"},
+            headers=world.auth("a_reporter"),
+        )
+        confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
+    assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
+    await sweep(sessions, morning(date(2018, 10, 15)))
+    await sweep(sessions, morning(date(2018, 10, 18)))
+    assert await _notices(session, "problem_overdue", problem) == [
+        ("reminder", date(2018, 10, 15), "superseded"),
+        ("urging", date(2018, 10, 18), "issued"),
+    ]
+    await sweep(sessions, morning(date(2018, 10, 22)))
+    assert await _chains(session, "problem_overdue", problem) == [
+        ("2018-10-17", "closed", "problem_resolved")
+    ]
