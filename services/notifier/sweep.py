@@ -40,7 +40,7 @@ from services.notifier import rules
 from shared import calendar
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program
+from shared.models import Notice, NoticeChain, Program, Webhook
 from shared.outbox import publish_events
 from shared.program_settings import EscalationLevel, EscalationPolicy, ProgramSettings
 from shared.queues import EventPayload
@@ -201,7 +201,7 @@ async def close_notices(session: AsyncSession, chain_ids: list[Any], reason: str
             col(Notice.recipient_unit_id),
         )
     )
-    await publish_events(
+    await _announce(
         session,
         [
             EventPayload(
@@ -219,7 +219,6 @@ async def close_notices(session: AsyncSession, chain_ids: list[Any], reason: str
             )
             for notice_id, kind, level, period, subject_type, subject_id, unit in ended.all()
         ],
-        producer="notifier",
     )
 
 
@@ -440,7 +439,21 @@ async def _climb(
     if parents:
         await session.execute(_SUPERSEDE, {"parents": parents, "standing": [str(s) for s in STANDING]})
     await session.execute(_CLIMBED, climbed | {"today": today, "nexts": column("next")})
-    await publish_events(session, [_issued(row, as_of) for row in issuing], producer="notifier")
+    await _announce(session, [_issued(row, as_of) for row in issuing])
+
+
+async def _announce(session: AsyncSession, events: list[EventPayload]) -> None:
+    """Publish the events an active webhook subscribes to. The rest would each be a queue job that
+    fans out to no one, and a sweep issuing 10,000 notices would put every filing and webhook
+    behind them."""
+    if not events:
+        return
+    wanted = set(
+        await session.scalars(
+            select(func.unnest(col(Webhook.events))).where(col(Webhook.is_active)).distinct()
+        )
+    )
+    await publish_events(session, [e for e in events if e.event in wanted], producer="notifier")
 
 
 def _issued(row: dict[str, Any], at: datetime) -> EventPayload:

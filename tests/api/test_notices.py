@@ -252,6 +252,25 @@ async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_i
     assert closed is not None and closed.payload["data"]["reason"] == "report_filed"
 
 
+async def test_a_sweep_queues_no_notice_event_that_no_webhook_subscribes_to(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """No webhook takes notice events: the sweep's notices put nothing in the notifier's queue
+    (each would be a job fanning out to no one, and every filing and webhook would wait behind
+    them). Once county A's system subscribes to notice.issued, the next sweep's notices are
+    announced, and notice.closed, still unsubscribed, is not."""
+    notice_events = select(OutboxMessage).where(col(OutboxMessage.payload)["event"].astext.like("notice.%"))
+    assert (await sweep(sessions, morning(date(2018, 9, 26))))["issued"] > 0
+    assert (await session.scalars(notice_events)).all() == []
+    approved.webhooks["A"].events = ["notice.issued"]
+    await session.commit()
+    issued = (await sweep(sessions, morning(date(2018, 9, 29))))["issued"]
+    events = {m.payload["event"] for m in (await session.scalars(notice_events)).all()}
+    assert issued > 0 and events == {"notice.issued"}
+
+
 async def _apply_actions(
     session: AsyncSession, sessions: async_sessionmaker[AsyncSession], job: str = "notice_action"
 ) -> list[str]:

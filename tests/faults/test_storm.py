@@ -2,8 +2,9 @@
 on a database and a Redis of its own, approvals and filings running all along.
 
 - Redis stopped for 1 s, for 30 s, and shut down without saving (`SHUTDOWN NOSAVE`, its queues
-  lost) and started again: afterwards every approval's webhook reached the bank exactly once with
-  a valid signature, no request answered 500, and no service needed a manual restart.
+  lost) and started again, the notices' sweep running every minute: afterwards every approval's
+  webhook reached the bank exactly once with a valid signature, no request answered 500, and no
+  service needed a manual restart.
 - Every service connection to PostgreSQL terminated three times: no 500, only 503s with
   Retry-After, every filing answered 201 saved exactly once (retries carry their Idempotency-Key),
   every webhook delivered (at least once, a resend under the same X-Duban-Delivery), and the
@@ -151,14 +152,14 @@ async def _where_they_are(env: dict[str, str], load: Load, received: list[Any]) 
     conn = await asyncpg.connect(plain_url(env["DUBAN_DATABASE_URL"]))
     try:
         outbox = await conn.fetch(
-            "SELECT o.sent_at IS NOT NULL AS sent, i.message_id IS NOT NULL AS applied, o.attempts, count(*) "
-            "FROM outbox o LEFT JOIN notifier_inbox i ON i.message_id = o.id GROUP BY 1, 2, 3"
+            "SELECT o.job, o.sent_at IS NOT NULL AS sent, i.message_id IS NOT NULL AS applied, o.attempts, "
+            "count(*) FROM outbox o LEFT JOIN notifier_inbox i ON i.message_id = o.id GROUP BY 1, 2, 3, 4"
         )
         deliveries = await conn.fetch("SELECT state, attempts, count(*) FROM webhook_delivery GROUP BY 1, 2")
     finally:
         await conn.close()
     return (
-        f"{len(load.approved)} approved, {len(received)} received; outbox (sent, applied, attempts, n): "
+        f"{len(load.approved)} approved, {len(received)} received; outbox (job, sent, applied, attempts, n): "
         f"{[tuple(r) for r in outbox]}; deliveries (state, attempts, n): {[tuple(r) for r in deliveries]}"
     )
 
@@ -174,7 +175,8 @@ async def test_webhooks_arrive_exactly_once_through_redis_outages(
             "DUBAN_DEV_STACK": "external",
             "DUBAN_RECONCILE_INTERVAL_SECONDS": "5",
             "DUBAN_OUTBOX_REDELIVER_SECONDS": "10",
-        }  # what Redis lost comes back within 10 s; fmt: skip
+            "DUBAN_SWEEP_INTERVAL_SECONDS": "60",
+        }  # what Redis lost comes back within 10 s; the notices' sweep runs among it all; fmt: skip
         port = free_port()
         system = spawn("run", "--port", str(port), env=env, log="storm")
         base_url = f"http://127.0.0.1:{port}"
