@@ -64,6 +64,18 @@ async def _file(client: AsyncClient, world: World, when: str, period: str, money
     assert r.status_code == 201, r.text
 
 
+async def _resolved(client: AsyncClient, world: World, problem: Any, when: str) -> None:
+    """County A claims the problem resolved and the office confirms it (办结复核), at `when`."""
+    with clock.use_clock(at(when)):
+        claimed = await client.post(
+            f"/api/v1/problems/{problem}/resolve",
+            json={"resolution": "已完成征地"},
+            headers=world.auth("a_reporter"),
+        )
+        confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
+    assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
+
+
 async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_until_done(
     client: AsyncClient,
     approved: World,  # noqa: F811
@@ -99,14 +111,7 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
         ("reminder", date(2018, 10, 15), "superseded"),
         ("urging", date(2018, 10, 18), "issued"),
     ]
-    with clock.use_clock(at("2018-10-18 15:00")):
-        claimed = await client.post(
-            f"/api/v1/problems/{problem}/resolve",
-            json={"resolution": "已完成征地"},
-            headers=world.auth("a_reporter"),
-        )
-        confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
-    assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
+    await _resolved(client, world, problem, "2018-10-18 15:00")
     await sweep(sessions, morning(date(2018, 10, 19)))
     assert await _chains(session, "problem_overdue", problem) == [
         ("2018-10-17", "closed", "problem_resolved")
@@ -575,14 +580,7 @@ async def test_a_replayed_sweep_sees_a_problem_as_it_stood_that_day(
     on the day; the sweep of the 22nd closes its chain."""
     world = approved
     problem = world.problems["A"].id
-    with clock.use_clock(at("2018-10-20 15:00")):
-        claimed = await client.post(
-            f"/api/v1/problems/{problem}/resolve",
-            json={"resolution": "已完成征地"},
-            headers=world.auth("a_reporter"),
-        )
-        confirmed = await client.post(f"/api/v1/problems/{problem}/confirm", headers=world.auth("p_staff"))
-    assert claimed.status_code == 200 and confirmed.status_code == 200, confirmed.text
+    await _resolved(client, world, problem, "2018-10-20 15:00")
     await sweep(sessions, morning(date(2018, 10, 15)))
     await sweep(sessions, morning(date(2018, 10, 18)))
     assert await _notices(session, "problem_overdue", problem) == [
