@@ -2,7 +2,8 @@
 none missing, none doubled (the sweep is one transaction, its keys unique).
 
 "Halfway" is made certain rather than hoped for: the test holds the outbox table locked, so the
-sweep, having written its first notices, waits to write their events; it is killed there."""
+sweep, having written its first notices, waits to write their events (the county's system takes
+notice.issued); it is killed there."""
 
 import asyncio
 import json
@@ -19,7 +20,7 @@ import asyncpg
 import pytest
 
 from shared.db import create_engine, plain_url, session_factory
-from shared.models import Program, Project, Unit
+from shared.models import Program, Project, Unit, Webhook
 from shared.program_settings import ProgramSettings
 from shared.settings import ApiSettings
 from tests.e2e.conftest import own_database
@@ -30,7 +31,8 @@ AS_OF = "2018-09-26"
 
 
 async def _county(env: dict[str, str]) -> None:
-    """An office, a county and PROJECTS approved projects of 2018, none ever reported on."""
+    """An office, a county whose system takes notice.issued, and PROJECTS approved projects of
+    2018, none ever reported on."""
     settings = ApiSettings(database_url=env["DUBAN_DATABASE_URL"], redis_url=env["DUBAN_REDIS_URL"])
     engine = create_engine(settings)
     try:
@@ -39,6 +41,8 @@ async def _county(env: dict[str, str]) -> None:
             s.add(Unit(id=office, code="OFF", name="督查室", kind="office", path=f"/{office}/"))
             s.add(Unit(id=county, code="LC", name="栾川县", kind="government", parent_id=office,
                        path=f"/{office}/{county}/"))  # fmt: skip
+            s.add(Webhook(unit_id=county, url="https://lc.example.cn/hook", events=["notice.issued"],
+                          secret_encrypted="-", created_by="test"))  # fmt: skip
             program = Program(code="BC", name="重点项目", year=2018, office_unit_id=office,
                               settings=ProgramSettings().model_dump(mode="json"))  # fmt: skip
             s.add(program)
