@@ -5,7 +5,8 @@ program, each rule (services/notifier/rules.py) finds the matters that stand. A 
 first rung is due opens a chain (one per rule, subject and period) holding a copy of the
 program's ladder (not for a deadline before the program's `notice_rules.chase_from`: an office
 going live mid-year enters the months before as history); an open chain whose matter is no
-longer found is closed with its notices.
+longer found is closed with its notices — unless the chain opened or climbed after the sweep's
+instant: a replay behind the live clock never closes what the live clock has since chased.
 Then every open chain whose next rung is due by today (an index over open chains: the cost grows
 with what is open, not with history) climbs one rung —
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Uuid, bindparam, func, select, text, tuple_, update
+from sqlalchemy import ARRAY, String, Uuid, bindparam, exists, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -152,7 +153,8 @@ def _array(values: list[Any], kind: Any) -> Any:
 async def _close(
     session: AsyncSession, program: Program, found: rules.Found, as_of: datetime, outcome: Outcome
 ) -> None:
-    """Close the rule's open chains whose matter no longer stands, with their standing notices."""
+    """Close the rule's open chains whose matter no longer stands as of `as_of`, with their standing
+    notices; never a chain opened or climbed after `as_of`."""
     subjects = _array([m.subject_id for m in found.matters], Uuid())
     if found.per_subject:
         standing = col(NoticeChain.subject_id).in_(select(func.unnest(subjects)))
@@ -169,6 +171,10 @@ async def _close(
                 col(NoticeChain.rule) == found.rule,
                 col(NoticeChain.state) == ChainState.OPEN,
                 ~standing,
+                # a sweep as of an instant before the chain's last step (a replay behind the live
+                # clock) saw a world the chain has moved past: it leaves the chain alone
+                col(NoticeChain.opened_at) <= as_of,
+                ~exists().where(col(Notice.chain_id) == col(NoticeChain.id), col(Notice.issued_at) > as_of),
             )
             .values(
                 state=ChainState.CLOSED,

@@ -379,3 +379,19 @@ async def test_the_office_issues_its_own_notice_due_in_working_days(
     assert shown.status_code == 200 and notice["kind"] == "urging" and notice["level"] == 1
     assert notice["due_date"] == "2018-10-08" and notice["requirements"] == body["requirements"]
     assert notice["subject"]["type"] == "project" and notice["colour"] == "green"
+
+
+async def test_a_replay_behind_the_live_clock_never_closes_a_chain_it_has_moved_past(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The cron chased September's report up to supervision (29 September); an operator then
+    replays 1 September, when that report was not yet due. The replay leaves the chain open with
+    its notice standing, and the live sweeps after it go on climbing."""
+    await _days(sessions, date(2018, 9, 19), date(2018, 9, 29))
+    replayed = await sweep(sessions, morning(date(2018, 9, 1)))
+    assert replayed["closed"] == 0
+    assert (await _ladder(session, approved))[-1] == ("supervision", date(2018, 9, 29), "issued")
+    await _days(sessions, date(2018, 9, 30), date(2018, 10, 11))
+    assert (await _ladder(session, approved))[-1] == ("criticism", date(2018, 10, 11), "issued")
