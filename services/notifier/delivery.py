@@ -6,7 +6,9 @@ hours gathers each unit's notices not yet told (issued or reopened) into that da
 one per (unit, day), a unique key, written before it is sent — and hands it to the channel.
 Notices issued after a unit's digest of the day wait for the next working morning; nothing is
 sent outside working hours or on a day off. A digest the channel did not take (an error, a
-crash) is sent again on the next pass: at least once, never a second digest for the same day.
+crash) is sent again on a later pass: at least once, never a second digest for the same day.
+A pass leases each digest before sending it, so passes that overlap (the cron and the command
+line, or two notifiers) never send one digest twice.
 
 The channel is configuration (`DUBAN_NOTICE_CHANNEL`): `log` (the default) writes each message to
 the log; `package.module:factory` names a gateway's adapter — a callable returning an object
@@ -17,10 +19,10 @@ import importlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -36,6 +38,7 @@ from shared.vocabulary import NoticeKind, NoticeState
 log = logging.getLogger(__name__)
 WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)
 FOR_THE_HEAD = {"unit_head", "unit_principal"}  # the liaison passes these on (呈单位负责人)
+LEASE = timedelta(minutes=5)  # how long a pass may take to send one digest before another may
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,11 @@ async def gather(session: AsyncSession, as_of: datetime) -> int:
 
 
 async def deliver(
-    sessions: async_sessionmaker[AsyncSession], channel: Channel, phones: SecretBox, as_of: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    channel: Channel,
+    phones: SecretBox,
+    as_of: datetime,
+    lease: timedelta = LEASE,
 ) -> dict[str, int]:
     """Gather today's digests and send every digest not yet sent; nothing in quiet hours."""
     async with sessions() as session, session.begin():
@@ -141,17 +148,8 @@ async def deliver(
         if quiet(as_of, cal):
             return {"gathered": 0, "sent": 0}
         gathered = await gather(session, as_of)
-    async with sessions() as session:
-        unsent = (
-            await session.execute(
-                select(NoticeDigest, col(Unit.name), col(Unit.liaison_phone_encrypted))
-                .join(Unit, col(Unit.id) == col(NoticeDigest.unit_id))
-                .where(col(NoticeDigest.sent_at).is_(None))
-                .order_by(col(NoticeDigest.created_at))
-            )
-        ).all()
     sent = 0
-    for digest, unit_name, phone in unsent:
+    for digest, unit_name, phone in await _claim(sessions, lease):
         subject, _, body = digest.body.partition("\n")
         message = Message(
             digest.id, digest.unit_id, unit_name, digest.to_name, phones.open(phone), subject, body
@@ -160,15 +158,53 @@ async def deliver(
             await channel.send(message)
         except Exception:  # the channel's failure: the digest stays unsent, tried on the next pass
             log.exception("notice digest not sent", extra={"digest_id": str(digest.id)})
+            await _settle(sessions, digest.id, claimed_until=None)
             continue
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(NoticeDigest)
-                .where(col(NoticeDigest.id) == digest.id)
-                .values(sent_at=func.now(), channel=channel.name)
-            )
+        await _settle(sessions, digest.id, sent_at=func.now(), channel=channel.name)
         sent += 1
     return {"gathered": gathered, "sent": sent}
+
+
+async def _claim(sessions: async_sessionmaker[AsyncSession], lease: timedelta) -> list[Any]:
+    """Lease the unsent digests no other pass is sending (one UPDATE: of two passes at once, the
+    second waits for the first's rows and finds them leased). A pass that dies mid-send leaves
+    its lease to run out, and a later pass sends the digest then: at least once, never twice
+    while a pass lives."""
+    async with sessions() as session, session.begin():
+        claimed = (
+            select(col(NoticeDigest.id))
+            .where(
+                col(NoticeDigest.sent_at).is_(None),
+                or_(col(NoticeDigest.claimed_until).is_(None), col(NoticeDigest.claimed_until) < func.now()),
+            )
+            .order_by(col(NoticeDigest.created_at))
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(
+            await session.scalars(
+                update(NoticeDigest)
+                .where(col(NoticeDigest.id).in_(claimed.scalar_subquery()))
+                .values(claimed_until=func.now() + lease)
+                .returning(col(NoticeDigest.id))
+            )
+        )
+        if not ids:
+            return []
+        return list(
+            (
+                await session.execute(
+                    select(NoticeDigest, col(Unit.name), col(Unit.liaison_phone_encrypted))
+                    .join(Unit, col(Unit.id) == col(NoticeDigest.unit_id))
+                    .where(col(NoticeDigest.id).in_(ids))
+                    .order_by(col(NoticeDigest.created_at))
+                )
+            ).all()
+        )
+
+
+async def _settle(sessions: async_sessionmaker[AsyncSession], digest_id: uuid.UUID, **values: Any) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(NoticeDigest).where(col(NoticeDigest.id) == digest_id).values(**values))
 
 
 __all__ = ["Channel", "LoggingChannel", "Message", "compose", "deliver", "gather", "load_channel"]

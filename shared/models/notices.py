@@ -88,6 +88,8 @@ class Notice(SQLModel, table=True):
     digest_id: uuid.UUID | None = Field(
         default=None, foreign_key="notice_digest.id"
     )  # the message it went in
+    # how many of its recorded actions (notice_action, in (at, id) order) the notifier has applied
+    actions_applied: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class NoticeDigest(SQLModel, table=True):
@@ -110,6 +112,7 @@ class NoticeDigest(SQLModel, table=True):
     created_at: datetime = timestamp(nullable=False)
     sent_at: datetime | None = timestamp()
     channel: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = timestamp()  # a delivery pass is sending it (a lease)
 
 
 class NoticeActionRecord(SQLModel, table=True):
