@@ -9,6 +9,7 @@
 """
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,7 +19,7 @@ from sqlmodel import col
 from services.notifier.sweep import close_notices, rung_at
 from shared import calendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program
+from shared.models import Notice, NoticeActionRecord, NoticeChain, Program
 from shared.outbox import publish_event
 from shared.program_settings import EscalationPolicy, ProgramSettings
 from shared.queues import IssueNoticePayload, NoticeActionPayload, ReportFiledPayload
@@ -28,9 +29,46 @@ ANSWERABLE = (NoticeState.ISSUED, NoticeState.REOPENED)
 
 
 async def apply(session: AsyncSession, done: NoticeActionPayload, at: datetime) -> str:
+    """Apply the notice's recorded actions in the order they were recorded, up to and including
+    `done`: jobs that run out of order (a backlog worked off by two notifiers) apply feedback
+    before its 退办, an explanation before its acceptance. The notice is locked, and counts what
+    it has applied, so a job finding its action applied already changes nothing."""
     notice = await session.scalar(select(Notice).where(col(Notice.id) == done.notice_id).with_for_update())
     if notice is None:
         return "no such notice"
+    recorded = list(
+        await session.scalars(
+            select(NoticeActionRecord)
+            .where(col(NoticeActionRecord.notice_id) == notice.id)
+            .order_by(col(NoticeActionRecord.at), col(NoticeActionRecord.id))
+        )
+    )
+    upto = next((i + 1 for i, r in enumerate(recorded) if r.id == done.action_id), None)
+    if upto is None:  # the api records an action in the transaction that queues it: never so
+        return "no such action recorded"
+    if upto <= notice.actions_applied:
+        return "applied already"
+    by_id = {r.id: r for r in recorded}
+    outcomes = [
+        await _apply_one(session, notice, _as_payload(record, by_id), at)
+        for record in recorded[notice.actions_applied : upto]
+    ]
+    notice.actions_applied = upto
+    return "; ".join(outcomes)
+
+
+def _as_payload(record: NoticeActionRecord, by_id: dict[Any, NoticeActionRecord]) -> NoticeActionPayload:
+    """A recorded action as the api handed it over."""
+    decided = by_id.get(record.decides_id) if record.decides_id else None
+    return NoticeActionPayload(
+        action_id=record.id, notice_id=record.notice_id, action=record.action, at=record.at,
+        decides=decided.action if decided else None,
+        proposed_due_date=decided.proposed_due_date if decided else record.proposed_due_date,
+        due_date=record.due_date,
+    )  # fmt: skip
+
+
+async def _apply_one(session: AsyncSession, notice: Notice, done: NoticeActionPayload, at: datetime) -> str:
     chain = await session.scalar(
         select(NoticeChain).where(col(NoticeChain.id) == notice.chain_id).with_for_update()
     )

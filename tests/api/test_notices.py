@@ -272,14 +272,21 @@ async def test_a_sweep_queues_no_notice_event_that_no_webhook_subscribes_to(
 
 
 async def _apply_actions(
-    session: AsyncSession, sessions: async_sessionmaker[AsyncSession], job: str = "notice_action"
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    job: str = "notice_action",
+    newest_first: bool = False,
 ) -> list[str]:
-    """Run the notifier's job for each message of `job` the api queued (as the worker would)."""
+    """Run the notifier's job for each message of `job` the api queued (as the worker would; in
+    reverse, as two workers working off a backlog may)."""
     task = {"notice_action": notice_action, "issue_notice": issue_notice, "report_filed": report_filed}[job]
     queued = await session.scalars(
         select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
     )
-    return [await task({"sessions": sessions}, str(m.id), m.payload) for m in queued.all()]
+    messages = list(queued.all())
+    if newest_first:  # by the action's own instant: a test's requests share one created_at
+        messages.sort(key=lambda m: str(m.payload["at"]), reverse=True)
+    return [await task({"sessions": sessions}, str(m.id), m.payload) for m in messages]
 
 
 async def test_accepted_feedback_stops_the_ladder(
@@ -395,3 +402,39 @@ async def test_a_replay_behind_the_live_clock_never_closes_a_chain_it_has_moved_
     assert (await _ladder(session, approved))[-1] == ("supervision", date(2018, 9, 29), "issued")
     await _days(sessions, date(2018, 9, 30), date(2018, 10, 11))
     assert (await _ladder(session, approved))[-1] == ("criticism", date(2018, 10, 11), "issued")
+
+
+async def test_actions_applied_out_of_order_end_as_they_were_recorded(
+    client: AsyncClient,
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """County A answers the urging notice on the 27th and the office returns it for rework (退办)
+    on the 28th; after a backlog, the worker that takes the return runs before the one that
+    takes the answer. The notice stands reopened, due again — not stuck awaiting a decision."""
+    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
+    [urging] = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.subject_id) == approved.projects["A"].id, col(Notice.period) == "2018-09"
+            )
+        )
+    ).all()
+    base = f"/api/v1/notices/{urging.id}"
+    with clock.use_clock(at("2018-09-27 10:00")):
+        answered = await client.post(
+            f"{base}/feedback", json={"text": "已报送"}, headers=approved.auth("a_reporter")
+        )
+    with clock.use_clock(at("2018-09-28 10:00")):
+        returned = await client.post(
+            f"{base}/reject",
+            json={"reason": "数据不全", "due_in_working_days": 3},
+            headers=approved.auth("p_staff"),
+        )
+    assert answered.status_code == returned.status_code == 202
+    done = await _apply_actions(session, sessions, newest_first=True)
+    assert done == ["feedback submitted; reopened", "applied already"]
+    await session.refresh(urging)
+    assert (urging.state, urging.due_date) == ("reopened", date.fromisoformat(returned.json()["due_date"]))
+    assert await _apply_actions(session, sessions) == ["duplicate", "duplicate"]

@@ -128,6 +128,8 @@ async def record(
     explanation and a proposed date (延期申请); the office accepts or rejects the latest answer
     not yet decided. 409 with the reason when the notice cannot take the action; nothing is
     changed then."""
+    # one action of a notice at a time: they are recorded (and applied) in the order they happened
+    await session.execute(select(col(Notice.id)).where(col(Notice.id) == notice.id).with_for_update())
     taken = list(
         await session.scalars(
             select(NoticeActionRecord)
