@@ -1,15 +1,18 @@
 """Async engine and session factory, made at start-up (never at import)."""
 
+import logging
 import time
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.settings import DubanSettings
+
+log = logging.getLogger(__name__)
 
 # A SELECT of any columns (SQLAlchemy 2.1's Select is generic over its row's types).
 AnySelect = Select[*tuple[Any, ...]]
@@ -69,6 +72,69 @@ def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
         except Exception as exc:  # the pool drops this connection and checks out another
             raise DisconnectionError(f"pooled connection failed its check: {exc!r}") from exc
+
+
+# A database too busy for this transaction, not a fault of the request: it was chosen as a
+# deadlock's victim or lost a serialization race (rolled back whole: running it again is safe),
+# or the server has no connection to give (max_connections reached, starting or stopping).
+RERUN = ("40P01", "40001")  # deadlock_detected, serialization_failure
+BUSY = (*RERUN, "53300", "57P03")  # …, too_many_connections, cannot_connect_now
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, through SQLAlchemy's and the driver's wrappers."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def busy(exc: BaseException) -> bool:
+    """Whether `exc` is the database being busy: worth a retry, never a 500."""
+    return sqlstate(exc) in BUSY
+
+
+def rerun(exc: BaseException) -> bool:
+    """Whether `exc` rolled back a transaction that may simply run again."""
+    return sqlstate(exc) in RERUN
+
+
+class PoolTooLarge(RuntimeError):
+    """The server could never hold this process's pool: refuse to start rather than fail later."""
+
+
+_ROOM = text(
+    "SELECT current_setting('max_connections')::int "
+    "- current_setting('superuser_reserved_connections')::int, "
+    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+)
+
+
+async def check_pool_fits(engine: AsyncEngine, pool_size: int, process: str) -> None:
+    """Fail at start when `max_connections` (less the superusers' reserve) is smaller than this
+    process's pool; warn when fewer connections are free now than the pool may take. A server
+    not reachable yet is readiness's business, not this check's."""
+    try:
+        async with engine.connect() as conn:
+            usable, in_use = (await conn.execute(_ROOM)).one()
+    except (OSError, DBAPIError) as exc:
+        log.warning("could not check the connection budget", extra={"error": repr(exc)})
+        return
+    if pool_size > usable:
+        raise PoolTooLarge(
+            f"{process}: DUBAN_DB_POOL_SIZE={pool_size} but the server takes at most {usable} connections "
+            f"(max_connections less superuser_reserved_connections); lower the pool or raise max_connections"
+        )
+    if pool_size > usable - in_use + 1:
+        log.warning(
+            "the database may run out of connections",
+            extra={"process": process, "pool_size": pool_size, "usable": usable, "in_use": in_use},
+        )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,7 +16,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from shared.db import create_engine, session_factory
+from shared.db import busy, check_pool_fits, create_engine, session_factory
 from shared.outbox import redeliver, relay
 from shared.queues import Target, deserialize, queue_name, serialize
 from shared.settings import WorkerSettingsBase
@@ -62,7 +62,7 @@ def backoff(job_try: int) -> float:
 
 
 def job(service: Target, fn: JobFunction) -> JobFunction:
-    """Time a job, and turn a lost connection into an arq Retry with backoff.
+    """Time a job, and turn a lost connection or a busy database into an arq Retry with backoff.
 
     Anything else fails the job for good: retrying a bug only repeats it.
     """
@@ -76,7 +76,7 @@ def job(service: Target, fn: JobFunction) -> JobFunction:
         except TRANSIENT as exc:
             raise Retry(defer=backoff(ctx["job_try"])) from exc
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or busy(exc):  # gone, or too busy (too many clients, a deadlock)
                 raise Retry(defer=backoff(ctx["job_try"])) from exc
             raise
         finally:
@@ -137,6 +137,7 @@ def build_worker(
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings)
+        await check_pool_fits(engine, settings.db_pool_size, target.value)
         ctx.update(settings=settings, target=target, inbox=inbox, engine=engine)
         ctx["sessions"] = session_factory(engine)
         if resources is not None:

@@ -27,7 +27,7 @@ from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people
 from services.api.webhooks.router import webhooks
-from shared.db import create_engine, session_factory
+from shared.db import check_pool_fits, create_engine, session_factory
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
 
@@ -50,6 +50,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        await check_pool_fits(engine, settings.db_pool_size, "api")
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.redis = await create_pool(

@@ -16,6 +16,7 @@ from starlette.routing import Match, Route
 
 from services.api import storable
 from services.api.preconditions import HEADER as IF_MATCH
+from shared.db import busy, sqlstate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, PreconditionRequired, problem
 from shared.i18n import N_, current, listing, located, pydantic_message, tr, where
 
@@ -149,7 +150,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 # A dependency that went away answers 503 with Retry-After, never 500: the client retries (with
 # its Idempotency-Key) instead of reporting a bug. The database's errors are the lost-connection
-# kinds only; anything else from it is still a bug.
+# kinds and a busy server's (shared.db.busy) only; anything else from it is still a bug.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 DATABASE_GONE = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
@@ -187,6 +188,9 @@ async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    if busy(exc):
+        log.warning("database busy", extra={"error": repr(exc), "sqlstate": sqlstate(exc)})
+        return unavailable(N_("The database (it is busy)"), 1)
     if not lost_database(exc):
         raise exc  # a bug: the middleware answers 500 with the request id
     log.warning("database connection lost", extra={"error": repr(exc)})

@@ -6,7 +6,9 @@ background pass (which relays the outbox). Services never commit; an error or a 
 answer rolls everything back.
 """
 
+import asyncio
 import logging
+import random
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
@@ -23,6 +25,7 @@ from services.api import idempotency
 from services.api.auth.principal import PRINCIPALS_CHANGED, authenticate
 from services.api.errors import DATABASE_GONE, RESPONSES, lost_database
 from services.api.storable import nul_errors
+from shared.db import rerun, sqlstate
 from shared.errors import Conflict
 from shared.i18n import tr
 from shared.outbox import OUTBOX_WRITTEN
@@ -30,6 +33,7 @@ from shared.outbox import OUTBOX_WRITTEN
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 API_PREFIX = "/api/v1"
 SAFE = ("GET", "HEAD")
+RERUNS = 4  # runs of a transaction the database rolled back (a deadlock), before 503
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +53,7 @@ class DubanRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                return await attempt(request)
+                return await rerun_when_chosen(request)
             except (DBAPIError, *DATABASE_GONE) as exc:
                 # A connection that died while pooled (a failover, pg_terminate_backend) fails the
                 # request's first statement. Nothing was written yet when that statement only read,
@@ -58,6 +62,20 @@ class DubanRoute(APIRoute):
                     raise
                 log.warning("database connection lost; retrying the request once", extra={"error": repr(exc)})
                 return await attempt(request)
+
+        async def rerun_when_chosen(request: Request) -> Response:
+            # A deadlock's victim or a serialization race's loser was rolled back whole: nothing of
+            # it stands, so it runs again (a few times, then 503 with Retry-After).
+            for tries in range(RERUNS):
+                try:
+                    return await attempt(request)
+                except DBAPIError as exc:
+                    if not rerun(exc) or tries == RERUNS - 1:
+                        raise
+                    log.info("transaction rolled back by the database; running it again",
+                             extra={"sqlstate": sqlstate(exc), "try": tries + 1})  # fmt: skip
+                    await asyncio.sleep(random.uniform(0, 0.02 * 2**tries))
+            raise AssertionError("unreachable")
 
         async def attempt(request: Request) -> Response:
             state = request.app.state

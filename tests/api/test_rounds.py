@@ -250,6 +250,29 @@ async def test_the_same_criterion_twice_in_a_batch_keeps_the_later_one(
     assert await standing(session, round_id) == {(str(scene.projects["B"].id), "progress"): Decimal(45)}
 
 
+async def test_two_scores_taken_at_the_same_instant_resolve_the_same_whatever_arrives_first(
+    client: AsyncClient, scene: World, session: AsyncSession
+) -> None:
+    """Two phones' clocks (or one phone's double tap) stamp one criterion at the same second: the
+    score with the greater client_id stands, in either order of arrival, in one batch or two."""
+    b = str(scene.projects["B"].id)
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        low = score(scene, "B", "progress", 45, "2018-09-12T09:30:00+08:00")
+        high = score(scene, "B", "progress", 58, "2018-09-12T09:30:00+08:00")
+        if low["client_id"] > high["client_id"]:
+            low["client_id"], high["client_id"] = high["client_id"], low["client_id"]
+        first = await send(client, scene, round_id, "a_inspector", low)
+        second = await send(client, scene, round_id, "a_inspector", high)
+    assert [i["status"] for i in first["items"] + second["items"]] == ["accepted", "accepted"]
+    assert await standing(session, round_id) == {(b, "progress"): Decimal(58)}
+    with clock.use_clock(at("2018-09-12 10:00")):
+        other = await open_round(client, scene)
+        both = await send(client, scene, other, "a_inspector", high, low)
+    assert [i["status"] for i in both["items"]] == ["accepted", "superseded"]
+    assert await standing(session, other) == {(b, "progress"): Decimal(58)}
+
+
 async def test_a_phone_resumes_from_its_assignments(client: AsyncClient, scene: World) -> None:
     with clock.use_clock(at("2018-09-12 10:00")):
         round_id = await open_round(client, scene)

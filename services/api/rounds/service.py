@@ -321,7 +321,7 @@ _TAKEN = text(
 )
 _RECEIVE = text(
     "INSERT INTO score_receipt (round_id, inspector_id, client_id, received_at) "
-    "SELECT :round, :inspector, v.id, :now FROM unnest(CAST(:ids AS uuid[])) AS v(id) "
+    "SELECT :round, :inspector, v.id, :now FROM unnest(CAST(:ids AS uuid[])) AS v(id) ORDER BY v.id "
     "ON CONFLICT DO NOTHING RETURNING client_id"
 )
 _STAND = text(
@@ -333,7 +333,8 @@ _STAND = text(
     "ON CONFLICT (round_id, inspector_id, project_id, criterion) DO UPDATE "
     "SET value = excluded.value, scored_at = excluded.scored_at, client_id = excluded.client_id, "
     "received_at = excluded.received_at "
-    "WHERE observation_score.scored_at < excluded.scored_at "
+    "WHERE (observation_score.scored_at, observation_score.client_id) "
+    "< (excluded.scored_at, excluded.client_id) "
     "RETURNING client_id"
 )
 
@@ -382,9 +383,11 @@ async def record_scores(
             results[i] = ScoreResult(client_id=s.client_id, status="duplicate")
             continue
         key = (s.project_id, s.criterion)
-        if key not in latest or scores[latest[key]].scored_at <= s.scored_at:
+        if key not in latest or _later(s, scores[latest[key]]):
             latest[key] = i
-    winners = list(latest.values())
+    # in one order, whatever the batch's: two batches of overlapping scores lock the same rows in
+    # the same order and never deadlock
+    winners = [latest[key] for key in sorted(latest)]
     stood = set(
         await session.scalars(
             _STAND,
@@ -429,6 +432,12 @@ async def record_scores(
             after={"accepted": out.accepted, "superseded": out.superseded, "rejected": len(out.rejected)},
         )
     return out
+
+
+def _later(s: ScoreIn, than: ScoreIn) -> bool:
+    """Which of two scores of one criterion stands: the later `scored_at`, and of two taken at the
+    same instant the greater `client_id` — the same whatever order they arrive in."""
+    return (s.scored_at, s.client_id) > (than.scored_at, than.client_id)
 
 
 def _fault(
