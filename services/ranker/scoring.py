@@ -24,7 +24,17 @@ from sqlmodel import col
 
 from services.ranker import bootstrap
 from shared import calendar, clock, indicators
-from shared.models import ObservationRound, Program, Project, RoundProject, RoundSnapshot, Unit
+from shared.inbox import claim
+from shared.models import (
+    ObservationRound,
+    Program,
+    Project,
+    RankerInbox,
+    RoundProject,
+    RoundSnapshot,
+    Unit,
+)
+from shared.queues import Job
 from shared.ranking import cents, digest_of
 from shared.ranking import snapshot as snapshot_of
 
@@ -367,15 +377,28 @@ def _groups(ranked: list[Row], attribute: str, names: dict[uuid.UUID, str]) -> l
     ]
 
 
-async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.UUID) -> RoundSnapshot | None:
+class Duplicate(Exception):
+    """The rank_round message was applied before (its id is in the ranker's inbox)."""
+
+
+async def rank_round(
+    sessions: async_sessionmaker[AsyncSession], round_id: uuid.UUID, *, message_id: str | None = None
+) -> RoundSnapshot | None:
     """Compute the round's results; keep them as version n+1 unless they equal the latest
     snapshot's (then that one stands). One transaction: a computation killed halfway leaves
-    nothing behind. None when the round is not closed yet (or does not exist)."""
+    nothing behind. None when the round is not closed yet (or does not exist). A job's
+    `message_id` is recorded in the ranker's inbox with the outcome, so a redelivered message
+    (the reconciler's, after Redis lost its result) raises Duplicate instead of running again."""
     async with sessions() as session:
         key = func.hashtextextended(str(round_id), RANK_LOCK)
         await session.execute(select(func.pg_advisory_xact_lock(key)))
+        if message_id is not None and not await claim(
+            session, RankerInbox, message_id=message_id, job=Job.RANK_ROUND
+        ):
+            raise Duplicate(message_id)
         rnd = await session.get(ObservationRound, round_id)
         if rnd is None or rnd.state not in ("closed", "published"):
+            await session.commit()  # the claim: a round not closed now has nothing to rank
             return None
         latest = await snapshot_of(session, round_id)
         if latest is not None:
@@ -392,6 +415,9 @@ async def rank_round(sessions: async_sessionmaker[AsyncSession], round_id: uuid.
         snapshot.digest = digest_of(snapshot.document)
         if latest is not None and latest.digest == snapshot.digest:
             await session.rollback()
+            if message_id is not None:  # the same results: only the message is kept as applied
+                async with session.begin():
+                    await claim(session, RankerInbox, message_id=message_id, job=Job.RANK_ROUND)
             return latest
         await session.commit()
         log.info(

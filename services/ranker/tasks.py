@@ -12,10 +12,12 @@ ping = ping_task(inbox=RankerInbox, receipt=RankerPingReceipt)
 
 
 async def rank_round(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
-    """Compute a round's results. No inbox: a replay computes the same snapshot, which is kept
-    once (its digest equals the latest's)."""
+    """Compute a round's results (once per message: its id is kept in the inbox with them)."""
     order = RankRoundPayload.model_validate(payload)
-    snapshot = await scoring.rank_round(ctx["sessions"], order.round_id)
+    try:
+        snapshot = await scoring.rank_round(ctx["sessions"], order.round_id, message_id=message_id)
+    except scoring.Duplicate:
+        return "duplicate"
     return "not closed" if snapshot is None else f"version {snapshot.version}"
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.ranker.scoring import krippendorff_alpha, rank_round
+from services.ranker.tasks import rank_round as rank_round_job
 from shared.models import (
     AppUser,
     ObservationRound,
@@ -30,6 +31,7 @@ from shared.models import (
     Program,
     Project,
     ProjectReport,
+    RankerInbox,
     RoundInspector,
     RoundProject,
     RoundSnapshot,
@@ -221,6 +223,23 @@ async def test_z_scores_put_a_lenient_and_a_harsh_inspector_on_one_scale(
     assert kept is not None
     z = dict(zip(kept.inspector_ids, kept.z, strict=True))
     assert round(z[s.inspectors[0].id], 4) == Decimal("62.2474") and z[s.inspectors[1].id] == 50
+
+
+async def test_a_rank_round_message_runs_once_however_often_it_is_delivered(
+    scene: Scene, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The reconciler enqueues again every message its inbox has not recorded: the ranker records
+    each rank_round it ran, changed results or not, so a redelivery does not compute it again."""
+    message = str(uuid.uuid4())
+    payload = {"round_id": str(scene.round.id)}
+    ctx = {"sessions": sessions}
+    assert await rank_round_job(ctx, message, payload) == "version 1"
+    assert await rank_round_job(ctx, message, payload) == "duplicate"
+    unchanged = str(uuid.uuid4())  # the same inputs: no new version, still recorded as applied
+    assert await rank_round_job(ctx, unchanged, payload) == "version 1"
+    assert await rank_round_job(ctx, unchanged, payload) == "duplicate"
+    inbox = await session.scalars(select(RankerInbox.message_id).where(col(RankerInbox.job) == "rank_round"))
+    assert {str(m) for m in inbox.all()} >= {message, unchanged}
 
 
 async def test_the_same_scores_give_the_same_snapshot_and_a_late_score_a_new_version(
