@@ -19,6 +19,7 @@ from services.notifier.sweep import requirements
 from shared import calendar
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, NoticeChain, Program, Unit
+from shared.outbox import publish_event
 from shared.program_settings import ProgramSettings
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, RoundPublished
@@ -138,8 +139,10 @@ async def _praise(
     )
     if chain_id is None:
         return 0
+    notice_id = uuid.uuid4()
     await session.execute(
         insert(Notice).values(
+            id=notice_id,
             chain_id=chain_id,
             program_id=program.id,
             kind=NoticeKind.PRAISE,
@@ -156,4 +159,11 @@ async def _praise(
             state=NoticeState.ISSUED,
         )
     )
+    await publish_event(
+        session, event=WebhookEvent.NOTICE_ISSUED, subject_type="notice", subject_id=notice_id,
+        data={"kind": NoticeKind.PRAISE.value, "level": 0, "due_date": str(chain["due_date"]),
+              "recipient_unit_id": str(unit_id),
+              "matter": {"type": "unit", "id": str(unit_id), "period": period}},
+        occurred_at=at, producer="notifier",
+    )  # fmt: skip
     return 1

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from shared import clock
 from shared.crypto import SecretBox, signature
-from shared.models import Notice, Project, Unit, Webhook, WebhookDelivery
+from shared.models import Notice, ObservationRound, Program, Project, Unit, Webhook, WebhookDelivery
 from shared.queues import EventPayload
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,18 @@ async def _subject_units(session: AsyncSession, event: EventPayload) -> list[uui
             select(col(Notice.recipient_unit_id)).where(col(Notice.id) == event.subject_id)
         )
         return [unit] if unit else []
+    if event.subject_type in ("round", "program"):  # a ranking or grade: seen by those who see the office
+        program_id = (
+            event.subject_id
+            if event.subject_type == "program"
+            else await session.scalar(
+                select(col(ObservationRound.program_id)).where(col(ObservationRound.id) == event.subject_id)
+            )
+        )
+        office = await session.scalar(
+            select(col(Program.office_unit_id)).where(col(Program.id) == program_id)
+        )
+        return [office] if office else []
     return []
 
 

@@ -16,13 +16,25 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.notifier import results
 from services.notifier.delivery import LoggingChannel, Message, deliver
 from services.notifier.sweep import sweep
 from services.notifier.tasks import event as event_job
+from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.crypto import SecretBox
-from shared.models import Milestone, Notice, NoticeChain, NoticeDigest, Program, Unit
+from shared.models import (
+    Milestone,
+    Notice,
+    NoticeChain,
+    NoticeDigest,
+    OutboxMessage,
+    Program,
+    Unit,
+    Webhook,
+    WebhookDelivery,
+)
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
 from tests.api.conftest import World
@@ -468,6 +480,68 @@ async def _publish(sessions: async_sessionmaker[AsyncSession], event: str, data:
         data=data.model_dump(mode="json"),
     )
     return await event_job({"sessions": sessions}, str(uuid.uuid4()), happened.model_dump(mode="json"))
+
+
+async def _fanned_out(
+    sessions: async_sessionmaker[AsyncSession], happened: EventPayload, consume: bool = False
+) -> list[Any]:
+    """What the notifier's event job writes: notices of a published result, and deliveries."""
+    async with sessions() as s, s.begin():
+        if consume:
+            await results.consume(s, happened)
+        return await fan_out(s, message_id=str(uuid.uuid4()), event=happened)
+
+
+async def test_a_published_ranking_and_grade_reach_the_offices_webhooks_and_the_praise_is_announced(
+    approved: World,  # noqa: F811
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The program office subscribes to rankings and grades; a county to its notices. Publishing
+    round P's results delivers round.published to the office; the praise of county A is a
+    notice.issued for A's hook; the program's grade delivers assessment.published."""
+    world, units = approved, approved.units
+    program = await session.get_one(Program, world.programs["P"].id)
+    office_hook = Webhook(
+        unit_id=program.office_unit_id, url="https://example.cn/office", created_by="t", secret_encrypted="-",
+        events=["round.published", "assessment.published"],
+    )  # fmt: skip
+    session.add(office_hook)
+    world.webhooks["A"].events = ["notice.issued"]
+    await session.commit()
+    ranking = RoundPublished(
+        round_id=world.rounds["P"].id, program_id=program.id, quarter="2018-Q3", version=1,
+        units=[RankedUnit(unit_id=units["A"].id, rank=1, score=Decimal("92.50")),
+               RankedUnit(unit_id=units["B"].id, rank=2, score=Decimal("70.10"))],
+        praise_top=1, criticise_bottom=0,
+    )  # fmt: skip
+    published = EventPayload(
+        event="round.published", subject_type="round", subject_id=world.rounds["P"].id,
+        occurred_at=at("2018-10-12 16:00").now(), data=ranking.model_dump(mode="json"),
+    )  # fmt: skip
+    assert len(await _fanned_out(sessions, published, consume=True)) == 1
+    praised = (
+        await session.scalars(
+            select(OutboxMessage).where(
+                col(OutboxMessage.job) == "event", col(OutboxMessage.producer) == "notifier"
+            )
+        )
+    ).all()
+    assert [(m.payload["event"], m.payload["data"]["kind"]) for m in praised] == [("notice.issued", "praise")]
+    announced = EventPayload.model_validate(praised[0].payload)
+    assert len(await _fanned_out(sessions, announced)) == 1 and announced.subject_type == "notice"
+    graded = EventPayload(
+        event="assessment.published", subject_type="program", subject_id=program.id,
+        occurred_at=at("2019-01-10 16:00").now(),
+        data=AssessmentPublished(program_id=program.id, year=2018, half=None, units=[]).model_dump(
+            mode="json"
+        ),
+    )  # fmt: skip
+    assert len(await _fanned_out(sessions, graded)) == 1
+    delivered = await session.scalars(
+        select(WebhookDelivery.event).where(col(WebhookDelivery.webhook_id) == office_hook.id)
+    )
+    assert sorted(delivered.all()) == ["assessment.published", "round.published"]
 
 
 async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_failing_grade_is_referred(

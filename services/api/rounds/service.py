@@ -664,6 +664,8 @@ async def publish(
     """Publish the latest ready snapshot: the round is published and `round.published` tells the
     notifier (praise for the top, criticism for the bottom) and the webhooks."""
     await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
+    # one publication at a time: of two at once, the second sees the first's and answers 409
+    await session.refresh(rnd, with_for_update=True)
     _closed_first(rnd)
     latest = await snapshot_of(session, rnd.id)
     if latest is None or latest.version != version:
