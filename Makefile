@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck format migrate bench messages reliability lock clean
+.PHONY: run test lint typecheck format migrate bench bench-smoke messages reliability lock clean
 
 # Installs exactly what requirements-dev.lock names (versions and hashes), then the project itself.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -47,6 +47,14 @@ migrate: $(STAMP)
 ## bench: throughput and latency of api endpoints, as ratios to bare baselines of the same run.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## bench-smoke: every bench case at tiny sizes, a second each (CI runs it, so no case rots); its
+## numbers mean nothing.
+SMOKE := BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_CONNECTIONS=4 BENCH_PROJECTS=300 BENCH_IMPORT_ROWS=50 \
+	BENCH_DUES_PROJECTS=200 BENCH_SWEEP_PROJECTS=300 BENCH_SWEEP_HISTORY=1000 BENCH_LATENCY_EVENTS=5 \
+	BENCH_RANK_PROJECTS=20 BENCH_RANK_INSPECTORS=6
+bench-smoke: $(STAMP)
+	$(SMOKE) $(BIN)/python -m bench
 
 ## reliability: run the fault and abuse suites and rewrite the README's Reliability figures.
 reliability: $(STAMP)

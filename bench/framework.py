@@ -54,6 +54,7 @@ def _answer(
         late=filed["o_late"],
         submitted_by="bench",
         submitted_at=filed["o_submitted_at"],
+        recorded_by_office=False,
     )
 
 

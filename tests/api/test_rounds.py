@@ -509,3 +509,18 @@ async def test_the_office_enters_its_year_end_evaluation_and_nothing_else_does(
     assert r.json()["year"] == 2018 and r.json()["year_end_weight"] == 0  # the default: rounds alone
     again = {"year": 2018, "scores": [{"unit_id": a, "score": "90"}]}  # re-evaluated, not added
     assert (await client.put(url, json=again, headers=scene.auth("p_staff"))).status_code == 200
+
+
+async def test_a_version_past_what_the_database_holds_is_a_422_naming_it(
+    client: AsyncClient, scene: World
+) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+    office = scene.auth("p_staff")
+    for path in ("results", "results.xlsx", f"results/{scene.projects['B'].id}/explain"):
+        r = await client.get(f"/api/v1/rounds/{round_id}/{path}", params={"version": 2**31}, headers=office)
+        assert r.status_code == 422 and "version" in r.text, (path, r.text)
+    r = await client.post(
+        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 2**31}, headers=office
+    )
+    assert r.status_code == 422 and "snapshot_version" in r.text, r.text

@@ -35,7 +35,9 @@ from shared.vocabulary import RoundState
 rounds = router(prefix="/rounds", tags=["observation rounds"])
 assessments = router(prefix="/programs", tags=["observation rounds"])
 Reader = Annotated[Principal, authorize(Action.PROGRAMS_READ)]
-Version = Annotated[int | None, Query(ge=1, description="a snapshot version (default: the latest)")]
+Version = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="a snapshot version (default: the latest)")
+]
 Year = Annotated[int, Query(ge=2000, le=2100)]
 Half = Annotated[int | None, Query(ge=1, le=2, description="1 or 2 for a half-year; none: the year")]
 Office = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]

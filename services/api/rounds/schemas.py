@@ -267,7 +267,7 @@ class ExplainOut(BaseModel):
 class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    snapshot_version: int = Field(ge=1)
+    snapshot_version: int = Field(ge=1, le=2**31 - 1)
 
 
 class AssessedUnit(BaseModel):
