@@ -16,14 +16,14 @@ from shared.i18n import tr, word
 from shared.vocabulary import NoticeKind, ScheduleKind
 
 
-def _not_a_bool(value: object) -> object:
+def not_a_bool(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError(tr("expected a whole number, not true or false"))
     return value
 
 
 # A whole number as JSON says one (3, or 3.0), never a boolean (false is not 0).
-Count = Annotated[int, BeforeValidator(_not_a_bool)]
+Count = Annotated[int, BeforeValidator(not_a_bool)]
 
 
 class _Strict(BaseModel):
@@ -35,10 +35,14 @@ class ReportSchedule(_Strict):
     quarterly: a day of the month after the period."""
 
     kind: ScheduleKind
-    due_weekday: Count | None = Field(
-        default=None, ge=1, le=7, description="1 = Monday … 7 = Sunday (weekly)"
+    # (bounds inside the optional type, before the validator: else the schema says `ge`/`le`, not
+    # JSON Schema's minimum/maximum)
+    due_weekday: Annotated[int, Field(ge=1, le=7), BeforeValidator(not_a_bool)] | None = Field(
+        default=None, description="1 = Monday … 7 = Sunday (weekly)"
     )
-    due_day: Count | None = Field(default=None, ge=1, le=28, description="day of the month, 1–28")
+    due_day: Annotated[int, Field(ge=1, le=28), BeforeValidator(not_a_bool)] | None = Field(
+        default=None, description="day of the month, 1–28"
+    )
     month_offset: Count = Field(
         default=1,
         ge=0,
@@ -82,7 +86,7 @@ class EscalationLevel(_Strict):
 
     level: Count = Field(ge=0, le=5)
     kind: NoticeKind
-    after_working_days: Count | None = Field(default=None, ge=-30, le=120)
+    after_working_days: Annotated[int, Field(ge=-30, le=120), BeforeValidator(not_a_bool)] | None = None
     recipient: str = Field(max_length=100)
 
 

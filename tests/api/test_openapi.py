@@ -2,6 +2,7 @@
 (tests/e2e/test_fuzz.py runs schemathesis's every check against it)."""
 
 import re
+import uuid
 from typing import Any
 
 from httpx import AsyncClient
@@ -95,3 +96,37 @@ async def test_a_replacement_named_twice_is_422_before_the_version_is_checked(
         headers={**world.auth("p_admin"), "If-Match": "999"},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "replacement_project_ids"]
+
+
+async def test_bounds_are_json_schemas_own_and_every_declared_form_is_taken(
+    client: AsyncClient, world: World
+) -> None:
+    """Optional bounded numbers declare minimum/maximum (not pydantic's ge/le, which validators
+    ignore); an instant ending in a lowercase z, which the pattern allows, is read; a score's value
+    is a JSON number, not "1_0" or true."""
+    schemas = (await _spec(client))["components"]["schemas"]
+    for schema, field, low, high in (
+        ("EscalationLevel", "after_working_days", -30, 120),
+        ("RejectIn", "due_in_working_days", 1, 60),
+        ("ReportSchedule", "due_weekday", 1, 7),
+        ("ReportSchedule", "due_day", 1, 28),
+    ):
+        bounded = schemas[schema]["properties"][field]["anyOf"][0]
+        assert (bounded.get("minimum"), bounded.get("maximum")) == (low, high), (schema, field, bounded)
+        assert not {"ge", "le"} & set(bounded), (schema, field)
+    r = await client.get(
+        "/api/v1/reports/dues",
+        params={"as_of": "2018-10-08T01:00:00z", "program_id": str(world.programs["P"].id)},
+        headers=world.auth("p_staff"),
+    )
+    assert r.status_code == 200, r.text
+    score = schemas["ScoreIn"]["properties"]["value"]
+    assert score["type"] == "number"
+    for value in ("1_0", True, "10"):
+        r = await client.post(
+            f"/api/v1/rounds/{world.rounds['P'].id}/scores",
+            json={"scores": [{"client_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4()),
+                              "criterion": "c", "value": value, "scored_at": "2018-09-12T09:00:00+08:00"}]},
+            headers=world.auth("p_staff"),
+        )  # fmt: skip
+        assert r.status_code == 422 and "value" in r.text, (value, r.text)

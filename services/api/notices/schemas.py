@@ -2,12 +2,12 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from shared.program_settings import Count
+from shared.program_settings import Count, not_a_bool
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 
@@ -73,10 +73,8 @@ class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=5000)
-    due_in_working_days: Count | None = Field(
+    due_in_working_days: Annotated[int, Field(ge=1, le=60), BeforeValidator(not_a_bool)] | None = Field(
         default=None,
-        ge=1,
-        le=60,
         description="rejected feedback: working days to redo it (the program's default)",
     )
 

@@ -119,7 +119,7 @@ class ScoreIn(BaseModel):
     client_id: UUID = Field(description="the phone's id for this score: a resend is a duplicate")
     project_id: UUID
     criterion: str = Field(min_length=1, max_length=64)
-    value: float = Field(description="0 to the criterion's max_score")
+    value: float = Field(strict=True, description="0 to the criterion's max_score (a JSON number)")
     scored_at: AwareDatetime = Field(description="when the inspector took it (not when it was sent)")
 
 
