@@ -296,7 +296,7 @@ async def file_in_db(
         None,
         True,
     ]
-    recording = (None, False)  # filed now, by the unit (not history the office enters)
+    recording = (now, False)  # filed now, by the unit (not history the office enters)
     filed = await conn.fetchrow(_FILE, *args, None, None, None, *recording)
     if filed is not None and filed["o_outcome"] == "needs_deadline":
         filed = await conn.fetchrow(_FILE, *args, filed["o_stamp"], None, True, *recording)
