@@ -129,6 +129,27 @@ async def test_a_round_with_everything_wrong_names_each_field(client: AsyncClien
     assert r.status_code == 403  # counties do not run rounds
 
 
+async def test_an_inspector_of_another_city_is_refused_as_an_unknown_id_is(
+    client: AsyncClient, scene: World, session: AsyncSession
+) -> None:
+    """Q's inspector is outside P's subtree: naming them is the same 422, in the same words, as
+    naming nobody, so the answer tells P's office nothing about who exists elsewhere."""
+    scene.users["q_admin"].roles = ["inspector"]
+    await session.commit()
+    answers = []
+    for someone in (scene.users["q_admin"].id, uuid.uuid4()):
+        body = round_body(scene, inspector_user_ids=[str(scene.users["a_inspector"].id), str(someone)])
+        r = await client.post("/api/v1/rounds", json=body, headers=scene.auth("p_staff"))
+        assert r.status_code == 422, r.text
+        [error] = r.json()["errors"]
+        answers.append((error["loc"], error["msg"].replace(str(someone), "…")))
+    assert (
+        answers[0]
+        == answers[1]
+        == (["body", "inspector_user_ids", 1], "there is no active user … that you can see")
+    )
+
+
 async def test_only_an_open_round_takes_scores_and_only_from_its_inspectors(
     client: AsyncClient, scene: World
 ) -> None:

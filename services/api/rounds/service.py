@@ -131,7 +131,7 @@ async def create_round(
         for i, key in _repeats(c.key for c in data.rubric)
     ]
     problems += await _unfit_projects(session, program, data.project_ids)
-    problems += await _unfit_inspectors(session, data.inspector_user_ids)
+    problems += await _unfit_inspectors(session, data.inspector_user_ids, principal)
     if problems:
         raise invalid(problems)
     rnd = ObservationRound(
@@ -191,18 +191,26 @@ async def _unfit_projects(
 
 
 async def _unfit_inspectors(
-    session: AsyncSession, user_ids: list[uuid.UUID]
+    session: AsyncSession, user_ids: list[uuid.UUID], principal: Principal
 ) -> list[tuple[list[str | int], str]]:
+    """Inspectors the office can see (its own subtree): one of another city is answered as an
+    unknown id is, so the answer tells nothing of who exists elsewhere."""
     rows = await session.execute(
-        select(col(AppUser.id), col(AppUser.roles), col(AppUser.is_active)).where(
-            col(AppUser.id).in_(user_ids)
+        visible(
+            select(col(AppUser.id), col(AppUser.roles), col(AppUser.is_active)).where(
+                col(AppUser.id).in_(user_ids)
+            ),
+            AppUser,
+            principal,
         )
     )
     found = {uid: (set(roles) & SCORERS, active) for uid, roles, active in rows}
     problems: list[tuple[list[str | int], str]] = []
     for i, uid in enumerate(user_ids):
         if uid not in found or not found[uid][1]:
-            problems.append((["inspector_user_ids", i], tr("there is no active user {id}", id=uid)))
+            problems.append(
+                (["inspector_user_ids", i], tr("there is no active user {id} that you can see", id=uid))
+            )
         elif not found[uid][0]:
             problems.append(
                 (["inspector_user_ids", i], tr("{id} is neither an inspector nor a leader", id=uid))
