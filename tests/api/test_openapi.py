@@ -120,6 +120,11 @@ async def test_bounds_are_json_schemas_own_and_every_declared_form_is_taken(
         headers=world.auth("p_staff"),
     )
     assert r.status_code == 200, r.text
+    empty = await client.get(
+        "/api/v1/reports/dues", params={"as_of": "", "program_id": str(world.programs["P"].id)},
+        headers=world.auth("p_staff"),
+    )  # fmt: skip
+    assert empty.status_code == 422 and "as_of" in empty.text, empty.text
     score = schemas["ScoreIn"]["properties"]["value"]
     assert score["type"] == "number"
     for value in ("1_0", True, "10"):

@@ -180,7 +180,7 @@ def as_of_param(
         if len(as_of) == 10:
             day = date.fromisoformat(as_of)
         else:
-            at = datetime.fromisoformat(as_of[:-1] + "+00:00" if as_of[-1] in "Zz" else as_of)
+            at = datetime.fromisoformat(as_of[:-1] + "+00:00" if as_of.endswith(("Z", "z")) else as_of)
     except ValueError:
         raise query_error(
             "as_of", tr("expected a date (2018-10-08) or an RFC 3339 instant (2018-10-08T09:00:00+08:00)")
