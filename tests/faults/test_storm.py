@@ -1,5 +1,6 @@
 """The whole system under load while its dependencies fail: `duban run` (api, notifier, ranker)
-on a database and a Redis of its own, approvals and filings running all along.
+and a second notifier and ranker beside it (the Redis storm), on a database and a Redis of its
+own, approvals and filings running all along.
 
 - Redis stopped for 1 s, for 30 s, and shut down without saving (`SHUTDOWN NOSAVE`, its queues
   lost) and started again, the notices' sweep running every minute: afterwards every approval's
@@ -179,6 +180,9 @@ async def test_webhooks_arrive_exactly_once_through_redis_outages(
         }  # what Redis lost comes back within 10 s; the notices' sweep runs among it all; fmt: skip
         port = free_port()
         system = spawn("run", "--port", str(port), env=env, log="storm")
+        # scale-out, as offices run it: a second notifier and a second ranker beside `duban run`'s
+        spawn("serve", "notifier", env=env, log="storm-notifier-2")
+        spawn("serve", "ranker", env=env, log="storm-ranker-2")
         base_url = f"http://127.0.0.1:{port}"
         await wait_ready(base_url, system)
         admin = await operator_headers(base_url, env)
