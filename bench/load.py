@@ -29,6 +29,16 @@ wrk.headers["Content-Type"] = "application/json"
 {headers}
 local counter = 0
 local unique_keys = {unique}
+-- each thread has a Lua state of its own, seeded alike: without its own id and seed, every thread
+-- drew the same "unique" keys, and their requests were replays (or 422s on another path)
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+init = function(args)
+  math.randomseed(os.time() * 1000 + (tid or 0))
+end
 local paths = {{{paths}}}
 local fills = {{{fills}}}
 local function uuid()
@@ -40,7 +50,7 @@ request = function()
   counter = counter + 1
   if unique_keys then
     local stamp = tostring(os.time()) .. "-" .. tostring(math.random(1e9))
-    wrk.headers["Idempotency-Key"] = "bench-" .. stamp .. "-" .. counter
+    wrk.headers["Idempotency-Key"] = "bench-" .. stamp .. "-" .. tostring(tid) .. "-" .. counter
   end
   local body = nil
   if next(fills) ~= nil or string.find(wrk.body, "<uuid>", 1, true) then

@@ -6,11 +6,12 @@ the effect, so a crash loses both or keeps both.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -71,6 +72,13 @@ def request_hash(request: Request, body: bytes) -> str:
     return h.hexdigest()
 
 
+_CLAIM = text(
+    "SELECT pg_try_advisory_xact_lock(:lock) AS held, now() AS now, k.request_hash, k.method, k.path, "
+    "k.status_code, k.response_headers, k.response_body, k.created_at "
+    "FROM (SELECT 1) AS one LEFT JOIN idempotency_key k ON k.scope = :scope AND k.key = :key"
+).columns(response_headers=JSONB)
+
+
 def _key_error(msg: str) -> ValidationFailed:
     return ValidationFailed(msg, errors=[{"loc": ["header", HEADER], "msg": located([HEADER], msg)}])
 
@@ -81,8 +89,11 @@ async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timed
         raise _key_error(tr("{header} must be 1 to {n} characters long", header=HEADER, n=MAX_KEY_LENGTH))
     scope = caller_scope(request)
     claim = Claim(scope, key, request_hash(request, await request.body()))
-    held = await session.scalar(select(func.pg_try_advisory_xact_lock(lock_id(scope, key))))
-    if not held:
+    # One round trip: the key's lock, the stored answer and the clock. Should the request holding
+    # the key commit between this statement's snapshot and its lock, the answer is not seen here;
+    # then this request's own record collides with it at commit, and it rolls back as 409.
+    row = (await session.execute(_CLAIM, {"lock": lock_id(scope, key), "scope": scope, "key": key})).one()
+    if not row.held:
         raise Conflict(
             tr(
                 "A request with this {header} is still being processed; retry once it has finished.",
@@ -90,9 +101,8 @@ async def begin(session: AsyncSession, request: Request, *, key: str, ttl: timed
             ),
             headers={"Retry-After": "1"},
         )
-    record = await session.get(IdempotencyRecord, (scope, key))
-    now: datetime = await session.scalar(select(func.now())) or datetime.max
-    if record is not None and record.created_at < now - ttl:
+    record = row if row.request_hash is not None else None
+    if record is not None and record.created_at < row.now - ttl:
         await session.execute(
             delete(IdempotencyRecord).where(
                 col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
