@@ -294,6 +294,20 @@ async def test_two_scores_taken_at_the_same_instant_resolve_the_same_whatever_ar
     assert await standing(session, other) == {(b, "progress"): Decimal(58)}
 
 
+async def test_only_the_office_reads_another_inspectors_assignments(
+    client: AsyncClient, scene: World
+) -> None:
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+    url = f"/api/v1/rounds/{round_id}/assignments"
+    whose = {"inspector_user_id": str(scene.users["a_inspector"].id)}
+    answers = {
+        who: (await client.get(url, params=whose, headers=scene.auth(who))).status_code
+        for who in ("p_staff", "p_admin", "p_auditor", "p_inspector")
+    }
+    assert answers == {"p_staff": 200, "p_admin": 200, "p_auditor": 403, "p_inspector": 403}
+
+
 async def test_a_phone_resumes_from_its_assignments(client: AsyncClient, scene: World) -> None:
     with clock.use_clock(at("2018-09-12 10:00")):
         round_id = await open_round(client, scene)
@@ -359,7 +373,7 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
         assert early.status_code == 409 and "closes it" in early.json()["detail"]
     with clock.use_clock(at("2018-09-14 18:30")):
         await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
-        waiting = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("a_reporter"))
+        waiting = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("p_staff"))
     assert waiting.json()["state"] == "computing" and waiting.json()["rows"] == []
     assert {"round_id": round_id} in await _jobs(session, "rank_round")  # the ranker is asked
 
@@ -367,7 +381,10 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     assert snapshot is not None and snapshot.version == 1
     r = await client.get(f"/api/v1/rounds/{round_id}", headers=scene.auth("p_staff"))
     assert r.json()["state"] == "ranked"
-    r = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("a_reporter"))
+    for path in ("results", "results.xlsx", f"results/{b}/explain"):  # the scored wait for publication
+        r = await client.get(f"/api/v1/rounds/{round_id}/{path}", headers=scene.auth("a_reporter"))
+        assert r.status_code == 403 and "not published" in r.json()["detail"], (path, r.text)
+    r = await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("p_staff"))
     ready = r.json()
     assert ready["state"] == "ready" and ready["snapshot_version"] == 1 and len(ready["digest"]) == 64
     observation = {row["id"]: row["components"]["observation"] for row in ready["rows"]}
@@ -405,6 +422,12 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
         f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
     )
     assert again.status_code == 409
+    seen = (await client.get(f"/api/v1/rounds/{round_id}/results", headers=scene.auth("a_reporter"))).json()
+    assert seen["snapshot_version"] == 1 and seen["fairness"]["inspectors"] == []  # no inspector named
+    assert all(row["trimmed_inspectors"] == row["incomplete_inspectors"] == [] for row in seen["rows"])
+    r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("a_reporter"))
+    assert r.status_code == 200 and r.json()["ratings"] == [], r.text  # the sums, not who gave what
+    assert r.json()["working"][0] == "observation = mean of 2 scores = 80.00"
     [published] = [
         e
         for e in await _jobs(session, "event")

@@ -121,7 +121,7 @@ async def get_results(
 ) -> ResultsOut:
     """The round's ranking by project, responsible unit or region, with the fairness figures
     (each inspector's severity, the round's agreement); `computing` until the ranker is done."""
-    return await service.results(session, rnd=rnd, by=by, version=version)
+    return await service.results(session, rnd=rnd, by=by, version=version, principal=principal)
 
 
 @rounds.get(
@@ -135,7 +135,7 @@ async def results_workbook(
 ) -> Response:
     """The results as a print-ready workbook: 项目排名 (名次, 项目编号, 项目名称, 责任单位, 观摩得分,
     投资完成率, 节点完成率, 报送及时率, 综合得分, 有效评分人数), 单位排名 and 地区排名."""
-    content = await service.results_workbook(session, rnd=rnd, version=version)
+    content = await service.results_workbook(session, rnd=rnd, version=version, principal=principal)
     return Response(
         content,
         media_type=XLSX,
@@ -153,7 +153,9 @@ async def explain(
 ) -> ExplainOut:
     """How one project's score was reached: each inspector's score (trimmed or not, z-mapped
     when the round normalizes), the components, the composite, the tie-break."""
-    return await service.explain(session, rnd=rnd, project_id=project_id, version=version)
+    return await service.explain(
+        session, rnd=rnd, project_id=project_id, version=version, principal=principal
+    )
 
 
 @rounds.post("/{round_id:uuid}/publish", response_model=ResultsOut)

@@ -12,15 +12,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
-from services.api.auth.scope import not_visible, owned_or_403, require_visible_units, visible
+from services.api.auth.scope import holds, not_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams, paginate
 from services.api.rounds import excel
 from services.api.rounds.schemas import (
@@ -507,8 +508,8 @@ async def assignments(
     """What an inspector has left to score, per project and criterion (a phone resumes from it);
     projects they may not score (a conflict of interest) are left out. Inspectors ask for their
     own; the program's office for anyone's."""
-    if inspector_user_id != principal.id:
-        await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
+    if inspector_user_id != principal.id and not await is_office(session, rnd, principal):
+        raise Forbidden(tr(OFFICE_ONLY))
     found = (
         await session.execute(
             select(AppUser, col(Unit.path))
@@ -567,6 +568,32 @@ async def _ready(session: AsyncSession, rnd: ObservationRound, version: int | No
     return found
 
 
+async def is_office(session: AsyncSession, rnd: ObservationRound, principal: Principal) -> bool:
+    """The program's office (its admins and staff) sees all of a round's results and working."""
+    return can(principal, Action.PROGRAMS_WRITE) and await holds(session, Program, rnd.program_id, principal)
+
+
+async def _disclosed(
+    session: AsyncSession, rnd: ObservationRound, principal: Principal, version: int | None
+) -> tuple[int | None, bool]:
+    """The version the principal may read and whether they see the inspectors: the office, any
+    version and everything; anyone else (the units scored, leaders, auditors) only the published
+    version, without any inspector's own scores, names or severity."""
+    if await is_office(session, rnd, principal):
+        return version, True
+    if rnd.published_version is None or version not in (None, rnd.published_version):
+        raise Forbidden(
+            tr("The office has not published these results yet: they are the office's until it does.")
+            if rnd.published_version is None
+            else tr("Only the published version ({version}) is open to you.", version=rnd.published_version)
+        )
+    return rnd.published_version, False
+
+
+def _without_inspectors(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {"trimmed_inspectors": [], "incomplete_inspectors": []}
+
+
 def _state(rnd: ObservationRound, snapshot: RoundSnapshot) -> Literal["ready", "published"]:
     return "published" if rnd.published_version == snapshot.version else "ready"
 
@@ -582,21 +609,27 @@ def _closed_first(rnd: ObservationRound) -> None:
 
 
 async def results(
-    session: AsyncSession, *, rnd: ObservationRound, by: Grouping, version: int | None
+    session: AsyncSession, *, rnd: ObservationRound, by: Grouping, version: int | None, principal: Principal
 ) -> ResultsOut:
     """A snapshot's ranking (the latest unless a version is asked for); `computing` while the
-    ranker has not finished the first one."""
+    ranker has not finished the first one. Outside the office: the published version only, with
+    no inspector named."""
     _closed_first(rnd)
+    version, full = await _disclosed(session, rnd, principal, version)
     snapshot = await snapshot_of(session, rnd.id, version)
     if snapshot is None:
         if version is not None:
             raise NotFound(tr("This round has no results version {version}.", version=version))
         return ResultsOut(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
-    return _results(rnd, snapshot, by)
+    return _results(rnd, snapshot, by, full=full)
 
 
-def _results(rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping) -> ResultsOut:
+def _results(
+    rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping, *, full: bool = True
+) -> ResultsOut:
     doc = snapshot.document
+    rows = doc[f"{by}s"] if full else [_without_inspectors(r) for r in doc[f"{by}s"]]
+    fairness = doc["fairness"] if full else doc["fairness"] | {"inspectors": []}
     return ResultsOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
@@ -604,16 +637,24 @@ def _results(rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping) -> Re
         by=by,
         digest=snapshot.digest,
         computed_at=snapshot.computed_at,
-        rows=[ResultRow.model_validate(r) for r in doc[f"{by}s"]],
-        fairness=Fairness.model_validate(doc["fairness"]),
+        rows=[ResultRow.model_validate(r) for r in rows],
+        fairness=Fairness.model_validate(fairness),
     )
 
 
 async def explain(
-    session: AsyncSession, *, rnd: ObservationRound, project_id: uuid.UUID, version: int | None
+    session: AsyncSession,
+    *,
+    rnd: ObservationRound,
+    project_id: uuid.UUID,
+    version: int | None,
+    principal: Principal,
 ) -> ExplainOut:
     """The working for one project: each inspector's score, trimmed or not, z-scores, the
-    components, the composite and what a tie would be broken by."""
+    components, the composite and what a tie would be broken by. Outside the office: the published
+    version, the sums without any inspector's own score."""
+    _closed_first(rnd)
+    version, full = await _disclosed(session, rnd, principal, version)
     snapshot = await _ready(session, rnd, version)
     row = next((r for r in snapshot.document["projects"] if r["id"] == str(project_id)), None)
     if row is None:
@@ -656,6 +697,8 @@ async def explain(
         f"composite = {' + '.join(parts)} = {row['score']} (half up, to the cent)",
         f"ties are broken by {settings['tie_break']} = {row['components'].get(settings['tie_break'])}",
     ]
+    if not full:
+        row, ratings = _without_inspectors(row), []
     return ExplainOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
@@ -774,7 +817,11 @@ async def publish_assessment(
     )
 
 
-async def results_workbook(session: AsyncSession, *, rnd: ObservationRound, version: int | None) -> bytes:
+async def results_workbook(
+    session: AsyncSession, *, rnd: ObservationRound, version: int | None, principal: Principal
+) -> bytes:
+    _closed_first(rnd)
+    version, _ = await _disclosed(session, rnd, principal, version)
     snapshot = await _ready(session, rnd, version)
     return excel.results(
         snapshot.document, name=rnd.name, version=snapshot.version, state=_state(rnd, snapshot)
