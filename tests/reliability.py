@@ -42,6 +42,19 @@ def render(f: dict[str, Any]) -> str:
         f"({pg.get('webhooks_resent', 0)} sent twice under the same `X-Duban-Delivery`, a cut having "
         "come between the bank's answer and its record).",
     ]
+    if "set" in f:
+        st = f["set"]
+        answered = {k: st["answers"].get(k, 0) for k in ("200", "503", "409")}
+        lost = st["requests"] - sum(answered.values())
+        faults = ", ".join(sorted(set(st["faults"])))
+        lines.append(
+            f"- **The set test** ({len(st['faults'])} faults: {faults}) with two notifiers and two "
+            f"rankers: {st['scores']} scores from six phones in {st['batches']} batches ({st['requests']} "
+            f"requests: {answered['200']} answered 200, {answered['503']} 503, {answered['409']} 409, "
+            f"{lost} lost to a kill; each resent with its Idempotency-Key) in {st['seconds']} s: every "
+            "acknowledged score received exactly once, the latest take of each criterion standing, and "
+            "the ranker's snapshot equal to a fresh computation."
+        )
     if "api_killed" in f:
         k = f["api_killed"]
         lines.append(
