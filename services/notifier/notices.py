@@ -6,6 +6,8 @@
   and the ladder moves with it (its next rung comes the first working day after that day);
 - reject: of feedback (退办), the notice stands again due by a new deadline; of an explanation,
   the clock resumes from where it paused (the days it stood paused are added to what was left).
+
+They are applied in the order they were recorded, whatever order their jobs run in.
 """
 
 from datetime import date, datetime
