@@ -223,6 +223,11 @@ def run_forever(make: Callable[[], Worker], *, service: str, max_backoff: float 
             worker.run()
             return  # stopped by a signal
         except TRANSIENT as exc:
+            if not worker.allow_pick_jobs:
+                # SIGTERM came as Redis went (`compose down` stops both): arq's handler took the
+                # signal, then the lost connection ended the run. Stop, as asked; not retry.
+                log.info("stopping as asked; Redis went meanwhile", extra={"service": service})
+                return
             if not down_since:
                 down_since = time.monotonic()
                 log.warning(

@@ -70,15 +70,21 @@ async def _send(client: httpx.AsyncClient, url: str, phone: Phone, batch: list[d
     phone.batches += 1
 
 
-async def _score(base_url: str, url: str, phone: Phone, rng: random.Random) -> None:
+async def _score(
+    base_url: str, url: str, phone: Phone, rng: random.Random, faults_over: asyncio.Event
+) -> None:
+    """Send every take, a few at a time, with resends of acknowledged ones mixed in; then keep
+    resending until the faults are over, so that requests meet every one of them."""
     todo = rng.sample(phone.takes, len(phone.takes))  # this phone's takes in any order
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        while todo:
-            size = rng.randint(5, 40)
+        while todo or not faults_over.is_set():
+            size = rng.randint(3, 15)
             batch, todo = todo[:size], todo[size:]
             sent = [t for t in phone.takes if t["client_id"] in phone.acknowledged]
-            batch += rng.sample(sent, min(len(sent), rng.randint(0, 5)))  # resends of what was taken
-            await _send(client, url, phone, rng.sample(batch, len(batch)))
+            batch += rng.sample(sent, min(len(sent), rng.randint(0 if batch else 1, 5)))
+            if batch:
+                await _send(client, url, phone, rng.sample(batch, len(batch)))
+            await asyncio.sleep(rng.uniform(0.05, 0.2))
 
 
 def _takes(projects: list[str], rng: random.Random, now: datetime) -> list[dict[str, Any]]:
@@ -110,6 +116,7 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
         }
         await wait_ready(base_url, api)
         admin = await operator_headers(base_url, env)
+        began = time.monotonic()
         async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=admin) as c:
             scene = await open_round(c, projects=PROJECTS, inspectors=INSPECTORS, criteria=CRITERIA)
         rng = random.Random(29)
@@ -118,6 +125,7 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
             Phone(headers=headers, takes=_takes(scene.projects, rng, now)) for _, headers in scene.inspectors
         ]
         faults: list[str] = []
+        faults_over = asyncio.Event()
 
         async def chaos() -> None:
             nonlocal api
@@ -145,11 +153,15 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
                 private_redis.start()
                 await redis_ready(private_redis.port)
                 faults.append("Redis SHUTDOWN NOSAVE")
+            await asyncio.sleep(1)
+            faults_over.set()
 
         started = time.monotonic()
+        set_up = started - began
         url = f"/api/v1/rounds/{scene.round_id}/scores"
         await asyncio.gather(
-            chaos(), *(_score(base_url, url, phone, random.Random(i)) for i, phone in enumerate(phones))
+            chaos(),
+            *(_score(base_url, url, phone, random.Random(i), faults_over) for i, phone in enumerate(phones)),
         )
         scored = time.monotonic() - started
         await wait_ready(base_url, api)
@@ -189,7 +201,9 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
                 got = (await c.get(f"/api/v1/rounds/{scene.round_id}/results")).json()
                 return got if got.get("state") == "ready" else None
 
+            closed = time.monotonic()
             results = await eventually(ranked, within=120, every=0.5)
+            ranking = time.monotonic() - closed
         settings = RankerSettings(database_url=env["DUBAN_DATABASE_URL"], redis_url=env["DUBAN_REDIS_URL"])
         engine = create_engine(settings)
         try:
@@ -202,6 +216,7 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
     answers = sum((phone.answers for phone in phones), Counter())
     record_reliability("set", {
         "faults": faults, "seconds": round(scored), "scores": len(taken),
+        "set_up_seconds": round(set_up), "ranked_after_seconds": round(ranking),
         "batches": sum(p.batches for p in phones), "requests": sum(answers.values()),
         "answers": {str(k): v for k, v in answers.items()},
     })  # fmt: skip
