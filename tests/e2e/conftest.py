@@ -15,7 +15,7 @@ import pytest
 
 from services.api.migrate import upgrade
 from tests.conftest import create_database, drop_database
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -100,6 +100,15 @@ async def operator_headers(base_url: str, env: dict[str, str]) -> dict[str, str]
         )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def api_up(spawn: Spawn, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The api as a real process on a free port, ready: its base URL and an office admin's headers."""
+    port = free_port()
+    api = spawn("serve", "api", "--port", str(port), env=env, log="api")
+    base_url = f"http://127.0.0.1:{port}"
+    await wait_ready(base_url, api)
+    return base_url, await operator_headers(base_url, env)
 
 
 async def ping_completes(

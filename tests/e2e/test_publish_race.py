@@ -11,21 +11,17 @@ import httpx
 import pytest
 
 from shared.db import plain_url
-from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
+from tests.e2e.conftest import Spawn, api_up, own_database
 from tests.e2e.scenes import open_round
-from tests.helpers import eventually, free_port
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_one_of_six_concurrent_publications_publishes(spawn: Spawn, base_env: dict[str, str]) -> None:
     async with own_database(base_env, "publish") as env:
-        port = free_port()
-        api = spawn("serve", "api", "--port", str(port), env=env, log="api")
         spawn("serve", "ranker", env=env, log="ranker")
-        base_url = f"http://127.0.0.1:{port}"
-        await wait_ready(base_url, api)
-        admin = await operator_headers(base_url, env)
+        base_url, admin = await api_up(spawn, env)
         async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=admin) as c:
             scene = await open_round(c, projects=2, inspectors=1)
             _, phone = scene.inspectors[0]

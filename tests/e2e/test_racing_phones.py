@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
+from tests.e2e.conftest import Spawn, api_up, own_database
 from tests.e2e.scenes import open_round
-from tests.helpers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +20,7 @@ async def test_racing_overlapping_batches_are_all_answered_and_counted_once(
     spawn: Spawn, base_env: dict[str, str]
 ) -> None:
     async with own_database(base_env, "racing") as env:
-        port = free_port()
-        api = spawn("serve", "api", "--port", str(port), env=env, log="api")
-        base_url = f"http://127.0.0.1:{port}"
-        await wait_ready(base_url, api)
-        admin = await operator_headers(base_url, env)
+        base_url, admin = await api_up(spawn, env)
         async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=admin) as c:
             scene = await open_round(c, projects=50, inspectors=1, criteria=2)
         _, phone = scene.inspectors[0]

@@ -2,6 +2,7 @@
 Redis server of their own to stop and start."""
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -46,6 +47,20 @@ class PrivateRedis:
             self.proc.kill()
             self.proc.wait(10)
             self.proc = None
+
+
+async def wipe(server: PrivateRedis) -> None:
+    """`SHUTDOWN NOSAVE`: the server goes with every queue and job in it; then a new, empty one."""
+    with contextlib.suppress(Exception):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"SHUTDOWN NOSAVE\r\n")
+        await writer.drain()
+        await reader.read(100)
+        writer.close()
+    assert server.proc is not None
+    await asyncio.to_thread(server.proc.wait, 10)
+    server.start()
+    await redis_ready(server.port)
 
 
 @pytest.fixture

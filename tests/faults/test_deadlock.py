@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from shared.db import plain_url
-from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
+from tests.e2e.conftest import Spawn, api_up, own_database
 from tests.e2e.scenes import open_round
-from tests.helpers import eventually, free_port
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +29,7 @@ async def test_a_batch_chosen_as_a_deadlocks_victim_is_run_again_and_answered(
     spawn: Spawn, base_env: dict[str, str]
 ) -> None:
     async with own_database(base_env, "deadlock") as env:
-        port = free_port()
-        api = spawn("serve", "api", "--port", str(port), env=env, log="api")
-        base_url = f"http://127.0.0.1:{port}"
-        await wait_ready(base_url, api)
-        admin = await operator_headers(base_url, env)
+        base_url, admin = await api_up(spawn, env)
         async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=admin) as c:
             scene = await open_round(c, projects=2, inspectors=1)
         inspector, phone = scene.inspectors[0]

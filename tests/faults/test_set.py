@@ -6,7 +6,6 @@ exactly once, the score that stands for each inspector, project and criterion is
 last, and the ranker's results equal those computed afresh from the stored scores."""
 
 import asyncio
-import contextlib
 import random
 import signal
 import time
@@ -26,7 +25,7 @@ from shared.db import create_engine, plain_url, session_factory
 from shared.settings import RankerSettings
 from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
 from tests.e2e.scenes import open_round
-from tests.faults.conftest import PrivateRedis, redis_ready
+from tests.faults.conftest import PrivateRedis, redis_ready, wipe
 from tests.helpers import eventually, free_port, record_reliability
 
 pytestmark = pytest.mark.e2e
@@ -142,16 +141,7 @@ async def test_every_acknowledged_score_counts_once_through_kills_and_a_redis_wi
                     faults.append(f"{name} SIGKILLed")
                 await wait_ready(base_url, api)
                 await asyncio.sleep(1)
-                with contextlib.suppress(Exception):
-                    reader, writer = await asyncio.open_connection("127.0.0.1", private_redis.port)
-                    writer.write(b"SHUTDOWN NOSAVE\r\n")
-                    await writer.drain()
-                    await reader.read(100)
-                    writer.close()
-                assert private_redis.proc is not None
-                await asyncio.to_thread(private_redis.proc.wait, 10)
-                private_redis.start()
-                await redis_ready(private_redis.port)
+                await wipe(private_redis)
                 faults.append("Redis SHUTDOWN NOSAVE")
             await asyncio.sleep(1)
             faults_over.set()

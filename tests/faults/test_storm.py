@@ -15,7 +15,6 @@ The figures of each run are written to $DUBAN_RELIABILITY_DIR when set (`make re
 turns them into the README's Reliability section)."""
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -31,7 +30,7 @@ import pytest
 
 from shared.db import plain_url
 from tests.e2e.conftest import Spawn, operator_headers, own_database, wait_ready
-from tests.faults.conftest import PrivateRedis, redis_ready
+from tests.faults.conftest import PrivateRedis, redis_ready, wipe
 from tests.helpers import eventually, free_port, receiving, record_reliability
 
 pytestmark = pytest.mark.e2e
@@ -199,16 +198,7 @@ async def test_webhooks_arrive_exactly_once_through_redis_outages(
                     await redis_ready(private_redis.port)
                     outages.append(f"stopped {seconds} s")
                     await asyncio.sleep(3)
-                with contextlib.suppress(Exception):
-                    reader, writer = await asyncio.open_connection("127.0.0.1", private_redis.port)
-                    writer.write(b"SHUTDOWN NOSAVE\r\n")
-                    await writer.drain()
-                    await reader.read(100)
-                    writer.close()
-                assert private_redis.proc is not None
-                await asyncio.to_thread(private_redis.proc.wait, 10)
-                private_redis.start()
-                await redis_ready(private_redis.port)
+                await wipe(private_redis)
                 outages.append("SHUTDOWN NOSAVE")
 
             started = time.monotonic()
