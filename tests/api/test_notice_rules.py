@@ -38,7 +38,7 @@ from shared.models import (
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
 from tests.api.conftest import World
-from tests.api.test_notices import _apply_actions, _days, morning
+from tests.api.test_notices import _apply_actions, _days, _urged, morning
 from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
 
 
@@ -183,17 +183,6 @@ async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stop
     await sweep(sessions, morning(date(2018, 9, 26)))
     assert await _chains(session, "moving_slowly") == [("2018-06", "closed", "rule_switched_off")]
     assert await _chains(session, "not_moving") == [("2018-07", "open", None)]
-
-
-async def _urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSession], world: World) -> Notice:
-    await sweep(sessions, morning(date(2018, 9, 26)))
-    return await session.scalar(
-        select(Notice).where(
-            col(Notice.subject_id) == world.projects["A"].id,
-            col(Notice.period) == "2018-09",
-            col(Notice.kind) == "urging",
-        )
-    )
 
 
 async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str, date, date, str]]:

@@ -289,6 +289,20 @@ async def _apply_actions(
     return [await task({"sessions": sessions}, str(m.id), m.payload) for m in messages]
 
 
+async def _urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSession], world: World) -> Notice:
+    """Project A's September form, urged by the sweep of 26 September."""
+    await sweep(sessions, morning(date(2018, 9, 26)))
+    urging = await session.scalar(
+        select(Notice).where(
+            col(Notice.subject_id) == world.projects["A"].id,
+            col(Notice.period) == "2018-09",
+            col(Notice.kind) == "urging",
+        )
+    )
+    assert urging is not None
+    return urging
+
+
 async def test_accepted_feedback_stops_the_ladder(
     client: AsyncClient,
     approved: World,  # noqa: F811
@@ -298,14 +312,7 @@ async def test_accepted_feedback_stops_the_ladder(
     """County A answers the urging notice in writing on the 27th; the office accepts it on the
     28th: nothing more is issued on that report, though it is still not filed. A second accept
     is 409 and changes nothing; feedback on the closed notice is 409 with the reason."""
-    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
-    [urging] = (
-        await session.scalars(
-            select(Notice).where(
-                col(Notice.subject_id) == approved.projects["A"].id, col(Notice.period) == "2018-09"
-            )
-        )
-    ).all()
+    urging = await _urged(session, sessions, approved)
     url = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-26 10:00")):
         early = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
@@ -413,14 +420,7 @@ async def test_actions_applied_out_of_order_end_as_they_were_recorded(
     """County A answers the urging notice on the 27th and the office returns it for rework (退办)
     on the 28th; after a backlog, the worker that takes the return runs before the one that
     takes the answer. The notice stands reopened, due again — not stuck awaiting a decision."""
-    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
-    [urging] = (
-        await session.scalars(
-            select(Notice).where(
-                col(Notice.subject_id) == approved.projects["A"].id, col(Notice.period) == "2018-09"
-            )
-        )
-    ).all()
+    urging = await _urged(session, sessions, approved)
     base = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-27 10:00")):
         answered = await client.post(
