@@ -39,6 +39,7 @@ class BackgroundPass:
         self.sessions, self.redis, self.settings = sessions, redis, settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -47,7 +48,12 @@ class BackgroundPass:
         self._task = asyncio.create_task(self._run(), name="background-pass")
 
     async def stop(self) -> None:
+        """End the pass. The flag as well as the cancellation: a cancellation can be lost (one that
+        meets `wait_for`'s own timeout in Python 3.11, or a library that swallows it), and then the
+        loop ran on and the api never finished shutting down."""
         if self._task:
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -57,6 +63,8 @@ class BackgroundPass:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.relay_interval_seconds)
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await self.relay_outbox()
