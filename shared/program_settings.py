@@ -7,7 +7,7 @@ through these models, so all three agree on their meaning. Defaults come from th
 default one in docs/schedules-and-ladder.md.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
@@ -80,43 +80,137 @@ def default_report_schedules() -> list[ReportSchedule]:
 
 
 class EscalationLevel(_Strict):
-    """One rung of the ladder. `after_working_days` counts from the deadline for levels 0–1
-    (negative: before it) and from the previous level otherwise; None means the level is
-    reached only by an event (a failed assessment, a bottom ranking), never by time."""
+    """One rung of the ladder, looked up by its kind (docs/schedules-and-ladder.md, "One clock").
 
-    level: Count = Field(ge=0, le=5)
+    A reminder comes `before_working_days` working days before the matter's deadline and is due
+    on it. Every other rung gives its recipient `working_days` working days after the day it is
+    issued (none: the program's `default_due_in_working_days`), and its notice is due on the last
+    of them. The next rung fires the first working day after that deadline if the matter still
+    stands and nothing waits for the office; a rung with `by_time` false is reached only by an
+    event (a failed assessment), never by time."""
+
+    level: Count = Field(ge=0, le=5, description="the number notices show; increasing up the ladder")
     kind: NoticeKind
-    after_working_days: Annotated[int, Field(ge=-30, le=120), BeforeValidator(not_a_bool)] | None = None
     recipient: str = Field(max_length=100)
+    working_days: Annotated[int, Field(ge=0, le=120), BeforeValidator(not_a_bool)] | None = Field(
+        default=None,
+        description="working days the recipient is given after the day of issue (0: due that day); "
+        "none: the program's default_due_in_working_days. Not for a reminder (due on the deadline)",
+    )
+    before_working_days: Annotated[int, Field(ge=1, le=30), BeforeValidator(not_a_bool)] | None = Field(
+        default=None, description="a reminder only: this many working days before the deadline"
+    )
+    by_time: StrictBool = Field(
+        default=True, description="false: only an event (a failed assessment) puts a chain on this rung"
+    )
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> "EscalationLevel":
+        if self.kind == NoticeKind.PRAISE:
+            raise ValueError(tr("praise is not a rung of the ladder"))
+        if self.kind == NoticeKind.REMINDER:
+            if self.before_working_days is None or self.working_days is not None:
+                raise ValueError(
+                    tr("a reminder takes before_working_days and no working_days (it is due on the deadline)")
+                )
+        elif self.before_working_days is not None:
+            raise ValueError(tr("only a reminder takes before_working_days"))
+        return self
+
+
+def _upgrade(levels: list[Any]) -> list[Any]:
+    """A ladder in the shape before one clock (`after_working_days`: from the deadline for levels
+    0–1, from the previous rung's issue for the others) in today's: a rung that fired n working
+    days after the one below gives the one below n − 1 working days (its deadline is the working
+    day before). What the urging rung's own delay said is dropped: urging fires the first working
+    day after the deadline."""
+    if not all(isinstance(lv, dict) for lv in levels) or not any("after_working_days" in lv for lv in levels):
+        return levels
+    rungs = [dict(lv) for lv in levels]
+    afters = [r.pop("after_working_days", None) for r in rungs]
+    for i, rung in enumerate(rungs):
+        if rung.get("kind") == NoticeKind.REMINDER:
+            after = afters[i]
+            rung["before_working_days"] = -after if isinstance(after, int) and after < 0 else 2
+            continue
+        if i and rungs[i - 1].get("kind") != NoticeKind.REMINDER:
+            after = afters[i]
+            if after is None:
+                rung["by_time"] = False
+            elif isinstance(after, int) and after >= 1 and "working_days" not in rungs[i - 1]:
+                rungs[i - 1]["working_days"] = after - 1
+    return rungs
 
 
 class EscalationPolicy(_Strict):
     levels: list[EscalationLevel] = Field(min_length=1, max_length=6)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_before_one_clock(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("levels"), list):
+            return {**data, "levels": _upgrade(data["levels"])}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> "EscalationPolicy":
         numbers = [lv.level for lv in self.levels]
         if numbers != sorted(set(numbers)):
             raise ValueError(tr("levels must be listed once each, in increasing order"))
+        kinds = [lv.kind for lv in self.levels]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError(tr("each kind of notice may be a rung of the ladder once"))
+        if NoticeKind.REMINDER in kinds[1:]:
+            raise ValueError(tr("a reminder can only be the first rung"))
         return self
+
+    def rung(self, kind: str) -> EscalationLevel | None:
+        """The rung of that kind, if the ladder has one."""
+        return next((r for r in self.levels if r.kind == kind), None)
+
+    def at(self, level: int) -> EscalationLevel | None:
+        """The rung a chain keeping this ladder issued as `level` (its notices' number)."""
+        return next((r for r in self.levels if r.level == level), None)
+
+    def above(self, rung: EscalationLevel) -> EscalationLevel | None:
+        """The rung after this one, if any."""
+        later = [r for r in self.levels if r.level > rung.level]
+        return later[0] if later else None
 
 
 def default_escalation_policy() -> EscalationPolicy:
+    """The seeds' ladder, with today's firing days: supervision the 3rd working day after urging
+    (so urging gives 2), criticism the 5th after supervision, interview the 10th after criticism."""
     return EscalationPolicy(
         levels=[
-            EscalationLevel(level=0, kind="reminder", after_working_days=-2, recipient="liaison"),
-            EscalationLevel(level=1, kind="urging", after_working_days=0, recipient="unit"),
-            EscalationLevel(level=2, kind="supervision", after_working_days=3, recipient="unit_head"),
-            EscalationLevel(level=3, kind="criticism", after_working_days=5, recipient="all_units"),
-            EscalationLevel(level=4, kind="interview", after_working_days=10, recipient="unit_principal"),
-            EscalationLevel(level=5, kind="accountability", after_working_days=None, recipient="discipline"),
+            EscalationLevel(level=0, kind="reminder", before_working_days=2, recipient="liaison"),
+            EscalationLevel(level=1, kind="urging", working_days=2, recipient="unit"),
+            EscalationLevel(level=2, kind="supervision", working_days=4, recipient="unit_head"),
+            EscalationLevel(level=3, kind="criticism", working_days=9, recipient="all_units"),
+            EscalationLevel(level=4, kind="interview", recipient="unit_principal"),
+            EscalationLevel(level=5, kind="accountability", by_time=False, recipient="discipline"),
         ]
     )
 
 
+# Before one clock, condition rules named their first rung by its number on the default ladder.
+_DEFAULT_KINDS = tuple(r.kind for r in default_escalation_policy().levels)
+
+
+def _start_kind(data: object) -> object:
+    if isinstance(data, dict) and "start_level" in data and "start_kind" not in data:
+        data = dict(data)
+        number = data.pop("start_level")
+        if isinstance(number, int) and not isinstance(number, bool) and 0 <= number < len(_DEFAULT_KINDS):
+            data["start_kind"] = _DEFAULT_KINDS[number]
+        else:
+            data["start_level"] = number  # refused as an unknown field, with its value
+    return data
+
+
 class Switch(_Strict):
     """A rule that finds a deadline (a report's, a milestone's, a problem's): reminded by the
-    ladder's level 0 before it, urged by level 1 after it."""
+    ladder's reminder before it, urged by its urging rung after it."""
 
     enabled: StrictBool = True
 
@@ -128,33 +222,49 @@ class Checkpoint(_Strict):
     share: float = Field(strict=True, gt=0, le=1, description="of the annual plan, invested by that day")
 
 
-class InvestmentBehind(_Strict):
+class ConditionRule(_Strict):
+    """A rule that finds a condition (not a deadline): its chains start on `start_kind`, the
+    working day it is found."""
+
+    enabled: StrictBool = True
+    start_kind: NoticeKind = Field(default=NoticeKind.URGING, description="the rung its chains start on")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_start_level(cls, data: object) -> object:
+        return _start_kind(data)
+
+    @model_validator(mode="after")
+    def _a_rung(self) -> "ConditionRule":
+        if self.start_kind in (NoticeKind.REMINDER, NoticeKind.PRAISE):
+            raise ValueError(
+                tr("a condition rule's chains start on a rung after the deadline, not a reminder")
+            )
+        return self
+
+
+class InvestmentBehind(ConditionRule):
     """Investment behind the plan curve at checkpoints: a project below the share of its annual
     plan on a checkpoint day is urged the next working day (Xinchang: ~38 % by 30 June)."""
 
-    enabled: StrictBool = True
     checkpoints: list[Checkpoint] = Field(
         default_factory=lambda: [Checkpoint(on="06-30", share=0.38)], max_length=12
     )
-    start_level: Count = Field(default=1, ge=1, le=5)
 
 
-class NotMoving(_Strict):
+class NotMoving(ConditionRule):
     """开而未动: under construction, and no investment in `months` monthly reports running. The
     ladder's interview level by default (DOMAIN: "started but not moving" → 约谈)."""
 
-    enabled: StrictBool = True
     months: Count = Field(default=3, ge=1, le=12)
-    start_level: Count = Field(default=4, ge=1, le=5)
+    start_kind: NoticeKind = Field(default=NoticeKind.INTERVIEW, description="the rung its chains start on")
 
 
-class MovingSlowly(_Strict):
+class MovingSlowly(ConditionRule):
     """动而迟缓: under construction, and this year's investment to the latest report below `below`
     of the monthly plan to that month."""
 
-    enabled: StrictBool = True
     below: float = Field(strict=True, default=0.6, gt=0, le=1)
-    start_level: Count = Field(default=1, ge=1, le=5)
 
 
 class NoticeRules(_Strict):
@@ -170,7 +280,6 @@ class NoticeRules(_Strict):
     warning_working_days: Count = Field(
         default=2, ge=0, le=30, description="yellow: a standing notice due within this many working days"
     )
-    supervision_cosigned_by: str = Field(default="督查室", max_length=100)
     criticise_bottom_of_ranking: Count = Field(default=3, ge=0, le=50)
     praise_top_of_ranking: Count = Field(default=3, ge=0, le=50)
     report_due: Switch = Field(default_factory=Switch)
@@ -179,6 +288,24 @@ class NoticeRules(_Strict):
     investment_behind: InvestmentBehind = Field(default_factory=InvestmentBehind)
     not_moving: NotMoving = Field(default_factory=NotMoving)
     moving_slowly: MovingSlowly = Field(default_factory=MovingSlowly)
+
+    def starts(self) -> list[tuple[str, NoticeKind]]:
+        """(rule, the rung its chains start on) for each rule that can open a chain: the deadline
+        rules switched on start at urging (a reminder before, if the ladder has one), the
+        condition rules switched on at their start_kind, the ranking at criticism when it
+        criticises anyone. A failing assessment's referral is not checked here: a program may
+        have no accountability rung, and its referrals then close at once (`no_rung`)."""
+        out: list[tuple[str, NoticeKind]] = []
+        for name in ("report_due", "milestone_due", "problem_overdue"):
+            if getattr(self, name).enabled:
+                out.append((name, NoticeKind.URGING))
+        for name in ("investment_behind", "not_moving", "moving_slowly"):
+            rule = getattr(self, name)
+            if rule.enabled:
+                out.append((name, rule.start_kind))
+        if self.criticise_bottom_of_ranking > 0:
+            out.append(("ranking", NoticeKind.CRITICISM))
+        return out
 
 
 class ProblemRules(_Strict):
@@ -242,4 +369,18 @@ class ProgramSettings(_Strict):
         kinds = [s.kind for s in self.report_schedules]
         if len(kinds) != len(set(kinds)):
             raise ValueError(tr("report_schedules: one schedule per kind"))
+        return self
+
+    @model_validator(mode="after")
+    def _every_rule_has_its_rung(self) -> "ProgramSettings":
+        for rule, kind in self.notice_rules.starts():
+            if self.escalation_policy.rung(kind) is None:
+                raise ValueError(
+                    tr(
+                        "escalation_policy: notice rule {rule} starts its chains on the {kind} rung, "
+                        "which the ladder does not have; add the rung or switch the rule off",
+                        rule=rule,
+                        kind=word(NoticeKind, kind),
+                    )
+                )
         return self

@@ -199,6 +199,20 @@ class ChainState(StrEnum):
     CLOSED = "closed"
 
 
+class ChainClosed(StrEnum):
+    """Why a chain ended (notice_chain.closed_reason)."""
+
+    REPORT_FILED = "report_filed"  # the report period it chased was filed
+    MILESTONE_MET = "milestone_met"  # a report gave the milestone's actual date
+    PROBLEM_RESOLVED = "problem_resolved"  # the office confirmed the problem resolved
+    CAUGHT_UP = "caught_up"  # investment back above the plan curve
+    MOVING_AGAIN = "moving_again"  # a report shows investment again
+    RULE_SWITCHED_OFF = "rule_switched_off"  # the program switched the rule off
+    FEEDBACK_ACCEPTED = "feedback_accepted"  # the office accepted the unit's written feedback
+    PRAISED = "praised"  # a praise notice: nothing to chase
+    NO_RUNG = "no_rung"  # the ladder the chain keeps has no rung of the kind it was to climb to
+
+
 class NoticeRule(StrEnum):
     """What finds a matter to chase."""
 
@@ -268,6 +282,8 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("webhook_delivery", "state", check("state", DeliveryState)),
     ("notice_chain", "state", check("state", ChainState)),
     ("notice_chain", "rule", check("rule", NoticeRule)),
+    ("notice_chain", "closed_reason", check("closed_reason", ChainClosed)),
+    ("notice_chain", "start_kind", check("start_kind", NoticeKind)),
     ("notice", "state", check("state", NoticeState)),
     ("notice", "kind", check("kind", NoticeKind)),
     ("notice_action", "action", check("action", NoticeAction)),

@@ -22,6 +22,8 @@ from services.api.migrate import upgrade
 from shared.db import create_engine, plain_url
 from shared.settings import ApiSettings, NotifierSettings, RankerSettings
 
+pytest_plugins = ["tests.world"]  # the world of units and programs, for every test package
+
 ADMIN_URL = os.environ.get("DUBAN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DUBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]

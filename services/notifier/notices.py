@@ -1,11 +1,13 @@
-"""People's actions on notices, as the notifier applies them (the api records and validates them).
+"""People's actions on notices, as the notifier applies them (the api records and validates them),
+and the office's own notices. Each runs on the ladder's one clock (services/notifier/ladder.py):
 
-- feedback (书面反馈): the notice waits for the office's decision;
-- explanation (延期申请, before the deadline): the chain's clock pauses;
+- feedback (书面反馈): the notice waits for the office's decision, and the clock holds;
+- explanation (延期申请, before the deadline): the notice waits, and the clock holds;
 - accept: of feedback, the chain ends; of an explanation, the notice is due on the proposed day
-  and the ladder moves with it (its next rung comes the first working day after that day);
-- reject: of feedback (退办), the notice stands again due by a new deadline; of an explanation,
-  the clock resumes from where it paused (the days it stood paused are added to what was left).
+  and the rung above fires the first working day after it;
+- reject: of feedback (退办), the notice stands again due by the new deadline the office gave,
+  and the clock restarts from it; of an explanation, the clock resumes from where it held (the
+  working days it held are added to the notice's deadline).
 
 They are applied in the order they were recorded, whatever order their jobs run in.
 """
@@ -13,19 +15,17 @@ They are applied in the order they were recorded, whatever order their jobs run 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.notifier.sweep import close_notices, rung_at
+from services.notifier import chains, ladder
 from shared import calendar
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, NoticeActionRecord, NoticeChain, Program
-from shared.outbox import publish_event
 from shared.program_settings import EscalationPolicy, ProgramSettings
 from shared.queues import IssueNoticePayload, NoticeActionPayload, ReportFiledPayload
-from shared.vocabulary import ChainState, NoticeAction, NoticeRule, NoticeState, WebhookEvent
+from shared.vocabulary import ChainClosed, ChainState, NoticeAction, NoticeRule, NoticeState
 
 ANSWERABLE = (NoticeState.ISSUED, NoticeState.REOPENED)
 
@@ -78,117 +78,104 @@ async def _apply_one(session: AsyncSession, notice: Notice, done: NoticeActionPa
         return "chain already closed"
     when = done.at or at
     today = when.astimezone(OFFICE_TZ).date()
-    if done.action == NoticeAction.FEEDBACK:
+    if done.action in (NoticeAction.FEEDBACK, NoticeAction.EXPLANATION):
         if notice.state not in ANSWERABLE:
-            return f"notice {notice.state}: feedback kept, state unchanged"
-        notice.state = NoticeState.FEEDBACK_SUBMITTED
-        return "feedback submitted"
-    if done.action == NoticeAction.EXPLANATION:
-        if notice.state not in ANSWERABLE:
-            return f"notice {notice.state}: explanation kept, state unchanged"
-        notice.state = NoticeState.EXPLANATION_SUBMITTED
+            return f"notice {notice.state}: {done.action} kept, state unchanged"
+        feedback = done.action == NoticeAction.FEEDBACK
+        notice.state = NoticeState.FEEDBACK_SUBMITTED if feedback else NoticeState.EXPLANATION_SUBMITTED
         chain.paused_on = chain.paused_on or today
-        return "clock paused"
+        return "feedback submitted" if feedback else "clock paused"
     accepted = done.action == NoticeAction.ACCEPT
-    if done.decides == NoticeAction.FEEDBACK:
-        if accepted:
-            chain.state, chain.closed_reason, chain.closed_at, chain.next_level_on, chain.paused_on = (
-                ChainState.CLOSED, "feedback_accepted", when, None, None
-            )  # fmt: skip
-            await close_notices(session, [chain.id], "feedback_accepted", when)
-            return "chain closed"
+    if done.decides == NoticeAction.FEEDBACK and accepted:
+        await chains.close(session, ChainClosed.FEEDBACK_ACCEPTED, when, col(NoticeChain.id) == chain.id)
+        return "chain closed"
+    cal = await calendar.load(session, [today.year, today.year + 1])
+    paused_on, chain.paused_on = chain.paused_on, None
+    if done.decides == NoticeAction.FEEDBACK:  # 退办: due again by the office's new deadline
         notice.state = NoticeState.REOPENED
         notice.due_date = done.due_date or notice.due_date
-        return "reopened"
-    cal = await calendar.load(session, [today.year, today.year + 1])
-    notice.state = NoticeState.ISSUED
-    paused_on, chain.paused_on = chain.paused_on, None
-    if accepted and done.proposed_due_date is not None:
+        outcome = "reopened"
+    elif accepted and done.proposed_due_date is not None:
+        notice.state = NoticeState.ISSUED
         notice.due_date = chain.due_date = done.proposed_due_date
-        if chain.next_level_on is not None:
-            chain.next_level_on = cal.add_working_days(done.proposed_due_date, 1).date
-        return "deadline moved"
-    if paused_on is not None:
-        stood = cal.working_days_between(paused_on, today)
-        notice.due_date = cal.add_working_days(notice.due_date, stood).date
-        if chain.next_level_on is not None:
-            chain.next_level_on = cal.add_working_days(chain.next_level_on, stood).date
-    return "clock resumed"
+        outcome = "deadline moved"
+    else:
+        notice.state = NoticeState.ISSUED
+        if paused_on is not None:
+            notice.due_date = cal.add_working_days(
+                notice.due_date, cal.working_days_between(paused_on, today)
+            ).date
+        outcome = "clock resumed"
+    if chain.level == notice.level:  # the chain's standing rung: the clock runs from its deadline
+        chain.next_level_on = _next_day(chain, notice, cal)
+    return outcome
+
+
+def _next_day(chain: NoticeChain, notice: Notice, cal: calendar.WorkingCalendar) -> date | None:
+    """The day the rung above the chain's notice fires, from the notice's deadline (one clock)."""
+    policy = EscalationPolicy.model_validate(chain.policy)
+    rung = policy.rung(notice.kind)
+    return None if rung is None else ladder.next_day(policy, rung, notice.due_date, cal)
 
 
 async def report_filed(session: AsyncSession, done: ReportFiledPayload) -> str:
     """The period a chain chased was filed: the chain ends now, with its standing notices."""
-    closed = list(
-        await session.scalars(
-            update(NoticeChain)
-            .where(
-                col(NoticeChain.rule) == NoticeRule.REPORT_DUE,
-                col(NoticeChain.subject_type) == done.subject_type,
-                col(NoticeChain.subject_id) == done.subject_id,
-                col(NoticeChain.period) == done.period,
-                col(NoticeChain.state) == ChainState.OPEN,
-            )
-            .values(state=ChainState.CLOSED, closed_reason="report_filed", closed_at=done.filed_at,
-                    next_level_on=None, paused_on=None)
-            .returning(col(NoticeChain.id))
-        )
-    )  # fmt: skip
-    if not closed:
-        return "no open chain"
-    await close_notices(session, closed, "report_filed", done.filed_at)
-    return "chain closed"
-
-
-LEVEL_OF = {"urging": 1, "supervision": 2}
+    closed = await chains.close(
+        session,
+        ChainClosed.REPORT_FILED,
+        done.filed_at,
+        col(NoticeChain.rule) == NoticeRule.REPORT_DUE,
+        col(NoticeChain.subject_type) == done.subject_type,
+        col(NoticeChain.subject_id) == done.subject_id,
+        col(NoticeChain.period) == done.period,
+    )
+    return "chain closed" if closed else "no open chain"
 
 
 async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
-    """The office's own notice, under the id the api gave it (once, however often it arrives). Its
-    chain climbs the program's ladder from the first working day after its deadline."""
+    """The office's own notice, under the id the api gave it (once, however often it arrives), on
+    the ladder's rung of its kind: the rung above fires the first working day after its deadline."""
     issued_on = order.issued_at.astimezone(OFFICE_TZ).date()
     program = await session.get_one(Program, order.program_id)
     policy = ProgramSettings.model_validate(program.settings).escalation_policy
     cal = await calendar.load(session, [order.due_date.year, order.due_date.year + 1])
-    level = LEVEL_OF[order.kind]
-    chain_id = await session.scalar(
-        insert(NoticeChain)
-        .values(
-            program_id=order.program_id, rule=NoticeRule.MANUAL, subject_type=order.subject_type,
-            subject_id=order.subject_id, schedule_kind="manual", period=order.notice_id.hex[:16],
-            recipient_unit_id=order.recipient_unit_id, due_date=order.due_date,
-            policy=policy.model_dump(mode="json"), level=level, last_issued_on=issued_on,
-            next_level_on=_next(policy, level, order.due_date, cal), state=ChainState.OPEN,
-            opened_at=order.issued_at, title=_title(order.requirements),
-        )
-        .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
-        .returning(col(NoticeChain.id))
+    period = order.notice_id.hex[:16]
+    rung = policy.rung(order.kind)
+    opened = await chains.open_chains(
+        session,
+        program_id=order.program_id,
+        rule=NoticeRule.MANUAL,
+        policy=policy,
+        start_kind=order.kind,
+        openings=[
+            chains.Opening(
+                order.subject_type, order.subject_id, period, order.recipient_unit_id, order.due_date,
+                _title(order.requirements), None, "manual",
+            )
+        ],
+        at=order.issued_at,
+        closed=ChainClosed.NO_RUNG if rung is None else None,
     )  # fmt: skip
+    chain_id = opened.get((order.subject_id, period))
     if chain_id is None:
         return "duplicate"
-    await session.execute(
-        insert(Notice).values(
-            id=order.notice_id, chain_id=chain_id, program_id=order.program_id, kind=order.kind,
-            level=level, recipient_unit_id=order.recipient_unit_id, recipient="unit",
-            subject_type=order.subject_type, subject_id=order.subject_id, period=order.notice_id.hex[:16],
-            requirements=order.requirements, issued_on=issued_on, issued_at=order.issued_at,
-            due_date=order.due_date, state=NoticeState.ISSUED,
-        )
-    )  # fmt: skip
-    await publish_event(
-        session, event=WebhookEvent.NOTICE_ISSUED, subject_type="notice", subject_id=order.notice_id,
-        data={"kind": order.kind, "level": level, "due_date": str(order.due_date),
-              "recipient_unit_id": str(order.recipient_unit_id),
-              "matter": {"type": order.subject_type, "id": str(order.subject_id)}},
-        occurred_at=order.issued_at, producer="notifier",
+    if rung is None:  # the ladder lost the rung after the api took the notice
+        return f"the program's ladder has no {order.kind} rung: nothing issued"
+    await chains.issue(
+        session,
+        [
+            chains.Issue(
+                id=order.notice_id, chain_id=chain_id, program_id=order.program_id, kind=rung.kind,
+                level=rung.level, recipient_unit_id=order.recipient_unit_id, recipient=rung.recipient,
+                subject_type=order.subject_type, subject_id=order.subject_id, period=period,
+                requirements=order.requirements, due_date=order.due_date,
+                next_on=ladder.next_day(policy, rung, order.due_date, cal),
+            )
+        ],
+        today=issued_on,
+        at=order.issued_at,
     )  # fmt: skip
     return "issued"
-
-
-def _next(policy: EscalationPolicy, level: int, due: date, cal: calendar.WorkingCalendar) -> date | None:
-    """The next rung of an office's notice comes the first working day after its deadline, if
-    the ladder has one reached by time."""
-    rung = rung_at(policy, level + 1)
-    return cal.add_working_days(due, 1).date if rung and rung.after_working_days is not None else None
 
 
 def _title(text: str) -> str:

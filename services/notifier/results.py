@@ -8,24 +8,19 @@ and quarter (or assessment period): a republished version opens nothing twice.
 """
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.notifier.sweep import requirements
+from services.notifier import chains
 from shared import calendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program, Unit
-from shared.outbox import publish_event
+from shared.models import Program, Unit
 from shared.program_settings import ProgramSettings
 from shared.queues import EventPayload
-from shared.ranking import AssessmentPublished, RoundPublished
-from shared.vocabulary import ChainState, Grade, NoticeKind, NoticeRule, NoticeState, WebhookEvent
-
-CRITICISM, ACCOUNTABILITY = 3, 5  # the ladder's rungs (DOMAIN: "or bottom of a ranking", "failed assessment")
+from shared.ranking import AssessmentPublished, RankedUnit, RoundPublished
+from shared.vocabulary import ChainClosed, Grade, NoticeKind, NoticeRule, WebhookEvent
 
 
 async def consume(session: AsyncSession, happened: EventPayload) -> str:
@@ -47,17 +42,18 @@ async def _round(session: AsyncSession, done: RoundPublished, at: datetime) -> s
         rules.criticise_bottom_of_ranking if done.criticise_bottom is None else done.criticise_bottom
     )
     names = await _names(session, [u.unit_id for u in [*praise, *bottom]])
-    praised = criticised = 0
-    for u in praise:
-        title = f"{names[u.unit_id]}在 {done.quarter} 观摩评比中排名第 {u.rank} 名（综合得分 {u.score}）"
-        praised += await _praise(session, program, u.unit_id, f"{done.quarter}-praise", title, at)
-    for u in bottom:
-        title = f"{names[u.unit_id]}在 {done.quarter} 观摩评比中排名第 {u.rank} 名（综合得分 {u.score}）"
-        if not u.distinguishable:
-            title += "，与相邻名次差异不显著"
-        criticised += await _open(
-            session, program, NoticeRule.RANKING, u.unit_id, done.quarter, CRITICISM, title, at
-        )
+
+    def title(u: RankedUnit, criticised: bool = False) -> str:
+        said = f"{names[u.unit_id]}在 {done.quarter} 观摩评比中排名第 {u.rank} 名（综合得分 {u.score}）"
+        return said + "，与相邻名次差异不显著" if criticised and not u.distinguishable else said
+
+    praised = await _praise(
+        session, program, [(u.unit_id, title(u)) for u in praise], f"{done.quarter}-praise", at
+    )
+    criticised = await _open(
+        session, program, NoticeRule.RANKING, NoticeKind.CRITICISM,
+        [(u.unit_id, title(u, criticised=True)) for u in bottom], done.quarter, at,
+    )  # fmt: skip
     return f"{praised} praised, {criticised} criticised"
 
 
@@ -65,12 +61,11 @@ async def _assessment(session: AsyncSession, done: AssessmentPublished, at: date
     program = await session.get_one(Program, done.program_id)
     failed = [u for u in done.units if u.grade == Grade.FAIL]
     names = await _names(session, [u.unit_id for u in failed])
-    referred = 0
-    for u in failed:
-        title = f"{names[u.unit_id]} {done.period} 考核不合格（得分 {u.score}）"
-        referred += await _open(
-            session, program, NoticeRule.ASSESSMENT, u.unit_id, done.period, ACCOUNTABILITY, title, at
-        )
+    referred = await _open(
+        session, program, NoticeRule.ASSESSMENT, NoticeKind.ACCOUNTABILITY,
+        [(u.unit_id, f"{names[u.unit_id]} {done.period} 考核不合格（得分 {u.score}）") for u in failed],
+        done.period, at,
+    )  # fmt: skip
     return f"{referred} referred for accountability"
 
 
@@ -79,91 +74,68 @@ async def _names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return dict(rows.all())
 
 
-def _chain(
-    program: Program, rule: str, unit_id: uuid.UUID, period: str, level: int, title: str, at: datetime
-) -> dict[str, Any]:
+def _openings(
+    units: list[tuple[uuid.UUID, str]], period: str, rule: str, at: datetime, first_on: date | None
+) -> list[chains.Opening]:
+    """A unit's chain: the unit is its subject and recipient; found the day of the event."""
     today = at.astimezone(OFFICE_TZ).date()
-    return {
-        "program_id": program.id,
-        "rule": rule,
-        "subject_type": "unit",
-        "subject_id": unit_id,
-        "schedule_kind": rule,
-        "period": period,
-        "recipient_unit_id": unit_id,
-        "due_date": today,
-        "policy": ProgramSettings.model_validate(program.settings).escalation_policy.model_dump(mode="json"),
-        "level": -1,
-        "first_level": level,
-        "state": ChainState.OPEN,
-        "opened_at": at,
-        "title": title,
-    }
+    return [chains.Opening("unit", u, period, u, today, title, first_on, rule) for u, title in units]
 
 
 async def _open(
     session: AsyncSession,
     program: Program,
-    rule: str,
-    unit_id: uuid.UUID,
+    rule: NoticeRule,
+    kind: NoticeKind,
+    units: list[tuple[uuid.UUID, str]],
     period: str,
-    level: int,
-    title: str,
     at: datetime,
 ) -> int:
-    """A chain at `level`, issued by the next sweep in working hours."""
+    """A chain for each unit at the rung of `kind`, issued by the next sweep in working hours
+    (closed by it, `no_rung`, should the program's ladder have no such rung)."""
     today = at.astimezone(OFFICE_TZ).date()
     cal = await calendar.load(session, [today.year])
-    first = today if cal.is_working_day(today) else cal.next_working_day(today).date
-    opened = await session.scalar(
-        insert(NoticeChain)
-        .values(**_chain(program, rule, unit_id, period, level, title, at), next_level_on=first)
-        .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
-        .returning(col(NoticeChain.id))
+    opened = await chains.open_chains(
+        session,
+        program_id=program.id,
+        rule=rule,
+        policy=ProgramSettings.model_validate(program.settings).escalation_policy,
+        start_kind=kind,
+        openings=_openings(units, period, rule, at, cal.next_working_day(today).date),
+        at=at,
     )
-    return opened is not None
+    return len(opened)
 
 
 async def _praise(
-    session: AsyncSession, program: Program, unit_id: uuid.UUID, period: str, title: str, at: datetime
+    session: AsyncSession, program: Program, units: list[tuple[uuid.UUID, str]], period: str, at: datetime
 ) -> int:
-    """A praise notice, issued now; its chain is closed as it opens (nothing to chase)."""
-    chain = _chain(program, NoticeRule.RANKING, unit_id, period, 0, title, at)
-    chain_id = await session.scalar(
-        insert(NoticeChain)
-        .values(
-            **chain | {"level": 0, "state": ChainState.CLOSED, "closed_reason": "praised", "closed_at": at}
-        )
-        .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"])
-        .returning(col(NoticeChain.id))
+    """A praise notice for each unit, issued now: nothing to act on, so its chain is closed as it
+    opens (`praised`) and the notice stands without a deadline's colour."""
+    today = at.astimezone(OFFICE_TZ).date()
+    opened = await chains.open_chains(
+        session,
+        program_id=program.id,
+        rule=NoticeRule.RANKING,
+        policy=ProgramSettings.model_validate(program.settings).escalation_policy,
+        start_kind=NoticeKind.PRAISE,
+        openings=_openings(units, period, NoticeRule.RANKING, at, None),
+        at=at,
+        closed=ChainClosed.PRAISED,
     )
-    if chain_id is None:
-        return 0
-    notice_id = uuid.uuid4()
-    await session.execute(
-        insert(Notice).values(
-            id=notice_id,
-            chain_id=chain_id,
-            program_id=program.id,
-            kind=NoticeKind.PRAISE,
-            level=0,
-            recipient_unit_id=unit_id,
-            recipient="all_units",
-            subject_type="unit",
-            subject_id=unit_id,
-            period=period,
-            requirements=requirements(NoticeKind.PRAISE, title, chain["due_date"]),
-            issued_on=chain["due_date"],
-            issued_at=at,
-            due_date=chain["due_date"],
-            state=NoticeState.ISSUED,
-        )
-    )
-    await publish_event(
-        session, event=WebhookEvent.NOTICE_ISSUED, subject_type="notice", subject_id=notice_id,
-        data={"kind": NoticeKind.PRAISE.value, "level": 0, "due_date": str(chain["due_date"]),
-              "recipient_unit_id": str(unit_id),
-              "matter": {"type": "unit", "id": str(unit_id), "period": period}},
-        occurred_at=at, producer="notifier",
+    titles = dict(units)
+    issued = await chains.issue(
+        session,
+        [
+            chains.Issue(
+                chain_id=chain_id, program_id=program.id, kind=NoticeKind.PRAISE, level=0,
+                recipient_unit_id=unit_id, recipient="all_units", subject_type="unit", subject_id=unit_id,
+                period=period, requirements=chains.requirements(NoticeKind.PRAISE, titles[unit_id], today),
+                due_date=today, next_on=None,
+            )
+            for (unit_id, _), chain_id in opened.items()
+        ],
+        today=today,
+        at=at,
     )  # fmt: skip
-    return 1
+    return len(issued)

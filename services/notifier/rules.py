@@ -1,13 +1,15 @@
 """The rules that find what is late, each a SELECT over the report facts as of an instant.
 
-A rule answers with the matters that stand now — an unfiled report period, an unmet milestone, an
-unresolved problem, a project behind its plan — and the sweep opens a chain for each one whose
-first rung is due, and closes the open chains of that rule whose matter no longer stands (the
-report filed, the milestone met, the problem resolved, the investment caught up, the rule
-switched off). Deadline rules (reports, milestones, problems) climb the ladder from their
-deadline: a reminder before it, the urging notice after it. Condition rules (investment behind
-the plan curve, 开而未动, 动而迟缓) open at their own rung on the day they find the matter, and
-keep one open chain per project.
+Each rule is declared once in `RULES` (its finder, what ends its chains, its settings); adding
+one is a declaration, its finder and its test. A rule answers with the matters that stand now
+— an unfiled report period, an unmet milestone, an unresolved problem, a project behind its
+plan — and the sweep opens a chain for each one whose first rung is due, and closes the open
+chains of that rule whose matter no longer stands (the report filed, the milestone met, the
+problem resolved, the investment caught up, the rule switched off). Deadline rules (reports,
+milestones, problems) climb the ladder from their deadline: a reminder before it, the urging
+notice after it. Condition rules (investment behind the plan curve, 开而未动, 动而迟缓) open at
+the rung of their `start_kind` on the day they find the matter; 开而未动 and 动而迟缓 keep one
+open chain per project.
 """
 
 import uuid
@@ -27,8 +29,16 @@ from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.i18n import word
 from shared.models import Milestone, Problem, Program, Project, ProjectReport, Unit
-from shared.program_settings import ProgramSettings
-from shared.vocabulary import NoticeRule, ProblemState, ProjectStage, ProjectStatus, ScheduleKind
+from shared.program_settings import ConditionRule, NoticeRules, ProgramSettings, Switch
+from shared.vocabulary import (
+    ChainClosed,
+    NoticeKind,
+    NoticeRule,
+    ProblemState,
+    ProjectStage,
+    ProjectStatus,
+    ScheduleKind,
+)
 
 HORIZON = timedelta(days=60)  # deadlines further off than this cannot need a reminder yet
 
@@ -49,11 +59,13 @@ class Matter:
 
 @dataclass(frozen=True)
 class Found:
+    """What a rule found as of the instant, and how its chains run."""
+
     rule: NoticeRule
     matters: list[Matter]
-    closed_reason: str  # why an open chain whose matter is no longer found ends
+    closes: ChainClosed  # why an open chain whose matter is no longer found ends
     per_subject: bool = False  # one open chain per subject, whatever its period
-    first_level: int | None = None  # a condition rule's first rung
+    start_kind: NoticeKind | None = None  # a condition rule's first rung; None: a deadline's ladder
 
 
 @dataclass(frozen=True)
@@ -329,56 +341,57 @@ async def moving_slowly(ctx: Context) -> list[Matter]:
 Finder = Callable[[Context], Coroutine[Any, Any, list[Matter]]]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A notice rule, declared once: its finder, what ends its chains, and its settings (a
+    deadline rule's `Switch`, or a condition rule's with the rung its chains start on)."""
+
+    name: NoticeRule
+    finder: Finder
+    closes: ChainClosed
+    settings: Callable[[NoticeRules], Switch | ConditionRule]
+    per_subject: bool = False
+
+    def start_kind(self, rules: NoticeRules) -> NoticeKind | None:
+        chosen = self.settings(rules)
+        return chosen.start_kind if isinstance(chosen, ConditionRule) else None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(NoticeRule.REPORT_DUE, report_due, ChainClosed.REPORT_FILED, lambda r: r.report_due),
+    Rule(NoticeRule.MILESTONE_DUE, milestone_due, ChainClosed.MILESTONE_MET, lambda r: r.milestone_due),
+    Rule(
+        NoticeRule.PROBLEM_OVERDUE, problem_overdue, ChainClosed.PROBLEM_RESOLVED, lambda r: r.problem_overdue
+    ),
+    Rule(
+        NoticeRule.INVESTMENT_BEHIND, investment_behind, ChainClosed.CAUGHT_UP, lambda r: r.investment_behind
+    ),
+    Rule(
+        NoticeRule.NOT_MOVING, not_moving, ChainClosed.MOVING_AGAIN, lambda r: r.not_moving, per_subject=True
+    ),
+    Rule(
+        NoticeRule.MOVING_SLOWLY,
+        moving_slowly,
+        ChainClosed.CAUGHT_UP,
+        lambda r: r.moving_slowly,
+        per_subject=True,
+    ),
+)
+
+
 async def find(ctx: Context) -> list[Found]:
     """What each of the program's rules finds as of the instant (nothing for a rule switched off,
     so its open chains close)."""
-    rules = ctx.settings.notice_rules
-    table: list[tuple[NoticeRule, bool, Finder, str, bool, int | None]] = [
-        (NoticeRule.REPORT_DUE, rules.report_due.enabled, report_due, "report_filed", False, None),
-        (NoticeRule.MILESTONE_DUE, rules.milestone_due.enabled, milestone_due, "milestone_met", False, None),
-        (
-            NoticeRule.PROBLEM_OVERDUE,
-            rules.problem_overdue.enabled,
-            problem_overdue,
-            "problem_resolved",
-            False,
-            None,
-        ),
-        (
-            NoticeRule.INVESTMENT_BEHIND,
-            rules.investment_behind.enabled,
-            investment_behind,
-            "caught_up",
-            False,
-            rules.investment_behind.start_level,
-        ),
-        (
-            NoticeRule.NOT_MOVING,
-            rules.not_moving.enabled,
-            not_moving,
-            "moving_again",
-            True,
-            rules.not_moving.start_level,
-        ),
-        (
-            NoticeRule.MOVING_SLOWLY,
-            rules.moving_slowly.enabled,
-            moving_slowly,
-            "caught_up",
-            True,
-            rules.moving_slowly.start_level,
-        ),
-    ]
     out = []
-    for rule, enabled, finder, reason, per_subject, first_level in table:
-        matters = await finder(ctx) if enabled else []
+    for rule in RULES:
+        enabled = rule.settings(ctx.settings.notice_rules).enabled
         out.append(
             Found(
-                rule,
-                matters,
-                reason if enabled else "rule_switched_off",
-                per_subject=per_subject,
-                first_level=first_level,
+                rule.name,
+                await rule.finder(ctx) if enabled else [],
+                rule.closes if enabled else ChainClosed.RULE_SWITCHED_OFF,
+                per_subject=rule.per_subject,
+                start_kind=rule.start_kind(ctx.settings.notice_rules),
             )
         )
     return out

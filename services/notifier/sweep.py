@@ -8,69 +8,46 @@ going live mid-year enters the months before as history); an open chain whose ma
 longer found is closed with its notices — unless the chain opened or climbed after the sweep's
 instant: a replay behind the live clock never closes what the live clock has since chased.
 Then every open chain whose next rung is due by today (an index over open chains: the cost grows
-with what is open, not with history) climbs one rung —
+with what is open, not with history) climbs one rung on the one clock (services/notifier/ladder):
 
-- a deadline's chain starts counted from the deadline: `after_working_days` before its last day
-  when negative (the reminder, 2 working days before it), else that many working days after the
-  first working day past it (the urging notice, on that day); a condition rule's chain starts at
-  its own rung on the day it finds the matter;
-- every later level: `after_working_days` after the day the previous level was issued.
+- a deadline's chain starts with the reminder (`before_working_days` before the deadline) or,
+  once the deadline has passed, with urging (the first working day after it); a condition's or
+  an event's chain starts at the rung of its start kind on the day it is found;
+- each notice is due on the last of the working days its rung gives; the rung above fires the
+  first working day after that.
 
-A sweep issues at most one rung per chain: the highest of those counted from the deadline that
-is due, or the next one. A higher rung supersedes the lower ones still standing. A paused chain
-(an explanation awaiting the office) does not climb. Quiet hours: nothing is issued outside
-working hours (08:30–17:30, Beijing) or on a day off; it waits for the next working morning (a
-make-up Saturday is a working day). Closing goes on at any hour. Exactly one notice per (chain,
-level) and one chain per (rule, subject, period): unique keys written in the sweep's transaction,
-so a sweep run twice, or killed and run again, issues nothing twice. One sweep at a time (an
-advisory lock), however many workers run the cron.
+A chain whose ladder has no rung of its start kind is closed (`no_rung`): it never loops. A
+chain waiting on the office (feedback or an explanation) does not climb. A higher rung
+supersedes the lower one still standing. Quiet hours: nothing is issued outside working hours
+(08:30–17:30, Beijing) or on a day off; it waits for the next working morning (a make-up
+Saturday is a working day). Closing goes on at any hour. Exactly one notice per (chain, level)
+and one chain per (rule, subject, period): unique keys written in the sweep's transaction, so a
+sweep run twice, or killed and run again, issues nothing twice. One sweep at a time (an
+advisory lock), however many workers run the cron. Every write goes through
+services/notifier/chains.py.
 """
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Uuid, bindparam, exists, func, select, text, tuple_, update
+from sqlalchemy import ARRAY, String, Uuid, bindparam, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.notifier import rules
+from services.notifier import chains, ladder, rules
 from shared import calendar
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeChain, Program, Webhook
-from shared.outbox import publish_events
-from shared.program_settings import EscalationLevel, EscalationPolicy, ProgramSettings
-from shared.queues import EventPayload
-from shared.vocabulary import ChainState, NoticeKind, NoticeState, WebhookEvent
+from shared.models import Notice, NoticeChain, Program
+from shared.program_settings import EscalationPolicy, ProgramSettings
+from shared.vocabulary import ChainClosed, ChainState
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK = 0x6475_6261_6E01  # pg_advisory_xact_lock key: one sweep at a time
-FROM_DEADLINE = (0, 1)  # levels whose day counts from the deadline
 WORKING_HOURS = (time(8, 30), time(17, 30))  # Beijing time: notices go out within them only
-STANDING = (
-    NoticeState.ISSUED,
-    NoticeState.FEEDBACK_SUBMITTED,
-    NoticeState.EXPLANATION_SUBMITTED,
-    NoticeState.REOPENED,
-)
-CHUNK = 1000  # rows per multi-row INSERT (asyncpg takes at most 32,767 parameters)
-REQUIREMENTS = {
-    NoticeKind.REMINDER: "{matter}：将于 {due} 到期，请按时完成。",
-    NoticeKind.URGING: "{matter}：已到期未完成，请立即办理并书面反馈结果；确实无法按期完成的，书面说明原因。",
-    NoticeKind.SUPERVISION: "{matter}：经催办仍未办结，请单位负责人督促办理，并书面说明原因。",
-    NoticeKind.CRITICISM: "{matter}：经催办、督办仍未办结，予以通报批评。",
-    NoticeKind.INTERVIEW: "{matter}：请单位主要负责人接受约谈，限期整改。",
-    NoticeKind.ACCOUNTABILITY: "{matter}：移交纪检监察和组织部门问责。",
-    NoticeKind.PRAISE: "{matter}：予以通报表扬。",
-}
-
-
-def requirements(kind: str, title: str, due: date) -> str:
-    return REQUIREMENTS[NoticeKind(kind)].format(matter=title, due=due)
 
 
 @dataclass
@@ -81,26 +58,6 @@ class Outcome:
 
     def as_dict(self) -> dict[str, int]:
         return {"opened": self.opened, "issued": self.issued, "closed": self.closed}
-
-
-def level_day(
-    policy: EscalationPolicy, level: int, due: date, previous: date | None, cal: WorkingCalendar
-) -> date | None:
-    """The day `level` comes due in a chain for a deadline on `due` (its last day), the
-    previous level having been issued on `previous`; None when time never brings it."""
-    rung = rung_at(policy, level)
-    if rung is None or rung.after_working_days is None:
-        return None
-    after = rung.after_working_days
-    if level in FROM_DEADLINE:
-        return cal.add_working_days(due, after if after < 0 else after + 1).date
-    if previous is None:
-        return None
-    return cal.add_working_days(previous, after).date
-
-
-def rung_at(policy: EscalationPolicy, level: int) -> EscalationLevel | None:
-    return next((r for r in policy.levels if r.level == level), None)
 
 
 def quiet(as_of: datetime, cal: WorkingCalendar) -> bool:
@@ -132,20 +89,6 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> 
     return outcome.as_dict()
 
 
-def _first_level(policy: EscalationPolicy, due: date, cal: WorkingCalendar, today: date) -> int | None:
-    """The highest level counted from the deadline that is due by `today`."""
-    due_levels = [
-        lv for lv in FROM_DEADLINE if (day := level_day(policy, lv, due, None, cal)) and day <= today
-    ]
-    return max(due_levels) if due_levels else None
-
-
-def _first_day(policy: EscalationPolicy, due: date, cal: WorkingCalendar) -> date | None:
-    """The day a deadline's chain opens: its earliest level counted from the deadline."""
-    days = [d for lv in FROM_DEADLINE if (d := level_day(policy, lv, due, None, cal))]
-    return min(days) if days else None
-
-
 def _array(values: list[Any], kind: Any) -> Any:
     return bindparam(None, values, type_=ARRAY(kind))
 
@@ -163,81 +106,19 @@ async def _close(
         standing = tuple_(col(NoticeChain.subject_id), col(NoticeChain.period)).in_(
             select(func.unnest(subjects), func.unnest(periods))
         )
-    closed = list(
-        await session.scalars(
-            update(NoticeChain)
-            .where(
-                col(NoticeChain.program_id) == program.id,
-                col(NoticeChain.rule) == found.rule,
-                col(NoticeChain.state) == ChainState.OPEN,
-                ~standing,
-                # a sweep as of an instant before the chain's last step (a replay behind the live
-                # clock) saw a world the chain has moved past: it leaves the chain alone
-                col(NoticeChain.opened_at) <= as_of,
-                ~exists().where(col(Notice.chain_id) == col(NoticeChain.id), col(Notice.issued_at) > as_of),
-            )
-            .values(
-                state=ChainState.CLOSED,
-                closed_reason=found.closed_reason,
-                closed_at=as_of,
-                next_level_on=None,
-                paused_on=None,
-            )
-            .returning(col(NoticeChain.id))
-        )
-    )
-    if closed:
-        await close_notices(session, closed, found.closed_reason, as_of)
-    outcome.closed += len(closed)
-
-
-async def close_notices(session: AsyncSession, chain_ids: list[Any], reason: str, at: datetime) -> None:
-    """Close the standing notices of closed chains, each a `notice.closed` event."""
-    ended = await session.execute(
-        update(Notice)
-        .where(col(Notice.chain_id).in_(chain_ids), col(Notice.state).in_(STANDING))
-        .values(state=NoticeState.CLOSED, closed_at=at)
-        .returning(
-            col(Notice.id),
-            col(Notice.kind),
-            col(Notice.level),
-            col(Notice.period),
-            col(Notice.subject_type),
-            col(Notice.subject_id),
-            col(Notice.recipient_unit_id),
-        )
-    )
-    await _announce(
+    closed = await chains.close(
         session,
-        [
-            EventPayload(
-                event=WebhookEvent.NOTICE_CLOSED,
-                subject_type="notice",
-                subject_id=notice_id,
-                occurred_at=at,
-                data={
-                    "kind": kind,
-                    "level": level,
-                    "reason": reason,
-                    "recipient_unit_id": str(unit),
-                    "matter": {"type": subject_type, "id": str(subject_id), "period": period},
-                },
-            )
-            for notice_id, kind, level, period, subject_type, subject_id, unit in ended.all()
-        ],
+        found.closes,
+        as_of,
+        col(NoticeChain.program_id) == program.id,
+        col(NoticeChain.rule) == found.rule,
+        ~standing,
+        # a sweep as of an instant before the chain's last step (a replay behind the live
+        # clock) saw a world the chain has moved past: it leaves the chain alone
+        col(NoticeChain.opened_at) <= as_of,
+        ~exists().where(col(Notice.chain_id) == col(NoticeChain.id), col(Notice.issued_at) > as_of),
     )
-
-
-_OPEN = text(
-    "INSERT INTO notice_chain (id, program_id, rule, subject_type, subject_id, schedule_kind, period, "
-    "recipient_unit_id, due_date, policy, level, first_level, next_level_on, state, opened_at, title) "
-    "SELECT gen_random_uuid(), :program, :rule, v.subject_type, v.subject_id, v.kind, v.period, v.recipient, "
-    "v.due, CAST(:policy AS jsonb), -1, CAST(:first_level AS integer), v.first, 'open', :as_of, v.title "
-    "FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[]), CAST(:kinds AS text[]), "
-    "CAST(:periods AS text[]), CAST(:recipients AS uuid[]), CAST(:dues AS date[]), CAST(:firsts AS date[]), "
-    "CAST(:titles AS text[])) AS v(subject_type, subject_id, kind, period, recipient, due, first, title) "
-    "ON CONFLICT (rule, subject_type, subject_id, period) DO NOTHING"
-)
+    outcome.closed += len(closed)
 
 
 async def _open(
@@ -250,8 +131,7 @@ async def _open(
     outcome: Outcome,
 ) -> None:
     """Open a chain for each matter found whose first rung is due by today (never twice), unless
-    its deadline falls before the program's `chase_from`: one INSERT … SELECT FROM unnest(…) … ON
-    CONFLICT DO NOTHING."""
+    its deadline falls before the program's `chase_from`."""
     today = as_of.astimezone(OFFICE_TZ).date()
     policy = settings.escalation_policy
     busy: set[Any] = set()
@@ -265,76 +145,42 @@ async def _open(
                 )
             )
         )
-    first_days: dict[date, date | None] = {}
-    due: list[tuple[rules.Matter, date]] = []
+    opening_days: dict[date, date] = {}
+    due: list[chains.Opening] = []
     since = settings.notice_rules.chase_from
     for m in found.matters:
         if m.subject_id in busy or (since is not None and m.due < since):
             continue
-        if found.first_level is None:
-            if m.due not in first_days:
-                first_days[m.due] = _first_day(policy, m.due, cal)
-            first = first_days[m.due]
+        if found.start_kind is None:
+            if m.due not in opening_days:
+                opening_days[m.due] = ladder.opening_day(policy, m.due, cal)
+            first: date | None = opening_days[m.due]
         else:
             first = m.first_on
         if first is not None and first <= today:
-            due.append((m, first))
-    if not due:
-        return
-    opened = await session.execute(
-        _OPEN,
-        {
-            "program": program.id,
-            "rule": str(found.rule),
-            "policy": policy.model_dump_json(),
-            "first_level": found.first_level,
-            "as_of": as_of,
-            "types": [m.subject_type for m, _ in due],
-            "ids": [m.subject_id for m, _ in due],
-            "kinds": [m.kind or str(found.rule) for m, _ in due],
-            "periods": [m.period for m, _ in due],
-            "recipients": [m.recipient_unit_id for m, _ in due],
-            "dues": [m.due for m, _ in due],
-            "firsts": [first for _, first in due],
-            "titles": [m.title for m, _ in due],
-        },
+            kind = m.kind or str(found.rule)
+            due.append(
+                chains.Opening(
+                    m.subject_type, m.subject_id, m.period, m.recipient_unit_id, m.due, m.title, first, kind
+                )
+            )
+    opened = await chains.open_chains(
+        session,
+        program_id=program.id,
+        rule=found.rule,
+        policy=policy,
+        start_kind=found.start_kind,
+        openings=due,
+        at=as_of,
     )
-    outcome.opened += opened.rowcount  # type: ignore[attr-defined]
+    outcome.opened += len(opened)
 
 
-_ISSUE = text(
-    "INSERT INTO notice (id, chain_id, program_id, kind, level, recipient_unit_id, recipient, subject_type, "
-    "subject_id, period, requirements, issued_on, issued_at, due_date, state, parent_id) "
-    "SELECT v.id, v.chain_id, v.program_id, v.kind, v.level, v.recipient_unit_id, v.recipient, "
-    "v.subject_type, v.subject_id, v.period, v.requirements, :today, :as_of, v.due_date, 'issued', "
-    "(SELECT p.id FROM notice p WHERE p.chain_id = v.chain_id AND p.level = v.previous) "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:chains AS uuid[]), CAST(:programs AS uuid[]), "
-    "CAST(:kinds AS text[]), CAST(:levels AS integer[]), CAST(:units AS uuid[]), "
-    "CAST(:recipients AS text[]), "
-    "CAST(:types AS text[]), CAST(:subjects AS uuid[]), CAST(:periods AS text[]), "
-    "CAST(:requirements AS text[]), CAST(:dues AS date[]), CAST(:previous AS integer[])) "
-    "AS v(id, chain_id, program_id, kind, level, recipient_unit_id, recipient, subject_type, subject_id, "
-    "period, requirements, due_date, previous) "
-    "ON CONFLICT (chain_id, level) DO NOTHING RETURNING chain_id, parent_id"
-)
-# The rung a chain climbs from is the only one of it still standing (each climb supersedes the
-# one before), so superseding is by the issued notices' parents: a lookup by primary key, whatever
-# the planner believes of the notices this very transaction wrote (a join on (chain, level <)
-# met its estimate of one standing notice with a nested loop over all of them: 15 s for 10,000).
-_SUPERSEDE = text(
-    "UPDATE notice SET state = 'superseded' "
-    "WHERE id = ANY(CAST(:parents AS uuid[])) AND state = ANY(CAST(:standing AS text[]))"
-)
-_CLIMBED = text(
-    "UPDATE notice_chain c SET level = v.level, last_issued_on = :today, next_level_on = v.next "
-    "FROM unnest(CAST(:chains AS uuid[]), CAST(:levels AS integer[]), CAST(:nexts AS date[])) "
-    "AS v(id, level, next) WHERE c.id = v.id"
-)
 _CHAIN_COLUMNS = (
     NoticeChain.id,
     NoticeChain.program_id,
     NoticeChain.level,
-    NoticeChain.first_level,
+    NoticeChain.start_kind,
     NoticeChain.due_date,
     NoticeChain.policy,
     NoticeChain.recipient_unit_id,
@@ -353,10 +199,9 @@ async def _climb(
     outcome: Outcome,
 ) -> None:
     """Each open chain whose next rung is due by today issues it (one rung per sweep): the chains
-    read and locked in one SELECT, their notices, supersessions, next days and events written in
-    one statement each."""
+    read and locked in one SELECT, then written through services/notifier/chains.py."""
     today = as_of.astimezone(OFFICE_TZ).date()
-    chains = (
+    due = (
         await session.execute(
             select(*(col(c) for c in _CHAIN_COLUMNS))
             .where(
@@ -369,114 +214,59 @@ async def _climb(
         )
     ).all()
     policies: dict[str, EscalationPolicy] = {}
-    issuing: list[dict[str, Any]] = []
+    issuing: list[chains.Issue] = []
     stuck: list[Any] = []  # at the top of their ladder by time: nothing more comes by itself
-    for chain in chains:
+    rungless: list[Any] = []  # their ladder has no rung of their start kind
+    for chain in due:
         key = json.dumps(chain.policy, sort_keys=True)
         policy = policies.get(key) or policies.setdefault(key, EscalationPolicy.model_validate(chain.policy))
         if chain.level >= 0:
-            level: int | None = chain.level + 1
-        elif chain.first_level is not None:
-            level = chain.first_level
-        else:
-            level = _first_level(policy, chain.due_date, cal, today)
-            if level == 0 and today > chain.due_date:
-                continue  # the reminder's moment passed with the deadline: the urging notice comes next
-        rung = rung_at(policy, level) if level is not None else None
-        if rung is None:
-            if chain.level >= 0:
+            current = policy.at(chain.level)
+            rung = policy.above(current) if current is not None else None
+            if rung is None or not rung.by_time:
                 stuck.append(chain.id)
-            continue
-        days = settings[chain.program_id].notice_rules.default_due_in_working_days
+                continue
+        else:
+            try:
+                rung = ladder.first_rung(policy, chain.start_kind, chain.due_date, today)
+            except ladder.NoRung:
+                rungless.append(chain.id)
+                continue
+            if rung is None:
+                continue  # a deadline's chain with no reminder, before its deadline
+        step = ladder.step(
+            policy,
+            rung,
+            today,
+            cal,
+            deadline=chain.due_date,
+            default_days=settings[chain.program_id].notice_rules.default_due_in_working_days,
+        )
         issuing.append(
-            {
-                "id": uuid.uuid4(),
-                "chain_id": chain.id,
-                "program_id": chain.program_id,
-                "kind": str(rung.kind),
-                "level": rung.level,
-                "recipient_unit_id": chain.recipient_unit_id,
-                "recipient": rung.recipient,
-                "subject_type": chain.subject_type,
-                "subject_id": chain.subject_id,
-                "period": chain.period,
-                "requirements": requirements(rung.kind, chain.title, chain.due_date),
-                "due_date": chain.due_date if rung.level == 0 else cal.add_working_days(today, days).date,
-                "previous": chain.level,
-                "next": level_day(policy, rung.level + 1, chain.due_date, today, cal),
-            }
+            chains.Issue(
+                chain_id=chain.id,
+                program_id=chain.program_id,
+                kind=rung.kind,
+                level=rung.level,
+                recipient_unit_id=chain.recipient_unit_id,
+                recipient=rung.recipient,
+                subject_type=chain.subject_type,
+                subject_id=chain.subject_id,
+                period=chain.period,
+                requirements=chains.requirements(rung.kind, chain.title, chain.due_date),
+                due_date=step.due,
+                next_on=step.next_on,
+            )
         )
     if stuck:
         await session.execute(
             update(NoticeChain).where(col(NoticeChain.id).in_(stuck)).values(next_level_on=None)
         )
-    if not issuing:
-        return
-
-    def column(name: str) -> list[Any]:
-        return [row[name] for row in issuing]
-
-    done = await session.execute(
-        _ISSUE,
-        {
-            "today": today,
-            "as_of": as_of,
-            "ids": column("id"),
-            "chains": column("chain_id"),
-            "programs": column("program_id"),
-            "kinds": column("kind"),
-            "levels": column("level"),
-            "units": column("recipient_unit_id"),
-            "recipients": column("recipient"),
-            "types": column("subject_type"),
-            "subjects": column("subject_id"),
-            "periods": column("period"),
-            "requirements": column("requirements"),
-            "dues": column("due_date"),
-            "previous": column("previous"),
-        },
-    )
-    written = done.all()
-    issued = {chain_id for chain_id, _ in written}
-    parents = [parent for _, parent in written if parent is not None]
-    issuing = [row for row in issuing if row["chain_id"] in issued]
-    outcome.issued += len(issuing)
-    climbed = {"chains": column("chain_id"), "levels": column("level")}
-    if parents:
-        await session.execute(_SUPERSEDE, {"parents": parents, "standing": [str(s) for s in STANDING]})
-    await session.execute(_CLIMBED, climbed | {"today": today, "nexts": column("next")})
-    await _announce(session, [_issued(row, as_of) for row in issuing])
-
-
-async def _announce(session: AsyncSession, events: list[EventPayload]) -> None:
-    """Publish the events an active webhook subscribes to. The rest would each be a queue job that
-    fans out to no one, and a sweep issuing 10,000 notices would put every filing and webhook
-    behind them."""
-    if not events:
-        return
-    wanted = set(
-        await session.scalars(
-            select(func.unnest(col(Webhook.events))).where(col(Webhook.is_active)).distinct()
+    if rungless:
+        outcome.closed += len(
+            await chains.close(session, ChainClosed.NO_RUNG, as_of, col(NoticeChain.id).in_(rungless))
         )
-    )
-    await publish_events(session, [e for e in events if e.event in wanted], producer="notifier")
+    outcome.issued += len(await chains.issue(session, issuing, today=today, at=as_of))
 
 
-def _issued(row: dict[str, Any], at: datetime) -> EventPayload:
-    """The `notice.issued` event, for the signed webhooks of those who see the recipient unit."""
-    return EventPayload(
-        event=WebhookEvent.NOTICE_ISSUED,
-        subject_type="notice",
-        subject_id=row["id"],
-        occurred_at=at,
-        data={
-            "kind": row["kind"],
-            "level": row["level"],
-            "due_date": str(row["due_date"]),
-            "recipient_unit_id": str(row["recipient_unit_id"]),
-            "matter": {"type": row["subject_type"], "id": str(row["subject_id"]), "period": row["period"]},
-        },
-    )
-
-
-__all__ = ["close_notices", "level_day", "quiet", "requirements", "rung_at", "sweep"]
+__all__ = ["quiet", "sweep"]

@@ -43,10 +43,12 @@ class NoticeChain(SQLModel, table=True):
     last_issued_on: date | None = None
     next_level_on: date | None = None
     paused_on: date | None = None  # an explanation (延期申请) paused the clock on this day
-    first_level: int | None = None  # a condition rule's first rung; None: the ladder from the deadline
+    # the kind of rung it starts on (a condition's or an event's chain); None: a deadline's chain
+    # (the reminder before the deadline, urging after it)
+    start_kind: str | None = Field(default=None, max_length=32)
     title: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     state: str = Field(default="open", max_length=16)
-    closed_reason: str | None = Field(default=None, max_length=64)
+    closed_reason: str | None = Field(default=None, max_length=64)  # a ChainClosed
     opened_at: datetime = timestamp(nullable=False)
     closed_at: datetime | None = timestamp()
 

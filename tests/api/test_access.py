@@ -14,7 +14,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.conftest import World
+from tests.world import World
 
 PRINCIPALS = [
     "p_admin",

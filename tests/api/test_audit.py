@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.migrate import upgrade
 from shared.db import plain_url
-from tests.api.conftest import World
 from tests.conftest import REDIS_URL, create_database, drop_database
+from tests.world import World
 
 
 async def test_each_change_is_audited_with_who_what_and_before_after(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.auth.principal import issue_token
 from shared import clock
 from shared.settings import ApiSettings
-from tests.api.conftest import PASSWORD, World
+from tests.world import PASSWORD, World
 
 
 async def sign_in(client: AsyncClient, username: str, password: str) -> object:

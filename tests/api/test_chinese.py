@@ -7,8 +7,7 @@ import re
 from httpx import AsyncClient
 
 from shared import clock
-from tests.api.conftest import World
-from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
+from tests.world import World, at
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -21,7 +20,7 @@ def _chinese(text: str) -> bool:
 
 async def test_a_bad_report_is_refused_in_chinese_naming_the_template_columns(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
 ) -> None:
     url = f"/api/v1/projects/{approved.projects['A'].id}/reports"
     body = {"period": "2018-05", "investment_month": "-1", "progress_percent": "120"}
@@ -44,7 +43,7 @@ async def test_a_bad_report_is_refused_in_chinese_naming_the_template_columns(
 
 async def test_a_rule_of_the_filing_and_a_state_are_said_in_chinese(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
 ) -> None:
     """The service's own words (a period before the project starts) and a 409 naming a status."""
     world = approved

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.models import Project, ProjectReport
-from tests.api.conftest import World
-from tests.api.test_reports import at
+from tests.world import World, at
 
 
 def _sheet(rows: list[list[object]]) -> bytes:

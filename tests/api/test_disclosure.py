@@ -10,8 +10,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from tests.api.conftest import World
-from tests.api.test_projects import new_project
+from tests.world import World, new_project
 
 # The OC4IDS 0.9 schema and codelists, copied unchanged from the standard (see its README).
 OC4IDS = Path(__file__).resolve().parents[1] / "data" / "oc4ids"

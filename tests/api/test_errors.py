@@ -12,7 +12,7 @@ from shared.models import OutboxMessage, Ping, Unit
 from shared.outbox import add_message
 from shared.queues import Job, PingPayload, Target
 from shared.settings import ApiSettings
-from tests.api.conftest import World
+from tests.world import World
 
 PROBLEM = "application/problem+json"
 

@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from openpyxl import Workbook, load_workbook
 
 from services.api.projects.excel import HEADERS
-from tests.api.conftest import World
+from tests.world import World
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.api.idempotency import lock_id
 from shared.models import IdempotencyRecord, OutboxMessage, Ping
-from tests.api.conftest import World
+from tests.world import World
 
 
 async def count(session: AsyncSession, model: type) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.api.conftest import World
+from tests.world import World
 
 
 async def _spec(client: AsyncClient) -> dict[str, Any]:
@@ -106,7 +106,8 @@ async def test_bounds_are_json_schemas_own_and_every_declared_form_is_taken(
     is a JSON number, not "1_0" or true."""
     schemas = (await _spec(client))["components"]["schemas"]
     for schema, field, low, high in (
-        ("EscalationLevel", "after_working_days", -30, 120),
+        ("EscalationLevel", "working_days", 0, 120),
+        ("EscalationLevel", "before_working_days", 1, 30),
         ("RejectIn", "due_in_working_days", 1, 60),
         ("ReportSchedule", "due_weekday", 1, 7),
         ("ReportSchedule", "due_day", 1, 28),

@@ -5,8 +5,8 @@ from arq.connections import ArqRedis
 from httpx import AsyncClient
 
 from shared import clock
-from tests.api.conftest import World
 from tests.helpers import closed_port
+from tests.world import World
 
 
 async def test_healthz_answers(operator: AsyncClient) -> None:

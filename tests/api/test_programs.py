@@ -4,7 +4,7 @@ from uuid import uuid4
 
 from httpx import AsyncClient
 
-from tests.api.conftest import World
+from tests.world import World
 
 
 def new_program(world: World, **extra: object) -> dict[str, object]:

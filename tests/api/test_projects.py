@@ -9,33 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import OutboxMessage
-from tests.api.conftest import World
-
-
-def new_project(world: World, unit: str = "A", **extra: Any) -> dict[str, Any]:
-    return {
-        "program_id": str(world.programs["P"].id),
-        "code": f"LC-{uuid4().hex[:6]}",
-        "name": "栾川县伏牛山滑雪度假区提升工程",
-        "category": "现代基础设施",
-        "region_unit_id": str(world.units[unit].id),
-        "owner_unit_id": str(world.units["D" if unit == "A" else unit].id),
-        "responsible_unit_id": str(world.units[unit].id),
-        "leader": {"name": "王五", "title": "副县长"},
-        "service_team": [{"role": "手续办理人员", "name": "赵六"}],
-        "construction": "new",
-        "stage": "preparation",
-        "total_investment": "12000.50",
-        "annual_plan": "6000",
-        "start_date": "2018-03-01",
-        "end_date": "2019-10-31",
-        "milestones": [
-            {"name": "开工", "planned_date": "2018-04-15"},
-            {"name": "主体完工", "planned_date": "2019-06-30"},
-        ],
-        "monthly_plan": {"2018-04": "500", "2018-05": "800.25"},
-        **extra,
-    }
+from tests.world import World, new_project
 
 
 async def test_a_county_enters_a_draft_with_money_as_decimal_strings(

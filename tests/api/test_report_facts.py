@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import calendar, clock, indicators
 from shared import report_facts as facts
 from shared.models import Milestone, ProjectReport
-from tests.api.conftest import World
-from tests.api.test_reports import at
+from tests.world import World, at
 
 
 async def _file(

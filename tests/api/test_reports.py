@@ -10,7 +10,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -21,20 +20,7 @@ from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.models import AppUser, OutboxMessage
 from shared.settings import ApiSettings
-from tests.api.conftest import World
-
-
-def at(text: str) -> clock.FixedClock:
-    """A clock at a Beijing time: at("2018-10-08 10:00")."""
-    return clock.FixedClock(datetime.fromisoformat(text).replace(tzinfo=OFFICE_TZ))
-
-
-@pytest.fixture
-async def approved(world: World, session: AsyncSession) -> World:
-    """Project A approved, so it owes project monthly reports."""
-    world.projects["A"].status = "approved"
-    await session.commit()
-    return world
+from tests.world import World, at
 
 
 async def dues(client: AsyncClient, world: World, as_of: str, **filters: str) -> dict[tuple[str, str], str]:

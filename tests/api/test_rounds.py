@@ -19,8 +19,7 @@ from services.ranker.scoring import rank_round
 from shared import clock
 from shared.models import AppUser, ObservationScore, OutboxMessage
 from shared.settings import ApiSettings
-from tests.api.conftest import World
-from tests.api.test_reports import at
+from tests.world import World, at
 
 RUBRIC = [
     {"key": "progress", "name": "形象进度", "weight": "0.6", "max_score": "60"},

@@ -26,7 +26,7 @@ from shared.db import session_factory
 from shared.models import AppUser, AuditEntry, Problem, Program, Project, ProjectReport, Unit
 from shared.program_settings import ProgramSettings
 from shared.settings import ApiSettings
-from tests.api.conftest import World
+from tests.world import World
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ODD_PATHS = [

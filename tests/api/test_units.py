@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import AuditEntry, Unit
-from tests.api.conftest import World
+from tests.world import World
 
 
 def new_unit(parent: Unit, **extra: object) -> dict[str, object]:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Webhook
-from tests.api.conftest import World
+from tests.world import World
 
 
 async def test_a_bank_subscribes_and_its_secret_is_never_shown(

@@ -1,5 +1,5 @@
-"""The fault tests reuse the api tests' small world and the e2e tests' process spawner, and have a
-Redis server of their own to stop and start."""
+"""The fault tests reuse the e2e tests' process spawner (the small world comes to every package
+from tests/world.py), and have a Redis server of their own to stop and start."""
 
 import asyncio
 import contextlib
@@ -9,11 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import password_hash, world
 from tests.e2e.conftest import spawn
 from tests.helpers import free_port
 
-__all__ = ["password_hash", "spawn", "world"]
+__all__ = ["spawn"]
 
 REDIS_SERVER = shutil.which("redis-server")
 

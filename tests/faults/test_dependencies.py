@@ -16,8 +16,8 @@ from services.api.auth.principal import issue_token
 from shared.db import create_engine, plain_url, session_factory
 from shared.models import AppUser, Unit
 from shared.settings import ApiSettings
-from tests.api.conftest import PASSWORD, World
 from tests.faults.conftest import PrivateRedis, redis_ready
+from tests.world import PASSWORD, World
 
 
 @asynccontextmanager

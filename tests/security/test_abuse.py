@@ -19,8 +19,8 @@ from openpyxl import Workbook
 from services.api.auth.principal import issue_token
 from shared import clock
 from shared.settings import ApiSettings
-from tests.api.conftest import World
 from tests.helpers import record_reliability
+from tests.world import World
 
 INJECTIONS = [
     "' OR '1'='1",

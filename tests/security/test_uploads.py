@@ -6,7 +6,7 @@ import zipfile
 from httpx import AsyncClient
 from openpyxl import Workbook
 
-from tests.api.conftest import World
+from tests.world import World
 
 
 def _row_bomb(rows: int) -> bytes:

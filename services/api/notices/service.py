@@ -216,6 +216,14 @@ async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) 
     program = await get_visible(session, Program, data.program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
     await require_visible_units(session, principal, [(["recipient_unit_id"], data.recipient_unit_id)])
+    if ProgramSettings.model_validate(program.settings).escalation_policy.rung(data.kind) is None:
+        raise field_error(
+            ["kind"],
+            tr(
+                "the program's ladder has no {kind} rung; issue a kind it has",
+                kind=word(NoticeKind, data.kind),
+            ),
+        )
     notice_id = uuid.uuid4()
     if data.subject.type == "instruction":
         if data.subject.id is not None:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,7 +32,7 @@ from services.api.programs.schemas import (
     TaskPublic,
 )
 from shared import audit, clock
-from shared.errors import Conflict, Forbidden, field_error
+from shared.errors import Conflict, Forbidden, field_error, invalid
 from shared.i18n import N_, tr
 from shared.models import IndicatorValue, Program, Project, Task, TaskTarget, TaskUnit
 from shared.program_settings import ProgramSettings
@@ -69,6 +70,24 @@ def to_public(program: Program, totals: tuple[Decimal, int] | None) -> ProgramPu
     )
 
 
+def _checked(settings: dict[str, Any]) -> ProgramSettings:
+    """The program's settings as a whole: each part was checked as the request came in, but not
+    whether they fit one another (every notice rule's first rung on the ladder): 422 naming the
+    part when they do not."""
+    try:
+        return ProgramSettings.model_validate(settings)
+    except ValidationError as e:
+        raise invalid(
+            [
+                (
+                    [str(p) for p in err["loc"]] or ["escalation_policy"],
+                    err["msg"].removeprefix("Value error, "),
+                )
+                for err in e.errors()
+            ]
+        ) from None
+
+
 def _audit_view(program: Program) -> dict[str, Any]:
     return program.model_dump(mode="json", exclude={"created_at", "updated_at"})
 
@@ -86,7 +105,7 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
         for k in ("report_schedules", "escalation_policy", "notice_rules", "problem_rules")
         if (v := getattr(data, k))
     }
-    settings = ProgramSettings.model_validate(given)
+    settings = _checked(given)
     program = Program(
         code=data.code,
         name=data.name,
@@ -133,7 +152,7 @@ async def update(
         program.categories = sent["categories"]
     settings = program_settings(program).model_dump()
     settings.update({k: v for k, v in sent.items() if k in settings and v is not None})
-    program.settings = ProgramSettings.model_validate(settings).model_dump(mode="json")
+    program.settings = _checked(settings).model_dump(mode="json")
     program.version += 1
     program.updated_at = clock.now()
     await session.flush()

@@ -3,7 +3,7 @@ summoned to interview, each on its working day through the 2018 Mid-Autumn and N
 holidays (make-up working days Saturday 29 and Sunday 30 September), and filing it ends the chain.
 Sweeps run as of 09:00 each day, as the notifier's cron and `duban notifier sweep --as-of` do."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from httpx import AsyncClient
 from sqlalchemy import select
@@ -12,26 +12,15 @@ from sqlmodel import col
 
 from services.notifier.delivery import LoggingChannel
 from services.notifier.sweep import sweep
-from services.notifier.tasks import issue_notice, notice_action, report_filed, sweep_notices
+from services.notifier.tasks import sweep_notices
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
 from shared.crypto import SecretBox
 from shared.models import Notice, NoticeChain, OutboxMessage, Program, WebhookDelivery
 from shared.queues import EventPayload
-from tests.api.conftest import World
-from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
-
-
-def morning(day: date) -> datetime:
-    return datetime.combine(day, time(9), OFFICE_TZ)
-
-
-async def _days(sessions: async_sessionmaker[AsyncSession], first: date, last: date) -> None:
-    day = first
-    while day <= last:
-        await sweep(sessions, morning(day))
-        day += timedelta(days=1)
+from tests.notifier.steps import apply_actions, days, morning, urged
+from tests.world import World, at
 
 
 async def _ladder(
@@ -47,7 +36,7 @@ async def _ladder(
 
 
 async def test_a_report_never_filed_climbs_the_ladder_each_rung_on_its_working_day(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -56,7 +45,7 @@ async def test_a_report_never_filed_climbs_the_ladder_each_rung_on_its_working_d
     urging the first working day after (Wednesday the 26th); supervision 3 working days later
     (27th, 28th and the make-up Saturday the 29th); criticism 5 later (the make-up Sunday the
     30th, then 8-11 October past the holiday week); interview 10 later (25 October)."""
-    await _days(sessions, date(2018, 9, 14), date(2018, 10, 31))
+    await days(sessions, date(2018, 9, 14), date(2018, 10, 31))
     assert await _ladder(session, approved) == [
         ("reminder", date(2018, 9, 20), "superseded"),
         ("urging", date(2018, 9, 26), "superseded"),
@@ -74,7 +63,7 @@ async def test_a_report_never_filed_climbs_the_ladder_each_rung_on_its_working_d
 
 
 async def test_a_sweep_run_again_issues_nothing_twice(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -88,11 +77,11 @@ async def test_a_sweep_run_again_issues_nothing_twice(
 
 async def test_filing_the_late_report_closes_the_chain(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _days(sessions, date(2018, 9, 19), date(2018, 9, 27))
+    await days(sessions, date(2018, 9, 19), date(2018, 9, 27))
     with clock.use_clock(at("2018-09-27 15:00")):
         filed = await client.post(
             f"/api/v1/projects/{approved.projects['A'].id}/reports",
@@ -102,7 +91,7 @@ async def test_filing_the_late_report_closes_the_chain(
     assert filed.status_code == 201 and filed.json()["late"] is True
     outcome = await sweep(sessions, morning(date(2018, 9, 28)))
     assert outcome["closed"] >= 1
-    await _days(sessions, date(2018, 9, 29), date(2018, 10, 31))
+    await days(sessions, date(2018, 9, 29), date(2018, 10, 31))
     assert await _ladder(session, approved) == [
         ("reminder", date(2018, 9, 20), "superseded"),
         ("urging", date(2018, 9, 26), "closed"),
@@ -110,27 +99,29 @@ async def test_filing_the_late_report_closes_the_chain(
 
 
 async def test_an_open_chain_keeps_the_ladder_it_opened_under(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """The office shortens its ladder after the urging notice went out: the open chain climbs by
     the old one (supervision 3 working days on), a chain opened afterwards by the new."""
-    await _days(sessions, date(2018, 9, 19), date(2018, 9, 26))
+    await days(sessions, date(2018, 9, 19), date(2018, 9, 26))
     program = await session.get_one(Program, approved.programs["P"].id)
     settings = dict(program.settings)
     policy = {"levels": [
-        {"level": 1, "kind": "urging", "after_working_days": 0, "recipient": "unit"},
-        {"level": 2, "kind": "supervision", "after_working_days": 1, "recipient": "unit_head"},
+        {"level": 1, "kind": "urging", "working_days": 0, "recipient": "unit"},
+        {"level": 2, "kind": "supervision", "working_days": 0, "recipient": "unit_head"},
+        {"level": 3, "kind": "criticism", "recipient": "all_units"},
+        {"level": 4, "kind": "interview", "recipient": "unit_principal"},
     ]}  # fmt: skip
     program.settings = {**settings, "escalation_policy": policy}
     await session.commit()
-    await _days(sessions, date(2018, 9, 27), date(2018, 9, 29))
+    await days(sessions, date(2018, 9, 27), date(2018, 9, 29))
     assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
 
 
 async def test_the_notifiers_cron_sweeps_as_of_now(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -144,12 +135,14 @@ async def test_the_notifiers_cron_sweeps_as_of_now(
 
 async def test_a_unit_reads_its_notices_coloured_and_another_county_does_not(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """County A's reporter sees the urging notice on its project, green while there is time,
-    yellow within two working days of its due day, red after; county B sees none of A's."""
-    await _days(sessions, date(2018, 9, 26), date(2018, 9, 26))
+    """County A's reporter sees the urging notice on its project: issued Wednesday 26 September
+    and due Friday the 28th (the working day before supervision would fire), so yellow at once
+    (due within two working days), red from Saturday the 29th; the supervision notice that
+    follows gives 4 working days, green on its first. County B sees none of A's."""
+    await days(sessions, date(2018, 9, 26), date(2018, 9, 26))
     project = approved.projects["A"].id
     about = {"subject_id": str(project), "period": "2018-09"}
 
@@ -165,20 +158,25 @@ async def test_a_unit_reads_its_notices_coloured_and_another_county_does_not(
         "id": str(project),
         "period": "2018-09",
     }
-    assert urging["recipient_unit_id"] == str(approved.units["A"].id) and urging["due_date"] == "2018-10-08"
+    assert urging["recipient_unit_id"] == str(approved.units["A"].id) and urging["due_date"] == "2018-09-28"
     assert "2018-09" in urging["requirements"] and urging["state"] == "issued"
-    assert urging["colour"] == "green"
-    assert [n["colour"] for n in await seen("a_reporter", "2018-09-30")] == [
-        "yellow"
-    ]  # 8 Oct: 2 working days on
-    assert [n["colour"] for n in await seen("a_reporter", "2018-10-09")] == ["red"]
-    assert await seen("a_reporter", "2018-10-09", colour="green") == []
+    assert urging["colour"] == "yellow"
+    assert [n["colour"] for n in await seen("a_reporter", "2018-09-28")] == ["yellow"]
+    assert [n["colour"] for n in await seen("a_reporter", "2018-09-29", state="issued")] == ["red"]
+    assert await seen("a_reporter", "2018-09-29", colour="green") == []
     assert await seen("b_admin", "2018-09-26") == []
     assert len(await seen("p_staff", "2018-09-26")) == 1  # the province office sees all below it
+    await days(sessions, date(2018, 9, 29), date(2018, 9, 29))
+    [supervision] = await seen("a_reporter", "2018-09-29", state="issued")
+    assert (supervision["kind"], supervision["due_date"], supervision["colour"]) == (
+        "supervision",
+        "2018-10-10",
+        "green",
+    )  # 30 Sep, 8, 9 and 10 Oct: 4 working days after the 29th; criticism fires the 11th
 
 
 async def test_nothing_goes_out_in_quiet_hours_it_waits_for_the_next_working_morning(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -196,13 +194,13 @@ async def test_nothing_goes_out_in_quiet_hours_it_waits_for_the_next_working_mor
     assert await _ladder(session, approved) == []
     assert (await sweep(sessions, morning(date(2018, 9, 25))))["issued"] > 0
     assert [(k, d) for k, d, _ in await _ladder(session, approved)] == [("reminder", date(2018, 9, 25))]
-    await _days(sessions, date(2018, 9, 26), date(2018, 9, 29))
+    await days(sessions, date(2018, 9, 26), date(2018, 9, 29))
     assert [(k, d) for k, d, _ in await _ladder(session, approved)][-1] == ("supervision", date(2018, 9, 29))
 
 
 async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_its_unit(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -253,7 +251,7 @@ async def test_a_notice_issued_or_closed_is_an_event_for_the_webhooks_that_see_i
 
 
 async def test_a_sweep_queues_no_notice_event_that_no_webhook_subscribes_to(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -271,48 +269,16 @@ async def test_a_sweep_queues_no_notice_event_that_no_webhook_subscribes_to(
     assert issued > 0 and events == {"notice.issued"}
 
 
-async def _apply_actions(
-    session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    job: str = "notice_action",
-    newest_first: bool = False,
-) -> list[str]:
-    """Run the notifier's job for each message of `job` the api queued (as the worker would; in
-    reverse, as two workers working off a backlog may)."""
-    task = {"notice_action": notice_action, "issue_notice": issue_notice, "report_filed": report_filed}[job]
-    queued = await session.scalars(
-        select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
-    )
-    messages = list(queued.all())
-    if newest_first:  # by the action's own instant: a test's requests share one created_at
-        messages.sort(key=lambda m: str(m.payload["at"]), reverse=True)
-    return [await task({"sessions": sessions}, str(m.id), m.payload) for m in messages]
-
-
-async def _urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSession], world: World) -> Notice:
-    """Project A's September form, urged by the sweep of 26 September."""
-    await sweep(sessions, morning(date(2018, 9, 26)))
-    urging = await session.scalar(
-        select(Notice).where(
-            col(Notice.subject_id) == world.projects["A"].id,
-            col(Notice.period) == "2018-09",
-            col(Notice.kind) == "urging",
-        )
-    )
-    assert urging is not None
-    return urging
-
-
 async def test_accepted_feedback_stops_the_ladder(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """County A answers the urging notice in writing on the 27th; the office accepts it on the
     28th: nothing more is issued on that report, though it is still not filed. A second accept
     is 409 and changes nothing; feedback on the closed notice is 409 with the reason."""
-    urging = await _urged(session, sessions, approved)
+    urging = await urged(session, sessions, approved)
     url = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-26 10:00")):
         early = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
@@ -324,7 +290,7 @@ async def test_accepted_feedback_stops_the_ladder(
         outsider = await client.post(f"{url}/feedback", json={"text": "x"}, headers=approved.auth("b_admin"))
     assert answered.status_code == 202, answered.text
     assert outsider.status_code == 404
-    await _apply_actions(session, sessions)
+    await apply_actions(session, sessions)
     with clock.use_clock(at("2018-09-27 11:00")):
         assert (await client.get(url, headers=approved.auth("a_reporter"))).json()[
             "state"
@@ -335,8 +301,8 @@ async def test_accepted_feedback_stops_the_ladder(
         accepted = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
         again = await client.post(f"{url}/accept", headers=approved.auth("p_staff"))
     assert accepted.status_code == 202 and again.status_code == 409
-    await _apply_actions(session, sessions)
-    await _days(sessions, date(2018, 9, 28), date(2018, 10, 31))
+    await apply_actions(session, sessions)
+    await days(sessions, date(2018, 9, 28), date(2018, 10, 31))
     assert [(k, s) for k, _, s in await _ladder(session, approved)] == [("urging", "closed")]
     chain = await session.get_one(NoticeChain, urging.chain_id, populate_existing=True)
     assert chain.state == "closed" and chain.closed_reason == "feedback_accepted"
@@ -349,7 +315,7 @@ async def test_accepted_feedback_stops_the_ladder(
 
 async def test_the_office_issues_its_own_notice_due_in_working_days(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -385,8 +351,8 @@ async def test_the_office_issues_its_own_notice_due_in_working_days(
     }  # fmt: skip
     assert refused["outside"].json()["errors"][0]["loc"] == ["body", "recipient_unit_id"]
     assert refused["unknown"].json()["errors"][0]["loc"] == ["body", "subject", "id"]
-    assert await _apply_actions(session, sessions, "issue_notice") == ["issued"]
-    assert await _apply_actions(session, sessions, "issue_notice") == ["duplicate"]  # replayed
+    assert await apply_actions(session, sessions, "issue_notice") == ["issued"]
+    assert await apply_actions(session, sessions, "issue_notice") == ["duplicate"]  # replayed
     with clock.use_clock(at("2018-09-28 11:00")):
         shown = await client.get(f"/api/v1/notices/{r.json()['id']}", headers=world.auth("a_reporter"))
     notice = shown.json()
@@ -396,31 +362,31 @@ async def test_the_office_issues_its_own_notice_due_in_working_days(
 
 
 async def test_a_replay_behind_the_live_clock_never_closes_a_chain_it_has_moved_past(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """The cron chased September's report up to supervision (29 September); an operator then
     replays 1 September, when that report was not yet due. The replay leaves the chain open with
     its notice standing, and the live sweeps after it go on climbing."""
-    await _days(sessions, date(2018, 9, 19), date(2018, 9, 29))
+    await days(sessions, date(2018, 9, 19), date(2018, 9, 29))
     replayed = await sweep(sessions, morning(date(2018, 9, 1)))
     assert replayed["closed"] == 0
     assert (await _ladder(session, approved))[-1] == ("supervision", date(2018, 9, 29), "issued")
-    await _days(sessions, date(2018, 9, 30), date(2018, 10, 11))
+    await days(sessions, date(2018, 9, 30), date(2018, 10, 11))
     assert (await _ladder(session, approved))[-1] == ("criticism", date(2018, 10, 11), "issued")
 
 
 async def test_actions_applied_out_of_order_end_as_they_were_recorded(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """County A answers the urging notice on the 27th and the office returns it for rework (退办)
     on the 28th; after a backlog, the worker that takes the return runs before the one that
     takes the answer. The notice stands reopened, due again — not stuck awaiting a decision."""
-    urging = await _urged(session, sessions, approved)
+    urging = await urged(session, sessions, approved)
     base = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-27 10:00")):
         answered = await client.post(
@@ -433,8 +399,8 @@ async def test_actions_applied_out_of_order_end_as_they_were_recorded(
             headers=approved.auth("p_staff"),
         )
     assert answered.status_code == returned.status_code == 202
-    done = await _apply_actions(session, sessions, newest_first=True)
+    done = await apply_actions(session, sessions, newest_first=True)
     assert done == ["feedback submitted; reopened", "applied already"]
     await session.refresh(urging)
     assert (urging.state, urging.due_date) == ("reopened", date.fromisoformat(returned.json()["due_date"]))
-    assert await _apply_actions(session, sessions) == ["duplicate", "duplicate"]
+    assert await apply_actions(session, sessions) == ["duplicate", "duplicate"]

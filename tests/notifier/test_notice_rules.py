@@ -37,9 +37,8 @@ from shared.models import (
 )
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
-from tests.api.conftest import World
-from tests.api.test_notices import _apply_actions, _days, _urged, morning
-from tests.api.test_reports import approved, at  # noqa: F401  (the fixture)
+from tests.notifier.steps import apply_actions, days, morning, urged
+from tests.world import World, at
 
 
 async def _notices(session: AsyncSession, rule: str, subject: Any = None) -> list[tuple[str, date, str]]:
@@ -106,7 +105,7 @@ async def _resolved(client: AsyncClient, world: World, problem: Any, when: str) 
 
 async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_until_done(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -118,7 +117,7 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
     world = approved
     session.add(Milestone(project_id=world.projects["A"].id, name="开工", planned_date=date(2018, 9, 28)))
     await session.commit()
-    await _days(sessions, date(2018, 9, 24), date(2018, 10, 8))
+    await days(sessions, date(2018, 9, 24), date(2018, 10, 8))
     assert await _notices(session, "milestone_due") == [
         ("reminder", date(2018, 9, 26), "superseded"),
         ("urging", date(2018, 9, 29), "issued"),
@@ -131,7 +130,7 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
         "20",
         milestones=[{"name": "开工", "actual_date": "2018-10-08"}],
     )
-    await _days(sessions, date(2018, 10, 9), date(2018, 10, 18))
+    await days(sessions, date(2018, 10, 9), date(2018, 10, 18))
     assert await _chains(session, "milestone_due") == [("2018-09-28", "closed", "milestone_met")]
     assert (await _notices(session, "milestone_due"))[-1] == ("urging", date(2018, 9, 29), "closed")
     problem = world.problems["A"].id
@@ -149,7 +148,7 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
 
 async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stops(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -197,21 +196,22 @@ async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str,
 
 async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """The urging notice of 26 September is due 8 October; supervision would come the 29th.
-    County A explains on the 27th that it can file by Friday 19 October: the clock pauses, so
+    """The urging notice of 26 September is due the 28th; supervision would come the 29th.
+    County A explains on the 27th that it can file by Friday 19 October: the clock holds, so
     nothing comes on the 29th. The office accepts on 10 October: the notice is due the 19th and
-    supervision comes the first working day after it, Monday the 22nd — not a day earlier."""
+    supervision comes the first working day after it, Monday the 22nd — not a day earlier —
+    due 4 working days on, the 26th."""
     world = approved
-    urging = await _urged(session, sessions, world)
+    urging = await urged(session, sessions, world)
     url = f"/api/v1/notices/{urging.id}/explanation"
     reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
     with clock.use_clock(at("2018-09-27 10:00")):
         early = await client.post(
-            url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-01"}, headers=reporter
+            url, json={"reason": "征地未完成", "proposed_due_date": "2018-09-28"}, headers=reporter
         )
         asked = await client.post(
             url, json={"reason": "征地未完成", "proposed_due_date": "2018-10-19"}, headers=reporter
@@ -222,37 +222,38 @@ async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it
     assert early.status_code == 422 and early.json()["errors"][0]["loc"] == ["body", "proposed_due_date"]
     assert asked.status_code == 202, asked.text
     assert again.status_code == 409  # the first is not decided yet
-    assert await _apply_actions(session, sessions) == ["clock paused"]
-    await _days(sessions, date(2018, 9, 27), date(2018, 10, 9))
+    assert await apply_actions(session, sessions) == ["clock paused"]
+    await days(sessions, date(2018, 9, 27), date(2018, 10, 9))
     assert [k for k, *_ in await _report_ladder(session, world)] == ["urging"]
     with clock.use_clock(at("2018-10-10 10:00")):
         accepted = await client.post(f"/api/v1/notices/{urging.id}/accept", headers=staff)
         shown = await client.get(f"/api/v1/notices/{urging.id}", headers=reporter)
     assert accepted.status_code == 202 and accepted.json()["decides_id"] == asked.json()["id"]
-    assert await _apply_actions(session, sessions) == ["duplicate", "deadline moved"]
+    assert await apply_actions(session, sessions) == ["duplicate", "deadline moved"]
     with clock.use_clock(at("2018-10-10 11:00")):
         shown = await client.get(f"/api/v1/notices/{urging.id}", headers=reporter)
     assert shown.json()["due_date"] == "2018-10-19" and shown.json()["state"] == "issued"
-    await _days(sessions, date(2018, 10, 10), date(2018, 10, 22))
+    await days(sessions, date(2018, 10, 10), date(2018, 10, 22))
     assert await _report_ladder(session, world) == [
         ("urging", date(2018, 9, 26), date(2018, 10, 19), "superseded"),
-        ("supervision", date(2018, 10, 22), date(2018, 10, 29), "issued"),
+        ("supervision", date(2018, 10, 22), date(2018, 10, 26), "issued"),
     ]
 
 
 async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_reopens(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Paused on 27 September with supervision 1 working day away (the 29th); the office rejects
-    the explanation on 9 October, 5 working days later: supervision comes 5 working days after
-    the 29th (11 October), and the urging notice is due 5 working days after the 8th (the 15th).
+    """Held on 27 September, the urging notice due the 28th and supervision to fire the 29th; the
+    office rejects the explanation on 9 October, 5 working days later: the urging notice is due
+    5 working days after the 28th (10 October) and supervision fires the first working day after
+    it (the 11th), due 4 working days on (the 17th).
     The supervision notice's feedback is returned for rework (退办) due in 3 working days; an
     explanation after that deadline is 409 with the reason."""
     world = approved
-    urging = await _urged(session, sessions, world)
+    urging = await urged(session, sessions, world)
     reporter, staff = world.auth("a_reporter"), world.auth("p_staff")
     base = f"/api/v1/notices/{urging.id}"
     with clock.use_clock(at("2018-09-27 10:00")):
@@ -266,11 +267,11 @@ async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_re
         nothing = await client.post(f"{base}/reject", json={"reason": "理由不充分"}, headers=reporter)
         rejected = await client.post(f"{base}/reject", json={"reason": "理由不充分"}, headers=staff)
     assert nothing.status_code == 403 and rejected.status_code == 202
-    assert await _apply_actions(session, sessions) == ["clock paused", "clock resumed"]
-    await _days(sessions, date(2018, 9, 28), date(2018, 10, 11))
+    assert await apply_actions(session, sessions) == ["clock paused", "clock resumed"]
+    await days(sessions, date(2018, 9, 28), date(2018, 10, 11))
     assert await _report_ladder(session, world) == [
-        ("urging", date(2018, 9, 26), date(2018, 10, 15), "superseded"),
-        ("supervision", date(2018, 10, 11), date(2018, 10, 18), "issued"),
+        ("urging", date(2018, 9, 26), date(2018, 10, 10), "superseded"),
+        ("supervision", date(2018, 10, 11), date(2018, 10, 17), "issued"),
     ]
     supervision = await session.scalar(
         select(Notice).where(col(Notice.chain_id) == urging.chain_id, col(Notice.kind) == "supervision")
@@ -285,7 +286,7 @@ async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_re
         )
     assert answered.status_code == 202 and returned.status_code == 202
     assert returned.json()["due_date"] == "2018-10-18"
-    await _apply_actions(session, sessions)
+    await apply_actions(session, sessions)
     with clock.use_clock(at("2018-10-16 10:00")):
         shown = (await client.get(sup, headers=reporter)).json()
     assert (shown["state"], shown["due_date"], shown["colour"]) == ("reopened", "2018-10-18", "yellow")
@@ -298,7 +299,7 @@ async def test_a_rejected_explanation_resumes_the_clock_and_rejected_feedback_re
 
 async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -316,8 +317,8 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
     with clock.use_clock(at("2018-09-28 10:00")):
         r = await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
     assert r.status_code == 202, r.text
-    assert await _apply_actions(session, sessions, "issue_notice") == ["issued"]
-    await _days(sessions, date(2018, 9, 28), date(2018, 10, 9))
+    assert await apply_actions(session, sessions, "issue_notice") == ["issued"]
+    await days(sessions, date(2018, 9, 28), date(2018, 10, 9))
     assert await _notices(session, "manual") == [
         ("urging", date(2018, 9, 28), "superseded"),
         ("supervision", date(2018, 10, 9), "issued"),
@@ -344,7 +345,7 @@ class FlakyChannel(LoggingChannel):
 
 async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -388,7 +389,7 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
         assert (
             await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
         ).status_code == 202
-    await _apply_actions(session, sessions, "issue_notice")
+    await apply_actions(session, sessions, "issue_notice")
     afternoon = datetime.combine(date(2018, 9, 26), time(16), OFFICE_TZ)
     assert await deliver(sessions, channel, phones, afternoon) == {"gathered": 0, "sent": 0}
     await deliver(sessions, channel, phones, morning(date(2018, 9, 27)))
@@ -416,7 +417,7 @@ class OverlappedChannel(LoggingChannel):
 
 
 async def test_overlapping_delivery_passes_send_each_digest_once(
-    approved: World,  # noqa: F811
+    approved: World,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """Every unit's digest of the day reaches its liaison once, though a second pass ran while the
@@ -442,7 +443,7 @@ class DyingChannel(LoggingChannel):
 
 
 async def test_a_digest_whose_pass_died_is_sent_once_its_lease_runs_out(
-    approved: World,  # noqa: F811
+    approved: World,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await sweep(sessions, morning(date(2018, 9, 26)))
@@ -482,7 +483,7 @@ async def _fanned_out(
 
 
 async def test_a_published_ranking_and_grade_reach_the_offices_webhooks_and_the_praise_is_announced(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -534,7 +535,7 @@ async def test_a_published_ranking_and_grade_reach_the_offices_webhooks_and_the_
 
 
 async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_failing_grade_is_referred(
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -575,7 +576,7 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     )
     assert bulletin is not None and "差异不显著" in bulletin.requirements
     await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
-    await _days(sessions, date(2018, 10, 13), date(2018, 10, 26))
+    await days(sessions, date(2018, 10, 13), date(2018, 10, 26))
     assert sorted(k for k, _, _ in await _notices(session, "ranking")) == [
         "criticism",
         "criticism",
@@ -603,7 +604,7 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
 
 async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at_once(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -630,8 +631,8 @@ async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at
             headers=world.auth("a_reporter"),
         )
     assert filed.status_code == 201, filed.text
-    assert await _apply_actions(session, sessions, "report_filed") == ["chain closed"] * 3  # no correction
-    assert await _apply_actions(session, sessions, "report_filed") == ["duplicate"] * 3
+    assert await apply_actions(session, sessions, "report_filed") == ["chain closed"] * 3  # no correction
+    assert await apply_actions(session, sessions, "report_filed") == ["duplicate"] * 3
     chains = await session.scalars(
         select(NoticeChain)
         .where(
@@ -656,7 +657,7 @@ async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at
 
 async def test_an_office_going_live_mid_year_is_not_chased_for_the_months_before(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -693,7 +694,7 @@ async def test_an_office_going_live_mid_year_is_not_chased_for_the_months_before
 
 async def test_a_replayed_sweep_sees_a_problem_as_it_stood_that_day(
     client: AsyncClient,
-    approved: World,  # noqa: F811
+    approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -1,4 +1,6 @@
-"""A small world of units and principals, inside the test's rolled-back transaction.
+"""A small world of units and principals, inside the test's rolled-back transaction: fixtures
+(`world`, `approved`, `operator`) every test package gets through tests/conftest.py's
+`pytest_plugins`, and the helpers they share.
 
 P  Henan province office            Q  Hebei province office (another tree)
 └─ C  Luoyang city                  └─ QC  a Hebei county
@@ -15,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -22,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth.passwords import hash_secret
 from services.api.auth.principal import issue_token
+from shared import clock
+from shared.clock import OFFICE_TZ
 from shared.models import (
     ApiClient,
     AppUser,
@@ -242,3 +247,43 @@ def operator(client: AsyncClient, world: World) -> AsyncClient:
     """The api client, signed in as the province office's admin."""
     client.headers.update(world.auth("p_admin"))
     return client
+
+
+def at(text: str) -> clock.FixedClock:
+    """A clock at a Beijing time: at("2018-10-08 10:00")."""
+    return clock.FixedClock(datetime.fromisoformat(text).replace(tzinfo=OFFICE_TZ))
+
+
+@pytest.fixture
+async def approved(world: World, session: AsyncSession) -> World:
+    """Project A approved, so it owes project monthly reports."""
+    world.projects["A"].status = "approved"
+    await session.commit()
+    return world
+
+
+def new_project(world: World, unit: str = "A", **extra: Any) -> dict[str, Any]:
+    """A project's body for POST /projects, in program P, responsible unit `unit`."""
+    return {
+        "program_id": str(world.programs["P"].id),
+        "code": f"LC-{uuid.uuid4().hex[:6]}",
+        "name": "栾川县伏牛山滑雪度假区提升工程",
+        "category": "现代基础设施",
+        "region_unit_id": str(world.units[unit].id),
+        "owner_unit_id": str(world.units["D" if unit == "A" else unit].id),
+        "responsible_unit_id": str(world.units[unit].id),
+        "leader": {"name": "王五", "title": "副县长"},
+        "service_team": [{"role": "手续办理人员", "name": "赵六"}],
+        "construction": "new",
+        "stage": "preparation",
+        "total_investment": "12000.50",
+        "annual_plan": "6000",
+        "start_date": "2018-03-01",
+        "end_date": "2019-10-31",
+        "milestones": [
+            {"name": "开工", "planned_date": "2018-04-15"},
+            {"name": "主体完工", "planned_date": "2019-06-30"},
+        ],
+        "monthly_plan": {"2018-04": "500", "2018-05": "800.25"},
+        **extra,
+    }
