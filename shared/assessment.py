@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from shared.models import Assessment, ObservationRound, Program, RoundSnapshot, Unit, YearEndEvaluation
 from shared.program_settings import ProgramSettings
-from shared.ranking import cents
+from shared.ranking import RoundResults, cents
 from shared.vocabulary import Grade, RoundState
 
 HALVES = {None: ("Q1", "Q2", "Q3", "Q4"), 1: ("Q1", "Q2"), 2: ("Q3", "Q4")}
@@ -56,8 +56,8 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
     scores: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
     for rnd, snapshot in rounds:
         weight = Decimal(str(weights.get(rnd.quarter[4:], 1.0)))
-        for row in snapshot.document["units"]:
-            scores.setdefault(row["id"], []).append((rnd.quarter, Decimal(row["score"]), weight))
+        for row in RoundResults.of(snapshot).units:
+            scores.setdefault(row.id, []).append((rnd.quarter, Decimal(row.score or 0), weight))
     share = Decimal(str(settings.assessment.year_end_weight)) if half is None else Decimal(0)
     year_end = (
         {

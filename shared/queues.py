@@ -30,7 +30,6 @@ class Job(StrEnum):
     NOTICE_ACTION = "notice_action"
     ISSUE_NOTICE = "issue_notice"
     REPORT_FILED = "report_filed"
-    RECONCILE = "reconcile"
     RANK_ROUND = "rank_round"
     PUBLISH_ASSESSMENT = "publish_assessment"
 

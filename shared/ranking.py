@@ -47,6 +47,97 @@ async def snapshot(session: AsyncSession, round_id: UUID, version: int | None = 
     return await session.scalar(stmt.order_by(col(RoundSnapshot.version).desc()).limit(1))
 
 
+class _Stored(BaseModel):
+    """A part of a round's results document as the snapshot keeps it: ids, cents and instants as
+    strings, so the canonical JSON (and its digest) is exactly what was computed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ResultSettings(_Stored):
+    """What decided the results (shared.rounds.RoundSettings, as it stood), and as of when."""
+
+    rubric: list[dict[str, Any]]
+    aggregation: dict[str, Any]
+    observation_weight: str
+    objective_weights: dict[str, str]
+    tie_break: str
+    praise_top: int
+    criticise_bottom: int
+    as_of: str
+
+
+class Ranked(_Stored):
+    rank: int | None = None  # none: nobody scored the project completely
+    id: str
+    name: str
+    score: str | None = None
+    rank_interval: list[int] | None = None
+    distinguishable: bool = True
+
+
+class ProjectResult(Ranked):
+    code: str
+    responsible_unit_id: str
+    region_unit_id: str
+    components: dict[str, str | None]  # observation and each objective component
+    raters: int
+    trimmed_inspectors: list[str]
+    incomplete_inspectors: list[str]
+
+
+class GroupResult(Ranked):
+    """A responsible unit or a region: the mean of its projects' composites."""
+
+    projects: int
+
+
+class BootstrapNote(_Stored):
+    resamples: int
+    seed: int
+    interval: str
+
+
+class AgreementNote(_Stored):
+    method: str
+    value: str | None
+    projects: int
+
+
+class SeverityNote(_Stored):
+    inspector_id: str
+    severity: str | None
+    projects: int
+
+
+class FairnessNote(_Stored):
+    bootstrap: BootstrapNote | None = None
+    agreement: AgreementNote
+    inspectors: list[SeverityNote]
+
+
+class RoundResults(_Stored):
+    """A round's results document (services/ranker/scoring.compute): what the api serves, the
+    workbooks print, the assessment averages and the notifier's ranking reads."""
+
+    round_id: str
+    program_id: str
+    quarter: str
+    settings: ResultSettings
+    projects: list[ProjectResult]
+    units: list[GroupResult]
+    regions: list[GroupResult]
+    fairness: FairnessNote
+
+    @classmethod
+    def of(cls, snapshot: RoundSnapshot) -> "RoundResults":
+        return cls.model_validate(snapshot.document)
+
+    def stored(self) -> dict[str, Any]:
+        """The document as the snapshot keeps it (and digests it)."""
+        return self.model_dump(mode="json")
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,4 +198,15 @@ class AssessmentPublished(_Event):
         return f"{self.year}-H{self.half}" if self.half else str(self.year)
 
 
-__all__ = ["AssessmentPublished", "Grade", "GradedUnit", "RankedUnit", "RoundPublished", "cents", "digest_of"]
+__all__ = [
+    "AssessmentPublished",
+    "Grade",
+    "GradedUnit",
+    "GroupResult",
+    "ProjectResult",
+    "RankedUnit",
+    "RoundPublished",
+    "RoundResults",
+    "cents",
+    "digest_of",
+]

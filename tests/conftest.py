@@ -56,6 +56,15 @@ async def database_url() -> AsyncIterator[str]:
     await drop_database(name)
 
 
+@pytest.fixture
+async def empty_database() -> AsyncIterator[str]:
+    """A database of its own with no schema, for a test that runs the migrations itself."""
+    name = f"duban_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    url = await create_database(name)
+    yield url
+    await drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def queue_prefix() -> str:
     return f"duban-test-{RUN_ID}"

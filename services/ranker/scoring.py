@@ -1,10 +1,12 @@
 """A round's results, exactly as API.md "How a round is scored" says, as an immutable snapshot.
 
-The volume (a province: millions of scores a year) stays in PostgreSQL: one INSERT … SELECT turns
-the raw criterion scores into one rating per (inspector, project) — rubric-weighted, z-mapped when
-the round normalizes, marked incomplete or trimmed — and two GROUP BYs read per-project and
-per-inspector sums off those. Python then handles one row per project: the objective components
-(shared.indicators, as of the round's end), the composite, the rounding and the ranks.
+The volume (a province: millions of scores a year) stays in PostgreSQL: one CREATE TEMPORARY
+TABLE … AS SELECT turns the raw criterion scores into one rating per (inspector, project) —
+rubric-weighted, z-mapped when the round normalizes, marked incomplete or trimmed — and GROUP BYs
+read per-project and per-inspector sums off those. Python then handles one row per project: the
+objective components (shared.rounds.COMPONENTS over shared.indicators, as of the round's end),
+the composite, the rounding and the ranks. `compute` runs five steps: rate, observe, compose,
+rank, fairness.
 
 Every figure is a Decimal and every rounding is half-up to the cent at the end, so the same
 inputs always give the same document, byte for byte (its SHA-256 is the snapshot's digest). A
@@ -35,8 +37,9 @@ from shared.models import (
     Unit,
 )
 from shared.queues import Job
-from shared.ranking import cents, digest_of
+from shared.ranking import RoundResults, cents, digest_of
 from shared.ranking import snapshot as snapshot_of
+from shared.rounds import COMPONENTS, RoundSettings
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,7 @@ class Row:
     incomplete: list[str]
     components: dict[str, Decimal]
     composite: Decimal | None = None
+    rank: int | None = None
 
 
 def krippendorff_alpha(units: list[tuple[int, Decimal, Decimal]]) -> Decimal | None:
@@ -158,33 +162,92 @@ def _money(value: Decimal | None) -> str | None:
 
 async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uuid.UUID) -> dict[str, Any]:
     """The round's results document; its ratings are written under `snapshot_id` (the caller
-    keeps or discards them with the transaction)."""
-    program = await session.get(Program, rnd.program_id)
-    assert program is not None
-    aggregation = rnd.aggregation
-    zscore = aggregation.get("normalize") == "zscore"
-    rubric = rnd.rubric
+    keeps or discards them with the transaction). Five steps: rate (SQL: one rating per
+    inspector and project), observe (SQL: each project's trimmed mean), compose (the objective
+    components and the composite), rank (projects, units, regions) and fairness (agreement,
+    severity, bootstrap rank intervals)."""
+    settings = RoundSettings.of(rnd)
+    await _rate(session, rnd.id, settings, snapshot_id)
+    rows = await _compose(session, rnd, settings, await _observe(session))
+    ranked, unobserved = _rank(rows, settings.tie_break)
+    names = dict(
+        (await session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_(
+            {r.responsible_unit_id for r in ranked} | {r.region_unit_id for r in ranked}
+        )))).all()
+    )  # fmt: skip
+    listed = {
+        "projects": _project_rows(ranked, unobserved),
+        "units": _groups(ranked, "responsible_unit_id", names),
+        "regions": _groups(ranked, "region_unit_id", names),
+    }
+    fairness = await _fairness(session, settings, ranked, listed)
+    weights = settings.weights()
+    return {
+        "round_id": str(rnd.id),
+        "program_id": str(rnd.program_id),
+        "quarter": rnd.quarter,
+        "settings": {
+            "rubric": rnd.rubric,
+            "aggregation": rnd.aggregation,
+            "observation_weight": str(settings.observation_weight),
+            "objective_weights": {str(k): str(v) for k, v in weights.items()},
+            "tie_break": str(settings.tie_break),
+            "praise_top": settings.praise_top,
+            "criticise_bottom": settings.criticise_bottom,
+            "as_of": rnd.closes_at.isoformat(),
+        },
+        **listed,
+        "fairness": fairness,
+    }
+
+
+async def _rate(
+    session: AsyncSession, round_id: uuid.UUID, settings: RoundSettings, snapshot_id: uuid.UUID
+) -> None:
+    """The ratings table (one per inspector and project, z-mapped, trimmed), kept per project."""
+    rubric = settings.rubric
     await session.execute(
         text("DROP TABLE IF EXISTS pg_temp.ratings")
     )  # a computation earlier in this transaction
     await session.execute(
-        RATE[zscore],
+        RATE[settings.aggregation.normalize == "zscore"],
         {
-            "round": rnd.id,
-            "keys": [c["key"] for c in rubric],
-            "weights": [Decimal(str(c["weight"])) for c in rubric],
-            "maxes": [Decimal(str(c["max_score"])) for c in rubric],
-            "weight_sum": sum((Decimal(str(c["weight"])) for c in rubric), Decimal(0)),
+            "round": round_id,
+            "keys": [c.key for c in rubric],
+            "weights": [c.weight for c in rubric],
+            "maxes": [c.max_score for c in rubric],
+            "weight_sum": sum((c.weight for c in rubric), Decimal(0)),
             "criteria": len(rubric),
-            "trim": int(aggregation.get("trim", 1)),
-            "min_raters": int(aggregation.get("min_raters_for_trim", 5)),
+            "trim": settings.aggregation.trim,
+            "min_raters": settings.aggregation.min_raters_for_trim,
         },
     )
     await session.execute(_KEEP, {"snapshot": snapshot_id})
-    observed = {
-        pid: (obs, raters, [str(i) for i in trimmed], [str(i) for i in incomplete])
+
+
+Observed = tuple[Decimal | None, int, list[str], list[str]]
+
+
+async def _observe(session: AsyncSession) -> dict[uuid.UUID, Observed]:
+    """Each project's observation (the mean of its counted ratings), raters, trimmed and
+    incomplete inspectors."""
+    return {
+        pid: (
+            None if obs is None else Decimal(obs),
+            raters,
+            [str(i) for i in trimmed],
+            [str(i) for i in incomplete],
+        )
         for pid, obs, raters, trimmed, incomplete in await session.execute(_OBSERVED)
     }
+
+
+async def _compose(
+    session: AsyncSession, rnd: ObservationRound, settings: RoundSettings, observed: dict[uuid.UUID, Observed]
+) -> list[Row]:
+    """Each of the round's projects with its objective components (the indicators as of the
+    round's end, through the component registry) and its composite, unrounded."""
+    program = await session.get_one(Program, rnd.program_id)
     projects = (
         await session.execute(
             select(
@@ -203,31 +266,34 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     facts = await indicators.compute_many(
         session, program=program, calendar=cal, as_of=rnd.closes_at, project_ids=[p.id for p in projects]
     )
-    weights = {k: Decimal(str(v)) for k, v in sorted(rnd.objective_weights.items())}
-    ow = Decimal(str(rnd.observation_weight))
+    weights = settings.weights()
+    ow = settings.observation_weight
     rows: list[Row] = []
     for p in projects:
         obs, raters, trimmed, incomplete = observed.get(p.id, (None, 0, [], []))
         found = facts.get(p.id)
-        components = {k: Decimal(getattr(found, k)) if found else Decimal(0) for k in weights}
+        components = {str(k): Decimal(COMPONENTS[k].read(found)) if found else Decimal(0) for k in weights}
         row = Row(
             id=p.id,
             code=p.code,
             name=p.name,
             responsible_unit_id=p.responsible_unit_id,
             region_unit_id=p.region_unit_id,
-            observation=None if obs is None else Decimal(obs),
+            observation=obs,
             raters=raters,
             trimmed=trimmed,
             incomplete=incomplete,
             components=components,
         )
-        if row.observation is not None:
-            row.composite = ow * row.observation + sum(
-                (weights[k] * components[k] for k in weights), Decimal(0)
-            )
+        if obs is not None:
+            row.composite = ow * obs + sum((w * components[str(k)] for k, w in weights.items()), Decimal(0))
         rows.append(row)
-    tie = rnd.tie_break
+    return rows
+
+
+def _rank(rows: list[Row], tie: str) -> tuple[list[Row], list[Row]]:
+    """The observed projects best first (the composite to the cent, then the tie-break
+    component, then code and id), and those nobody scored completely."""
     ranked = sorted(
         (r for r in rows if r.composite is not None),
         key=lambda r: (
@@ -237,11 +303,19 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
             str(r.id),
         ),
     )
-    ranks = competition_ranks([(cents(r.composite or Decimal(0)), r.components.get(tie)) for r in ranked])
-    unobserved = [r for r in rows if r.composite is None]
-    project_rows = [
+    for r, rank in zip(
+        ranked,
+        competition_ranks([(cents(r.composite or Decimal(0)), r.components.get(tie)) for r in ranked]),
+        strict=True,
+    ):
+        r.rank = rank
+    return ranked, [r for r in rows if r.composite is None]
+
+
+def _project_rows(ranked: list[Row], unobserved: list[Row]) -> list[dict[str, Any]]:
+    return [
         {
-            "rank": rank,
+            "rank": r.rank,
             "id": str(r.id),
             "code": r.code,
             "name": r.name,
@@ -256,55 +330,37 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
             "trimmed_inspectors": r.trimmed,
             "incomplete_inspectors": r.incomplete,
         }
-        for rank, r in [*zip(ranks, ranked, strict=True), *((None, r) for r in unobserved)]
+        for r in [*ranked, *unobserved]
     ]
-    names = dict(
-        (await session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_(
-            {r.responsible_unit_id for r in ranked} | {r.region_unit_id for r in ranked}
-        )))).all()
-    )  # fmt: skip
+
+
+async def _fairness(
+    session: AsyncSession, settings: RoundSettings, ranked: list[Row], listed: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Inter-rater agreement, each inspector's severity, and each ranked row's bootstrap rank
+    interval (marked on `listed`'s rows)."""
     severity = [
         {"inspector_id": str(i), "severity": _money(cents(Decimal(s))), "projects": n}
         for i, s, n in await session.execute(_SEVERITY)
     ]
     agreement_units = [(int(m), Decimal(s1), Decimal(s2)) for m, s1, s2 in await session.execute(_AGREEMENT)]
     alpha = krippendorff_alpha(agreement_units)
-    units, regions = _groups(ranked, "responsible_unit_id", names), _groups(ranked, "region_unit_id", names)
-    resampled = await _rank_intervals(session, rnd, ranked, weights, ow)
-    for key, listed in (("projects", project_rows), ("units", units), ("regions", regions)):
-        _mark(listed, resampled[1][key], rnd.praise_top, rnd.criticise_bottom)
-    document = {
-        "round_id": str(rnd.id),
-        "program_id": str(rnd.program_id),
-        "quarter": rnd.quarter,
-        "settings": {
-            "rubric": rubric,
-            "aggregation": aggregation,
-            "observation_weight": str(ow),
-            "objective_weights": {k: str(v) for k, v in weights.items()},
-            "tie_break": tie,
-            "praise_top": rnd.praise_top,
-            "criticise_bottom": rnd.criticise_bottom,
-            "as_of": rnd.closes_at.isoformat(),
+    resamples, intervals = await _rank_intervals(session, settings, ranked)
+    for key, rows in listed.items():
+        _mark(rows, intervals[key], settings.praise_top, settings.criticise_bottom)
+    return {
+        "bootstrap": {
+            "resamples": resamples,
+            "seed": bootstrap.SEED,
+            "interval": "2.5th to 97.5th percentile",
         },
-        "projects": project_rows,
-        "units": units,
-        "regions": regions,
-        "fairness": {
-            "bootstrap": {
-                "resamples": resampled[0],
-                "seed": bootstrap.SEED,
-                "interval": "2.5th to 97.5th percentile",
-            },
-            "agreement": {
-                "method": "krippendorff_alpha_interval",
-                "value": None if alpha is None else str(alpha),
-                "projects": len(agreement_units),
-            },
-            "inspectors": severity,
+        "agreement": {
+            "method": "krippendorff_alpha_interval",
+            "value": None if alpha is None else str(alpha),
+            "projects": len(agreement_units),
         },
+        "inspectors": severity,
     }
-    return document
 
 
 # Each project's counted values, lowest first, with their inspectors as dense indexes: 1,000 rows
@@ -318,7 +374,7 @@ _COUNTED = text(
 
 
 async def _rank_intervals(
-    session: AsyncSession, rnd: ObservationRound, ranked: list[Row], weights: dict[str, Decimal], ow: Decimal
+    session: AsyncSession, settings: RoundSettings, ranked: list[Row]
 ) -> tuple[int, dict[str, dict[uuid.UUID, list[int]]]]:
     """Each ranked row's bootstrap rank interval (services/ranker/bootstrap.py)."""
     counted: dict[uuid.UUID, list[tuple[int, float]]] = {}
@@ -326,12 +382,13 @@ async def _rank_intervals(
     for project_id, who, used in await session.execute(_COUNTED):
         counted[project_id] = list(zip(who, used, strict=True))
         inspectors = max(inspectors, max(who) + 1)
+    weights = settings.weights()
     projects = [
         bootstrap.Project(
             id=r.id,
             unit_id=r.responsible_unit_id,
             region_id=r.region_unit_id,
-            objective=float(sum((weights[k] * r.components[k] for k in weights), Decimal(0))),
+            objective=float(sum((w * r.components[str(k)] for k, w in weights.items()), Decimal(0))),
             ratings=counted.get(r.id, []),
         )
         for r in ranked
@@ -339,9 +396,9 @@ async def _rank_intervals(
     return bootstrap.intervals(
         projects,
         inspectors=max(1, inspectors),
-        weight=ow,
-        trim=int(rnd.aggregation.get("trim", 1)),
-        min_raters=int(rnd.aggregation.get("min_raters_for_trim", 5)),
+        weight=settings.observation_weight,
+        trim=settings.aggregation.trim,
+        min_raters=settings.aggregation.min_raters_for_trim,
     )
 
 
@@ -375,6 +432,25 @@ def _groups(ranked: list[Row], attribute: str, names: dict[uuid.UUID, str]) -> l
         {"rank": rank, "id": str(uid), "name": names.get(uid, ""), "score": str(score), "projects": n}
         for rank, (score, uid, n) in zip(ranks, scored, strict=True)
     ]
+
+
+def typed(document: dict[str, Any]) -> dict[str, Any]:
+    """The computed document, checked against its type (shared.ranking.RoundResults): a field
+    the type would drop or add is a bug here, not something to store."""
+    stored = RoundResults.model_validate(document).stored()
+    if stored != document:
+        raise TypeError(
+            f"the results document and RoundResults disagree: {sorted(_differ(stored, document))}"
+        )
+    return stored
+
+
+def _differ(a: Any, b: Any, at: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in a.keys() | b.keys() for d in _differ(a.get(k), b.get(k), f"{at}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differ(x, y, f"{at}[{i}]")]
+    return [] if a == b else [at]
 
 
 class Duplicate(Exception):
@@ -411,7 +487,7 @@ async def rank_round(
         )
         session.add(snapshot)
         await session.flush()  # its ratings refer to it
-        snapshot.document = await compute(session, rnd, snapshot.id)
+        snapshot.document = typed(await compute(session, rnd, snapshot.id))
         snapshot.digest = digest_of(snapshot.document)
         if latest is not None and latest.digest == snapshot.digest:
             await session.rollback()

@@ -13,10 +13,12 @@ from shared.vocabulary import checks_of
 
 
 class NoticeChain(SQLModel, table=True):
-    """One matter chased up the ladder: a report period a unit or project owes.
+    """One matter chased up the ladder: a report period owed, a milestone, a problem, a project
+    behind its plan, the office's own notice, a bottom ranking or a failing grade.
 
-    One row per (rule, subject, period), however often a sweep finds it; `next_level_on` is
-    the day its next rung is due, so a sweep reads the open chains due by today (indexed)
+    One row per (rule, subject, period), however often a sweep finds it; written only through
+    services/notifier/chains.py. `next_level_on` is the day its next rung fires (one clock:
+    services/notifier/ladder.py), so a sweep reads the open chains due by today (indexed)
     instead of every report and notice ever written. `policy` is the ladder as it was when the
     chain opened: a program's new ladder applies to new chains only."""
 
@@ -39,10 +41,10 @@ class NoticeChain(SQLModel, table=True):
     recipient_unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
     due_date: date  # the report's last day (inclusive)
     policy: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSONB, nullable=False))
-    level: int = Field(default=-1)  # the highest level issued; -1 before the first
+    level: int = Field(default=-1)  # the `level` of the rung last issued; -1 before the first
     last_issued_on: date | None = None
     next_level_on: date | None = None
-    paused_on: date | None = None  # an explanation (延期申请) paused the clock on this day
+    paused_on: date | None = None  # feedback or an explanation held the clock from this day
     # the kind of rung it starts on (a condition's or an event's chain); None: a deadline's chain
     # (the reminder before the deadline, urging after it)
     start_kind: str | None = Field(default=None, max_length=32)

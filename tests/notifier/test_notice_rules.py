@@ -41,11 +41,15 @@ from tests.notifier.steps import apply_actions, days, morning, urged
 from tests.world import World, at
 
 
-async def _notices(session: AsyncSession, rule: str, subject: Any = None) -> list[tuple[str, date, str]]:
+async def _notices(
+    session: AsyncSession, world: World, rule: str, subject: Any = None
+) -> list[tuple[str, date, str]]:
+    """The notices of the rule in the world's program P (not another test's committed program)."""
     rows = await session.execute(
         select(col(Notice.kind), col(Notice.issued_on), col(Notice.state))
         .join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
         .where(
+            col(NoticeChain.program_id) == world.programs["P"].id,
             col(NoticeChain.rule) == rule,
             col(Notice.subject_id) == subject if subject else col(Notice.id).is_not(None),
         )
@@ -55,10 +59,13 @@ async def _notices(session: AsyncSession, rule: str, subject: Any = None) -> lis
     return [(k, d, s) for k, d, s in rows.all()]
 
 
-async def _chains(session: AsyncSession, rule: str, subject: Any = None) -> list[tuple[str, str, str | None]]:
+async def _chains(
+    session: AsyncSession, world: World, rule: str, subject: Any = None
+) -> list[tuple[str, str, str | None]]:
     rows = await session.execute(
         select(col(NoticeChain.period), col(NoticeChain.state), col(NoticeChain.closed_reason))
         .where(
+            col(NoticeChain.program_id) == world.programs["P"].id,
             col(NoticeChain.rule) == rule,
             col(NoticeChain.subject_id) == subject if subject else col(NoticeChain.id).is_not(None),
         )
@@ -118,7 +125,7 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
     session.add(Milestone(project_id=world.projects["A"].id, name="开工", planned_date=date(2018, 9, 28)))
     await session.commit()
     await days(sessions, date(2018, 9, 24), date(2018, 10, 8))
-    assert await _notices(session, "milestone_due") == [
+    assert await _notices(session, approved, "milestone_due") == [
         ("reminder", date(2018, 9, 26), "superseded"),
         ("urging", date(2018, 9, 29), "issued"),
     ]
@@ -131,19 +138,21 @@ async def test_a_missed_milestone_and_a_problem_past_its_deadline_are_chased_unt
         milestones=[{"name": "开工", "actual_date": "2018-10-08"}],
     )
     await days(sessions, date(2018, 10, 9), date(2018, 10, 18))
-    assert await _chains(session, "milestone_due") == [("2018-09-28", "closed", "milestone_met")]
-    assert (await _notices(session, "milestone_due"))[-1] == ("urging", date(2018, 9, 29), "closed")
+    assert await _chains(session, approved, "milestone_due") == [("2018-09-28", "closed", "milestone_met")]
+    assert (await _notices(session, approved, "milestone_due"))[-1] == ("urging", date(2018, 9, 29), "closed")
     problem = world.problems["A"].id
-    assert await _notices(session, "problem_overdue", problem) == [
+    assert await _notices(session, approved, "problem_overdue", problem) == [
         ("reminder", date(2018, 10, 15), "superseded"),
         ("urging", date(2018, 10, 18), "issued"),
     ]
     await _resolved(client, world, problem, "2018-10-18 15:00")
     await sweep(sessions, morning(date(2018, 10, 19)))
-    assert await _chains(session, "problem_overdue", problem) == [
+    assert await _chains(session, approved, "problem_overdue", problem) == [
         ("2018-10-17", "closed", "problem_resolved")
     ]
-    assert await _chains(session, "problem_overdue", world.problems["B"].id) == [("2018-10-17", "open", None)]
+    assert await _chains(session, approved, "problem_overdue", world.problems["B"].id) == [
+        ("2018-10-17", "open", None)
+    ]
 
 
 async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stops(
@@ -160,28 +169,34 @@ async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stop
     world = approved
     await _file(client, world, "2018-06-20 10:00", "2018-06", "50")
     await sweep(sessions, morning(date(2018, 6, 29)))
-    assert await _notices(session, "investment_behind") == []
+    assert await _notices(session, approved, "investment_behind") == []
     await sweep(sessions, morning(date(2018, 7, 2)))
-    assert await _notices(session, "investment_behind") == [("urging", date(2018, 7, 2), "issued")]
-    assert await _notices(session, "moving_slowly") == [("urging", date(2018, 6, 29), "issued")]
-    [behind] = (await session.scalars(select(Notice).where(col(Notice.period) == "2018-06-30"))).all()
+    assert await _notices(session, approved, "investment_behind") == [("urging", date(2018, 7, 2), "issued")]
+    assert await _notices(session, approved, "moving_slowly") == [("urging", date(2018, 6, 29), "issued")]
+    [behind] = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.period) == "2018-06-30", col(Notice.program_id) == world.programs["P"].id
+            )
+        )
+    ).all()
     assert "8.3%" in behind.requirements and "38%" in behind.requirements
     for month in ("07", "08", "09"):
         await _file(client, world, f"2018-{month}-20 10:00", f"2018-{month}", "0")
-    assert await _notices(session, "not_moving") == []
+    assert await _notices(session, approved, "not_moving") == []
     await sweep(sessions, morning(date(2018, 9, 21)))
-    assert await _notices(session, "not_moving") == [("interview", date(2018, 9, 21), "issued")]
-    assert await _chains(session, "not_moving") == [("2018-07", "open", None)]
+    assert await _notices(session, approved, "not_moving") == [("interview", date(2018, 9, 21), "issued")]
+    assert await _chains(session, approved, "not_moving") == [("2018-07", "open", None)]
     await sweep(sessions, morning(date(2018, 9, 25)))  # found again: still the one chain
-    assert len(await _chains(session, "not_moving")) == 1
+    assert len(await _chains(session, approved, "not_moving")) == 1
 
     r = await _set_notice_rules(
         client, session, world, {"moving_slowly": {"enabled": False}}, "2018-09-25 10:00"
     )
     assert r.status_code == 200, r.text
     await sweep(sessions, morning(date(2018, 9, 26)))
-    assert await _chains(session, "moving_slowly") == [("2018-06", "closed", "rule_switched_off")]
-    assert await _chains(session, "not_moving") == [("2018-07", "open", None)]
+    assert await _chains(session, approved, "moving_slowly") == [("2018-06", "closed", "rule_switched_off")]
+    assert await _chains(session, approved, "not_moving") == [("2018-07", "open", None)]
 
 
 async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str, date, date, str]]:
@@ -319,7 +334,7 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
     assert r.status_code == 202, r.text
     assert await apply_actions(session, sessions, "issue_notice") == ["issued"]
     await days(sessions, date(2018, 9, 28), date(2018, 10, 9))
-    assert await _notices(session, "manual") == [
+    assert await _notices(session, approved, "manual") == [
         ("urging", date(2018, 9, 28), "superseded"),
         ("supervision", date(2018, 10, 9), "issued"),
     ]
@@ -561,11 +576,17 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
         criticise_bottom=1,
     )
     await _publish(sessions, "round.published", ranking, "2018-10-12 16:00")
-    praise = (await session.scalars(select(Notice).where(col(Notice.kind) == "praise"))).all()
+    praise = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.kind) == "praise", col(Notice.program_id) == world.programs["P"].id
+            )
+        )
+    ).all()
     assert [(n.recipient_unit_id, n.state) for n in praise] == [(units["A"].id, "issued")]
     assert "第 1 名" in praise[0].requirements and "通报表扬" in praise[0].requirements
     await sweep(sessions, datetime.combine(date(2018, 10, 12), time(16, 30), OFFICE_TZ))
-    criticised = await _notices(session, "ranking")
+    criticised = await _notices(session, approved, "ranking")
     assert sorted(criticised) == [
         ("criticism", date(2018, 10, 12), "issued"),
         ("criticism", date(2018, 10, 12), "issued"),
@@ -577,14 +598,16 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     assert bulletin is not None and "差异不显著" in bulletin.requirements
     await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
     await days(sessions, date(2018, 10, 13), date(2018, 10, 26))
-    assert sorted(k for k, _, _ in await _notices(session, "ranking")) == [
+    assert sorted(k for k, _, _ in await _notices(session, approved, "ranking")) == [
         "criticism",
         "criticism",
         "interview",
         "interview",
         "praise",
     ]
-    assert ("interview", date(2018, 10, 26), "issued") in await _notices(session, "ranking", units["B"].id)
+    assert ("interview", date(2018, 10, 26), "issued") in await _notices(
+        session, approved, "ranking", units["B"].id
+    )
 
     grades = AssessmentPublished(
         program_id=world.programs["P"].id,
@@ -596,10 +619,10 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     )
     await _publish(sessions, "assessment.published", grades, "2018-12-28 10:00")
     await sweep(sessions, datetime.combine(date(2018, 12, 28), time(11), OFFICE_TZ))
-    assert await _notices(session, "assessment", units["D"].id) == [
+    assert await _notices(session, approved, "assessment", units["D"].id) == [
         ("accountability", date(2018, 12, 28), "issued")
     ]
-    assert await _chains(session, "assessment", units["A"].id) == []
+    assert await _chains(session, approved, "assessment", units["A"].id) == []
 
 
 async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at_once(
@@ -678,7 +701,7 @@ async def test_an_office_going_live_mid_year_is_not_chased_for_the_months_before
     project = world.projects["A"].id
 
     async def chased() -> list[str]:  # (the world's August chain, opened in August, aside)
-        chains = await _chains(session, "report_due", project)
+        chains = await _chains(session, approved, "report_due", project)
         return sorted(p for p, state, _ in chains if state == "open" and p != "2018-08")
 
     assert await chased() == ["2018-05"]
@@ -706,11 +729,11 @@ async def test_a_replayed_sweep_sees_a_problem_as_it_stood_that_day(
     await _resolved(client, world, problem, "2018-10-20 15:00")
     await sweep(sessions, morning(date(2018, 10, 15)))
     await sweep(sessions, morning(date(2018, 10, 18)))
-    assert await _notices(session, "problem_overdue", problem) == [
+    assert await _notices(session, approved, "problem_overdue", problem) == [
         ("reminder", date(2018, 10, 15), "superseded"),
         ("urging", date(2018, 10, 18), "issued"),
     ]
     await sweep(sessions, morning(date(2018, 10, 22)))
-    assert await _chains(session, "problem_overdue", problem) == [
+    assert await _chains(session, approved, "problem_overdue", problem) == [
         ("2018-10-17", "closed", "problem_resolved")
     ]

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.ranker.scoring import krippendorff_alpha, rank_round
+from services.ranker import bootstrap
+from services.ranker.scoring import krippendorff_alpha, rank_round, typed
 from services.ranker.tasks import rank_round as rank_round_job
 from shared.models import (
     AppUser,
@@ -39,6 +40,7 @@ from shared.models import (
     Unit,
 )
 from shared.program_settings import ProgramSettings
+from shared.ranking import cents
 
 RUBRIC = [
     {"key": "progress", "name": "形象进度", "weight": "0.6", "max_score": "60"},
@@ -268,3 +270,49 @@ def test_krippendorff_alpha_is_one_when_inspectors_agree_and_falls_when_they_do_
     # 80/70 and 70/80: all disagreement, no signal
     crossed = [(2, Decimal(150), Decimal(11300)), (2, Decimal(150), Decimal(11300))]
     assert krippendorff_alpha(crossed) is not None and krippendorff_alpha(crossed) < 0
+
+
+@pytest.mark.parametrize("aggregation", [{}, {"trim": 2, "min_raters_for_trim": 4}, {"trim": 0}])
+async def test_the_sql_trimming_is_the_bootstraps_on_the_identity_resample(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession], aggregation: dict[str, int]
+) -> None:
+    """The rank intervals resample inspectors and trim in Python; the published observation is
+    trimmed in SQL. Drawn once each (the identity resample), the bootstrap's trimmed mean of every
+    project is its published observation, to the cent — with ties at the cut (P4's 60 and 60)."""
+    s = await _scene(session, aggregation=aggregation)
+    await _score_all(session, s, SCORES | {"P4": ["80", "70", "60", "60", "60"]})
+    await session.commit()
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    settings = snapshot.document["settings"]["aggregation"]
+    kept = {
+        k.project_id: sorted(float(v) for v, complete in zip(k.scores, k.complete, strict=True) if complete)
+        for k in await session.scalars(
+            select(SnapshotRatings).where(col(SnapshotRatings.snapshot_id) == snapshot.id)
+        )
+    }
+    for row in snapshot.document["projects"]:
+        values = kept[uuid.UUID(row["id"])]
+        drawn = bootstrap._trimmed_mean(
+            values, [1] * len(values), settings["trim"], settings["min_raters_for_trim"]
+        )
+        observation = row["components"]["observation"]
+        if drawn is None:  # every rating trimmed away (4 raters, 2 off each end): none in SQL too
+            assert observation is None and row["rank"] is None, row["code"]
+        else:
+            assert cents(Decimal(str(drawn))) == Decimal(observation), row["code"]
+
+
+async def test_the_results_document_is_its_type_a_drifted_one_is_refused(
+    scene: Scene, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """What the api, the workbooks and the assessment read (shared.ranking.RoundResults) is the
+    document the ranker computed, field for field: a field the type does not know is refused
+    rather than stored and silently dropped on reading."""
+    snapshot = await rank_round(sessions, scene.round.id)
+    assert snapshot is not None
+    doc = snapshot.document
+    assert typed(doc) == doc
+    drifted = doc | {"projects": [doc["projects"][0] | {"new_component_total": "1.00"}, *doc["projects"][1:]]}
+    with pytest.raises(TypeError, match=r"\.projects\[0\]\.new_component_total"):
+        typed(drifted)

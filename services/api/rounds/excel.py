@@ -8,9 +8,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from shared.ranking import RoundResults
+from shared.rounds import COMPONENTS, OBSERVATION_HEADER
+
 GRADES = {"excellent": "优良", "pass": "合格", "fail": "不合格"}
-PROJECT_HEADERS = ["名次", "项目编号", "项目名称", "责任单位", "观摩得分", "投资完成率", "节点完成率",
-                   "报送及时率", "综合得分", "有效评分人数"]  # fmt: skip
+# the observation and every objective component of the registry, in its order
+PARTS = ["observation", *(str(k) for k in COMPONENTS)]
+PROJECT_HEADERS = ["名次", "项目编号", "项目名称", "责任单位", OBSERVATION_HEADER,
+                   *(c.header for c in COMPONENTS.values()), "综合得分", "有效评分人数"]  # fmt: skip
 GROUP_HEADERS = ["名次", "{what}", "综合得分", "项目数"]
 ASSESSMENT_HEADERS = ["名次", "责任单位", "考核得分", "等次"]
 
@@ -48,23 +53,26 @@ def _number(value: Any) -> Any:
     return None if value is None else float(value)
 
 
-def results(document: dict[str, Any], *, name: str, version: int, state: str) -> bytes:
-    """Three sheets: 项目排名, 单位排名, 地区排名."""
-    names = {row["id"]: row["name"] for row in [*document["units"], *document["regions"]]}
+def results(document: RoundResults, *, name: str, version: int, state: str) -> bytes:
+    """Three sheets: 项目排名, 单位排名, 地区排名; the projects' with the observation and every
+    objective component of the registry (shared.rounds.COMPONENTS)."""
+    names = {row.id: row.name for row in [*document.units, *document.regions]}
     caption = (
-        f"{name}（{document['quarter']}，第 {version} 版，{'已发布' if state == 'published' else '未发布'}）"
+        f"{name}（{document.quarter}，第 {version} 版，{'已发布' if state == 'published' else '未发布'}）"
     )
     wb = Workbook()
     wb.remove(wb.active)
-    parts = ("observation", "investment_rate", "milestone_rate", "report_timeliness")
     projects = [
-        [row["rank"], row["code"], row["name"], names.get(row["responsible_unit_id"], ""),
-         *(_number(row["components"].get(k)) for k in parts), _number(row["score"]), row["raters"]]
-        for row in document["projects"]
+        [row.rank, row.code, row.name, names.get(row.responsible_unit_id, ""),
+         *(_number(row.components.get(k)) for k in PARTS), _number(row.score), row.raters]
+        for row in document.projects
     ]  # fmt: skip
     _sheet(wb, "项目排名", caption, PROJECT_HEADERS, projects)
-    for key, title, what in (("units", "单位排名", "责任单位"), ("regions", "地区排名", "地区")):
-        rows = [[r["rank"], r["name"], _number(r["score"]), r["projects"]] for r in document[key]]
+    for groups, title, what in (
+        (document.units, "单位排名", "责任单位"),
+        (document.regions, "地区排名", "地区"),
+    ):
+        rows = [[r.rank, r.name, _number(r.score), r.projects] for r in groups]
         _sheet(wb, title, caption, [h.format(what=what) for h in GROUP_HEADERS], rows)
     return _bytes(wb)
 

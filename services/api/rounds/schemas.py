@@ -2,64 +2,23 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from shared.rounds import Aggregation, Criterion, RoundSettings
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
 MAX_BATCH = 500
 
-# Decimals sent as numbers or strings; each string form's pattern states the same range, so the
-# OpenAPI says exactly what is refused.
-Share = Annotated[
-    Decimal,
-    Field(ge=0, le=1, examples=["0.6"]),
-    WithJsonSchema(
-        {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
-                   {"type": "string", "pattern": r"^(0*\.\d+|0+(\.\d*)?|0*1(\.0*)?)$"}]}
-    ),
-]  # fmt: skip
-Positive = Annotated[
-    Decimal,
-    Field(gt=0, le=1000, examples=["10"]),
-    WithJsonSchema(
-        {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
-                   {"type": "string", "pattern": r"^0*([1-9]\d{0,2}(\.\d*)?|0?\.\d*[1-9]\d*|1000(\.0*)?)$"}]}
-    ),
-]  # fmt: skip
 
+class RoundIn(RoundSettings):
+    """A quarter's observation round, created as a draft; `POST /rounds/{id}/open` opens it. How
+    it is scored (rubric, aggregation, weights, tie-break, praise and criticism) is
+    shared.rounds.RoundSettings, as the ranker reads it."""
 
-class Criterion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["progress"])
-    name: str = Field(min_length=1, max_length=200, examples=["形象进度"])
-    weight: Positive
-    max_score: Positive
-
-
-class Aggregation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    trim: int = Field(default=1, ge=0, le=10, description="drop this many highest and lowest")
-    min_raters_for_trim: int = Field(default=5, ge=1, le=100)
-    normalize: Literal["none", "zscore"] = "none"
-
-
-def _default_objective() -> dict[ObjectiveComponent, Decimal]:
-    return {
-        ObjectiveComponent.INVESTMENT_RATE: Decimal("0.2"),
-        ObjectiveComponent.MILESTONE_RATE: Decimal("0.1"),
-        ObjectiveComponent.REPORT_TIMELINESS: Decimal("0.1"),
-    }
-
-
-class RoundIn(BaseModel):
-    """A quarter's observation round, created as a draft; `POST /rounds/{id}/open` opens it."""
-
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
     program_id: UUID
     name: str = Field(min_length=1, max_length=200, examples=["2018年第三季度观摩评比"])
@@ -69,15 +28,8 @@ class RoundIn(BaseModel):
     grace_hours: int = Field(
         default=24, ge=0, le=24 * 14, description="scores taken in the window may arrive this long after it"
     )
-    rubric: list[Criterion] = Field(min_length=1, max_length=50)
     project_ids: list[UUID] = Field(min_length=1, max_length=20_000)
     inspector_user_ids: list[UUID] = Field(min_length=1, max_length=1000)
-    aggregation: Aggregation = Field(default_factory=Aggregation)
-    observation_weight: Share = Decimal("0.6")
-    objective_weights: dict[ObjectiveComponent, Share] = Field(default_factory=_default_objective)
-    tie_break: ObjectiveComponent = ObjectiveComponent.INVESTMENT_RATE
-    praise_top: int = Field(default=3, ge=0, le=1000)
-    criticise_bottom: int = Field(default=3, ge=0, le=1000)
 
     @field_validator("quarter")
     @classmethod

@@ -66,8 +66,9 @@ from shared.models import (
 )
 from shared.outbox import add_message, publish_event
 from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
-from shared.ranking import RankedUnit, RoundPublished, cents
+from shared.ranking import GroupResult, ProjectResult, RankedUnit, RoundPublished, RoundResults, cents
 from shared.ranking import snapshot as snapshot_of
+from shared.rounds import RoundSettings
 from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
 
 T = TypeVar("T")
@@ -591,7 +592,7 @@ async def _disclosed(
 
 
 def _without_inspectors(row: dict[str, Any]) -> dict[str, Any]:
-    return row | {"trimmed_inspectors": [], "incomplete_inspectors": []}
+    return row | {"trimmed_inspectors": [], "incomplete_inspectors": []} if "raters" in row else row
 
 
 def _state(rnd: ObservationRound, snapshot: RoundSnapshot) -> Literal["ready", "published"]:
@@ -627,9 +628,13 @@ async def results(
 def _results(
     rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping, *, full: bool = True
 ) -> ResultsOut:
-    doc = snapshot.document
-    rows = doc[f"{by}s"] if full else [_without_inspectors(r) for r in doc[f"{by}s"]]
-    fairness = doc["fairness"] if full else doc["fairness"] | {"inspectors": []}
+    doc = RoundResults.of(snapshot)
+    chosen: list[ProjectResult] | list[GroupResult] = (
+        doc.projects if by == "project" else doc.units if by == "unit" else doc.regions
+    )
+    listed = [r.model_dump() for r in chosen]
+    rows = listed if full else [_without_inspectors(r) for r in listed]
+    fairness = doc.fairness.model_dump() | ({} if full else {"inspectors": []})
     return ResultsOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
@@ -656,10 +661,12 @@ async def explain(
     _closed_first(rnd)
     version, full = await _disclosed(session, rnd, principal, version)
     snapshot = await _ready(session, rnd, version)
-    row = next((r for r in snapshot.document["projects"] if r["id"] == str(project_id)), None)
-    if row is None:
+    doc = RoundResults.of(snapshot)
+    found = next((r for r in doc.projects if r.id == str(project_id)), None)
+    if found is None:
         raise not_visible(tr("project"), project_id)
-    zscore = rnd.aggregation.get("normalize") == "zscore"
+    row = found.model_dump()
+    zscore = RoundSettings.of(rnd).aggregation.normalize == "zscore"
     kept = await session.get(SnapshotRatings, (snapshot.id, project_id))
     names = dict(
         (await session.execute(
@@ -685,7 +692,7 @@ async def explain(
         else [],
         key=lambda r: (-r.score, str(r.inspector_id)),
     )
-    settings = snapshot.document["settings"]
+    settings = doc.settings.model_dump()
     counted = [r for r in ratings if r.counted]
     parts = [f"{settings['observation_weight']} × observation {row['components']['observation']}"] + [
         f"{w} × {k} {row['components'][k]}" for k, w in settings["objective_weights"].items()
@@ -731,7 +738,7 @@ async def publish(
     rnd.published_at = clock.now()
     rnd.published_by = principal.key
     rnd.version += 1
-    units = latest.document["units"]
+    units = RoundResults.of(latest).units
     event = RoundPublished(
         round_id=rnd.id,
         program_id=rnd.program_id,
@@ -739,10 +746,10 @@ async def publish(
         version=version,
         units=[
             RankedUnit(
-                unit_id=u["id"],
-                rank=u["rank"],
-                score=Decimal(u["score"]),
-                distinguishable=u.get("distinguishable", True),
+                unit_id=uuid.UUID(u.id),
+                rank=u.rank or 0,
+                score=Decimal(u.score or 0),
+                distinguishable=u.distinguishable,
             )
             for u in units
         ],
@@ -824,7 +831,7 @@ async def results_workbook(
     version, _ = await _disclosed(session, rnd, principal, version)
     snapshot = await _ready(session, rnd, version)
     return excel.results(
-        snapshot.document, name=rnd.name, version=snapshot.version, state=_state(rnd, snapshot)
+        RoundResults.of(snapshot), name=rnd.name, version=snapshot.version, state=_state(rnd, snapshot)
     )
 
 
