@@ -2,6 +2,7 @@
 the api queued."""
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,3 +56,11 @@ async def urged(session: AsyncSession, sessions: async_sessionmaker[AsyncSession
     )
     assert urging is not None
     return urging
+
+
+async def rungs(session: AsyncSession, *where: Any) -> list[tuple[str, date, date, str]]:
+    """(kind, issued on, due, state) of the notices matching `where`, up the ladder."""
+    rows = await session.scalars(
+        select(Notice).where(*where).order_by(col(Notice.level)).execution_options(populate_existing=True)
+    )
+    return [(n.kind, n.issued_on, n.due_date, n.state) for n in rows]

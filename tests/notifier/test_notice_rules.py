@@ -37,7 +37,7 @@ from shared.models import (
 )
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
-from tests.notifier.steps import apply_actions, days, morning, urged
+from tests.notifier.steps import apply_actions, days, morning, rungs, urged
 from tests.world import World, at
 
 
@@ -200,13 +200,9 @@ async def test_projects_behind_their_plan_are_found_and_a_rule_switched_off_stop
 
 
 async def _report_ladder(session: AsyncSession, world: World) -> list[tuple[str, date, date, str]]:
-    rows = await session.scalars(
-        select(Notice)
-        .where(col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09")
-        .order_by(col(Notice.level))
-        .execution_options(populate_existing=True)
+    return await rungs(
+        session, col(Notice.subject_id) == world.projects["A"].id, col(Notice.period) == "2018-09"
     )
-    return [(n.kind, n.issued_on, n.due_date, n.state) for n in rows]
 
 
 async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it(

@@ -15,7 +15,7 @@ from services.notifier.sweep import sweep
 from shared import clock
 from shared.models import Notice, NoticeChain
 from shared.program_settings import default_escalation_policy
-from tests.notifier.steps import apply_actions, days, morning, urged
+from tests.notifier.steps import apply_actions, days, morning, rungs, urged
 from tests.world import World, at
 
 WITHOUT_CRITICISM = {
@@ -26,13 +26,7 @@ WITHOUT_CRITICISM = {
 
 
 async def _ladder(session: AsyncSession, chain_id: object) -> list[tuple[str, date, date, str]]:
-    rows = await session.scalars(
-        select(Notice)
-        .where(col(Notice.chain_id) == chain_id)
-        .order_by(col(Notice.level))
-        .execution_options(populate_existing=True)
-    )
-    return [(n.kind, n.issued_on, n.due_date, n.state) for n in rows]
+    return await rungs(session, col(Notice.chain_id) == chain_id)
 
 
 async def test_feedback_waiting_for_the_office_holds_the_clock_and_a_return_restarts_it(

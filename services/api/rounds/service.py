@@ -68,7 +68,7 @@ from shared.outbox import add_message, publish_event
 from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
 from shared.ranking import GroupResult, ProjectResult, RankedUnit, RoundPublished, RoundResults, cents
 from shared.ranking import snapshot as snapshot_of
-from shared.rounds import RoundSettings
+from shared.rounds import COMPONENTS, RoundSettings
 from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
 
 T = TypeVar("T")
@@ -694,9 +694,10 @@ async def explain(
     )
     settings = doc.settings.model_dump()
     counted = [r for r in ratings if r.counted]
+    weights = settings["objective_weights"]
     parts = [f"{settings['observation_weight']} × observation {row['components']['observation']}"] + [
-        f"{w} × {k} {row['components'][k]}" for k, w in settings["objective_weights"].items()
-    ]
+        f"{weights[k]} × {k} {row['components'][k]}" for k in COMPONENTS if k in weights
+    ]  # the registry's order, as the workbooks list them
     working = [
         f"observation = mean of {len(counted)} {'z-mapped ' if zscore else ''}scores"
         + (f", {len(row['trimmed_inspectors'])} trimmed" if row["trimmed_inspectors"] else "")
