@@ -26,7 +26,7 @@ from shared.models import Notice, NoticeChain, Webhook
 from shared.outbox import publish_events
 from shared.program_settings import EscalationPolicy
 from shared.queues import EventPayload
-from shared.vocabulary import ChainClosed, ChainState, NoticeKind, NoticeState, WebhookEvent
+from shared.vocabulary import ChainClosed, ChainState, NoticeKind, NoticeRule, NoticeState, WebhookEvent
 
 STANDING = (
     NoticeState.ISSUED,
@@ -45,9 +45,25 @@ REQUIREMENTS = {
 }
 
 
-def requirements(kind: str, title: str, due: date) -> str:
-    """What a notice of `kind` asks, naming its matter (and, for a reminder, its deadline)."""
-    return REQUIREMENTS[NoticeKind(kind)].format(matter=title, due=due)
+# What a rung asks when its chain did not climb to it: a ranking's bottom is criticised for its
+# rank, not for urging it ignored; a failing grade is referred for the grade.
+STARTED_BY = {
+    (
+        NoticeRule.RANKING,
+        NoticeKind.CRITICISM,
+    ): "{matter}，予以通报批评。请认真查找原因，限期整改，并书面报告整改情况。",
+    (
+        NoticeRule.ASSESSMENT,
+        NoticeKind.ACCOUNTABILITY,
+    ): "{matter}：依照考核办法，移交纪检监察和组织部门问责。",
+}
+
+
+def requirements(kind: str, title: str, due: date, rule: str | None = None) -> str:
+    """What a notice of `kind` asks, naming its matter (and, for a reminder, its deadline), in
+    the words of the rule that started its chain where they differ."""
+    said = STARTED_BY.get((NoticeRule(rule), NoticeKind(kind))) if rule else None
+    return (said or REQUIREMENTS[NoticeKind(kind)]).format(matter=title, due=due)
 
 
 @dataclass(frozen=True)

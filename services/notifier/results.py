@@ -43,8 +43,13 @@ async def _round(session: AsyncSession, done: RoundPublished, at: datetime) -> s
     )
     names = await _names(session, [u.unit_id for u in [*praise, *bottom]])
 
+    year, quarter = done.quarter.split("-Q")
+
     def title(u: RankedUnit, criticised: bool = False) -> str:
-        said = f"{names[u.unit_id]}在 {done.quarter} 观摩评比中排名第 {u.rank} 名（综合得分 {u.score}）"
+        said = (
+            f"{names[u.unit_id]}在 {year} 年第 {quarter} 季度观摩评比中"
+            f"排名第 {u.rank} 名（综合得分 {u.score}）"
+        )
         return said + "，与相邻名次差异不显著" if criticised and not u.distinguishable else said
 
     praised = await _praise(
@@ -58,12 +63,16 @@ async def _round(session: AsyncSession, done: RoundPublished, at: datetime) -> s
 
 
 async def _assessment(session: AsyncSession, done: AssessmentPublished, at: datetime) -> str:
+    """A failing annual grade is referred for accountability; a half-year grade informs (the
+    rules: "units that fail the annual assessment face interviews and accountability")."""
+    if done.half is not None:
+        return "a half-year grade: nobody referred"
     program = await session.get_one(Program, done.program_id)
     failed = [u for u in done.units if u.grade == Grade.FAIL]
     names = await _names(session, [u.unit_id for u in failed])
     referred = await _open(
         session, program, NoticeRule.ASSESSMENT, NoticeKind.ACCOUNTABILITY,
-        [(u.unit_id, f"{names[u.unit_id]} {done.period} 考核不合格（得分 {u.score}）") for u in failed],
+        [(u.unit_id, f"{names[u.unit_id]} {done.year} 年度考核不合格（得分 {u.score}）") for u in failed],
         done.period, at,
     )  # fmt: skip
     return f"{referred} referred for accountability"

@@ -179,6 +179,7 @@ async def _open(
 _CHAIN_COLUMNS = (
     NoticeChain.id,
     NoticeChain.program_id,
+    NoticeChain.rule,
     NoticeChain.level,
     NoticeChain.start_kind,
     NoticeChain.due_date,
@@ -253,7 +254,7 @@ async def _climb(
                 subject_type=chain.subject_type,
                 subject_id=chain.subject_id,
                 period=chain.period,
-                requirements=chains.requirements(rung.kind, chain.title, chain.due_date),
+                requirements=chains.requirements(rung.kind, chain.title, chain.due_date, chain.rule),
                 due_date=step.due,
                 next_on=step.next_on,
             )

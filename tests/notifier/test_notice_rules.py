@@ -592,6 +592,8 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
         select(Notice).where(col(Notice.kind) == "criticism", col(Notice.recipient_unit_id) == units["B"].id)
     )
     assert bulletin is not None and "差异不显著" in bulletin.requirements
+    # criticised for its rank, in its own words: no urging came before it
+    assert "2018 年第 3 季度观摩评比" in bulletin.requirements and "经催办" not in bulletin.requirements
     await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
     await days(sessions, date(2018, 10, 13), date(2018, 10, 26))
     assert sorted(k for k, _, _ in await _notices(session, approved, "ranking")) == [
@@ -619,6 +621,28 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
         ("accountability", date(2018, 12, 28), "issued")
     ]
     assert await _chains(session, approved, "assessment", units["A"].id) == []
+    [referral] = (
+        await session.scalars(
+            select(Notice).where(
+                col(Notice.kind) == "accountability", col(Notice.recipient_unit_id) == units["D"].id
+            )
+        )
+    ).all()
+    assert "2018 年度考核不合格" in referral.requirements and "依照考核办法" in referral.requirements
+
+
+async def test_a_failing_half_year_grade_informs_and_refers_nobody(
+    approved: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Only a failing annual grade is referred for accountability: the half-year grade informs."""
+    units = approved.units
+    grades = AssessmentPublished(
+        program_id=approved.programs["P"].id, year=2018, half=1,
+        units=[GradedUnit(unit_id=units["D"].id, score=Decimal("40"), grade="fail")],
+    )  # fmt: skip
+    await _publish(sessions, "assessment.published", grades, "2018-07-10 10:00")
+    await sweep(sessions, datetime.combine(date(2018, 7, 10), time(11), OFFICE_TZ))
+    assert await _chains(session, approved, "assessment") == []
 
 
 async def test_filing_a_chased_period_tells_the_notifier_and_its_chain_closes_at_once(
