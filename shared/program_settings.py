@@ -280,6 +280,13 @@ class NoticeRules(_Strict):
     warning_working_days: Count = Field(
         default=2, ge=0, le=30, description="yellow: a standing notice due within this many working days"
     )
+    decision_reminder_working_days: Count = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="the office's digest lists the feedback and explanations it has left undecided "
+        "this many working days",
+    )
     criticise_bottom_of_ranking: Count = Field(default=3, ge=0, le=50)
     praise_top_of_ranking: Count = Field(default=3, ge=0, le=50)
     report_due: Switch = Field(default_factory=Switch)

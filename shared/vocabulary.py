@@ -190,6 +190,7 @@ class NoticeAction(StrEnum):
     EXPLANATION = "explanation"  # why it cannot be done in time, and a proposed date (延期申请)
     ACCEPT = "accept"  # the office accepts the pending feedback or explanation
     REJECT = "reject"  # the office rejects it, with a reason (退办)
+    WITHDRAW = "withdraw"  # the office withdraws a notice issued by mistake, with a reason
 
 
 class ChainState(StrEnum):
@@ -211,6 +212,7 @@ class ChainClosed(StrEnum):
     FEEDBACK_ACCEPTED = "feedback_accepted"  # the office accepted the unit's written feedback
     PRAISED = "praised"  # a praise notice: nothing to chase
     NO_RUNG = "no_rung"  # the ladder the chain keeps has no rung of the kind it was to climb to
+    WITHDRAWN = "withdrawn"  # the office withdrew a notice issued by mistake
 
 
 class NoticeRule(StrEnum):

@@ -18,6 +18,7 @@ with `name` and `async send(message)`.
 import importlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -32,7 +33,9 @@ from shared import calendar
 from shared.clock import OFFICE_TZ
 from shared.crypto import SecretBox
 from shared.i18n import word
-from shared.models import Notice, NoticeDigest, Unit
+from shared.models import Notice, NoticeDigest, Program, Unit
+from shared.notice_facts import AWAITING, awaiting_since
+from shared.program_settings import ProgramSettings
 from shared.vocabulary import NoticeKind, NoticeState
 
 log = logging.getLogger(__name__)
@@ -85,26 +88,83 @@ def load_channel(spec: str) -> Channel:
     return channel
 
 
-def compose(unit: str, day: date, notices: list[Notice]) -> tuple[str, str]:
-    """The digest's subject and body, in the words a liaison reads."""
-    lines = [f"{unit}：截至 {day}，贵单位有 {len(notices)} 条新的督办通知，请按期办理并书面反馈。"]
-    for n, notice in enumerate(notices, 1):
-        head = "（请呈单位负责人）" if notice.recipient in FOR_THE_HEAD else ""
-        lines.append(
-            f"{n}. 【{word(NoticeKind, notice.kind, 'zh_CN')}】{notice.requirements}{head}"
-            f"（{notice.due_date} 前办理）"
-        )
+@dataclass(frozen=True)
+class Undecided:
+    """An answer the office has left undecided: whose, on what, since when."""
+
+    unit: str
+    kind: str
+    requirements: str
+    since: date
+    explanation: bool
+
+
+def compose(
+    unit: str, day: date, notices: list[Notice], decisions: Sequence[Undecided] = ()
+) -> tuple[str, str]:
+    """The digest's subject and body, in the words a liaison reads; an office's also lists the
+    answers waiting for its decision."""
+    lines = []
+    if notices:
+        lines.append(f"{unit}：截至 {day}，贵单位有 {len(notices)} 条新的督办通知，请按期办理并书面反馈。")
+        for n, notice in enumerate(notices, 1):
+            head = "（请呈单位负责人）" if notice.recipient in FOR_THE_HEAD else ""
+            lines.append(
+                f"{n}. 【{word(NoticeKind, notice.kind, 'zh_CN')}】{notice.requirements}{head}"
+                f"（{notice.due_date} 前办理）"
+            )
+    if decisions:
+        lines.append(f"{unit}：截至 {day}，有 {len(decisions)} 件反馈或延期申请等待贵单位决定，请及时审核。")
+        for n, u in enumerate(decisions, 1):
+            what = "延期申请" if u.explanation else "书面反馈"
+            lines.append(
+                f"{n}. {u.unit}对【{word(NoticeKind, u.kind, 'zh_CN')}】{u.requirements}的{what}"
+                f"（{u.since} 提交）"
+            )
     lines.append("详情请登录督办系统查看。")
-    return f"督办通知 {len(notices)} 条（{day}）", "\n".join(lines)
+    parts = [f"督办通知 {len(notices)} 条"] if notices else []
+    parts += [f"待决定 {len(decisions)} 件"] if decisions else []
+    return f"{'，'.join(parts)}（{day}）", "\n".join(lines)
+
+
+async def undecided(
+    session: AsyncSession, today: date, cal: calendar.WorkingCalendar
+) -> dict[Any, list[Undecided]]:
+    """Each office's answers left undecided longer than its program's
+    `decision_reminder_working_days`, the longest waiting first."""
+    since = awaiting_since()
+    out: dict[Any, list[Undecided]] = {}
+    for program_id, office, settings in await session.execute(
+        select(col(Program.id), col(Program.office_unit_id), col(Program.settings))
+    ):
+        days = ProgramSettings.model_validate(settings).notice_rules.decision_reminder_working_days
+        cutoff = cal.add_working_days(today, -days).date
+        rows = await session.execute(
+            select(col(Unit.name), col(Notice.kind), col(Notice.requirements), since, col(Notice.state))
+            .join(Unit, col(Unit.id) == col(Notice.recipient_unit_id))
+            .where(
+                col(Notice.program_id) == program_id,
+                col(Notice.state).in_(AWAITING),
+                func.timezone(str(OFFICE_TZ), since) < cutoff + timedelta(days=1),
+            )
+            .order_by(since, col(Notice.id))
+        )
+        for name, kind, said, at, state in rows:
+            out.setdefault(office, []).append(
+                Undecided(name, kind, said, at.astimezone(OFFICE_TZ).date(), state == AWAITING[1])
+            )
+    return out
 
 
 async def gather(session: AsyncSession, as_of: datetime) -> int:
     """Write today's digest of each unit with notices not yet told (once per unit and day)."""
     today = as_of.astimezone(OFFICE_TZ).date()
     waiting = col(Notice.digest_id).is_(None), col(Notice.state).in_(WAITING)
-    units = list(await session.scalars(select(col(Notice.recipient_unit_id)).where(*waiting).distinct()))
+    cal = await calendar.load(session, [today.year - 1, today.year])
+    offices = await undecided(session, today, cal)
+    units = set(await session.scalars(select(col(Notice.recipient_unit_id)).where(*waiting).distinct()))
     written = 0
-    for unit_id in units:
+    for unit_id in sorted(units | set(offices), key=str):
         digest_id = await session.scalar(
             insert(NoticeDigest)
             .values(id=uuid.uuid4(), unit_id=unit_id, day=today, body="", notices=0, created_at=as_of)
@@ -122,11 +182,15 @@ async def gather(session: AsyncSession, as_of: datetime) -> int:
                 .with_for_update()
             )
         )
-        subject, body = compose(unit.name, today, notices)
+        subject, body = compose(unit.name, today, notices, offices.get(unit_id, []))
         await session.execute(
             update(NoticeDigest)
             .where(col(NoticeDigest.id) == digest_id)
-            .values(to_name=unit.liaison_name, body=f"{subject}\n{body}", notices=len(notices))
+            .values(
+                to_name=unit.liaison_name,
+                body=f"{subject}\n{body}",
+                notices=len(notices) + len(offices.get(unit_id, [])),
+            )
         )
         await session.execute(
             update(Notice).where(col(Notice.id).in_([n.id for n in notices])).values(digest_id=digest_id)

@@ -5,6 +5,7 @@ and the office's own notices. Each runs on the ladder's one clock (services/noti
 - explanation (延期申请, before the deadline): the notice waits, and the clock holds;
 - accept: of feedback, the chain ends; of an explanation, the notice is due on the proposed day
   and the rung above fires the first working day after it;
+- withdraw: the office's notice issued by mistake; the chain ends (`withdrawn`);
 - reject: of feedback (退办), the notice stands again due by the new deadline the office gave,
   and the clock restarts from it; of an explanation, the clock resumes from where it held (the
   working days it held are added to the notice's deadline).
@@ -78,6 +79,9 @@ async def _apply_one(session: AsyncSession, notice: Notice, done: NoticeActionPa
         return "chain already closed"
     when = done.at or at
     today = when.astimezone(OFFICE_TZ).date()
+    if done.action == NoticeAction.WITHDRAW:  # issued by mistake: the chain ends, its notices close
+        await chains.close(session, ChainClosed.WITHDRAWN, when, col(NoticeChain.id) == chain.id)
+        return "withdrawn"
     if done.action in (NoticeAction.FEEDBACK, NoticeAction.EXPLANATION):
         if notice.state not in ANSWERABLE:
             return f"notice {notice.state}: {done.action} kept, state unchanged"

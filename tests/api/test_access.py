@@ -518,6 +518,16 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    # Withdrawing is recorded at once (the notifier applies it): 202 for the program's office.
+    "POST /notices/{id}/withdraw": (
+        lambda w, u: ("POST", f"/api/v1/notices/{w.notices[u].id}/withdraw", {"reason": "发错单位"}, {}),
+        row(
+            **{p: (202, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /rounds": (
         lambda w, u: ("GET", f"/api/v1/rounds?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),

@@ -1,6 +1,6 @@
 """Notices: a unit's inbox of reminders, urging and supervision notices (the notifier issues them)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Query, status
@@ -15,9 +15,11 @@ from services.api.notices.schemas import (
     ExplanationIn,
     FeedbackIn,
     NoticeAccepted,
+    NoticeDetail,
     NoticeIn,
     NoticePublic,
     RejectIn,
+    WithdrawIn,
 )
 from services.api.pagination import Page, PageDep
 from services.api.records import NoticeDep
@@ -51,12 +53,19 @@ async def list_notices(
     colour: Annotated[
         Colour | None, Query(description="green, yellow (due within the warning window) or red")
     ] = None,
+    awaiting: Annotated[
+        Literal["office"] | None,
+        Query(
+            description="office: the notices whose feedback or explanation waits for the office's "
+            "decision, the longest waiting first"
+        ),
+    ] = None,
 ) -> Page[NoticePublic]:
     """Notices to units in your subtree, newest first; an office sees all below it."""
     rows, count = await service.list_notices(
         session, principal=principal, page=page, program_id=program_id, recipient_unit_id=recipient_unit_id,
         state=state, kind=kind, level=level, subject_type=subject_type, subject_id=subject_id, period=period,
-        colour=colour,
+        colour=colour, awaiting=awaiting,
     )  # fmt: skip
     return Page(data=rows, count=count)
 
@@ -68,9 +77,10 @@ async def issue(session: SessionDep, principal: Office, data: NoticeIn) -> Notic
     return await service.order(session, data=data, principal=principal)
 
 
-@notices.get("/{notice_id:uuid}", response_model=NoticePublic)
-async def get_notice(session: SessionDep, principal: Reader, notice: NoticeDep) -> NoticePublic:
-    """A notice, with its colour as of today."""
+@notices.get("/{notice_id:uuid}", response_model=NoticeDetail)
+async def get_notice(session: SessionDep, principal: Reader, notice: NoticeDep) -> NoticeDetail:
+    """A notice, with its colour as of today, why it ended, and every action on it (who, when,
+    the feedback's text, the explanation's reason and proposed day, the office's decisions)."""
     return await service.one(session, notice)
 
 
@@ -106,6 +116,20 @@ async def explain(
         session, notice=notice, action=NoticeAction.EXPLANATION, principal=principal, text=data.reason,
         proposed_due_date=data.proposed_due_date,
     )  # fmt: skip
+    return ActionPublic.model_validate(done, from_attributes=True)
+
+
+@notices.post("/{notice_id:uuid}/withdraw", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)
+async def withdraw(
+    session: SessionDep, principal: Office, notice: NoticeDep, data: WithdrawIn
+) -> ActionPublic:
+    """The office withdraws a notice issued by mistake, with its reason: the notice's chain ends
+    (`withdrawn`), nothing more is issued on it, and the recipient sees why (and its webhooks
+    get `notice.closed`)."""
+    await owned_or_403(session, Program, notice.program_id, principal, ACCEPTERS)
+    done = await service.record(
+        session, notice=notice, action=NoticeAction.WITHDRAW, principal=principal, text=data.reason
+    )
     return ActionPublic.model_validate(done, from_attributes=True)
 
 

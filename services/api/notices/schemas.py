@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.program_settings import Count, not_a_bool
-from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
+from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeState
 
 
 class Colour(StrEnum):
@@ -26,7 +26,9 @@ class Subject(BaseModel):
         "task or instruction"
     )
     id: UUID
-    period: str
+    period: str | None = Field(
+        description="the period chased (2018-09, 2018-W38, 2018-Q3, …); none for the office's own notice"
+    )
 
 
 class NoticePublic(BaseModel):
@@ -47,6 +49,15 @@ class NoticePublic(BaseModel):
         "null once answered, closed or superseded"
     )
     parent_id: UUID | None = Field(description="the notice it escalated from")
+    closed_at: datetime | None = Field(
+        default=None, description="when its matter was done, or it was withdrawn"
+    )
+    closed_reason: ChainClosed | None = Field(
+        default=None, description="why its chain ended (report_filed, feedback_accepted, withdrawn, …)"
+    )
+    awaiting_since: datetime | None = Field(
+        default=None, description="feedback or an explanation waits for the office's decision since then"
+    )
 
 
 class FeedbackIn(BaseModel):
@@ -87,9 +98,26 @@ class ActionPublic(BaseModel):
     action: NoticeAction
     actor: str
     at: datetime
+    text: str | None = Field(
+        default=None, description="the feedback's text, the explanation's or the decision's reason"
+    )
     decides_id: UUID | None = Field(default=None, description="accept / reject: the answer decided")
     proposed_due_date: date | None = None
     due_date: date | None = Field(default=None, description="rejected feedback: the new deadline")
+
+
+class NoticeDetail(NoticePublic):
+    """A notice with every action on it, oldest first: what the unit answered and the office decided."""
+
+    actions: list[ActionPublic]
+
+
+class WithdrawIn(BaseModel):
+    """The office withdraws a notice issued by mistake: its chain ends, the recipient is told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
 
 
 class MatterIn(BaseModel):

@@ -1,7 +1,7 @@
 """The inbox: notices to units in the caller's subtree, with their colour as of today."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,20 +11,28 @@ from sqlmodel import col
 
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
-from services.api.notices.schemas import Colour, NoticeAccepted, NoticeIn, NoticePublic, Subject
+from services.api.notices.schemas import (
+    ActionPublic,
+    Colour,
+    NoticeAccepted,
+    NoticeDetail,
+    NoticeIn,
+    NoticePublic,
+    Subject,
+)
 from services.api.pagination import PageParams, paginate
-from shared import calendar, clock
+from shared import audit, calendar, clock
 from shared.clock import OFFICE_TZ
 from shared.errors import Conflict, InvalidState, field_error
 from shared.i18n import N_, tr, word
-from shared.models import Notice, NoticeActionRecord, Problem, Program, Project, Task, Unit
+from shared.models import Notice, NoticeActionRecord, NoticeChain, Problem, Program, Project, Task, Unit
+from shared.notice_facts import ANSWERS, AWAITING, awaiting_since
 from shared.outbox import add_message
 from shared.program_settings import ProgramSettings
 from shared.queues import IssueNoticePayload, Job, NoticeActionPayload, Target
-from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
+from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeRule, NoticeState
 
 WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)  # on the unit to act: these have a colour
-ANSWERS = (NoticeAction.FEEDBACK, NoticeAction.EXPLANATION)
 STANDING = (
     NoticeState.ISSUED,
     NoticeState.FEEDBACK_SUBMITTED,
@@ -77,9 +85,17 @@ async def list_notices(
     subject_id: UUID | None = None,
     period: str | None = None,
     colour: Colour | None = None,
+    awaiting: str | None = None,
 ) -> tuple[list[NoticePublic], int]:
+    """Notices in the caller's sight; `awaiting="office"`: those whose feedback or explanation
+    waits for the office's decision, the longest waiting first."""
     colour_sql = await colour_now(session)
-    stmt = visible(select(Notice, colour_sql.label("colour")), Notice, principal)
+    since = awaiting_since()
+    stmt = visible(
+        select(Notice, colour_sql.label("colour"), col(NoticeChain.rule), col(NoticeChain.closed_reason),
+               since.label("since")).join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id)),
+        Notice, principal,
+    )  # fmt: skip
     for column, value in (
         (Notice.program_id, program_id), (Notice.recipient_unit_id, recipient_unit_id), (Notice.state, state),
         (Notice.kind, kind), (Notice.level, level), (Notice.subject_type, subject_type),
@@ -89,26 +105,52 @@ async def list_notices(
             stmt = stmt.where(col(column) == value)
     if colour is not None:
         stmt = stmt.where(colour_sql == colour.value)
-    rows, count = await paginate(
-        session, stmt, page, col(Notice.issued_at).desc(), col(Notice.level).desc(), whole_rows=True
+    order: tuple[Any, ...] = (col(Notice.issued_at).desc(), col(Notice.level).desc())
+    if awaiting == "office":
+        stmt = stmt.where(col(Notice.state).in_(AWAITING))
+        order = (since, col(Notice.id))
+    rows, count = await paginate(session, stmt, page, *order, whole_rows=True)
+    return [to_public(*row) for row in rows], count
+
+
+async def one(session: AsyncSession, notice: Notice) -> NoticeDetail:
+    """The notice with its colour as of today, why it ended, and every action on it."""
+    row = (
+        await session.execute(
+            select(await colour_now(session), col(NoticeChain.rule), col(NoticeChain.closed_reason),
+                   awaiting_since())
+            .select_from(Notice).join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
+            .where(col(Notice.id) == notice.id)
+        )
+    ).one()  # fmt: skip
+    actions = await session.scalars(
+        select(NoticeActionRecord)
+        .where(col(NoticeActionRecord.notice_id) == notice.id)
+        .order_by(col(NoticeActionRecord.at), col(NoticeActionRecord.id))
     )
-    return [to_public(notice, shade) for notice, shade in rows], count
-
-
-async def one(session: AsyncSession, notice: Notice) -> NoticePublic:
-    shade = await session.scalar(select(await colour_now(session)).where(col(Notice.id) == notice.id))
-    return to_public(notice, shade)
+    return NoticeDetail(
+        **to_public(notice, *row).model_dump(),
+        actions=[ActionPublic.model_validate(a, from_attributes=True) for a in actions],
+    )
 
 
 _COPIED = {"id", "chain_id", "program_id", "kind", "level", "recipient_unit_id", "recipient", "requirements",
-           "issued_at", "due_date", "state", "parent_id"}  # fmt: skip
+           "issued_at", "due_date", "state", "parent_id", "closed_at"}  # fmt: skip
 
 
-def to_public(notice: Notice, colour: str | None) -> NoticePublic:
+def to_public(
+    notice: Notice, colour: str | None, rule: str, reason: str | None, since: datetime | None
+) -> NoticePublic:
     return NoticePublic(
         **notice.model_dump(include=_COPIED),
-        subject=Subject(type=notice.subject_type, id=notice.subject_id, period=notice.period),
+        subject=Subject(
+            type=notice.subject_type,
+            id=notice.subject_id,
+            period=None if rule == NoticeRule.MANUAL else notice.period,  # the office's: an internal key
+        ),
         colour=Colour(colour) if colour else None,
+        closed_reason=ChainClosed(reason) if reason and notice.state == NoticeState.CLOSED else None,
+        awaiting_since=since,
     )
 
 
@@ -155,7 +197,12 @@ async def record(
     today = clock.today()
     decides: NoticeActionRecord | None = None
     due_date: date | None = None
-    if action in ANSWERS:
+    if action == NoticeAction.WITHDRAW:
+        await audit.record(
+            session, actor=principal.actor, action="notice.withdraw", entity="notice", entity_id=notice.id,
+            unit_id=notice.recipient_unit_id, after={"reason": text},
+        )  # fmt: skip
+    elif action in ANSWERS:
         if pending is not None and pending.action == NoticeAction.EXPLANATION:
             raise InvalidState(tr("The office has not yet decided on the explanation you sent."))
         if action == NoticeAction.EXPLANATION:

@@ -1,0 +1,41 @@
+"""the office's first quarter: the office withdraws a notice issued by mistake (a notice action,
+a chain's close reason)
+
+Revision ID: 20261203_0028
+Revises: 20261203_0027
+Create Date: 2026-12-03 16:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "20261203_0028"
+down_revision: str | None = "20261203_0027"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ACTIONS = ["feedback", "explanation", "accept", "reject"]
+REASONS = [
+    "report_filed", "milestone_met", "problem_resolved", "caught_up", "moving_again",
+    "rule_switched_off", "feedback_accepted", "praised", "no_rung",
+]  # fmt: skip
+
+
+def _check(table: str, column: str, words: list[str]) -> None:
+    op.drop_constraint(op.f(f"ck_{table}_{column}"), table, type_="check")
+    op.create_check_constraint(column, table, f"{column} IN ({', '.join(repr(w) for w in words)})")
+
+
+def upgrade() -> None:
+    _check("notice_action", "action", [*ACTIONS, "withdraw"])
+    _check("notice_chain", "closed_reason", [*REASONS, "withdrawn"])
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM notice_action WHERE action = 'withdraw'")
+    op.execute(
+        "UPDATE notice_chain SET closed_reason = 'feedback_accepted' WHERE closed_reason = 'withdrawn'"
+    )
+    _check("notice_chain", "closed_reason", REASONS)
+    _check("notice_action", "action", ACTIONS)
