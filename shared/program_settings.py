@@ -276,6 +276,11 @@ class NoticeRules(_Strict):
         description="deadlines before this day are not chased (an office going live mid-year enters "
         "the months before as history); empty: every deadline of the program",
     )
+    chase_months_after_year: Annotated[int, Field(ge=0, le=60), BeforeValidator(not_a_bool)] | None = Field(
+        default=3,
+        description="a live sweep opens and climbs no chain of the program this many months after its "
+        "year ends (late reports of December are still chased); empty: for as long as it is open",
+    )
     default_due_in_working_days: Count = Field(default=5, ge=1, le=60)
     warning_working_days: Count = Field(
         default=2, ge=0, le=30, description="yellow: a standing notice due within this many working days"

@@ -213,6 +213,7 @@ class ChainClosed(StrEnum):
     PRAISED = "praised"  # a praise notice: nothing to chase
     NO_RUNG = "no_rung"  # the ladder the chain keeps has no rung of the kind it was to climb to
     WITHDRAWN = "withdrawn"  # the office withdrew a notice issued by mistake
+    PROGRAM_CLOSED = "program_closed"  # the office closed the program's year
 
 
 class NoticeRule(StrEnum):

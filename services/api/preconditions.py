@@ -1,4 +1,5 @@
-"""Optimistic locking: updates of versioned records carry `If-Match: <version>`.
+"""Preconditions of a write: optimistic locking (updates of versioned records carry
+`If-Match: <version>`), and a program still open (`writable`).
 
 The header is declared in the OpenAPI (required on updates, with its form), so generated clients
 send it; a request without it answers 428 (services/api/errors.py), one with a malformed value 422.
@@ -8,8 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from shared.errors import PreconditionFailed
+from shared.clock import OFFICE_TZ
+from shared.errors import InvalidState, PreconditionFailed
 from shared.i18n import tr
+from shared.models import Program
 
 HEADER = "If-Match"
 # A version number, as sent or as an ETag would quote it: 3, "3", W/"3".
@@ -47,5 +50,17 @@ def check_version(current: int, expected: int, what: str) -> None:
                 what=tr(what),
                 current=current,
                 expected=expected,
+            )
+        )
+
+
+def writable(program: Program) -> None:
+    """409 for a write into a program whose year the office has closed."""
+    if program.closed_at is not None:
+        raise InvalidState(
+            tr(
+                "The program {code} was closed on {day}: it is read-only.",
+                code=program.code,
+                day=program.closed_at.astimezone(OFFICE_TZ).date(),
             )
         )

@@ -76,17 +76,41 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> 
         cal = await calendar.load(session, sorted({p.year for p in programs} | {today.year - 1, today.year}))
         hushed = quiet(as_of, cal)
         settings = {p.id: ProgramSettings.model_validate(p.settings) for p in programs}
+        resting: set[Any] = set()  # closed, or long past their year: nothing opens or climbs
         for program in programs:
+            if program.closed_at is not None and program.closed_at <= as_of:
+                resting.add(program.id)
+                outcome.closed += len(
+                    await chains.close(
+                        session, ChainClosed.PROGRAM_CLOSED, as_of, col(NoticeChain.program_id) == program.id
+                    )
+                )
+                continue
             ctx = rules.Context(session, program, settings[program.id], cal, as_of)
+            past = _past_its_year(program, settings[program.id], today)
+            if past:
+                resting.add(program.id)
             for found in await rules.find(ctx):
                 await _close(session, program, found, as_of, outcome)
-                if not hushed:
+                if not hushed and not past:
                     await _open(session, program, settings[program.id], found, cal, as_of, outcome)
         if not hushed:
-            await _climb(session, settings, cal, as_of, outcome)
+            await _climb(session, settings, cal, as_of, outcome, resting)
     if outcome.issued or outcome.closed:
         log.info("sweep", extra={"as_of": as_of.isoformat(), **outcome.as_dict()})
     return outcome.as_dict()
+
+
+def _past_its_year(program: Program, settings: ProgramSettings, today: date) -> bool:
+    """More than `chase_months_after_year` months after the program's year ended (a 2018 program
+    swept live in 2026): the office has moved on, and chasing its weekly reports would send
+    interview summonses for them."""
+    months = settings.notice_rules.chase_months_after_year
+    if months is None:
+        return False
+    month = 12 + months  # months after January of the program's year, counting its December
+    year, month = program.year + month // 12, month % 12 + 1
+    return today >= date(year, month, 1)
 
 
 def _array(values: list[Any], kind: Any) -> Any:
@@ -198,9 +222,11 @@ async def _climb(
     cal: WorkingCalendar,
     as_of: datetime,
     outcome: Outcome,
+    resting: set[Any],
 ) -> None:
-    """Each open chain whose next rung is due by today issues it (one rung per sweep): the chains
-    read and locked in one SELECT, then written through services/notifier/chains.py."""
+    """Each open chain whose next rung is due by today issues it (one rung per sweep), but not
+    in a resting program: the chains read and locked in one SELECT, then written through
+    services/notifier/chains.py."""
     today = as_of.astimezone(OFFICE_TZ).date()
     due = (
         await session.execute(
@@ -209,6 +235,7 @@ async def _climb(
                 col(NoticeChain.state) == ChainState.OPEN,
                 col(NoticeChain.next_level_on) <= today,
                 col(NoticeChain.paused_on).is_(None),
+                col(NoticeChain.program_id).not_in(resting),
             )
             .order_by(col(NoticeChain.id))
             .with_for_update()

@@ -58,6 +58,10 @@ class Program(SQLModel, table=True):
     version: int = Field(default=1)
     created_at: datetime = created_at()
     updated_at: datetime | None = timestamp()
+    # closed (POST /programs/{id}/close): read-only, no sweep chases it, its open chains end
+    closed_at: datetime | None = timestamp()
+    closed_by: str | None = Field(default=None, max_length=80)
+    closed_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Task(SQLModel, table=True):
@@ -162,6 +166,8 @@ class Project(SQLModel, table=True):
     submitted_at: datetime | None = timestamp()
     approved_at: datetime | None = timestamp()
     withdrawn_at: datetime | None = timestamp()
+    # carried over (续建) from last year's program: the project it continues
+    carried_from_id: uuid.UUID | None = Field(default=None, foreign_key="project.id")
 
 
 class Milestone(SQLModel, table=True):

@@ -224,6 +224,31 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("PATCH", f"/api/v1/programs/{program(w, u)}", {"name": "改名"}, {"If-Match": "1"}),
         row(**PROGRAM_OWNERS, anonymous=(401, 401), rest=(403, 403)),
     ),
+    # No annual assessment yet: 409 shows the caller got past the rights.
+    "POST /programs/{id}/close": (
+        lambda w, u: ("POST", f"/api/v1/programs/{program(w, u)}/close", {}, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # Into the same year: 422 shows the caller got past the rights.
+    "POST /programs/{id}/carry-over": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/programs/{program(w, u)}/carry-over",
+            {"to_program_id": program(w, u)},
+            {},
+        ),
+        row(
+            **{p: (422, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "POST /programs/{id}/tasks": (
         lambda w, u: (
             "POST",

@@ -21,6 +21,7 @@ from services.api.notices.schemas import (
     Subject,
 )
 from services.api.pagination import PageParams, paginate
+from services.api.preconditions import writable
 from shared import audit, calendar, clock
 from shared.clock import OFFICE_TZ
 from shared.errors import Conflict, InvalidState, field_error
@@ -262,6 +263,7 @@ async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) 
     """Check the office's notice and hand it to the notifier to issue (in this transaction)."""
     program = await get_visible(session, Program, data.program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    writable(program)
     await require_visible_units(session, principal, [(["recipient_unit_id"], data.recipient_unit_id)])
     if ProgramSettings.model_validate(program.settings).escalation_policy.rung(data.kind) is None:
         raise field_error(

@@ -11,8 +11,11 @@ from services.api.pagination import Page, PageDep
 from services.api.preconditions import IfMatch
 from services.api.programs import service
 from services.api.programs.schemas import (
+    CarriedOver,
+    CarryOver,
     IndicatorValueIn,
     IndicatorValuePublic,
+    ProgramClose,
     ProgramCreate,
     ProgramPublic,
     ProgramUpdate,
@@ -84,6 +87,31 @@ async def update_program(
     )
     response.headers["ETag"] = f'"{program.version}"'
     return await _public(session, program)
+
+
+@programs.post("/{program_id:uuid}/close", response_model=ProgramPublic)
+async def close_program(
+    data: ProgramClose, response: Response, session: SessionDep, principal: Writer, program: ProgramDep
+) -> ProgramPublic:
+    """Close the program's year (its office), after its annual assessment is published or forced
+    with a reason: from then on it is read-only (409 on every write into it), no sweep chases it,
+    and its open notice chains end (`program_closed`)."""
+    program = await service.close(session, program=program, data=data, principal=principal)
+    response.headers["ETag"] = f'"{program.version}"'
+    return await _public(session, program)
+
+
+@programs.post("/{program_id:uuid}/carry-over", response_model=CarriedOver)
+async def carry_over(
+    data: CarryOver, session: SessionDep, principal: Writer, program: ProgramDep
+) -> CarriedOver:
+    """Copy this program's continuing projects (续建: approved, not completed) into a later year's
+    program of the same office, with their leaders, service teams and the milestones not yet met;
+    each copy is a draft whose annual and monthly plans the unit fills and submits. Carrying over
+    again copies nothing twice."""
+    return await service.carry_over(
+        session, program=program, to_program_id=data.to_program_id, principal=principal
+    )
 
 
 @programs.post("/{program_id:uuid}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)

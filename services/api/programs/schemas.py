@@ -89,6 +89,36 @@ class ProgramPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime | None
+    closed_at: datetime | None = Field(
+        default=None, description="the office closed the program's year: read-only, nobody is chased"
+    )
+    closed_by: str | None = None
+    closed_reason: str | None = None
+
+
+class ProgramClose(BaseModel):
+    """Close the program's year: after its annual assessment is published, or forced with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    force: bool = Field(
+        default=False, description="close before the annual assessment is published (a reason is required)"
+    )
+
+
+class CarryOver(BaseModel):
+    """Copy the continuing projects (续建) into next year's program."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_program_id: UUID
+
+
+class CarriedOver(BaseModel):
+    carried: int = Field(description="projects copied now, as drafts with an annual plan to fill")
+    already: int = Field(description="continuing projects carried over before")
+    project_ids: list[UUID] = Field(description="the copies made now")
 
 
 class TargetIn(BaseModel):

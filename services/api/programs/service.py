@@ -21,9 +21,11 @@ from services.api.auth.scope import (
     visible,
 )
 from services.api.pagination import PageParams, matches, paginate
-from services.api.preconditions import check_version
+from services.api.preconditions import check_version, writable
 from services.api.programs.schemas import (
+    CarriedOver,
     IndicatorValueIn,
+    ProgramClose,
     ProgramCreate,
     ProgramPublic,
     ProgramUpdate,
@@ -32,10 +34,22 @@ from services.api.programs.schemas import (
     TaskPublic,
 )
 from shared import audit, clock
-from shared.errors import Conflict, Forbidden, field_error, invalid
+from shared import report_facts as facts
+from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
 from shared.i18n import N_, tr
-from shared.models import IndicatorValue, Program, Project, Task, TaskTarget, TaskUnit
+from shared.models import (
+    Assessment,
+    IndicatorValue,
+    Milestone,
+    Program,
+    Project,
+    ProjectReport,
+    Task,
+    TaskTarget,
+    TaskUnit,
+)
 from shared.program_settings import ProgramSettings
+from shared.vocabulary import ProjectStage, ProjectStatus
 
 NOT_YOURS = N_("Only the program's office (or an office above it) can change the program and its tasks.")
 
@@ -133,6 +147,7 @@ async def update(
 ) -> Program:
     program = await get_visible(session, Program, program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
+    writable(program)
     check_version(program.version, version, N_("program"))
     before = _audit_view(program)
     sent = data.model_dump(exclude_unset=True)
@@ -169,6 +184,117 @@ async def update(
     return program
 
 
+async def close(
+    session: AsyncSession, *, program: Program, data: ProgramClose, principal: Principal
+) -> Program:
+    """Close the program's year (its office): after the annual assessment is published, or forced
+    with a reason. The sweeps chase none of it from then on and end its open chains; every write
+    into it is refused."""
+    await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
+    writable(program)
+    assessed = await session.scalar(
+        select(func.count()).where(
+            col(Assessment.program_id) == program.id,
+            col(Assessment.year) == program.year,
+            col(Assessment.half) == 0,
+        )
+    )
+    if not assessed and not data.force:
+        raise InvalidState(
+            tr(
+                "The {year} annual assessment is not published yet: publish it first, or close with "
+                "force and a reason.",
+                year=program.year,
+            )
+        )
+    if data.force and not data.reason:
+        raise field_error("reason", tr("say why the year is closed before its annual assessment"))
+    program.closed_at, program.closed_by, program.closed_reason = clock.now(), principal.key, data.reason
+    program.version += 1
+    await session.flush()
+    await audit.record(
+        session, actor=principal.actor, action="program.close", entity="program", entity_id=program.id,
+        unit_id=program.office_unit_id, after={"reason": data.reason, "force": data.force},
+    )  # fmt: skip
+    return program
+
+
+_CARRIED = (
+    "code", "name", "category", "region_unit_id", "owner_unit_id", "responsible_unit_id", "leader",
+    "service_team", "construction", "stage", "total_investment", "start_date", "end_date", "description",
+)  # fmt: skip
+
+
+async def carry_over(
+    session: AsyncSession, *, program: Program, to_program_id: uuid.UUID, principal: Principal
+) -> CarriedOver:
+    """Copy the program's continuing projects (approved, not completed) into a later program of
+    the same office: leaders, service team and the milestones not yet met come along; the annual
+    and monthly plans are the new year's to fill, so each copy is a draft. Once per project."""
+    await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
+    target = await get_visible(session, Program, to_program_id, principal, N_("program"))
+    await owned_or_403(session, Program, target.id, principal, NOT_YOURS)
+    writable(target)
+    if target.year <= program.year or target.office_unit_id != program.office_unit_id:
+        raise field_error("to_program_id", tr("carry over into a later year's program of the same office"))
+    continuing = list(
+        await session.scalars(
+            select(Project)
+            .where(
+                col(Project.program_id) == program.id,
+                col(Project.status) == ProjectStatus.APPROVED,
+                col(Project.stage) != ProjectStage.COMPLETED,
+            )
+            .order_by(col(Project.code))
+        )
+    )
+    taken = set(
+        await session.scalars(
+            select(col(Project.carried_from_id)).where(
+                col(Project.program_id) == target.id, col(Project.carried_from_id).is_not(None)
+            )
+        )
+    )
+    codes = set(await session.scalars(select(col(Project.code)).where(col(Project.program_id) == target.id)))
+    met = await _met_milestones(session, program, [p.id for p in continuing])
+    made: list[uuid.UUID] = []
+    for old in continuing:
+        if old.id in taken or old.code in codes:
+            continue
+        new = Project(
+            **{k: getattr(old, k) for k in _CARRIED}, program_id=target.id, annual_plan=Decimal(0),
+            monthly_plan={}, status=ProjectStatus.DRAFT, carried_from_id=old.id, created_by=principal.key,
+        )  # fmt: skip
+        session.add(new)
+        await session.flush()
+        for m in await session.scalars(select(Milestone).where(col(Milestone.project_id) == old.id)):
+            if (old.id, m.name) not in met and m.actual_date is None:
+                session.add(
+                    Milestone(
+                        project_id=new.id, name=m.name, planned_date=m.planned_date, position=m.position
+                    )
+                )
+        made.append(new.id)
+    await session.flush()
+    await audit.record(
+        session, actor=principal.actor, action="program.carry_over", entity="program", entity_id=target.id,
+        unit_id=target.office_unit_id, after={"from": str(program.id), "projects": [str(i) for i in made]},
+    )  # fmt: skip
+    return CarriedOver(carried=len(made), already=len(continuing) - len(made), project_ids=made)
+
+
+async def _met_milestones(
+    session: AsyncSession, program: Program, project_ids: list[uuid.UUID]
+) -> set[tuple[uuid.UUID, str]]:
+    """(project, milestone) met by now, as the reports say."""
+    latest = facts.latest_versions(col(ProjectReport.program_id) == program.id).subquery("latest")
+    states = facts.milestone_states(project_ids, latest, clock.today()).subquery("states")
+    rows = await session.execute(
+        select(states.c.project_id, states.c.name).where(states.c.actual_date.is_not(None))
+    )
+    return {(pid, name) for pid, name in rows.all()}
+
+
 async def list_programs(
     session: AsyncSession, *, principal: Principal, page: PageParams, year: int | None, q: str | None
 ) -> tuple[list[Program], int]:
@@ -188,6 +314,7 @@ async def create_task(
 ) -> Task:
     program = await get_visible(session, Program, program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
+    writable(program)
     refs: list[tuple[list[str | int], uuid.UUID]] = []
     for field in ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids"):
         ids = getattr(data, field)

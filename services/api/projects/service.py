@@ -12,7 +12,7 @@ from sqlmodel import col
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams, matches, paginate
-from services.api.preconditions import check_version
+from services.api.preconditions import check_version, writable
 from services.api.projects.schemas import (
     MilestoneIn,
     ProjectCreate,
@@ -174,6 +174,7 @@ def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
 async def create(session: AsyncSession, *, data: ProjectCreate, principal: Principal) -> Project:
     """A draft project: units and program must be visible to the caller, the rules kept."""
     program = await program_for(session, data.program_id, principal)
+    writable(program)
     await require_visible_units(session, principal, [([f], getattr(data, f)) for f in UNIT_FIELDS])
     fields = data.model_dump()
     if problems := rule_problems({**fields, "milestones": data.milestones}, program):
@@ -219,6 +220,7 @@ async def update(
             else tr("The project was withdrawn.")
         )
     program = await session.get_one(Program, project.program_id)
+    writable(program)
     if project.status == "approved":
         await owned_or_403(session, Program, program.id, principal, APPROVED_ONLY_SO)
     milestones = await milestones_of(session, project.id)

@@ -6,7 +6,8 @@
 --
 -- o_chased: a notice chain was chasing the period; the outbox row telling the notifier is written.
 --
--- Outcomes: not_visible (404), not_approved (409, with o_status), invalid (422: the caller found a
+-- Outcomes: not_visible (404), program_closed (409: the office closed the program's year),
+-- not_approved (409, with o_status), invalid (422: the caller found a
 -- fault itself, or the period lies outside the program's year or the project's months, a milestone
 -- is unknown or the investment to date beyond the total; the facts to say so are returned), needs_deadline (the memo has no
 -- deadline for this stamp: compute it for o_settings and call again with it), filed.
@@ -36,9 +37,11 @@ CREATE OR REPLACE FUNCTION file_project_report(
 ) LANGUAGE plpgsql AS $$
 DECLARE
     v_year integer := substr(p_period, 1, 4)::integer;
+    v_closed boolean;
 BEGIN
     -- The project's row, locked: one filing per project at a time.
-    SELECT p.status INTO o_status FROM project p
+    SELECT p.status, g.closed_at IS NOT NULL INTO o_status, v_closed
+      FROM project p JOIN program g ON g.id = p.program_id
      WHERE p.id = p_project_id
        AND EXISTS (SELECT 1 FROM unit u
                     WHERE u.id IN (p.region_unit_id, p.responsible_unit_id, p.owner_unit_id)
@@ -46,6 +49,10 @@ BEGIN
        FOR UPDATE OF p;
     IF NOT FOUND THEN
         o_outcome := 'not_visible';
+        RETURN;
+    END IF;
+    IF v_closed THEN
+        o_outcome := 'program_closed';
         RETURN;
     END IF;
     IF o_status <> 'approved' THEN

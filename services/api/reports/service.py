@@ -16,6 +16,7 @@ from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
 from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
 from services.api.pagination import PageParams, paginate
+from services.api.preconditions import writable
 from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn, UnitReportIn
 from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.clock import OFFICE_TZ
@@ -241,6 +242,9 @@ async def file_project_report(
         raise Conflict(tr("The working-day calendar changed while the report was filed; send it again."))
     if outcome == "not_visible":
         raise not_visible(N_("project"), project_id)
+    if outcome == "program_closed":
+        project = await session.get_one(Project, project_id)
+        writable(await session.get_one(Program, project.program_id))
     if outcome == "not_approved":
         raise Conflict(
             tr(

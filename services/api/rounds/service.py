@@ -23,6 +23,7 @@ from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
 from services.api.auth.scope import holds, not_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams, paginate
+from services.api.preconditions import writable
 from services.api.rounds import excel
 from services.api.rounds.schemas import (
     MAX_BATCH,
@@ -117,6 +118,7 @@ async def create_round(
 ) -> ObservationRound:
     """A draft round, after checking everything an office could get wrong, all at once."""
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    writable(program)
     problems: list[tuple[list[str | int], str]] = []
     if data.closes_at <= data.opens_at:
         problems.append((["closes_at"], tr("the round must close after it opens")))

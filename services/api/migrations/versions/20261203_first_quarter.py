@@ -1,5 +1,5 @@
 """the office's first quarter: the office withdraws a notice issued by mistake (a notice action,
-a chain's close reason)
+a chain's close reason); a program's year is closed; a project is carried over
 
 Revision ID: 20261203_0028
 Revises: 20261203_0027
@@ -8,6 +8,7 @@ Create Date: 2026-12-03 16:00:00+00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261203_0028"
@@ -29,10 +30,22 @@ def _check(table: str, column: str, words: list[str]) -> None:
 
 def upgrade() -> None:
     _check("notice_action", "action", [*ACTIONS, "withdraw"])
-    _check("notice_chain", "closed_reason", [*REASONS, "withdrawn"])
+    _check("notice_chain", "closed_reason", [*REASONS, "withdrawn", "program_closed"])
+    op.add_column("program", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("program", sa.Column("closed_by", sa.String(length=80), nullable=True))
+    op.add_column("program", sa.Column("closed_reason", sa.Text(), nullable=True))
+    op.add_column("project", sa.Column("carried_from_id", sa.Uuid(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_project_carried_from_id_project"), "project", "project", ["carried_from_id"], ["id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("fk_project_carried_from_id_project"), "project", type_="foreignkey")
+    op.drop_column("project", "carried_from_id")
+    op.drop_column("program", "closed_reason")
+    op.drop_column("program", "closed_by")
+    op.drop_column("program", "closed_at")
     op.execute("DELETE FROM notice_action WHERE action = 'withdraw'")
     op.execute(
         "UPDATE notice_chain SET closed_reason = 'feedback_accepted' WHERE closed_reason = 'withdrawn'"
