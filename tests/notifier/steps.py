@@ -1,6 +1,7 @@
 """Steps the notifier's tests share: sweeps as the cron runs them, the notifier's jobs on what
 the api queued."""
 
+import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -9,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.notifier.sweep import sweep
+from services.notifier.tasks import event as event_job
 from services.notifier.tasks import issue_notice, notice_action, report_filed
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, OutboxMessage
-from tests.world import World
+from shared.queues import EventPayload
+from tests.world import World, at
 
 
 def morning(day: date) -> datetime:
@@ -64,3 +67,15 @@ async def rungs(session: AsyncSession, *where: Any) -> list[tuple[str, date, dat
         select(Notice).where(*where).order_by(col(Notice.level)).execution_options(populate_existing=True)
     )
     return [(n.kind, n.issued_on, n.due_date, n.state) for n in rows]
+
+
+async def publish(sessions: async_sessionmaker[AsyncSession], event: str, data: Any, when: str) -> str:
+    """The ranker's event, as the notifier's event job receives it from the outbox."""
+    happened = EventPayload(
+        event=event,
+        subject_type="round",
+        subject_id=uuid.uuid4(),
+        occurred_at=at(when).now(),
+        data=data.model_dump(mode="json"),
+    )
+    return await event_job({"sessions": sessions}, str(uuid.uuid4()), happened.model_dump(mode="json"))

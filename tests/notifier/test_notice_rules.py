@@ -19,7 +19,6 @@ from sqlmodel import col
 from services.notifier import results
 from services.notifier.delivery import LoggingChannel, Message, deliver
 from services.notifier.sweep import sweep
-from services.notifier.tasks import event as event_job
 from services.notifier.webhooks import fan_out
 from shared import clock
 from shared.clock import OFFICE_TZ
@@ -37,7 +36,7 @@ from shared.models import (
 )
 from shared.queues import EventPayload
 from shared.ranking import AssessmentPublished, GradedUnit, RankedUnit, RoundPublished
-from tests.notifier.steps import apply_actions, days, morning, rungs, urged
+from tests.notifier.steps import apply_actions, days, morning, publish, rungs, urged
 from tests.world import World, at
 
 
@@ -471,18 +470,6 @@ async def test_a_digest_whose_pass_died_is_sent_once_its_lease_runs_out(
     assert resent["sent"] >= 1 and len(sent) == len(set(sent)) == resent["sent"]
 
 
-async def _publish(sessions: async_sessionmaker[AsyncSession], event: str, data: Any, when: str) -> str:
-    """The ranker's event, as the notifier's event job receives it from the outbox."""
-    happened = EventPayload(
-        event=event,
-        subject_type="round",
-        subject_id=uuid.uuid4(),
-        occurred_at=at(when).now(),
-        data=data.model_dump(mode="json"),
-    )
-    return await event_job({"sessions": sessions}, str(uuid.uuid4()), happened.model_dump(mode="json"))
-
-
 async def _fanned_out(
     sessions: async_sessionmaker[AsyncSession], happened: EventPayload, consume: bool = False
 ) -> list[Any]:
@@ -571,7 +558,7 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
         praise_top=1,
         criticise_bottom=1,
     )
-    await _publish(sessions, "round.published", ranking, "2018-10-12 16:00")
+    await publish(sessions, "round.published", ranking, "2018-10-12 16:00")
     praise = (
         await session.scalars(
             select(Notice).where(
@@ -594,7 +581,7 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
     assert bulletin is not None and "差异不显著" in bulletin.requirements
     # criticised for its rank, in its own words: no urging came before it
     assert "2018 年第 3 季度观摩评比" in bulletin.requirements and "经催办" not in bulletin.requirements
-    await _publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
+    await publish(sessions, "round.published", ranking.model_copy(update={"version": 2}), "2018-10-15 10:00")
     await days(sessions, date(2018, 10, 13), date(2018, 10, 26))
     assert sorted(k for k, _, _ in await _notices(session, approved, "ranking")) == [
         "criticism",
@@ -615,7 +602,7 @@ async def test_a_published_ranking_praises_the_top_and_criticises_the_bottom_a_f
             GradedUnit(unit_id=units["D"].id, score=Decimal("55.5"), grade="fail"),
         ],
     )
-    await _publish(sessions, "assessment.published", grades, "2018-12-28 10:00")
+    await publish(sessions, "assessment.published", grades, "2018-12-28 10:00")
     await sweep(sessions, datetime.combine(date(2018, 12, 28), time(11), OFFICE_TZ))
     assert await _notices(session, approved, "assessment", units["D"].id) == [
         ("accountability", date(2018, 12, 28), "issued")
@@ -640,7 +627,7 @@ async def test_a_failing_half_year_grade_informs_and_refers_nobody(
         program_id=approved.programs["P"].id, year=2018, half=1,
         units=[GradedUnit(unit_id=units["D"].id, score=Decimal("40"), grade="fail")],
     )  # fmt: skip
-    await _publish(sessions, "assessment.published", grades, "2018-07-10 10:00")
+    await publish(sessions, "assessment.published", grades, "2018-07-10 10:00")
     await sweep(sessions, datetime.combine(date(2018, 7, 10), time(11), OFFICE_TZ))
     assert await _chains(session, approved, "assessment") == []
 

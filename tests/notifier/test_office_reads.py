@@ -3,15 +3,22 @@ explanation's reason and day, the office's decisions), why and when it ended; th
 for the office are listed, the longest waiting first, and its own digest reminds it of answers left
 undecided; it withdraws a notice issued by mistake."""
 
+import uuid
 from datetime import date
+from decimal import Decimal
 
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from services.notifier.delivery import LoggingChannel, Message, deliver
+from services.notifier.sweep import sweep
 from shared import clock
 from shared.crypto import SecretBox
-from tests.notifier.steps import apply_actions, morning, urged
+from shared.models import Notice
+from shared.ranking import RankedUnit, RoundPublished
+from tests.notifier.steps import apply_actions, morning, publish, urged
 from tests.world import World, at
 
 
@@ -116,3 +123,52 @@ async def test_the_office_withdraws_a_notice_issued_by_mistake(
     assert shown["closed_at"].startswith("2018-09-28")
     assert [(a["action"], a["text"]) for a in shown["actions"]] == [("withdraw", "发错单位，应为伊川县")]
     assert again.status_code == 409
+
+
+async def test_a_bulletin_is_read_by_every_unit_of_the_program_and_answered_by_its_own(
+    client: AsyncClient,
+    approved: World,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """通报 are published: county B's criticism and county A's praise are read by both counties
+    (as on paper, the unit named), not by Hebei; only B answers its criticism; B's urging notice
+    stays B's own."""
+    world, units = approved, approved.units
+    ranking = RoundPublished(
+        round_id=uuid.uuid4(), program_id=world.programs["P"].id, quarter="2018-Q3", version=1,
+        units=[RankedUnit(unit_id=units["A"].id, rank=1, score=Decimal("92.50")),
+               RankedUnit(unit_id=units["B"].id, rank=2, score=Decimal("70.10"))],
+        praise_top=1, criticise_bottom=1,
+    )  # fmt: skip
+    await publish(sessions, "round.published", ranking, "2018-10-12 10:00")
+    await sweep(sessions, morning(date(2018, 10, 12)))  # the criticism is issued; B is urged too
+    program = {"program_id": str(world.programs["P"].id)}
+
+    async def kinds(who: str) -> set[tuple[str, str]]:
+        with clock.use_clock(at("2018-10-12 11:00")):
+            r = await client.get(
+                "/api/v1/notices", params=program | {"page_size": "200"}, headers=world.auth(who)
+            )
+        names = {str(u.id): code for code, u in units.items()}
+        return {(n["kind"], names.get(n["recipient_unit_id"], "?")) for n in r.json()["data"]}
+
+    seen_by_a, seen_by_b = await kinds("a_reporter"), await kinds("b_admin")
+    assert {("criticism", "B"), ("praise", "A")} <= seen_by_a and {
+        ("criticism", "B"),
+        ("praise", "A"),
+    } <= seen_by_b
+    assert not {n for n in seen_by_a if n[1] == "B" and n[0] not in ("criticism", "praise")}  # B's own
+    assert await kinds("q_admin") == set()
+    criticism = await session.scalar(
+        select(Notice).where(col(Notice.kind) == "criticism", col(Notice.recipient_unit_id) == units["B"].id)
+    )
+    assert criticism is not None and "B在 2018 年第 3 季度" in criticism.requirements
+    url = f"/api/v1/notices/{criticism.id}"
+    with clock.use_clock(at("2018-10-12 14:00")):
+        read = await client.get(url, headers=world.auth("a_reporter"))
+        meddling = await client.post(
+            f"{url}/feedback", json={"text": "代为反馈"}, headers=world.auth("a_reporter")
+        )
+        own = await client.post(f"{url}/feedback", json={"text": "已整改"}, headers=world.auth("b_admin"))
+    assert read.status_code == 200 and meddling.status_code == 403 and own.status_code == 202

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -11,7 +11,10 @@ from services.api.auth.principal import Principal
 from shared.db import AnySelect
 from shared.errors import Forbidden, NotFound, invalid
 from shared.i18n import tr
-from shared.models import Adjustment, Program, Project, Task, TaskUnit, Unit
+from shared.models import Adjustment, Notice, Program, Project, Task, TaskUnit, Unit
+from shared.vocabulary import NoticeKind
+
+BULLETINS = (NoticeKind.CRITICISM, NoticeKind.PRAISE)  # published to every unit of the program
 
 M = TypeVar("M")
 Q = TypeVar("Q", bound=AnySelect)
@@ -38,7 +41,9 @@ def condition(model: Any, principal: Principal) -> Any:
     - `subtree_via = (column, parent model)`: seen exactly when the parent row is;
     - a task or an adjustment of a program shared down the tree is seen by the program's office
       (and above), and below it only by the units it concerns: a task's named units, an
-      adjustment's withdrawn project — county B does not read county A's.
+      adjustment's withdrawn project — county B does not read county A's;
+    - a notice is seen by its recipient's subtree, and a bulletin (criticism, praise: 通报) by
+      every unit taking part in its program, as on paper.
 
     Twin: the filing function (services/api/reports/file_project_report.sql) writes the rule for
     Project again in SQL, so a filing is one statement; a change here changes it there
@@ -52,6 +57,12 @@ def condition(model: Any, principal: Principal) -> Any:
     if model is Adjustment:  # a shared program's adjustment: its office's subtree, or the project's
         seen = select(col(Project.id)).where(condition(Project, principal))
         return or_(_program_held(Adjustment, principal), col(Adjustment.withdrawn_project_id).in_(seen))
+    if model is Notice:  # a bulletin (通报: criticism, praise) is published to every unit of its program
+        bulletin = and_(
+            col(Notice.kind).in_(BULLETINS),
+            col(Notice.program_id).in_(select(col(Program.id)).where(condition(Program, principal))),
+        )
+        return or_(col(Notice.recipient_unit_id).in_(subtree_ids(principal)), bulletin)
     via = getattr(model, "subtree_via", None)
     if via is not None:
         column, parent = via

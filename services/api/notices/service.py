@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
+from services.api.auth.scope import get_visible, owned_or_403, owns, require_visible_units, visible
 from services.api.notices.schemas import (
     ActionPublic,
     Colour,
@@ -24,7 +24,7 @@ from services.api.pagination import PageParams, paginate
 from services.api.preconditions import writable
 from shared import audit, calendar, clock
 from shared.clock import OFFICE_TZ
-from shared.errors import Conflict, InvalidState, field_error
+from shared.errors import Conflict, Forbidden, InvalidState, field_error
 from shared.i18n import N_, tr, word
 from shared.models import Notice, NoticeActionRecord, NoticeChain, Problem, Program, Project, Task, Unit
 from shared.notice_facts import ANSWERS, AWAITING, awaiting_since
@@ -204,6 +204,10 @@ async def record(
             unit_id=notice.recipient_unit_id, after={"reason": text},
         )  # fmt: skip
     elif action in ANSWERS:
+        if not await session.scalar(
+            select(col(Notice.id)).where(col(Notice.id) == notice.id, owns(Notice, principal))
+        ):
+            raise Forbidden(tr("Only the unit the notice was sent to (or one above it) answers it."))
         if pending is not None and pending.action == NoticeAction.EXPLANATION:
             raise InvalidState(tr("The office has not yet decided on the explanation you sent."))
         if action == NoticeAction.EXPLANATION:
