@@ -71,6 +71,10 @@ class AppUser(SQLModel, table=True):
     roles: list[str] = _strings()
     is_active: bool = Field(default=True)
     created_at: datetime = created_at()
+    # a one-time password set by an admin: the person changes it before anything else
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    # tokens issued before this instant are refused (deactivation, a reset, a password change)
+    tokens_valid_after: datetime | None = timestamp()
 
 
 class ApiClient(SQLModel, table=True):

@@ -173,6 +173,32 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/users/{w.users[USER_IN[u]].id}", None, {}),
         row(**USER_READERS, anonymous=(401, 401), rest=(403, 403)),
     ),
+    "PATCH /users/{id}": (
+        lambda w, u: ("PATCH", f"/api/v1/users/{w.users[USER_IN[u]].id}", {"display_name": "改名"}, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "POST /users/{id}/reset-password": (
+        lambda w, u: ("POST", f"/api/v1/users/{w.users[USER_IN[u]].id}/reset-password", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # A wrong current password: 422 shows a person got past the rights; a system client has none.
+    "POST /auth/password": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/auth/password",
+            {"current_password": "wrong", "new_password": "Qwerty12345"},
+            {},
+        ),
+        row(a_client=(403, 403), anonymous=(401, 401), rest=(422, 422)),
+    ),
     "POST /clients": (
         lambda w, u: (
             "POST",

@@ -114,6 +114,10 @@ def authorize(action: Action) -> Any:
     async def dependency(request: Request) -> Principal:
         # called, not a sub-dependency: one dependency level less per request
         principal = await current_principal(request)
+        if principal.must_change_password:
+            raise Forbidden(
+                tr("Change the one-time password first (POST /api/v1/auth/password), then go on.")
+            )
         if not can(principal, action):
             raise Forbidden(
                 tr("This needs the scope '{action}', which this client was not granted.", action=action.value)

@@ -27,6 +27,10 @@ from shared.settings import ApiSettings
 
 _ALGORITHMS = ["HS256"]  # the allow-list: a token naming any other algorithm is refused
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+_REVOKED = N_(
+    "The access token was issued before the account's password or access last changed; "
+    "sign in again at POST /api/v1/auth/token."
+)
 _INVALID = N_("The access token is not valid; sign in again at POST /api/v1/auth/token.")
 _GONE = N_(
     "The access token belongs to an account that no longer exists or was disabled; "
@@ -43,6 +47,7 @@ class Principal:
     unit_path: str
     roles: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
+    must_change_password: bool = False  # signed in with a one-time password: changes it first
 
     @property
     def key(self) -> str:
@@ -103,6 +108,7 @@ def issue_token(settings: ApiSettings, *, subject: str, extra: dict[str, object]
         "nbf": now,
         "exp": now + lifetime,
         "jti": uuid.uuid4().hex,
+        "iat_us": int(now.timestamp() * 1_000_000),  # `iat` to the microsecond: revocation is exact
         **extra,
     }
     token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=_ALGORITHMS[0])
@@ -170,8 +176,18 @@ async def _load(session: AsyncSession, claims: dict[str, Any]) -> Principal:
         if user is None or not user[0].is_active:
             raise _bad_token(_GONE)
         person, path = user
+        revoked = person.tokens_valid_after
+        issued = claims.get("iat_us", int(claims["iat"]) * 1_000_000)
+        if revoked is not None and issued < int(revoked.timestamp() * 1_000_000):
+            raise _bad_token(_REVOKED)
         return Principal(
-            "user", person.id, person.username, person.unit_id, path, roles=frozenset(person.roles)
+            "user",
+            person.id,
+            person.username,
+            person.unit_id,
+            path,
+            roles=frozenset(person.roles),
+            must_change_password=person.must_change_password,
         )
     if kind != "client":
         raise _bad_token(_INVALID)

@@ -11,6 +11,7 @@ from services.api.auth.permissions import current_principal
 from services.api.auth.principal import Principal, issue_token
 from services.api.routing import SessionDep, router
 from services.api.users import service as users
+from services.api.users.schemas import PasswordChange
 from shared.errors import DomainError, Unauthorized, ValidationFailed
 from shared.i18n import located, tr
 from shared.vocabulary import PrincipalKind
@@ -32,6 +33,7 @@ class Me(BaseModel):
     unit_id: str
     roles: list[str]
     scopes: list[str]
+    must_change_password: bool = False
 
 
 def _wrong_credentials(said: str) -> Unauthorized:
@@ -109,6 +111,22 @@ async def token(
     )
 
 
+@auth.post("/auth/password", response_model=Token)
+async def change_password(
+    data: PasswordChange,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Token:
+    """Change your own password (a one-time one first of all): your other tokens stop working,
+    and the answer is a new token to go on with."""
+    user = await users.change_password(session, principal=principal, data=data)
+    access, lifetime = issue_token(
+        request.app.state.settings, subject=f"user:{user.id}", extra={"roles": user.roles}
+    )
+    return Token(access_token=access, expires_in=lifetime)
+
+
 @auth.get("/me", response_model=Me)
 async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
     """Who the token acts for: its unit, roles and scopes."""
@@ -119,4 +137,5 @@ async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
         unit_id=str(principal.unit_id),
         roles=sorted(principal.roles),
         scopes=sorted(principal.scopes),
+        must_change_password=principal.must_change_password,
     )

@@ -15,8 +15,10 @@ from services.api.users.schemas import (
     ClientCreate,
     ClientPublic,
     ClientWithSecret,
+    OneTimePassword,
     UserCreate,
     UserPublic,
+    UserUpdate,
 )
 
 people = router(tags=["people"])
@@ -43,6 +45,27 @@ async def list_users(session: SessionDep, principal: UserReader, page: PageDep) 
 async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
     """One person (404 outside your subtree)."""
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+@people.patch("/users/{user_id:uuid}", response_model=UserPublic)
+async def update_user(
+    data: UserUpdate, session: SessionDep, principal: UserWriter, user: UserDep
+) -> UserPublic:
+    """Change a person's name, unit, roles or `is_active` (an admin of their subtree; audited).
+    Deactivated, their tokens are refused on their next request; nobody deactivates or re-roles
+    themselves."""
+    changed = await service.update_user(session, user=user, data=data, principal=principal)
+    return UserPublic.model_validate(changed, from_attributes=True)
+
+
+@people.post("/users/{user_id:uuid}/reset-password", response_model=OneTimePassword)
+async def reset_password(session: SessionDep, principal: UserWriter, user: UserDep) -> OneTimePassword:
+    """A one-time password for a person who forgot theirs (an admin of their subtree; audited):
+    their tokens stop working, and after signing in with it they can only change it
+    (`POST /auth/password`)."""
+    return OneTimePassword(
+        one_time_password=await service.reset_password(session, user=user, principal=principal)
+    )
 
 
 @people.post("/clients", status_code=status.HTTP_201_CREATED, response_model=ClientWithSecret)

@@ -49,6 +49,32 @@ class UserCreate(BaseModel):
         return value.lower()
 
 
+class UserUpdate(BaseModel):
+    """Only the fields sent change. Deactivating a person refuses their tokens at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    unit_id: UUID | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1, json_schema_extra={"uniqueItems": True})
+    is_active: bool | None = None
+
+    _roles = field_validator("roles")(classmethod(lambda cls, v: v if v is None else _distinct(v)))
+
+
+class OneTimePassword(BaseModel):
+    one_time_password: str = Field(description="give it to the person: they change it at their first sign-in")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(
+        description="At least 10 characters, letters and digits, not containing the username."
+    )
+
+
 class UserPublic(BaseModel):
     id: UUID
     username: str
@@ -57,6 +83,7 @@ class UserPublic(BaseModel):
     roles: list[Role]
     is_active: bool
     created_at: datetime
+    must_change_password: bool = False
 
 
 class ClientCreate(BaseModel):

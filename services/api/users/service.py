@@ -7,14 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.api.auth.passwords import hash_secret, new_secret, password_problems
+from services.api.auth.passwords import hash_secret, new_secret, password_problems, verify_secret
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
 from services.api.pagination import PageParams, paginate
-from services.api.users.schemas import ClientCreate, UserCreate
+from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserUpdate
 from shared import audit, clock
 from shared.audit import Actor
-from shared.errors import Conflict, field_error
+from shared.errors import Conflict, Forbidden, field_error
 from shared.i18n import N_, listing, tr
 from shared.models import ApiClient, AppUser, Unit
 
@@ -57,6 +57,75 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
         unit_id=user.unit_id,
         after=_user_view(user),
     )
+    return user
+
+
+def _user_view_safe(user: AppUser) -> dict[str, object]:
+    return user.model_dump(mode="json", exclude={"password_hash", "created_at", "tokens_valid_after"})
+
+
+async def update_user(
+    session: AsyncSession, *, user: AppUser, data: UserUpdate, principal: Principal
+) -> AppUser:
+    """Change a person's name, unit, roles or whether they may sign in (an admin of their
+    subtree; audited). A deactivated person's tokens are refused from now; a moved or re-roled
+    person's next request acts with what they are now."""
+    if user.id == principal.id and (data.is_active is False or data.roles is not None):
+        raise Conflict(tr("You cannot deactivate yourself or change your own roles; ask another admin."))
+    before = _user_view_safe(user)
+    sent = data.model_dump(exclude_unset=True)
+    if sent.get("unit_id") is not None:
+        await _unit(session, sent["unit_id"], principal)
+    for name in ("display_name", "unit_id", "is_active"):
+        if sent.get(name) is not None:
+            setattr(user, name, sent[name])
+    if sent.get("roles") is not None:
+        user.roles = [str(r) for r in sent["roles"]]
+    if data.is_active is False:
+        user.tokens_valid_after = clock.now()
+    await session.flush()
+    await audit.record(
+        session, actor=principal.actor, action="user.update", entity="user", entity_id=user.id,
+        unit_id=user.unit_id, before=before, after=_user_view_safe(user),
+    )  # fmt: skip
+    return user
+
+
+async def reset_password(session: AsyncSession, *, user: AppUser, principal: Principal) -> str:
+    """A one-time password for a person who forgot theirs (an admin of their subtree; audited):
+    their tokens are refused from now, and they change it at their first sign-in."""
+    once = f"{secrets.token_urlsafe(9)}7a"  # letters and digits, as any password here
+    user.password_hash = hash_secret(once)
+    user.must_change_password = True
+    user.tokens_valid_after = clock.now()
+    await session.flush()
+    await audit.record(
+        session, actor=principal.actor, action="user.reset_password", entity="user", entity_id=user.id,
+        unit_id=user.unit_id, after={"must_change_password": True},
+    )  # fmt: skip
+    return once
+
+
+async def change_password(session: AsyncSession, *, principal: Principal, data: PasswordChange) -> AppUser:
+    """A person changes their own password (audited); their other tokens are refused from now."""
+    user = await session.get(AppUser, principal.id) if principal.kind == "user" else None
+    if user is None:
+        raise Forbidden(tr("Only a person changes a password; a system client rotates its secret."))
+    if not verify_secret(data.current_password, user.password_hash):
+        raise field_error("current_password", tr("this is not your current password"))
+    problems = password_problems(data.new_password, username=user.username)
+    if data.new_password == data.current_password:
+        problems.append(tr("choose a password other than the current one"))
+    if problems:
+        raise field_error("new_password", listing(problems))
+    user.password_hash = hash_secret(data.new_password)
+    user.must_change_password = False
+    user.tokens_valid_after = clock.now()
+    await session.flush()
+    await audit.record(
+        session, actor=principal.actor, action="user.change_password", entity="user", entity_id=user.id,
+        unit_id=user.unit_id, after={"must_change_password": False},
+    )  # fmt: skip
     return user
 
 

@@ -1,5 +1,6 @@
 """the office's first quarter: the office withdraws a notice issued by mistake (a notice action,
-a chain's close reason); a program's year is closed; a project is carried over
+a chain's close reason); a program's year is closed; a project is carried over; an account's
+one-time password, and the instant before which its tokens are refused
 
 Revision ID: 20261203_0028
 Revises: 20261203_0027
@@ -35,12 +36,18 @@ def upgrade() -> None:
     op.add_column("program", sa.Column("closed_by", sa.String(length=80), nullable=True))
     op.add_column("program", sa.Column("closed_reason", sa.Text(), nullable=True))
     op.add_column("project", sa.Column("carried_from_id", sa.Uuid(), nullable=True))
+    op.add_column(
+        "app_user", sa.Column("must_change_password", sa.Boolean(), server_default="false", nullable=False)
+    )
+    op.add_column("app_user", sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True))
     op.create_foreign_key(
         op.f("fk_project_carried_from_id_project"), "project", "project", ["carried_from_id"], ["id"]
     )
 
 
 def downgrade() -> None:
+    op.drop_column("app_user", "tokens_valid_after")
+    op.drop_column("app_user", "must_change_password")
     op.drop_constraint(op.f("fk_project_carried_from_id_project"), "project", type_="foreignkey")
     op.drop_column("project", "carried_from_id")
     op.drop_column("program", "closed_reason")
