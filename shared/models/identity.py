@@ -75,6 +75,7 @@ class AppUser(SQLModel, table=True):
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     # tokens issued before this instant are refused (deactivation, a reset, a password change)
     tokens_valid_after: datetime | None = timestamp()
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class ApiClient(SQLModel, table=True):

@@ -124,6 +124,8 @@ class UnitReport(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     submitted_by: str = Field(max_length=80)
     submitted_at: datetime = timestamp(nullable=False)
+    # history the office entered afterwards with the report's original filing time
+    recorded_by_office: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
 
 
 class Problem(SQLModel, table=True):

@@ -174,7 +174,12 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         row(**USER_READERS, anonymous=(401, 401), rest=(403, 403)),
     ),
     "PATCH /users/{id}": (
-        lambda w, u: ("PATCH", f"/api/v1/users/{w.users[USER_IN[u]].id}", {"display_name": "改名"}, {}),
+        lambda w, u: (
+            "PATCH",
+            f"/api/v1/users/{w.users[USER_IN[u]].id}",
+            {"display_name": "改名"},
+            {"If-Match": "1"},
+        ),
         row(
             **{p: (200, 404) for p in ("p_admin", "b_admin", "q_admin")},
             anonymous=(401, 401),

@@ -29,17 +29,21 @@ async def test_a_deactivated_persons_token_is_refused_on_its_next_request(
     reporter, admin = world.auth("a_reporter"), world.auth("p_admin")
     url = f"/api/v1/users/{world.users['a_reporter'].id}"
     assert (await client.get("/api/v1/me", headers=reporter)).status_code == 200
+    first = {**admin, "If-Match": "1"}
     itself = await client.patch(
-        f"/api/v1/users/{world.users['p_admin'].id}", json={"is_active": False}, headers=admin
+        f"/api/v1/users/{world.users['p_admin'].id}", json={"is_active": False}, headers=first
     )
-    outsider = await client.patch(url, json={"is_active": False}, headers=world.auth("b_admin"))
-    left = await client.patch(url, json={"is_active": False}, headers=admin)
-    assert itself.status_code == 409 and outsider.status_code == 404
+    outsider = await client.patch(
+        url, json={"is_active": False}, headers={**world.auth("b_admin"), "If-Match": "1"}
+    )
+    stale = await client.patch(url, json={"is_active": False}, headers={**admin, "If-Match": "7"})
+    left = await client.patch(url, json={"is_active": False}, headers=first)
+    assert itself.status_code == 409 and outsider.status_code == 404 and stale.status_code == 412
     assert left.status_code == 200 and left.json()["is_active"] is False
     refused = await client.get("/api/v1/notices", headers=reporter)
     assert refused.status_code == 401
     assert (await _sign_in(client, world.users["a_reporter"].username, PASSWORD)).status_code == 401
-    back = await client.patch(url, json={"is_active": True}, headers=admin)
+    back = await client.patch(url, json={"is_active": True}, headers={**admin, "If-Match": "2"})
     assert back.status_code == 200
     assert (await client.get("/api/v1/me", headers=reporter)).status_code == 401  # the old token stays dead
     signed = await _sign_in(client, world.users["a_reporter"].username, PASSWORD)
@@ -54,16 +58,14 @@ async def test_a_deactivated_persons_token_is_refused_on_its_next_request(
 async def test_roles_and_units_change_and_act_at_once(client: AsyncClient, world: World) -> None:
     """County A's reporter becomes a leader: filing a report is no longer theirs to do."""
     url = f"/api/v1/users/{world.users['a_reporter'].id}"
-    changed = await client.patch(
-        url, json={"roles": ["leader"], "display_name": "王五"}, headers=world.auth("p_admin")
-    )
+    admin = {**world.auth("p_admin"), "If-Match": "1"}
+    changed = await client.patch(url, json={"roles": ["leader"], "display_name": "王五"}, headers=admin)
     assert changed.status_code == 200 and changed.json()["roles"] == ["leader"]
     me = (await client.get("/api/v1/me", headers=world.auth("a_reporter"))).json()
     assert me["roles"] == ["leader"]
-    bad = await client.patch(url, json={"roles": ["emperor"]}, headers=world.auth("p_admin"))
-    elsewhere = await client.patch(
-        url, json={"unit_id": str(world.units["QC"].id)}, headers=world.auth("p_admin")
-    )
+    admin["If-Match"] = "2"
+    bad = await client.patch(url, json={"roles": ["emperor"]}, headers=admin)
+    elsewhere = await client.patch(url, json={"unit_id": str(world.units["QC"].id)}, headers=admin)
     assert bad.status_code == 422 and elsewhere.status_code == 422
     assert elsewhere.json()["errors"][0]["loc"] == ["body", "unit_id"]
 

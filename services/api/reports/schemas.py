@@ -97,6 +97,11 @@ class UnitReportIn(BaseModel):
         default=None, description="YYYY-Www (weekly), YYYY-MM (monthly), null (instant)"
     )
     body: str = Field(min_length=1, max_length=50_000)
+    filed_at: Annotated[AwareDatetime, AfterValidator(within)] | None = Field(
+        default=None,
+        description="office staff only, weekly and monthly reports: when it was filed on paper, for "
+        "history entered afterwards (dues and notices read it); the report is marked recorded_by_office",
+    )
 
 
 class UnitReportPublic(BaseModel):
@@ -107,7 +112,10 @@ class UnitReportPublic(BaseModel):
     version: int
     body: str
     submitted_by: str
-    submitted_at: datetime
+    submitted_at: datetime = Field(
+        description="when it was filed (for history: the filed_at the office gave)"
+    )
+    recorded_by_office: bool = False
 
 
 class Due(BaseModel):

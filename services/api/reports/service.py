@@ -325,8 +325,26 @@ def _check_period(data: UnitReportIn, today: date) -> None:
 async def file_unit_report(
     session: AsyncSession, *, unit_id: uuid.UUID, data: UnitReportIn, principal: Principal
 ) -> UnitReport:
-    """A weekly, monthly or instant report; an instant one goes out at once through the outbox."""
-    _check_period(data, clock.today())
+    """A weekly, monthly or instant report; an instant one goes out at once through the outbox.
+    The office may enter a weekly or monthly one as history, with its original filing time."""
+    recorded_at = clock.now()
+    history = data.filed_at is not None
+    if history:
+        if not can(principal, Action.REPORTS_RECORD_HISTORY):
+            raise Forbidden(
+                tr(
+                    "Only the office records reports with their original filing time (filed_at); "
+                    "file it without filed_at."
+                )
+            )
+        if data.kind == "instant":
+            raise field_error("filed_at", tr("an instant report goes out now; it takes no filed_at"))
+        assert data.filed_at is not None
+        if data.filed_at > recorded_at:
+            raise field_error(
+                "filed_at", tr("{at} is in the future; give when it was filed", at=data.filed_at.isoformat())
+            )
+    _check_period(data, (data.filed_at or recorded_at).astimezone(OFFICE_TZ).date())
     unit = await get_visible(session, Unit, unit_id, principal, N_("unit"), lock=True)
     version = 1
     if data.period is not None:
@@ -340,7 +358,7 @@ async def file_unit_report(
             )
             or 0
         )
-    now = clock.now()
+    now = data.filed_at or recorded_at
     report = UnitReport(
         unit_id=unit.id,
         kind=data.kind,
@@ -349,11 +367,12 @@ async def file_unit_report(
         body=data.body,
         submitted_by=principal.key,
         submitted_at=now,
+        recorded_by_office=history,
     )
     session.add(report)
     await session.flush()
     if version == 1 and data.period is not None:
-        await _tell_the_chain(session, unit.id, data, now)
+        await _tell_the_chain(session, unit.id, data, recorded_at)
     if data.kind == "instant":
         await outbox.publish_event(
             session,
@@ -375,7 +394,7 @@ async def file_unit_report(
         entity="unit_report",
         entity_id=report.id,
         unit_id=unit.id,
-        after=data.model_dump(mode="json") | {"version": version},
+        after=data.model_dump(mode="json") | {"version": version, "recorded_by_office": history},
     )
     return report
 

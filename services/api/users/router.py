@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import status
+from fastapi import Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageDep
+from services.api.preconditions import IfMatch
 from services.api.records import UserDep
 from services.api.routing import SessionDep, router
 from services.api.users import service
@@ -49,12 +50,19 @@ async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
 
 @people.patch("/users/{user_id:uuid}", response_model=UserPublic)
 async def update_user(
-    data: UserUpdate, session: SessionDep, principal: UserWriter, user: UserDep
+    data: UserUpdate,
+    version: IfMatch,
+    response: Response,
+    session: SessionDep,
+    principal: UserWriter,
+    user: UserDep,
 ) -> UserPublic:
-    """Change a person's name, unit, roles or `is_active` (an admin of their subtree; audited).
+    """Change a person's name, unit, roles or `is_active` (an admin of their subtree; audited;
+    `If-Match: <version>`).
     Deactivated, their tokens are refused on their next request; nobody deactivates or re-roles
     themselves."""
-    changed = await service.update_user(session, user=user, data=data, principal=principal)
+    changed = await service.update_user(session, user=user, data=data, version=version, principal=principal)
+    response.headers["ETag"] = f'"{changed.version}"'
     return UserPublic.model_validate(changed, from_attributes=True)
 
 

@@ -84,6 +84,7 @@ class UserPublic(BaseModel):
     is_active: bool
     created_at: datetime
     must_change_password: bool = False
+    version: int = 1
 
 
 class ClientCreate(BaseModel):

@@ -11,6 +11,7 @@ from services.api.auth.passwords import hash_secret, new_secret, password_proble
 from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
 from services.api.pagination import PageParams, paginate
+from services.api.preconditions import check_version
 from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserUpdate
 from shared import audit, clock
 from shared.audit import Actor
@@ -65,13 +66,14 @@ def _user_view_safe(user: AppUser) -> dict[str, object]:
 
 
 async def update_user(
-    session: AsyncSession, *, user: AppUser, data: UserUpdate, principal: Principal
+    session: AsyncSession, *, user: AppUser, data: UserUpdate, version: int, principal: Principal
 ) -> AppUser:
     """Change a person's name, unit, roles or whether they may sign in (an admin of their
     subtree; audited). A deactivated person's tokens are refused from now; a moved or re-roled
     person's next request acts with what they are now."""
     if user.id == principal.id and (data.is_active is False or data.roles is not None):
         raise Conflict(tr("You cannot deactivate yourself or change your own roles; ask another admin."))
+    check_version(user.version, version, N_("user"))
     before = _user_view_safe(user)
     sent = data.model_dump(exclude_unset=True)
     if sent.get("unit_id") is not None:
@@ -83,6 +85,7 @@ async def update_user(
         user.roles = [str(r) for r in sent["roles"]]
     if data.is_active is False:
         user.tokens_valid_after = clock.now()
+    user.version += 1
     await session.flush()
     await audit.record(
         session, actor=principal.actor, action="user.update", entity="user", entity_id=user.id,
