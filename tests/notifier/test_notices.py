@@ -404,3 +404,31 @@ async def test_actions_applied_out_of_order_end_as_they_were_recorded(
     await session.refresh(urging)
     assert (urging.state, urging.due_date) == ("reopened", date.fromisoformat(returned.json()["due_date"]))
     assert await apply_actions(session, sessions) == ["duplicate", "duplicate"]
+
+
+async def test_the_lights_replay_as_of_any_day(
+    client: AsyncClient,
+    approved: World,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Looking back from December: the urging notice of 26 September was yellow that day and red
+    on the 29th; as of the 25th it had not been issued."""
+    await days(sessions, date(2018, 9, 26), date(2018, 9, 26))
+    about = {"subject_id": str(approved.projects["A"].id), "period": "2018-09", "kind": "urging"}
+
+    async def colours(as_of: str) -> list[str | None]:
+        with clock.use_clock(at("2018-12-03 10:00")):
+            r = await client.get(
+                "/api/v1/notices", params={**about, "as_of": as_of}, headers=approved.auth("a_reporter")
+            )
+        assert r.status_code == 200, r.text
+        return [n["colour"] for n in r.json()["data"]]
+
+    assert await colours("2018-09-25") == []
+    assert await colours("2018-09-26") == ["yellow"]
+    assert await colours("2018-09-29T09:00:00+08:00") == ["red"]
+    with clock.use_clock(at("2018-12-03 10:00")):
+        bad = await client.get(
+            "/api/v1/notices", params={"as_of": "yesterday"}, headers=approved.auth("a_reporter")
+        )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "as_of"]

@@ -1,9 +1,10 @@
 """Notices: a unit's inbox of reminders, urging and supervision notices (the notifier issues them)."""
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import Query, status
+from fastapi import Depends, Query, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -23,12 +24,28 @@ from services.api.notices.schemas import (
 )
 from services.api.pagination import Page, PageDep
 from services.api.records import NoticeDep
+from services.api.reports.schemas import as_of_param
 from services.api.routing import SessionDep, router
 from shared.i18n import N_
 from shared.models import Program
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 notices = router(prefix="/notices", tags=["notices"])
+
+
+async def optional_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="colour as of this instant (RFC 3339) or date (its end, Asia/Shanghai), and list "
+            "only the notices issued by then; default now",
+            examples=["2018-10-08"],
+        ),
+    ] = None,
+) -> datetime | None:
+    return None if as_of is None else as_of_param(as_of)
+
+
 Reader = Annotated[Principal, authorize(Action.REPORTS_READ)]
 Answerer = Annotated[Principal, authorize(Action.REPORTS_WRITE)]
 Office = Annotated[Principal, authorize(Action.PROBLEMS_CONFIRM)]
@@ -53,6 +70,7 @@ async def list_notices(
     colour: Annotated[
         Colour | None, Query(description="green, yellow (due within the warning window) or red")
     ] = None,
+    as_of: Annotated[datetime | None, Depends(optional_as_of)] = None,
     awaiting: Annotated[
         Literal["office"] | None,
         Query(
@@ -65,7 +83,7 @@ async def list_notices(
     rows, count = await service.list_notices(
         session, principal=principal, page=page, program_id=program_id, recipient_unit_id=recipient_unit_id,
         state=state, kind=kind, level=level, subject_type=subject_type, subject_id=subject_id, period=period,
-        colour=colour, awaiting=awaiting,
+        colour=colour, awaiting=awaiting, as_of=as_of,
     )  # fmt: skip
     return Page(data=rows, count=count)
 
@@ -78,10 +96,15 @@ async def issue(session: SessionDep, principal: Office, data: NoticeIn) -> Notic
 
 
 @notices.get("/{notice_id:uuid}", response_model=NoticeDetail)
-async def get_notice(session: SessionDep, principal: Reader, notice: NoticeDep) -> NoticeDetail:
+async def get_notice(
+    session: SessionDep,
+    principal: Reader,
+    notice: NoticeDep,
+    as_of: Annotated[datetime | None, Depends(optional_as_of)] = None,
+) -> NoticeDetail:
     """A notice, with its colour as of today, why it ended, and every action on it (who, when,
     the feedback's text, the explanation's reason and proposed day, the office's decisions)."""
-    return await service.one(session, notice)
+    return await service.one(session, notice, as_of)
 
 
 @notices.post("/{notice_id:uuid}/feedback", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic)

@@ -44,10 +44,11 @@ OFFICE_ONLY = N_("Only the program's office (or an office above it) issues its o
 MATTERS: dict[str, Any] = {"project": Project, "unit": Unit, "task": Task, "problem": Problem}
 
 
-async def colour_now(session: AsyncSession) -> Any:
-    """A notice's colour as of today, as SQL: red past its due date, yellow due within the
-    program's warning window (working days), green else; none unless it waits on the unit."""
-    today = clock.today()
+async def colour_now(session: AsyncSession, as_of: datetime | None = None) -> Any:
+    """A notice's colour as of today (or the day of `as_of`), as SQL: red past its due date,
+    yellow due within the program's warning window (working days), green else; none unless it
+    waits on the unit."""
+    today = as_of.astimezone(OFFICE_TZ).date() if as_of is not None else clock.today()
     cal = await calendar.load(session, [today.year, today.year + 1])
     programs = (await session.execute(select(col(Program.id), col(Program.settings)))).all()
     soon = {
@@ -87,10 +88,12 @@ async def list_notices(
     period: str | None = None,
     colour: Colour | None = None,
     awaiting: str | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[list[NoticePublic], int]:
     """Notices in the caller's sight; `awaiting="office"`: those whose feedback or explanation
-    waits for the office's decision, the longest waiting first."""
-    colour_sql = await colour_now(session)
+    waits for the office's decision, the longest waiting first. `as_of`: those issued by then,
+    coloured as of that day (a replayed quarter's lights)."""
+    colour_sql = await colour_now(session, as_of)
     since = awaiting_since()
     stmt = visible(
         select(Notice, colour_sql.label("colour"), col(NoticeChain.rule), col(NoticeChain.closed_reason),
@@ -106,6 +109,8 @@ async def list_notices(
             stmt = stmt.where(col(column) == value)
     if colour is not None:
         stmt = stmt.where(colour_sql == colour.value)
+    if as_of is not None:
+        stmt = stmt.where(col(Notice.issued_at) <= as_of)
     order: tuple[Any, ...] = (col(Notice.issued_at).desc(), col(Notice.level).desc())
     if awaiting == "office":
         stmt = stmt.where(col(Notice.state).in_(AWAITING))
@@ -114,11 +119,11 @@ async def list_notices(
     return [to_public(*row) for row in rows], count
 
 
-async def one(session: AsyncSession, notice: Notice) -> NoticeDetail:
-    """The notice with its colour as of today, why it ended, and every action on it."""
+async def one(session: AsyncSession, notice: Notice, as_of: datetime | None = None) -> NoticeDetail:
+    """The notice with its colour as of today (or `as_of`), why it ended, and every action on it."""
     row = (
         await session.execute(
-            select(await colour_now(session), col(NoticeChain.rule), col(NoticeChain.closed_reason),
+            select(await colour_now(session, as_of), col(NoticeChain.rule), col(NoticeChain.closed_reason),
                    awaiting_since())
             .select_from(Notice).join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
             .where(col(Notice.id) == notice.id)
