@@ -14,7 +14,7 @@ from services.api.auth.router import auth
 from services.api.background import BackgroundPass
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
-from services.api.notices.router import notices
+from services.api.notices.router import digests, notices
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
 from services.api.problems.router import problems
@@ -101,6 +101,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         reports,
         problems,
         notices,
+        digests,
         rounds,
         assessments,
         audit_log,

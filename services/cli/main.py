@@ -216,6 +216,7 @@ def notifier_sweep(
     from shared.db import create_engine, session_factory
 
     settings = _settings(NotifierSettings)
+    configure_logging("notifier", settings.log_level, settings.log_format)  # the `log` channel's digests
     if as_of is None:
         at = clock.now()
     elif len(as_of) == 10:

@@ -69,6 +69,16 @@ async def test_the_office_reads_the_feedback_it_judges_and_is_reminded_of_what_w
     assert "待决定 1 件" in reminder.subject
     assert "A对【催办】" in reminder.body and "书面反馈（2018-09-27 提交）" in reminder.body
     with clock.use_clock(at("2018-10-08 10:00")):
+        told = await client.get(
+            "/api/v1/digests",
+            params={"unit_id": str(world.units["P"].id), "date": "2018-10-08"},
+            headers=staff,
+        )
+        county = await client.get("/api/v1/digests", headers=world.auth("a_reporter"))
+    [digest] = told.json()["data"]
+    assert "书面反馈（2018-09-27 提交）" in digest["body"] and digest["sent_at"] is not None
+    assert county.status_code == 403
+    with clock.use_clock(at("2018-10-08 10:00")):
         returned = await client.post(
             f"{url}/reject", json={"reason": "未说明补报日期", "due_in_working_days": 2}, headers=staff
         )

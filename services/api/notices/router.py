@@ -1,6 +1,6 @@
 """Notices: a unit's inbox of reminders, urging and supervision notices (the notifier issues them)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from services.api.notices import service
 from services.api.notices.schemas import (
     ActionPublic,
     Colour,
+    DigestPublic,
     ExplanationIn,
     FeedbackIn,
     NoticeAccepted,
@@ -31,6 +32,7 @@ from shared.models import Program
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 notices = router(prefix="/notices", tags=["notices"])
+digests = router(prefix="/digests", tags=["notices"])
 
 
 async def optional_as_of(
@@ -167,3 +169,20 @@ async def reject(session: SessionDep, principal: Office, notice: NoticeDep, data
         due_in_working_days=data.due_in_working_days,
     )  # fmt: skip
     return ActionPublic.model_validate(done, from_attributes=True)
+
+
+@digests.get("", response_model=Page[DigestPublic])
+async def list_digests(
+    session: SessionDep,
+    principal: Office,
+    page: PageDep,
+    unit_id: UUID | None = None,
+    day: Annotated[
+        date | None, Query(alias="date", description="the day it was written (Asia/Shanghai)")
+    ] = None,
+) -> Page[DigestPublic]:
+    """What each unit of your subtree was told, day by day (the office): the message's text, how
+    many notices it listed, when the channel took it. Replays (`duban notifier sweep --as-of`)
+    write them too."""
+    rows, count = await service.digests(session, principal=principal, page=page, unit_id=unit_id, day=day)
+    return Page(data=[DigestPublic.model_validate(d, from_attributes=True) for d in rows], count=count)

@@ -120,6 +120,21 @@ class WithdrawIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class DigestPublic(BaseModel):
+    """What a unit's liaison (or an office, of the answers it has left undecided) was told in a
+    day's message."""
+
+    id: UUID
+    unit_id: UUID
+    day: date
+    to_name: str | None
+    body: str
+    notices: int = Field(description="notices (and answers awaiting a decision) it listed")
+    created_at: datetime
+    sent_at: datetime | None = Field(description="when the channel took it; null: not sent yet")
+    channel: str | None
+
+
 class MatterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -26,7 +26,17 @@ from shared import audit, calendar, clock
 from shared.clock import OFFICE_TZ
 from shared.errors import Conflict, Forbidden, InvalidState, field_error
 from shared.i18n import N_, tr, word
-from shared.models import Notice, NoticeActionRecord, NoticeChain, Problem, Program, Project, Task, Unit
+from shared.models import (
+    Notice,
+    NoticeActionRecord,
+    NoticeChain,
+    NoticeDigest,
+    Problem,
+    Program,
+    Project,
+    Task,
+    Unit,
+)
 from shared.notice_facts import ANSWERS, AWAITING, awaiting_since
 from shared.outbox import add_message
 from shared.program_settings import ProgramSettings
@@ -308,3 +318,22 @@ async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) 
     )  # fmt: skip
     await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.ISSUE_NOTICE, payload=payload)
     return NoticeAccepted(id=notice_id, due_date=due)
+
+
+async def digests(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    page: PageParams,
+    unit_id: UUID | None,
+    day: date | None,
+) -> tuple[list[NoticeDigest], int]:
+    """The daily messages sent to units of the caller's subtree, newest first."""
+    stmt = visible(select(NoticeDigest), NoticeDigest, principal)
+    if unit_id is not None:
+        stmt = stmt.where(col(NoticeDigest.unit_id) == unit_id)
+    if day is not None:
+        stmt = stmt.where(col(NoticeDigest.day) == day)
+    return await paginate(
+        session, stmt, page, col(NoticeDigest.day).desc(), col(NoticeDigest.created_at).desc()
+    )
