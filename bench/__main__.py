@@ -338,7 +338,7 @@ def _score_cases(
     r = httpx.post(
         f"{api}/api/v1/rounds",
         json={
-            "program_id": program_id, "name": "基准观摩", "quarter": "2018Q4",
+            "program_id": program_id, "name": "基准观摩", "quarter": f"{now.year}Q{(now.month - 1) // 3 + 1}",
             "opens_at": (now - timedelta(hours=1)).isoformat(),
             "closes_at": (now + timedelta(days=1)).isoformat(),
             "rubric": rubric, "project_ids": projects, "inspector_user_ids": [inspector_id],

@@ -85,6 +85,8 @@ class ObservationScore(SQLModel, table=True):
     scored_at: datetime = timestamp(nullable=False)
     client_id: uuid.UUID  # the phone's id of the score that stands
     received_at: datetime = timestamp(nullable=False)
+    # entered by the office from the inspector's paper score sheet (POST /rounds/{id}/sheets)
+    entered_by_office: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
 
 
 class ScoreReceipt(SQLModel, table=True):

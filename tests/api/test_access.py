@@ -663,6 +663,26 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    # The world's rounds are drafts: 409 shows the office got past the rights.
+    "POST /rounds/{id}/sheets": (
+        lambda w, u: (
+            "POST",
+            f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/sheets",
+            {
+                "sheet_id": str(uuid.uuid4()),
+                "inspector_user_id": str(w.users["a_inspector"].id),
+                "scored_at": "2018-09-11T10:00:00+08:00",
+                "lines": [{"project_id": project(w, u), "criterion": "progress", "value": 80}],
+            },
+            {},
+        ),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /rounds/{id}/assignments": (
         lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/assignments", None, {}),
         row(

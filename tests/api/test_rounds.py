@@ -567,3 +567,78 @@ async def test_a_version_past_what_the_database_holds_is_a_422_naming_it(
         f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 2**31}, headers=office
     )
     assert r.status_code == 422 and "snapshot_version" in r.text, r.text
+
+
+async def test_a_paper_score_sheet_entered_by_the_office_counts_in_the_ranking(
+    client: AsyncClient, scene: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The province inspector scores from a phone; county A's inspector filled in a paper sheet
+    on 12 September. The office enters it on 20 September, after the grace period: it counts,
+    as taken on the 12th, and explain marks it. Entering it again changes nothing; a sheet dated
+    outside the window, for someone not an inspector, or by a county is refused."""
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        mine = [("A", "progress", 50), ("A", "quality", 30), ("B", "progress", 40), ("B", "quality", 30)]
+        await send(client, scene, round_id, "p_inspector", *(score(scene, *m, taken) for m in mine))
+    with clock.use_clock(at("2018-09-14 18:30")):
+        await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+    sheet = {
+        "sheet_id": str(uuid.uuid4()), "inspector_user_id": str(scene.users["a_inspector"].id),
+        "scored_at": "2018-09-12T15:00:00+08:00",
+        "lines": [{"project_id": str(scene.projects["B"].id), "criterion": "progress", "value": 50},
+                  {"project_id": str(scene.projects["B"].id), "criterion": "quality", "value": 40}],
+    }  # fmt: skip
+    url = f"/api/v1/rounds/{round_id}/sheets"
+    with clock.use_clock(at("2018-09-20 10:00")):
+        county = await client.post(url, json=sheet, headers=scene.auth("a_reporter"))
+        stranger = await client.post(
+            url,
+            json={**sheet, "inspector_user_id": str(scene.users["a_reporter"].id)},
+            headers=scene.auth("p_staff"),
+        )
+        late = await client.post(
+            url, json={**sheet, "sheet_id": str(uuid.uuid4()), "scored_at": "2018-09-15T10:00:00+08:00"},
+            headers=scene.auth("p_staff"),
+        )  # fmt: skip
+        entered = await client.post(url, json=sheet, headers=scene.auth("p_staff"))
+        again = await client.post(url, json=sheet, headers=scene.auth("p_staff"))
+    assert county.status_code == 403
+    assert stranger.status_code == 422 and stranger.json()["errors"][0]["loc"] == [
+        "body",
+        "inspector_user_id",
+    ]
+    assert late.status_code == 200 and {r["error"] for r in late.json()["rejected"]} == {"outside-window"}
+    assert entered.status_code == 200 and entered.json()["accepted"] == 2
+    assert again.json()["duplicates"] == 2 and again.json()["accepted"] == 0
+    snapshot = await rank_round(sessions, uuid.UUID(round_id))
+    assert snapshot is not None
+    b = str(scene.projects["B"].id)
+    [row] = [r for r in snapshot.document["projects"] if r["id"] == b]
+    assert (row["raters"], row["components"]["observation"]) == (2, "80.00")  # (70 + 90) / 2
+    with clock.use_clock(at("2018-09-20 11:00")):
+        explained = await client.get(
+            f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("p_staff")
+        )
+    marks = {r["inspector_id"]: r["entered_by_office"] for r in explained.json()["ratings"]}
+    assert marks == {str(scene.users["a_inspector"].id): True, str(scene.users["p_inspector"].id): False}
+
+
+async def test_a_rounds_quarter_lies_in_its_window(client: AsyncClient, scene: World) -> None:
+    """A round labelled 2018Q2 with a 2026 window is refused (its objective components would be
+    taken as of 2026); one opening in the month after its quarter is taken."""
+    with clock.use_clock(at("2018-09-01 10:00")):
+        wrong = await client.post(
+            "/api/v1/rounds",
+            json=round_body(scene, quarter="2018Q2", opens_at="2026-06-01T08:00:00+08:00",
+                            closes_at="2026-06-05T18:00:00+08:00"),
+            headers=scene.auth("p_staff"),
+        )  # fmt: skip
+        after = await client.post(
+            "/api/v1/rounds",
+            json=round_body(scene, quarter="2018Q2", opens_at="2018-07-10T08:00:00+08:00",
+                            closes_at="2018-07-12T18:00:00+08:00"),
+            headers=scene.auth("p_staff"),
+        )  # fmt: skip
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["loc"] == ["body", "opens_at"]
+    assert "2018-04-01" in wrong.json()["detail"] and after.status_code == 201

@@ -80,7 +80,8 @@ async def _observe(c: httpx.AsyncClient, base_url: str) -> None:
     r = await c.post(
         "/api/v1/rounds",
         json={
-            "program_id": program, "name": "第三季度观摩", "quarter": "2018Q3",
+            "program_id": program, "name": "本季度观摩",
+            "quarter": f"{now.year}Q{(now.month - 1) // 3 + 1}",  # the window is now
             "opens_at": (now - timedelta(hours=1)).isoformat(),
             "closes_at": (now + timedelta(hours=1)).isoformat(),
             "rubric": [{"key": "progress", "name": "形象进度", "weight": "1", "max_score": "100"}],

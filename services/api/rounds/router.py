@@ -24,6 +24,7 @@ from services.api.rounds.schemas import (
     RoundPublic,
     ScoresIn,
     ScoresOut,
+    SheetIn,
     YearEndIn,
 )
 from services.api.routing import SessionDep, router
@@ -95,6 +96,16 @@ async def post_scores(
     does not sink the batch. A score taken later (`scored_at`) replaces an earlier one; one taken
     earlier and arriving later changes nothing."""
     return await service.record_scores(session, rnd=rnd, principal=principal, scores=data.scores)
+
+
+@rounds.post("/{round_id:uuid}/sheets", response_model=ScoresOut)
+async def post_sheet(data: SheetIn, session: SessionDep, principal: Office, rnd: RoundDep) -> ScoresOut:
+    """An inspector's paper score sheet, entered by the program's office (audited): each line
+    counts as the inspector's score taken when the sheet was filled in (`scored_at`, inside the
+    round's window), also after the grace period, and shows as `entered_by_office` in explain.
+    The same `sheet_id` entered again changes nothing; each line gets a result as a phone's
+    score does."""
+    return await service.record_sheet(session, rnd=rnd, principal=principal, sheet=data)
 
 
 @rounds.get("/{round_id:uuid}/assignments", response_model=AssignmentsOut)

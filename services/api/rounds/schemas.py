@@ -75,6 +75,26 @@ class ScoreIn(BaseModel):
     scored_at: AwareDatetime = Field(description="when the inspector took it (not when it was sent)")
 
 
+class SheetLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: UUID
+    criterion: str = Field(min_length=1, max_length=64)
+    value: float = Field(strict=True, description="0 to the criterion's max_score (a JSON number)")
+
+
+class SheetIn(BaseModel):
+    """An inspector's paper score sheet, entered by the office: the sheet's id (a resend is a
+    duplicate), the inspector, when the sheet was filled in (inside the round's window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sheet_id: UUID = Field(description="the office's id for this sheet: entering it again changes nothing")
+    inspector_user_id: UUID
+    scored_at: AwareDatetime = Field(description="when the inspector filled in the sheet (inside the window)")
+    lines: list[SheetLine] = Field(min_length=1, max_length=500)
+
+
 class ScoresIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -200,6 +220,7 @@ class ResultsOut(BaseModel):
 class Rating(BaseModel):
     inspector_id: UUID
     inspector: str
+    entered_by_office: bool = Field(default=False, description="from a paper sheet the office entered")
     score: Decimal = Field(description="100 × Σ w·(v / max) / Σ w over the rubric")
     z: Decimal | None = Field(description="50 + 10·z over the inspector's projects, when normalizing")
     complete: bool

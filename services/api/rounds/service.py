@@ -10,7 +10,7 @@ import math
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -46,16 +46,19 @@ from services.api.rounds.schemas import (
     ScoreIn,
     ScoreResult,
     ScoresOut,
+    SheetIn,
     YearEndIn,
 )
 from shared import audit, clock
 from shared.assessment import compute as assessment_of
 from shared.assessment import latest_published
-from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, invalid
+from shared.clock import OFFICE_TZ
+from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, field_error, invalid
 from shared.i18n import N_, tr, word
 from shared.models import (
     AppUser,
     ObservationRound,
+    ObservationScore,
     Program,
     Project,
     RoundInspector,
@@ -113,6 +116,14 @@ async def list_rounds(
     return [await to_public(session, r) for r in rows], count
 
 
+def _quarter_days(quarter: str) -> tuple[date, date]:
+    """The first and last day of a quarter labelled 2018Q3."""
+    year, q = int(quarter[:4]), int(quarter[-1])
+    first = date(year, 3 * q - 2, 1)
+    after = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return first, after - timedelta(days=1)
+
+
 async def create_round(
     session: AsyncSession, *, data: RoundIn, program: Program, principal: Principal
 ) -> ObservationRound:
@@ -122,6 +133,22 @@ async def create_round(
     problems: list[tuple[list[str | int], str]] = []
     if data.closes_at <= data.opens_at:
         problems.append((["closes_at"], tr("the round must close after it opens")))
+    first, last = _quarter_days(data.quarter)
+    opens = data.opens_at.astimezone(OFFICE_TZ).date()
+    if not first <= opens <= last + timedelta(days=31):
+        problems.append(
+            (
+                ["opens_at"],
+                tr(
+                    "a {quarter} round opens within that quarter or the month after it "
+                    "({first} to {until}), not on {opens}",
+                    quarter=data.quarter,
+                    first=first,
+                    until=last + timedelta(days=31),
+                    opens=opens,
+                ),
+            )
+        )
     total = data.observation_weight + sum(data.objective_weights.values(), Decimal(0))
     if total != 1:
         problems.append(
@@ -338,13 +365,14 @@ _RECEIVE = text(
 )
 _STAND = text(
     "INSERT INTO observation_score (id, round_id, inspector_id, project_id, criterion, value, scored_at, "
-    "client_id, received_at) "
-    "SELECT gen_random_uuid(), :round, :inspector, v.project, v.criterion, v.value, v.at, v.client, :now "
+    "client_id, received_at, entered_by_office) "
+    "SELECT gen_random_uuid(), :round, :inspector, v.project, v.criterion, v.value, v.at, v.client, :now, "
+    ":paper "
     "FROM unnest(CAST(:projects AS uuid[]), CAST(:criteria AS text[]), CAST(:values AS numeric[]), "
     "CAST(:ats AS timestamptz[]), CAST(:clients AS uuid[])) AS v(project, criterion, value, at, client) "
     "ON CONFLICT (round_id, inspector_id, project_id, criterion) DO UPDATE "
     "SET value = excluded.value, scored_at = excluded.scored_at, client_id = excluded.client_id, "
-    "received_at = excluded.received_at "
+    "received_at = excluded.received_at, entered_by_office = excluded.entered_by_office "
     "WHERE (observation_score.scored_at, observation_score.client_id) "
     "< (excluded.scored_at, excluded.client_id) "
     "RETURNING client_id"
@@ -364,9 +392,79 @@ async def record_scores(
         raise Forbidden(tr("You are not an inspector of this round."))
     if rnd.state == RoundState.DRAFT:
         raise InvalidState(tr("The round has not been opened yet: the office opens it first."))
+    out = await _take(session, rnd, principal.id, principal.unit_path, scores, paper=False)
+    if out.accepted or out.superseded:
+        await audit.record(
+            session,
+            actor=principal.actor,
+            action="round.scores",
+            entity="observation_round",
+            entity_id=rnd.id,
+            unit_id=principal.unit_id,
+            after={"accepted": out.accepted, "superseded": out.superseded, "rejected": len(out.rejected)},
+        )
+    return out
+
+
+async def record_sheet(
+    session: AsyncSession, *, rnd: ObservationRound, principal: Principal, sheet: SheetIn
+) -> ScoresOut:
+    """An inspector's paper score sheet, entered by the office (audited): each line counts as the
+    inspector's score taken when the sheet was filled in (inside the window), whenever it is
+    entered, and is marked as entered by the office. Entering the sheet again changes nothing."""
+    if not await is_office(session, rnd, principal):
+        raise Forbidden(tr(OFFICE_ONLY))
+    if rnd.state == RoundState.DRAFT:
+        raise InvalidState(tr("The round has not been opened yet: the office opens it first."))
+    inspector = (
+        await session.execute(
+            select(col(AppUser.id), col(Unit.path))
+            .join(Unit, col(Unit.id) == col(AppUser.unit_id))
+            .join(RoundInspector, col(RoundInspector.user_id) == col(AppUser.id))
+            .where(col(RoundInspector.round_id) == rnd.id, col(AppUser.id) == sheet.inspector_user_id)
+        )
+    ).first()
+    if inspector is None:
+        raise field_error(
+            "inspector_user_id", tr("{id} is not an inspector of this round", id=sheet.inspector_user_id)
+        )
+    scores = [
+        ScoreIn(
+            client_id=uuid.uuid5(sheet.sheet_id, f"{line.project_id}/{line.criterion}"),
+            project_id=line.project_id, criterion=line.criterion, value=line.value, scored_at=sheet.scored_at,
+        )
+        for line in sheet.lines
+    ]  # fmt: skip
+    out = await _take(session, rnd, inspector[0], inspector[1], scores, paper=True)
+    if out.accepted or out.superseded:
+        await audit.record(
+            session,
+            actor=principal.actor,
+            action="round.sheet",
+            entity="observation_round",
+            entity_id=rnd.id,
+            unit_id=principal.unit_id,
+            after={"sheet_id": str(sheet.sheet_id), "inspector": str(sheet.inspector_user_id),
+                   "scored_at": sheet.scored_at.isoformat(), "accepted": out.accepted,
+                   "superseded": out.superseded, "rejected": len(out.rejected)},
+        )  # fmt: skip
+    return out
+
+
+async def _take(
+    session: AsyncSession,
+    rnd: ObservationRound,
+    inspector_id: uuid.UUID,
+    inspector_path: str,
+    scores: list[ScoreIn],
+    *,
+    paper: bool,
+) -> ScoresOut:
+    """Keep an inspector's scores (a phone's batch, or a paper sheet the office enters): a result
+    per score, the good ones kept even when others are bad."""
     now = clock.now()
     ids = [s.client_id for s in scores]
-    taken = set(await session.scalars(_TAKEN, {"round": rnd.id, "inspector": principal.id, "ids": ids}))
+    taken = set(await session.scalars(_TAKEN, {"round": rnd.id, "inspector": inspector_id, "ids": ids}))
     results: dict[int, ScoreResult] = {}
     fresh: dict[uuid.UUID, int] = {}  # client_id → index of the first of the batch to carry it
     for i, s in enumerate(scores):
@@ -378,7 +476,7 @@ async def record_scores(
     rubric = {c["key"]: Decimal(str(c["max_score"])) for c in rnd.rubric}
     good: list[int] = []
     for i in fresh.values():
-        fault = _fault(scores[i], rnd, rubric, scope, principal.unit_path, now)
+        fault = _fault(scores[i], rnd, rubric, scope, inspector_path, now, paper=paper)
         if fault:
             results[i] = ScoreResult(
                 client_id=scores[i].client_id, status="rejected", error=fault[0], detail=fault[1]
@@ -386,7 +484,7 @@ async def record_scores(
         else:
             good.append(i)
     new_ids = [scores[i].client_id for i in good]
-    receipt = {"round": rnd.id, "inspector": principal.id, "now": now, "ids": new_ids}
+    receipt = {"round": rnd.id, "inspector": inspector_id, "now": now, "ids": new_ids}
     received = set(await session.scalars(_RECEIVE, receipt)) if good else set()
     latest: dict[tuple[uuid.UUID, str], int] = {}
     for i in good:
@@ -405,8 +503,9 @@ async def record_scores(
             _STAND,
             {
                 "round": rnd.id,
-                "inspector": principal.id,
+                "inspector": inspector_id,
                 "now": now,
+                "paper": paper,
                 "projects": [scores[i].project_id for i in winners],
                 "criteria": [scores[i].criterion for i in winners],
                 "values": [Decimal(str(scores[i].value)) for i in winners],
@@ -432,17 +531,7 @@ async def record_scores(
         items=items,
     )
     if out.accepted and rnd.state in (RoundState.CLOSED, RoundState.PUBLISHED):
-        await _rank(session, rnd)  # a phone that was offline: the results take its scores in
-    if out.accepted or out.superseded:
-        await audit.record(
-            session,
-            actor=principal.actor,
-            action="round.scores",
-            entity="observation_round",
-            entity_id=rnd.id,
-            unit_id=principal.unit_id,
-            after={"accepted": out.accepted, "superseded": out.superseded, "rejected": len(out.rejected)},
-        )
+        await _rank(session, rnd)  # a phone that was offline, a sheet on paper: the results take it in
     return out
 
 
@@ -459,8 +548,11 @@ def _fault(
     scope: dict[uuid.UUID, _Scope],
     inspector_path: str,
     now: datetime,
+    *,
+    paper: bool = False,
 ) -> tuple[str, str] | None:
-    """Why one score cannot count ((error, detail) a person can act on), or None."""
+    """Why one score cannot count ((error, detail) a person can act on), or None. A paper sheet
+    the office enters is taken after the grace period too: it was filled in inside the window."""
     if s.criterion not in rubric:
         keys = ", ".join(rubric)
         return "unknown-criterion", tr(
@@ -495,7 +587,7 @@ def _fault(
             opens=rnd.opens_at,
             closes=rnd.closes_at,
         )
-    if now > accepting_until(rnd):
+    if now > accepting_until(rnd) and not paper:
         return "round-closed", tr(
             "the round closed at {closes}; scores taken in it were taken until {until} ({hours} h of grace)",
             closes=rnd.closes_at,
@@ -675,11 +767,21 @@ async def explain(
             select(col(AppUser.id), col(AppUser.display_name)).where(col(AppUser.id).in_(kept.inspector_ids))
         )).all()
     ) if kept else {}  # fmt: skip
+    on_paper = set(
+        await session.scalars(
+            select(col(ObservationScore.inspector_id)).where(
+                col(ObservationScore.round_id) == rnd.id,
+                col(ObservationScore.project_id) == project_id,
+                col(ObservationScore.entered_by_office),
+            )
+        )
+    )
     ratings = sorted(
         (
             Rating(
                 inspector_id=inspector,
                 inspector=names.get(inspector, ""),
+                entered_by_office=inspector in on_paper,
                 score=cents(score),
                 z=None if z is None else cents(z),
                 complete=complete,

@@ -1,7 +1,7 @@
 """the office's first quarter: the office withdraws a notice issued by mistake (a notice action,
 a chain's close reason); a program's year is closed; a project is carried over; an account's
 one-time password, and the instant before which its tokens are refused; unit reports entered as
-history
+history; scores entered from paper sheets
 
 Revision ID: 20261203_0028
 Revises: 20261203_0027
@@ -45,12 +45,17 @@ def upgrade() -> None:
     op.add_column(
         "unit_report", sa.Column("recorded_by_office", sa.Boolean(), server_default="false", nullable=False)
     )
+    op.add_column(
+        "observation_score",
+        sa.Column("entered_by_office", sa.Boolean(), server_default="false", nullable=False),
+    )
     op.create_foreign_key(
         op.f("fk_project_carried_from_id_project"), "project", "project", ["carried_from_id"], ["id"]
     )
 
 
 def downgrade() -> None:
+    op.drop_column("observation_score", "entered_by_office")
     op.drop_column("unit_report", "recorded_by_office")
     op.drop_column("app_user", "version")
     op.drop_column("app_user", "tokens_valid_after")
