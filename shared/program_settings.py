@@ -367,6 +367,12 @@ class AssessmentRules(_Strict):
 
 
 class ProgramSettings(_Strict):
+    units_enter_projects: StrictBool = Field(
+        default=False,
+        description="a unit (a department's liaison) enters projects it is responsible for, naming "
+        "as region and owner also the units above it in the program; off: every unit named must "
+        "lie in the caller's subtree",
+    )
     report_schedules: list[ReportSchedule] = Field(default_factory=default_report_schedules)
     escalation_policy: EscalationPolicy = Field(default_factory=default_escalation_policy)
     notice_rules: NoticeRules = Field(default_factory=NoticeRules)

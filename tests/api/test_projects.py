@@ -8,7 +8,9 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import OutboxMessage
+from services.api.auth.principal import issue_token
+from shared.models import AppUser, OutboxMessage
+from shared.settings import ApiSettings
 from tests.world import World, new_project
 
 
@@ -248,3 +250,44 @@ async def test_percent_and_underscore_in_a_search_are_the_text(
     assert units.status_code == 200 and units.json()["count"] == 0
     programs = await client.get("/api/v1/programs", params={"q": "_"}, headers=office)
     assert programs.status_code == 200 and programs.json()["count"] == 0
+
+
+async def test_a_department_enters_its_own_projects_when_the_program_lets_units(
+    client: AsyncClient, world: World, session: AsyncSession, password_hash: str, api_settings: ApiSettings
+) -> None:
+    """County A's transport department (D) owns and answers for a road: its liaison names county
+    A as the region, which lies above D. By default that is outside its sight (422); once the
+    program lets units enter their projects, it may — but still answers only for its own."""
+    liaison = AppUser(
+        username=f"d_reporter-{uuid4().hex[:6]}", display_name="交通局联络员", password_hash=password_hash,
+        unit_id=world.units["D"].id, roles=["reporter"],
+    )  # fmt: skip
+    session.add(liaison)
+    await session.commit()
+    token, _ = issue_token(api_settings, subject=f"user:{liaison.id}", extra={})
+    d = {"Authorization": f"Bearer {token}"}
+    road = new_project(
+        world, "A", owner_unit_id=str(world.units["D"].id), responsible_unit_id=str(world.units["D"].id)
+    )
+    refused = await client.post("/api/v1/projects", json=road, headers=d)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "region_unit_id"]
+    program = world.programs["P"]
+    allowed = await client.patch(
+        f"/api/v1/programs/{program.id}", json={"units_enter_projects": True},
+        headers={**world.auth("p_admin"), "If-Match": str(program.version)},
+    )  # fmt: skip
+    assert allowed.status_code == 200 and allowed.json()["units_enter_projects"] is True
+    entered = await client.post("/api/v1/projects", json=road, headers=d)
+    assert entered.status_code == 201, entered.text
+    again = {**road, "code": f"LC-{uuid4().hex[:6]}"}
+    not_its_own = await client.post(
+        "/api/v1/projects", json={**again, "responsible_unit_id": str(world.units["A"].id)}, headers=d
+    )
+    sideways = await client.post(
+        "/api/v1/projects", json={**again, "region_unit_id": str(world.units["B"].id)}, headers=d
+    )
+    assert not_its_own.status_code == 422 and not_its_own.json()["errors"][0]["loc"] == [
+        "body",
+        "responsible_unit_id",
+    ]
+    assert sideways.status_code == 422 and sideways.json()["errors"][0]["loc"] == ["body", "region_unit_id"]

@@ -46,6 +46,9 @@ class ProgramCreate(BaseModel):
     )
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
+    units_enter_projects: bool | None = Field(
+        default=None, description="units enter the projects they answer for (default: off)"
+    )
 
     @field_validator("categories")
     @classmethod
@@ -67,6 +70,7 @@ class ProgramUpdate(BaseModel):
     escalation_policy: EscalationPolicy | None = None
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
+    units_enter_projects: bool | None = None
 
     _categories = field_validator("categories")(
         classmethod(lambda cls, v: v if v is None else ProgramCreate._categories(v))
@@ -84,6 +88,11 @@ class ProgramPublic(BaseModel):
     escalation_policy: EscalationPolicy
     notice_rules: NoticeRules
     problem_rules: ProblemRules
+    units_enter_projects: bool = Field(
+        default=False,
+        description="a unit enters the projects it answers for, naming as region and owner also the "
+        "units above it in the program",
+    )
     approved_total_investment: Decimal = Field(description="万元, approved projects only")
     approved_projects: int
     version: int

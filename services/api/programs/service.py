@@ -116,8 +116,14 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
 
     given = {
         k: v
-        for k in ("report_schedules", "escalation_policy", "notice_rules", "problem_rules")
-        if (v := getattr(data, k))
+        for k in (
+            "report_schedules",
+            "escalation_policy",
+            "notice_rules",
+            "problem_rules",
+            "units_enter_projects",
+        )
+        if (v := getattr(data, k))  # an empty list or false: the default
     }
     settings = _checked(given)
     program = Program(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, owned_or_403, require_visible_units, visible
+from services.api.auth.scope import ancestor_ids, get_visible, owned_or_403, require_visible_units, visible
 from services.api.pagination import PageParams, matches, paginate
 from services.api.preconditions import check_version, writable
 from services.api.projects.schemas import (
@@ -25,6 +25,7 @@ from shared import audit, clock, outbox
 from shared.errors import Conflict, InvalidState, field_error, invalid
 from shared.i18n import N_, tr, word
 from shared.models import Adjustment, Milestone, Program, Project, ProjectReport, Unit
+from shared.program_settings import ProgramSettings
 from shared.vocabulary import ProjectStatus
 
 REVIEWERS_ONLY = N_("Only the program's office (or an office above it) reviews and adjusts its projects.")
@@ -171,11 +172,31 @@ def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
     return {month: str(amount) for month, amount in sorted(plan.items())}
 
 
+async def _units_named(
+    session: AsyncSession, program: Program, principal: Principal, named: dict[str, uuid.UUID]
+) -> None:
+    """422 naming each unit field the caller may not name: a unit outside its subtree; or, when
+    the program lets units enter their own projects (`units_enter_projects`), a region or owner
+    that is neither in its subtree nor above it inside the program's office, or a responsible
+    unit outside its subtree."""
+    if not ProgramSettings.model_validate(program.settings).units_enter_projects:
+        await require_visible_units(session, principal, [([f], u) for f, u in named.items()])
+        return
+    above = set(ancestor_ids(principal))
+    office = program.office_unit_id
+    allowed_above = set()
+    if office in above:  # the units from the program's office down to the caller's own
+        ids = ancestor_ids(principal)
+        allowed_above = set(ids[ids.index(office) :])
+    strict = {f: u for f, u in named.items() if f == "responsible_unit_id" or u not in allowed_above}
+    await require_visible_units(session, principal, [([f], u) for f, u in strict.items()])
+
+
 async def create(session: AsyncSession, *, data: ProjectCreate, principal: Principal) -> Project:
     """A draft project: units and program must be visible to the caller, the rules kept."""
     program = await program_for(session, data.program_id, principal)
     writable(program)
-    await require_visible_units(session, principal, [([f], getattr(data, f)) for f in UNIT_FIELDS])
+    await _units_named(session, program, principal, {f: getattr(data, f) for f in UNIT_FIELDS})
     fields = data.model_dump()
     if problems := rule_problems({**fields, "milestones": data.milestones}, program):
         raise invalid(problems)
@@ -228,8 +249,7 @@ async def update(
     sent = data.model_dump(exclude_unset=True)
     if emptied := [k for k, v in sent.items() if v is None and k != "description"]:
         raise invalid([([k], tr("required: it cannot be emptied")) for k in emptied])
-    refs: list[tuple[list[str | int], uuid.UUID]] = [([f], sent[f]) for f in UNIT_FIELDS if sent.get(f)]
-    await require_visible_units(session, principal, refs)
+    await _units_named(session, program, principal, {f: sent[f] for f in UNIT_FIELDS if sent.get(f)})
     current = project.model_dump()
     current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
     current["milestones"] = [MilestoneIn(name=m.name, planned_date=m.planned_date) for m in milestones]
