@@ -108,6 +108,7 @@ IMPORT_HEADER = (
 
 
 REPORT_HEADER = "项目编号,期次,本月完成投资(万元),形象进度(%)\n"
+UNIT_REPORT_HEADER = "单位编码,报告类型,期次,报告内容\n"
 
 
 def import_file(w: World, unit: str) -> bytes:
@@ -383,6 +384,18 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             anonymous=(401, 401),
             rest=(403, 403),
         ),
+    ),
+    "POST /reports/unit-import": (
+        lambda w, u: ("POST", "/api/v1/reports/unit-import", ("multipart", {}, "unit-report"), {}),
+        row(
+            **{p: (422, 422) for p in ("p_admin", "p_staff", "a_reporter", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /reports/unit-template.xlsx": (
+        lambda w, u: ("GET", "/api/v1/reports/unit-template.xlsx", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
     ),
     "GET /reports/template.xlsx": (
         lambda w, u: ("GET", "/api/v1/reports/template.xlsx", None, {}),
@@ -857,9 +870,8 @@ async def test_access(client: AsyncClient, world: World, endpoint: str, principa
     method, url, body, headers = build(world, unit)
     headers = {**headers, **world.auth(principal)}
     if isinstance(body, tuple):  # a multipart upload: (kind, form fields)
-        content = (
-            REPORT_HEADER.encode() if body[2:] == ("report",) else import_file(world, TARGETS[principal][0])
-        )
+        sheets = {("report",): REPORT_HEADER.encode(), ("unit-report",): UNIT_REPORT_HEADER.encode()}
+        content = sheets.get(body[2:]) or import_file(world, TARGETS[principal][0])
         files = {"file": ("upload.csv", content, "text/csv")}
         r = await client.request(method, url, data=body[1], files=files, headers=headers)
     else:

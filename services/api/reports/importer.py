@@ -1,5 +1,6 @@
-"""Project monthly reports from a spreadsheet: how an office moving off spreadsheets enters the
-months before it started with Duban (报送时间 keeps each report's original filing time).
+"""Reports from a spreadsheet — project monthly reports, and unit weekly and monthly reports: how
+an office moving off spreadsheets enters the months before it started with Duban (报送时间 keeps
+each report's original filing time).
 
 Each row is filed exactly as `POST /projects/{id}/reports` files it (the same service, the same
 checks); any error in any row files nothing and lists them all by row and column.
@@ -8,7 +9,7 @@ checks); any error in any row files nothing and lists them all by row and column
 import asyncio
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,11 +26,11 @@ from services.api.auth.scope import visible
 from services.api.projects import excel
 from services.api.projects.schemas import ImportError_, ImportResult
 from services.api.reports import service
-from services.api.reports.schemas import ProjectReportIn
+from services.api.reports.schemas import ProjectReportIn, UnitReportIn
 from shared.clock import OFFICE_TZ
 from shared.errors import DomainError, ValidationFailed
 from shared.i18n import label, pydantic_message, tr
-from shared.models import Program, Project
+from shared.models import Program, Project, Unit
 
 # The columns are the filing's fields, headed by their labels (what a 422 in Chinese names).
 CODE = "项目编号"
@@ -125,6 +126,72 @@ def _located(exc: ValidationFailed) -> list[tuple[str | None, str]]:
     return out or [(None, exc.detail)]
 
 
+async def _import(
+    session: AsyncSession,
+    *,
+    filename: str,
+    content: bytes,
+    required: list[str],
+    headers_known: list[str],
+    file_row: Callable[[int, dict[str, Any]], Awaitable[list[ImportError_]]],
+    dry_run: bool,
+) -> ImportResult:
+    """File each row with `file_row` (its errors, none when it was filed), all in one savepoint:
+    an error anywhere, or a dry run, takes every row back."""
+    # parsed in a thread: one upload never holds up the other requests on the event loop
+    headers, rows = await asyncio.to_thread(excel.read_rows, filename, content)
+    if faults := excel.header_faults(headers, required, set(headers_known)):
+        wrong = [ImportError_(row=1, column=c, message=m) for c, m in faults]
+        return ImportResult(created=0, dry_run=dry_run, errors=wrong)
+    if not rows:
+        empty = [ImportError_(row=2, column=None, message=tr("the sheet holds no reports"))]
+        return ImportResult(created=0, dry_run=dry_run, errors=empty)
+    errors: list[ImportError_] = []
+    filed = 0
+    savepoint = await session.begin_nested()
+    for number, cells in rows:
+        faults_of_row = await file_row(number, dict(zip(headers, cells, strict=False)))
+        errors += faults_of_row
+        filed += not faults_of_row
+    if errors or dry_run:
+        await savepoint.rollback()
+        return ImportResult(created=0 if errors else filed, dry_run=dry_run, errors=errors)
+    await savepoint.commit()
+    return ImportResult(created=filed, dry_run=False, errors=[])
+
+
+def _when(
+    number: int, cell: dict[str, Any], may_backdate: bool
+) -> tuple[datetime | None, list[ImportError_]]:
+    """A row's original filing time (报送时间), and why it cannot be taken."""
+    try:
+        moment = _filed_at(cell.get(FILED_AT))
+    except ValueError as exc:
+        return None, [ImportError_(row=number, column=FILED_AT, message=str(exc))]
+    if moment is not None and not may_backdate:
+        message = tr("only the office gives a report's original filing time")
+        return None, [ImportError_(row=number, column=FILED_AT, message=message)]
+    return moment, []
+
+
+def _invalid(number: int, exc: ValidationError, columns: Mapping[str, str]) -> list[ImportError_]:
+    out = []
+    for e in exc.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        out.append(ImportError_(row=number, column=columns.get(field), message=pydantic_message(e)))
+    return out
+
+
+async def _filed(number: int, filing: Awaitable[Any]) -> list[ImportError_]:
+    try:
+        await filing
+    except ValidationFailed as exc:
+        return [ImportError_(row=number, column=c, message=m) for c, m in _located(exc)]
+    except DomainError as exc:
+        return [ImportError_(row=number, column=None, message=exc.detail)]
+    return []
+
+
 async def run(
     session: AsyncSession,
     *,
@@ -134,15 +201,7 @@ async def run(
     principal: Principal,
     dry_run: bool,
 ) -> ImportResult:
-    # parsed in a thread: one upload never holds up the other requests on the event loop
-    headers, rows = await asyncio.to_thread(excel.read_rows, filename, content)
-    errors: list[ImportError_] = []
-    if faults := excel.header_faults(headers, REQUIRED, set(HEADERS)):
-        errors = [ImportError_(row=1, column=c, message=m) for c, m in faults]
-        return ImportResult(created=0, dry_run=dry_run, errors=errors)
-    if not rows:
-        errors.append(ImportError_(row=2, column=None, message=tr("the sheet holds no reports")))
-        return ImportResult(created=0, dry_run=dry_run, errors=errors)
+    """Project monthly reports, a row each (项目编号, 期次, …)."""
     codes: Mapping[str, Any] = {
         code: pid
         for code, pid in await session.execute(
@@ -152,35 +211,15 @@ async def run(
         )
     }
     may_backdate = can(principal, Action.REPORTS_RECORD_HISTORY)
-    filed = 0
-    # Every row in one savepoint: an error anywhere, or a dry run, takes all of them back.
-    savepoint = await session.begin_nested()
-    for number, cells in rows:
-        cell = dict(zip(headers, cells, strict=False))
+
+    async def file_row(number: int, cell: dict[str, Any]) -> list[ImportError_]:
         code = _text(cell.get(CODE))
         if code not in codes:
-            errors.append(
-                ImportError_(
-                    row=number,
-                    column=CODE,
-                    message=tr("no project '{code}' in this program that you can see", code=code),
-                )
-            )
-            continue
-        try:
-            moment = _filed_at(cell.get(FILED_AT))
-        except ValueError as exc:
-            errors.append(ImportError_(row=number, column=FILED_AT, message=str(exc)))
-            continue
-        if moment is not None and not may_backdate:
-            errors.append(
-                ImportError_(
-                    row=number,
-                    column=FILED_AT,
-                    message=tr("only the office gives a report's original filing time"),
-                )
-            )
-            continue
+            message = tr("no project '{code}' in this program that you can see", code=code)
+            return [ImportError_(row=number, column=CODE, message=message)]
+        moment, faults = _when(number, cell, may_backdate)
+        if faults:
+            return faults
         try:
             data = ProjectReportIn.model_validate(
                 {
@@ -192,25 +231,83 @@ async def run(
                 }
             )
         except ValidationError as exc:  # (a ValueError too: it must be caught first)
-            for e in exc.errors():
-                field = str(e["loc"][0]) if e["loc"] else ""
-                errors.append(
-                    ImportError_(row=number, column=COLUMN_OF.get(field), message=pydantic_message(e))
-                )
-
-            continue
+            return _invalid(number, exc, COLUMN_OF)
         except ValueError as exc:  # a number that is not one
-            errors.append(ImportError_(row=number, column=None, message=str(exc)))
-            continue
+            return [ImportError_(row=number, column=None, message=str(exc))]
+        return await _filed(
+            number,
+            service.file_project_report(session, project_id=codes[code], data=data, principal=principal),
+        )
+
+    return await _import(
+        session, filename=filename, content=content, required=REQUIRED, headers_known=HEADERS,
+        file_row=file_row, dry_run=dry_run,
+    )  # fmt: skip
+
+
+# Unit weekly and monthly reports: 单位编码, 报告类型 (周报 / 月报), 期次, 报送时间, 报告内容.
+UNIT_CODE, UNIT_KIND, UNIT_BODY = "单位编码", "报告类型", "报告内容"
+UNIT_HEADERS = [UNIT_CODE, UNIT_KIND, PERIOD, FILED_AT, UNIT_BODY]
+UNIT_KINDS = {"周报": "weekly", "月报": "monthly", "weekly": "weekly", "monthly": "monthly"}
+UNIT_COLUMN_OF = {"kind": UNIT_KIND, "period": PERIOD, "filed_at": FILED_AT, "body": UNIT_BODY}
+UNIT_NOTES = [
+    (UNIT_CODE, "the unit's code (单位编码), in your subtree"),
+    (UNIT_KIND, "周报 (weekly) or 月报 (monthly)"),
+    (PERIOD, "the week reported as YYYY-Www (2018-W13), or the month as YYYY-MM (2018-03)"),
+    (FILED_AT, "office staff only: when it was filed on paper, such as 2018-04-02 10:00 (China's time)"),
+    (UNIT_BODY, "the report's text"),
+]
+
+
+def unit_template() -> bytes:
+    """The unit report import template: the headers, and a notes sheet (填写说明)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "单位报告"
+    ws.append(UNIT_HEADERS)
+    notes = wb.create_sheet("填写说明")
+    notes.append(["列", "填写说明"])
+    for header, note in UNIT_NOTES:
+        notes.append([header, note])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def run_units(
+    session: AsyncSession, *, filename: str, content: bytes, principal: Principal, dry_run: bool
+) -> ImportResult:
+    """Unit weekly and monthly reports, a row each, filed as `POST /units/{id}/reports` files
+    them: how a county going live in April enters the reports it filed on paper before."""
+    codes: Mapping[str, Any] = dict(
+        (await session.execute(visible(select(col(Unit.code), col(Unit.id)), Unit, principal))).all()
+    )
+    may_backdate = can(principal, Action.REPORTS_RECORD_HISTORY)
+
+    async def file_row(number: int, cell: dict[str, Any]) -> list[ImportError_]:
+        code = _text(cell.get(UNIT_CODE))
+        if code not in codes:
+            message = tr("no unit '{code}' that you can see", code=code)
+            return [ImportError_(row=number, column=UNIT_CODE, message=message)]
+        kind = UNIT_KINDS.get(_text(cell.get(UNIT_KIND)))
+        if kind is None:
+            return [ImportError_(row=number, column=UNIT_KIND, message=tr("expected 周报 or 月报"))]
+        moment, faults = _when(number, cell, may_backdate)
+        if faults:
+            return faults
+        period = _text(cell.get(PERIOD)) if kind == "weekly" else _period(cell.get(PERIOD))
         try:
-            await service.file_project_report(session, project_id=codes[code], data=data, principal=principal)
-            filed += 1
-        except ValidationFailed as exc:
-            errors += [ImportError_(row=number, column=c, message=m) for c, m in _located(exc)]
-        except DomainError as exc:
-            errors.append(ImportError_(row=number, column=None, message=exc.detail))
-    if errors or dry_run:
-        await savepoint.rollback()
-        return ImportResult(created=0 if errors else filed, dry_run=dry_run, errors=errors)
-    await savepoint.commit()
-    return ImportResult(created=filed, dry_run=False, errors=[])
+            data = UnitReportIn.model_validate(
+                {"kind": kind, "period": period, "body": _text(cell.get(UNIT_BODY)), "filed_at": moment}
+            )
+        except ValidationError as exc:
+            return _invalid(number, exc, UNIT_COLUMN_OF)
+        return await _filed(
+            number, service.file_unit_report(session, unit_id=codes[code], data=data, principal=principal)
+        )
+
+    return await _import(
+        session, filename=filename, content=content, required=[*UNIT_HEADERS[:3], UNIT_BODY],
+        headers_known=UNIT_HEADERS, file_row=file_row, dry_run=dry_run,
+    )  # fmt: skip

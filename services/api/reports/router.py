@@ -157,6 +157,35 @@ async def report_template(principal: Reader) -> Response:
     )
 
 
+@reports.get("/unit-template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def unit_report_template(principal: Reader) -> Response:
+    """The template for entering unit weekly and monthly reports from a spreadsheet (单位编码, 报告类型,
+    期次, 报送时间, 报告内容) with a notes sheet."""
+    return Response(
+        importer.unit_template(),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''unit-report-template.xlsx"},
+    )
+
+
+@reports.post("/unit-import", response_model=ImportResult, responses=IMPORT_ERRORS)
+async def import_unit_reports(
+    session: SessionDep,
+    principal: Writer,
+    file: Annotated[UploadFile, File(description="the filled-in unit report template, .xlsx or .csv")],
+    dry_run: Annotated[bool, Form()] = False,
+) -> ImportResult | JSONResponse:
+    """File unit weekly and monthly reports from a spreadsheet, each as `POST /units/{id}/reports`
+    would; office staff give each one's original filing time (报送时间) to enter history (a county
+    going live in April owes nothing for the months filed on paper). Any error in any row files
+    nothing and lists them all (422, dry runs too)."""
+    content = await read_upload(file)
+    result = await importer.run_units(
+        session, filename=file.filename or "", content=content, principal=principal, dry_run=dry_run
+    )
+    return import_answer(result)
+
+
 @reports.post("/import", response_model=ImportResult, responses=IMPORT_ERRORS)
 async def import_reports(
     session: SessionDep,
