@@ -35,6 +35,7 @@ async def test_a_person_signs_in_and_sees_who_they_are(client: AsyncClient, worl
         "unit_id": str(world.units["A"].id),
         "roles": ["reporter"],
         "scopes": [],
+        "must_change_password": False,
     }
 
 

@@ -63,16 +63,20 @@ NOTES = [
 
 
 def template() -> bytes:
-    """The report import template: the headers, and a notes sheet (填写说明)."""
+    """The project report import template: the headers, and a notes sheet (填写说明)."""
+    return _template("项目月报", HEADERS, NOTES)
+
+
+def _template(title: str, headers: list[str], notes: list[tuple[str, str]]) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "项目月报"
-    ws.append(HEADERS)
-    notes = wb.create_sheet("填写说明")
-    notes.append(["列", "填写说明"])
-    for header, note in NOTES:
-        notes.append([header, note])
+    ws.title = title
+    ws.append(headers)
+    sheet = wb.create_sheet("填写说明")
+    sheet.append(["列", "填写说明"])
+    for header, note in notes:
+        sheet.append([header, note])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -261,18 +265,7 @@ UNIT_NOTES = [
 
 def unit_template() -> bytes:
     """The unit report import template: the headers, and a notes sheet (填写说明)."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "单位报告"
-    ws.append(UNIT_HEADERS)
-    notes = wb.create_sheet("填写说明")
-    notes.append(["列", "填写说明"])
-    for header, note in UNIT_NOTES:
-        notes.append([header, note])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _template("单位报告", UNIT_HEADERS, UNIT_NOTES)
 
 
 async def run_units(
