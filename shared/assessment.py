@@ -1,6 +1,7 @@
 """Half-year and annual assessment (考核) of a program's responsible units, from its published
 rounds: a unit's score is the quarter-weighted mean of its scores in the published versions of
-the period's rounds (program settings `assessment.quarter_weights`, equal by default), rounded
+the period's rounds (a quarter's score the mean of its published rounds; program settings
+`assessment.quarter_weights`, equal by default), rounded
 half up to the cent; its grade is excellent (优良) from `excellent_from` (85), pass (合格) from
 `pass_from` (60), fail (不合格) below. One definition: the api shows it, the ranker publishes it
 (services/ranker/assessment.py)."""
@@ -78,10 +79,15 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
     ) if scores else {}  # fmt: skip
     units: list[dict[str, Any]] = []
     for unit_id, parts in scores.items():
-        total = sum((w for _, _, w in parts), Decimal(0))
+        means: dict[str, tuple[Decimal, Decimal]] = {}  # quarter → (mean of its rounds, weight)
+        for q in dict.fromkeys(q for q, _, _ in parts):
+            mine = [(sc, w) for quarter, sc, w in parts if quarter == q]
+            means[q] = (sum((sc for sc, _ in mine), Decimal(0)) / len(mine), mine[0][1])
+        total = sum((w for _, w in means.values()), Decimal(0))
         if total == 0:
             continue
-        rounds_mean = sum((s * w for _, s, w in parts), Decimal(0)) / total
+        # a quarter's score is the mean of its published rounds; then the quarters are weighted
+        rounds_mean = sum((m * w for m, w in means.values()), Decimal(0)) / total
         evaluated = year_end.get(unit_id)
         # a unit the office has not evaluated yet is scored on its rounds alone
         blended = rounds_mean if evaluated is None else (1 - share) * rounds_mean + share * evaluated
@@ -92,7 +98,7 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
                 "name": names.get(uuid.UUID(unit_id), ""),
                 "score": str(score),
                 "grade": str(grade(score, settings)),
-                "quarters": {q: str(s) for q, s, _ in parts},
+                "quarters": {q: str(cents(m)) for q, (m, _) in means.items()},
                 "year_end": None if evaluated is None else str(evaluated),
             }
         )

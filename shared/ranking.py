@@ -30,6 +30,14 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:
+    """Ranks of rows already sorted best first: equal keys share a rank (1, 2, 2, 4)."""
+    ranks: list[int] = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
+
+
 def canonical(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -208,5 +216,6 @@ __all__ = [
     "RoundPublished",
     "RoundResults",
     "cents",
+    "competition_ranks",
     "digest_of",
 ]

@@ -8,13 +8,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
+from httpx import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from services.api.app import create_app
+from shared.settings import ApiSettings
 
 T = TypeVar("T")
 
@@ -89,3 +93,14 @@ def record_reliability(name: str, figures: dict[str, object]) -> None:
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
         (Path(where) / f"{name}.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))
+
+
+@asynccontextmanager
+async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        if sessions is not None:
+            app.state.sessions = sessions
+        transport = ASGITransport(app=app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://duban.test") as client:
+            yield client

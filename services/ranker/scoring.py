@@ -37,7 +37,7 @@ from shared.models import (
     Unit,
 )
 from shared.queues import Job
-from shared.ranking import RoundResults, cents, digest_of
+from shared.ranking import RoundResults, cents, competition_ranks, digest_of
 from shared.ranking import snapshot as snapshot_of
 from shared.rounds import COMPONENTS, RoundSettings
 
@@ -146,14 +146,6 @@ def krippendorff_alpha(units: list[tuple[int, Decimal, Decimal]]) -> Decimal | N
     if expected == 0:
         return None
     return (1 - observed / expected).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-
-
-def competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:
-    """Ranks of rows already sorted best first: equal keys share a rank (1, 2, 2, 4)."""
-    ranks: list[int] = []
-    for i, key in enumerate(keys):
-        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
-    return ranks
 
 
 def _money(value: Decimal | None) -> str | None:

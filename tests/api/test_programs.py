@@ -161,3 +161,21 @@ async def test_task_units_must_be_yours_and_numbers_unique(client: AsyncClient, 
     }
     r = await client.post(url, json=again, headers=admin)
     assert r.status_code == 409
+
+
+async def test_the_assessment_rules_are_set_through_the_api(client: AsyncClient, world: World) -> None:
+    """The year-end evaluation's share and the quarter weights are the office's to set (they were
+    refused before, so a year-end score entered changed nothing); a pass mark above the excellent
+    mark is named."""
+    url = f"/api/v1/programs/{world.programs['P'].id}"
+    admin = {**world.auth("p_admin"), "If-Match": "1"}
+    rules = {"year_end_weight": 0.3, "quarter_weights": {"Q1": 1, "Q2": 1, "Q3": 1, "Q4": 2}}
+    wrong = await client.patch(
+        url, json={"assessment": {"pass_from": 90, "excellent_from": 85}}, headers=admin
+    )
+    assert wrong.status_code == 422 and "pass_from" in wrong.text
+    set_ = await client.patch(url, json={"assessment": rules}, headers=admin)
+    assert set_.status_code == 200, set_.text
+    shown = set_.json()["assessment"]
+    assert shown["year_end_weight"] == 0.3 and shown["quarter_weights"]["Q4"] == 2
+    assert shown["excellent_from"] == 85  # the rest keep their defaults

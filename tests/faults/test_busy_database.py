@@ -17,7 +17,7 @@ from shared.queues import Target
 from shared.settings import ApiSettings
 from shared.worker import job
 from tests.conftest import admin
-from tests.faults.test_dependencies import running
+from tests.helpers import running
 
 
 @pytest.fixture

@@ -3,32 +3,17 @@ without a restart. Real faults: a Redis server of the test's own stopped and sta
 the api's database connections terminated by the server."""
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.app import create_app
 from services.api.auth.principal import issue_token
 from shared.db import create_engine, plain_url, session_factory
 from shared.models import AppUser, Unit
 from shared.settings import ApiSettings
 from tests.faults.conftest import PrivateRedis, redis_ready
+from tests.helpers import running
 from tests.world import PASSWORD, World
-
-
-@asynccontextmanager
-async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        if sessions is not None:
-            app.state.sessions = sessions
-        transport = ASGITransport(app=app, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://duban.test") as client:
-            yield client
 
 
 async def test_sign_in_is_503_while_redis_is_down_and_works_again_after(

@@ -17,7 +17,7 @@ import pytest
 from shared.db import create_engine, plain_url, session_factory
 from shared.settings import ApiSettings
 from tests.e2e.conftest import own_database
-from tests.ranker.test_scoring import SCORES, Scene, _scene, _score_all
+from tests.ranker.scene import SCORES, Scene, make_scene, score_all
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +28,8 @@ async def _round(env: dict[str, str]) -> Scene:
     )
     try:
         async with session_factory(engine)() as session:
-            scene = await _scene(session)
-            await _score_all(session, scene, SCORES)
+            scene = await make_scene(session)
+            await score_all(session, scene, SCORES)
             return scene
     finally:
         await engine.dispose()

@@ -1,13 +1,16 @@
 """The annual grade from a program's published rounds, by hand: U1 scored 63.50 in the third
 quarter's round (tests/ranker/test_scoring.py) and 90 in the fourth's; U2 50.00 and 55."""
 
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.api.rounds import excel
 from services.ranker.assessment import publish
 from services.ranker.scoring import rank_round
 from shared.assessment import compute
@@ -20,7 +23,7 @@ from shared.models import (
     YearEndEvaluation,
 )
 from shared.program_settings import ProgramSettings
-from tests.ranker.test_scoring import RUBRIC, Scene, _score_all, scene  # noqa: F401  (the fixture)
+from tests.ranker.scene import RUBRIC, Scene, score_all
 
 
 async def _published(
@@ -33,10 +36,12 @@ async def _published(
     await session.commit()
 
 
-async def _fourth_quarter(session: AsyncSession, s: Scene) -> ObservationRound:
+async def _fourth_quarter(
+    session: AsyncSession, s: Scene, u1: str = "90", u2: str = "55", name: str = "第四季度观摩"
+) -> ObservationRound:
     """Observation only; one inspector; P1 and P2 (U1) 90, P3 to P5 (U2) 55."""
     rnd = ObservationRound(
-        program_id=s.round.program_id, name="第四季度观摩", quarter="2018Q4",
+        program_id=s.round.program_id, name=name, quarter="2018Q4",
         opens_at=datetime(2018, 12, 10, tzinfo=UTC), closes_at=datetime(2018, 12, 14, tzinfo=UTC),
         rubric=RUBRIC, aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none"},
         observation_weight=Decimal(1),
@@ -50,13 +55,13 @@ async def _fourth_quarter(session: AsyncSession, s: Scene) -> ObservationRound:
     await session.commit()
     first = s.round
     s.round = rnd
-    await _score_all(session, s, {"P1": ["90"], "P2": ["90"], "P3": ["55"], "P4": ["55"], "P5": ["55"]})
+    await score_all(session, s, {"P1": [u1], "P2": [u1], "P3": [u2], "P4": [u2], "P5": [u2]})
     s.round = first
     return rnd
 
 
 async def test_the_year_is_graded_from_its_published_rounds(
-    scene: Scene,  # noqa: F811
+    scene: Scene,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -118,3 +123,43 @@ async def test_the_year_is_graded_from_its_published_rounds(
     data = event.payload["data"]
     assert (data["year"], data["half"]) == (2018, None)
     assert [(u["score"], u["grade"]) for u in data["units"]] == [("78.03", "pass"), ("53.75", "fail")]
+
+
+async def test_two_rounds_of_one_quarter_make_one_quarter(
+    scene: Scene, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The office ran two observation rounds in the fourth quarter (U1 90 and 70): the quarter's
+    score is their mean (80), and the year weighs it as one quarter beside the third's 63.50 —
+    71.75, not (63.50 + 90 + 70) / 3."""
+    program = await session.get_one(Program, scene.round.program_id)
+    await _published(sessions, session, scene.round)
+    await _published(sessions, session, await _fourth_quarter(session, scene))
+    await _published(sessions, session, await _fourth_quarter(session, scene, "70", "55", "第四季度复查"))
+    year = await compute(session, program, 2018, None)
+    [u1, u2] = year["units"]
+    assert (u1["name"], u1["score"], u1["quarters"]) == (
+        "U1",
+        "71.75",
+        {"2018Q3": "63.50", "2018Q4": "80.00"},
+    )
+    assert (u2["name"], u2["score"]) == ("U2", "52.50")
+
+
+def test_the_assessment_workbook_ranks_ties_alike() -> None:
+    """Two units with the same score share a rank in the workbook (1, 1, 3), as in the results."""
+
+    def unit(name: str, score: str, grade: str, **quarters: str) -> dict[str, object]:
+        return {"name": name, "score": score, "grade": grade, "quarters": quarters}
+
+    document = {
+        "year": 2018, "half": None, "rounds": [{"quarter": q} for q in ("2018Q3", "2018Q4", "2018Q4")],
+        "units": [unit("栾川县", "80.00", "pass", **{"2018Q3": "80.00", "2018Q4": "80.00"}),
+                  unit("伊川县", "80.00", "pass", **{"2018Q3": "70.00", "2018Q4": "90.00"}),
+                  unit("嵩县", "59.99", "fail", **{"2018Q3": "59.99"})],
+    }  # fmt: skip
+    sheet = load_workbook(io.BytesIO(excel.assessment(document, program="百城"))).active
+    assert sheet is not None
+    rows = [r for r in sheet.iter_rows(values_only=True) if r and r[1] in ("栾川县", "伊川县", "嵩县")]
+    assert [(r[0], r[1]) for r in rows] == [(1, "栾川县"), (1, "伊川县"), (3, "嵩县")]
+    header = next(r for r in sheet.iter_rows(values_only=True) if r and r[0] == "名次")
+    assert header[-2:] == ("2018年第3季度", "2018年第4季度")  # one column a quarter

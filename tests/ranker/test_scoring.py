@@ -13,7 +13,6 @@ inspector's score of a project is simply progress + quality. Composite = 0.8 × 
 """
 
 import uuid
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,137 +25,16 @@ from services.ranker import bootstrap
 from services.ranker.scoring import krippendorff_alpha, rank_round, typed
 from services.ranker.tasks import rank_round as rank_round_job
 from shared.models import (
-    AppUser,
-    ObservationRound,
-    ObservationScore,
-    Program,
-    Project,
-    ProjectReport,
     RankerInbox,
-    RoundInspector,
-    RoundProject,
     RoundSnapshot,
     SnapshotRatings,
-    Unit,
 )
-from shared.program_settings import ProgramSettings
 from shared.ranking import cents
-
-RUBRIC = [
-    {"key": "progress", "name": "形象进度", "weight": "0.6", "max_score": "60"},
-    {"key": "quality", "name": "质量安全", "weight": "0.4", "max_score": "40"},
-]
-CLOSES = datetime(2018, 9, 14, 10, tzinfo=UTC)
-SCORES: dict[str, list[str]] = {
-    "P1": ["90", "85", "80", "75", "70", "60"],
-    "P2": ["70", "65", "60", "55"],
-    "P3": ["60", "62.5", "65"],
-    "P4": ["80", "70", "65", "60"],
-    "P5": ["50.0125", "50"],
-}
-INVESTED = {"P1": "300", "P2": "150", "P3": "150"}  # 万元 reported by August
-
-
-class Scene:
-    def __init__(self) -> None:
-        self.units: dict[str, Unit] = {}
-        self.projects: dict[str, Project] = {}
-        self.inspectors: list[AppUser] = []
-        self.round: ObservationRound
-
-
-async def _scene(session: AsyncSession, **settings: Any) -> Scene:
-    s = Scene()
-    tag = uuid.uuid4().hex[:6]
-    office = Unit(code=f"OFF-{tag}", name="督查室", kind="office", path="/")
-    office.path = f"/{office.id}/"
-    session.add(office)
-    for code in ("U1", "U2", "R1", "R2"):
-        unit = Unit(code=f"{code}-{tag}", name=code, kind="government", parent_id=office.id)
-        unit.path = f"{office.path}{unit.id}/"
-        s.units[code] = unit
-        session.add(unit)
-    program = Program(code=f"BC-{tag}", name="重点项目", year=2018, office_unit_id=office.id,
-                      settings=ProgramSettings().model_dump(mode="json"))  # fmt: skip
-    session.add(program)
-    await session.flush()
-    homes = {
-        "P1": ("U1", "R1"),
-        "P2": ("U1", "R2"),
-        "P3": ("U2", "R2"),
-        "P4": ("U2", "R2"),
-        "P5": ("U2", "R2"),
-    }
-    for code, (unit, region) in homes.items():
-        s.projects[code] = Project(
-            program_id=program.id, code=code, name=f"项目{code}", category="现代产业",
-            region_unit_id=s.units[region].id, owner_unit_id=s.units[unit].id,
-            responsible_unit_id=s.units[unit].id, leader={"name": "张三", "title": "副县长"},
-            construction="new", stage="construction", status="approved", total_investment=Decimal(1000),
-            annual_plan=Decimal(600), start_date=date(2018, 1, 1), end_date=date(2019, 12, 31),
-            created_by="t",
-        )  # fmt: skip
-        session.add(s.projects[code])
-    for i in range(6):
-        user = AppUser(username=f"insp{i}-{tag}", display_name=f"督查员{i}", password_hash="-",
-                       unit_id=office.id, roles=["inspector"])  # fmt: skip
-        s.inspectors.append(user)
-        session.add(user)
-    await session.flush()
-    for code, money in INVESTED.items():
-        session.add(ProjectReport(
-            project_id=s.projects[code].id, program_id=program.id, period="2018-08", version=1,
-            investment_month=Decimal(money), investment_to_date=Decimal(money), progress_percent=Decimal(30),
-            late=False, submitted_by="t", submitted_at=datetime(2018, 9, 3, tzinfo=UTC),
-        ))  # fmt: skip
-    s.round = ObservationRound(
-        program_id=program.id, name="第三季度观摩", quarter="2018Q3",
-        opens_at=datetime(2018, 9, 10, tzinfo=UTC), closes_at=CLOSES, rubric=RUBRIC,
-        aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none",
-                     **settings.pop("aggregation", {})},
-        observation_weight=Decimal(settings.pop("observation_weight", "0.8")),
-        objective_weights=settings.pop(
-            "objective_weights", {"investment_rate": "0.2", "milestone_rate": "0", "report_timeliness": "0"}
-        ),
-        tie_break="investment_rate", state="closed", created_by="t",
-    )  # fmt: skip
-    session.add(s.round)
-    await session.flush()
-    session.add_all(RoundProject(round_id=s.round.id, project_id=p.id) for p in s.projects.values())
-    session.add_all(RoundInspector(round_id=s.round.id, user_id=u.id) for u in s.inspectors)
-    await session.commit()
-    return s
-
-
-def _score(s: Scene, project: str, inspector: int, criterion: str, value: Decimal) -> ObservationScore:
-    return ObservationScore(
-        round_id=s.round.id, inspector_id=s.inspectors[inspector].id, project_id=s.projects[project].id,
-        criterion=criterion, value=value, scored_at=datetime(2018, 9, 12, tzinfo=UTC), client_id=uuid.uuid4(),
-        received_at=datetime(2018, 9, 12, tzinfo=UTC),
-    )  # fmt: skip
-
-
-async def _score_all(session: AsyncSession, s: Scene, scores: dict[str, list[str]]) -> None:
-    """Each total as progress (at most 60) + quality (the rest)."""
-    for project, totals in scores.items():
-        for i, total in enumerate(totals):
-            progress = min(Decimal(total), Decimal(60)) if Decimal(total) > 40 else Decimal(total) / 2
-            session.add(_score(s, project, i, "progress", progress))
-            session.add(_score(s, project, i, "quality", Decimal(total) - progress))
-    await session.commit()
+from tests.ranker.scene import SCORES, Scene, make_scene, score_all, score_of
 
 
 def _rows(document: dict[str, Any], by: str) -> list[tuple[Any, ...]]:
     return [(r.get("code", r["name"]), r["rank"], r["score"]) for r in document[by]]
-
-
-@pytest.fixture
-async def scene(session: AsyncSession) -> Scene:
-    s = await _scene(session)
-    await _score_all(session, s, SCORES)
-    session.add(_score(s, "P5", 5, "progress", Decimal(59)))  # inspector 5 never scored P5's quality
-    await session.commit()
-    return s
 
 
 async def test_a_round_ranks_to_the_cent_as_worked_by_hand(
@@ -204,13 +82,13 @@ async def test_z_scores_put_a_lenient_and_a_harsh_inspector_on_one_scale(
 ) -> None:
     """Inspector 0 gives 80, 70, 60 (mean 70, population SD 8.1650): 62.25, 50, 37.75.
     Inspector 1 gives 90 to all three: each maps to 50. Observation is the whole composite."""
-    s = await _scene(
+    s = await make_scene(
         session,
         aggregation={"normalize": "zscore"},
         observation_weight="1",
         objective_weights={"investment_rate": "0", "milestone_rate": "0", "report_timeliness": "0"},
     )
-    await _score_all(session, s, {"P1": ["80", "90"], "P2": ["70", "90"], "P3": ["60", "90"]})
+    await score_all(session, s, {"P1": ["80", "90"], "P2": ["70", "90"], "P3": ["60", "90"]})
     snapshot = await rank_round(sessions, s.round.id)
     assert snapshot is not None
     assert _rows(snapshot.document, "projects")[:3] == [
@@ -251,7 +129,7 @@ async def test_the_same_scores_give_the_same_snapshot_and_a_late_score_a_new_ver
     again = await rank_round(sessions, scene.round.id)
     assert first is not None and again is not None
     assert (again.id, again.version, again.digest) == (first.id, 1, first.digest)
-    session.add(_score(scene, "P5", 5, "quality", Decimal(40)))  # the incomplete rubric completed, late
+    session.add(score_of(scene, "P5", 5, "quality", Decimal(40)))  # the incomplete rubric completed, late
     await session.commit()
     later = await rank_round(sessions, scene.round.id)
     assert later is not None and later.version == 2 and later.digest != first.digest
@@ -279,8 +157,8 @@ async def test_the_sql_trimming_is_the_bootstraps_on_the_identity_resample(
     """The rank intervals resample inspectors and trim in Python; the published observation is
     trimmed in SQL. Drawn once each (the identity resample), the bootstrap's trimmed mean of every
     project is its published observation, to the cent — with ties at the cut (P4's 60 and 60)."""
-    s = await _scene(session, aggregation=aggregation)
-    await _score_all(session, s, SCORES | {"P4": ["80", "70", "60", "60", "60"]})
+    s = await make_scene(session, aggregation=aggregation)
+    await score_all(session, s, SCORES | {"P4": ["80", "70", "60", "60", "60"]})
     await session.commit()
     snapshot = await rank_round(sessions, s.round.id)
     assert snapshot is not None

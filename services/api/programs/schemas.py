@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.dates import Day
 from shared.i18n import N_, tr
-from shared.program_settings import EscalationPolicy, NoticeRules, ProblemRules, ReportSchedule
+from shared.program_settings import (
+    AssessmentRules,
+    EscalationPolicy,
+    NoticeRules,
+    ProblemRules,
+    ReportSchedule,
+)
 from shared.vocabulary import TargetDirection, TargetState
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -46,6 +52,9 @@ class ProgramCreate(BaseModel):
     )
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
+    assessment: AssessmentRules | None = Field(
+        default=None, description="how the half-year and annual grades come from the published rounds"
+    )
     units_enter_projects: bool | None = Field(
         default=None, description="units enter the projects they answer for (default: off)"
     )
@@ -70,6 +79,7 @@ class ProgramUpdate(BaseModel):
     escalation_policy: EscalationPolicy | None = None
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
+    assessment: AssessmentRules | None = None
     units_enter_projects: bool | None = None
 
     _categories = field_validator("categories")(
@@ -88,6 +98,7 @@ class ProgramPublic(BaseModel):
     escalation_policy: EscalationPolicy
     notice_rules: NoticeRules
     problem_rules: ProblemRules
+    assessment: AssessmentRules
     units_enter_projects: bool = Field(
         default=False,
         description="a unit enters the projects it answers for, naming as region and owner also the "

@@ -121,6 +121,7 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
             "escalation_policy",
             "notice_rules",
             "problem_rules",
+            "assessment",
             "units_enter_projects",
         )
         if (v := getattr(data, k))  # an empty list or false: the default

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from shared.ranking import RoundResults
+from shared.ranking import RoundResults, competition_ranks
 from shared.rounds import COMPONENTS, OBSERVATION_HEADER
 
 GRADES = {"excellent": "优良", "pass": "合格", "fail": "不合格"}
@@ -78,17 +78,18 @@ def results(document: RoundResults, *, name: str, version: int, state: str) -> b
 
 
 def assessment(document: dict[str, Any], *, program: str) -> bytes:
-    """One sheet: each unit's score, grade and its score in each round of the period."""
-    quarters = [r["quarter"] for r in document["rounds"]]
+    """One sheet: each unit's rank (ties share one), score, grade and its score in each quarter."""
+    quarters = list(dict.fromkeys(r["quarter"] for r in document["rounds"]))  # a quarter's rounds: one column
     period = f"{document['year']}年" + (
         f"{'上' if document['half'] == 1 else '下'}半年" if document["half"] else "度"
     )
     wb = Workbook()
     wb.remove(wb.active)
+    ranks = competition_ranks([(u["score"],) for u in document["units"]])  # ties share a rank
     rows = [
-        [i + 1, u["name"], _number(u["score"]), GRADES.get(u["grade"], u["grade"]),
+        [rank, u["name"], _number(u["score"]), GRADES.get(u["grade"], u["grade"]),
          *(_number(u["quarters"].get(q)) for q in quarters)]
-        for i, u in enumerate(document["units"])
+        for rank, u in zip(ranks, document["units"], strict=True)
     ]  # fmt: skip
     headers = [*ASSESSMENT_HEADERS, *(f"{q[:4]}年第{q[-1]}季度" for q in quarters)]
     _sheet(wb, "考核结果", f"{program} {period}考核结果", headers, rows)
