@@ -161,7 +161,11 @@ def dues_query(
             for p in periods(schedule, program.year, calendar)
             if not filters.period or p.label == filters.period
         ]
-        owed = [(p.kind, p.label, p.end, p.due_at, p.due_complete) for p in items if p.owed_from <= as_of_day]
+        owed = [
+            (p.kind, p.label, p.start, p.end, p.due_at, p.due_complete)
+            for p in items
+            if p.owed_from <= as_of_day
+        ]
         table = facts.periods_table(owed)  # None: nothing of this schedule is owed yet
         if table is None:
             continue

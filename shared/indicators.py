@@ -109,7 +109,7 @@ async def compute_many(
     )
     schedule = settings.schedule(ScheduleKind.PROJECT_MONTHLY)
     owed = [
-        (p.kind, p.label, p.end, p.due_at, p.due_complete)
+        (p.kind, p.label, p.start, p.end, p.due_at, p.due_complete)
         for p in (periods(schedule, program.year, calendar) if schedule is not None else [])
         if p.due_at <= as_of
     ]

@@ -87,12 +87,14 @@ def unit_first_filed(kind: str, as_of: datetime) -> AnySelect:
 
 
 def owes(project: Any, periods: Any) -> Any:
-    """A project owes the periods that end on or after the day it starts (`periods.c.ends`)."""
-    return project.start_date <= periods.c.ends
+    """A project owes the periods of its life: those that end on or after the day it starts and
+    begin on or before the day it ends (the months from its start month to its end month). One
+    definition for the dues, the indicators and so the ranker; filing refuses the others."""
+    return and_(project.start_date <= periods.c.ends, project.end_date >= periods.c.starts)
 
 
-def periods_table(rows: Sequence[tuple[str, str, date, datetime, bool]]) -> Any:
-    """Periods as an inline table (kind, period, ends, due_at, complete), one row each as
+def periods_table(rows: Sequence[tuple[str, str, date, date, datetime, bool]]) -> Any:
+    """Periods as an inline table (kind, period, starts, ends, due_at, complete), one row each as
     shared.dues.Period gives them; None when there are none (no placeholder row: a subject joined
     to every period would match it)."""
     if not rows:
@@ -100,6 +102,7 @@ def periods_table(rows: Sequence[tuple[str, str, date, datetime, bool]]) -> Any:
     return values(
         column("kind", String()),
         column("period", String()),
+        column("starts", Date()),
         column("ends", Date()),
         column("due_at", DateTime(timezone=True)),
         column("complete", Boolean()),

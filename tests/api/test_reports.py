@@ -793,3 +793,22 @@ async def test_a_milestone_counts_from_its_own_date_whenever_the_report_came(
         ("开工", "met_on_time", "2018-02-20")
     ]
     assert ind["investment_to_date"] == "0.00"  # the investment still counts from when it was filed
+
+
+async def test_a_project_owes_the_months_of_its_life_and_no_more(
+    client: AsyncClient, approved: World, session: AsyncSession
+) -> None:
+    """Project A ends on 20 August 2018: it owes January to August (August included), not the
+    months after — which filing would refuse anyway; its timeliness counts those eight months."""
+    approved.projects["A"].end_date = date(2018, 8, 20)
+    await session.commit()
+    owed = await dues(client, approved, "2018-12-31", subject_type="project")
+    months = sorted(period for kind, period in owed if kind == "project_monthly")
+    assert months == [f"2018-{m:02d}" for m in range(1, 9)]
+    with clock.use_clock(at("2018-12-31 10:00")):
+        r = await client.get(
+            f"/api/v1/projects/{approved.projects['A'].id}/indicators",
+            params={"as_of": "2018-12-31"}, headers=approved.auth("p_staff"),
+        )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["reports_due"] == 8
