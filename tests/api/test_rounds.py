@@ -3,6 +3,7 @@ inspectors score from phones that go offline, resend and take scores out of orde
 
 import io
 import json
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -402,7 +403,13 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     assert r.status_code == 200, r.text
     explained = r.json()
     assert [(x["score"], x["counted"]) for x in explained["ratings"]] == [("90.00", True), ("70.00", True)]
-    assert explained["working"][0] == "observation = mean of 2 scores = 80.00"
+    assert explained["working"][0] == "observation = mean of 2 scores = 80 → 80.00"
+    composite = explained["working"][1]  # the terms to ten places add up to the total, then the cents
+    terms = [Decimal(t) for t in re.findall(r"\((-?[0-9.]+)\)", composite)]
+    total = Decimal(re.search(r"= (-?[0-9.]+) →", composite).group(1))  # type: ignore[union-attr]
+    assert sum(terms) == total and composite.endswith(
+        f"→ {explained['project']['score']} (half up, to the cent)"
+    )
 
     r = await client.post(
         f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 2}, headers=scene.auth("p_staff")
@@ -426,7 +433,7 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     assert all(row["trimmed_inspectors"] == row["incomplete_inspectors"] == [] for row in seen["rows"])
     r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("a_reporter"))
     assert r.status_code == 200 and r.json()["ratings"] == [], r.text  # the sums, not who gave what
-    assert r.json()["working"][0] == "observation = mean of 2 scores = 80.00"
+    assert r.json()["working"][0] == "observation = mean of 2 scores = 80 → 80.00"
     [published] = [
         e
         for e in await _jobs(session, "event")
@@ -642,3 +649,27 @@ async def test_a_rounds_quarter_lies_in_its_window(client: AsyncClient, scene: W
         )  # fmt: skip
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["loc"] == ["body", "opens_at"]
     assert "2018-04-01" in wrong.json()["detail"] and after.status_code == 201
+
+
+async def test_explain_says_in_words_why_a_project_is_not_ranked(
+    client: AsyncClient, scene: World, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Nobody scored project A's quality: it is not ranked, and explain says so instead of '= None'."""
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        marks = [("A", "progress", 50), ("B", "progress", 40), ("B", "quality", 30)]
+        await send(client, scene, round_id, "p_inspector", *(score(scene, *m, taken) for m in marks))
+    with clock.use_clock(at("2018-09-14 18:30")):
+        await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+    assert await rank_round(sessions, uuid.UUID(round_id)) is not None
+    with clock.use_clock(at("2018-09-15 10:00")):
+        r = await client.get(
+            f"/api/v1/rounds/{round_id}/results/{scene.projects['A'].id}/explain",
+            headers=scene.auth("p_staff"),
+        )
+    assert r.status_code == 200 and r.json()["project"]["rank"] is None
+    working = r.json()["working"]
+    assert "not ranked: no inspector scored every criterion of it" in working and not any(
+        "None" in w for w in working
+    )

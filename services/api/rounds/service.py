@@ -116,6 +116,17 @@ async def list_rounds(
     return [await to_public(session, r) for r in rows], count
 
 
+TEN_PLACES = Decimal("1e-10")
+
+
+def _places(value: Decimal | None) -> str:
+    """A working figure to ten places (trailing zeros dropped)."""
+    if value is None:
+        return "none"
+    shown = value.quantize(TEN_PLACES).normalize()
+    return f"{shown:f}"
+
+
 def _quarter_days(quarter: str) -> tuple[date, date]:
     """The first and last day of a quarter labelled 2018Q3."""
     year, q = int(quarter[:4]), int(quarter[-1])
@@ -799,16 +810,41 @@ async def explain(
     settings = doc.settings.model_dump()
     counted = [r for r in ratings if r.counted]
     weights = settings["objective_weights"]
-    parts = [f"{settings['observation_weight']} × observation {row['components']['observation']}"] + [
-        f"{weights[k]} × {k} {row['components'][k]}" for k in COMPONENTS if k in weights
-    ]  # the registry's order, as the workbooks list them
+    used = [
+        Decimal(str(z if zscore else score))
+        for score, z, complete, trimmed in zip(kept.scores, kept.z, kept.complete, kept.trimmed, strict=True)
+        if complete and not trimmed and (z if zscore else score) is not None
+    ] if kept else []  # fmt: skip
+    observation = sum(used, Decimal(0)) / len(used) if used else None
+    terms = [(Decimal(settings["observation_weight"]), "observation", observation)] + [
+        (Decimal(weights[k]), str(k), Decimal(row["components"][k])) for k in COMPONENTS if k in weights
+    ]  # the registry's order, as the workbooks list them; each to ten places, so they add up
     working = [
         f"observation = mean of {len(counted)} {'z-mapped ' if zscore else ''}scores"
         + (f", {len(row['trimmed_inspectors'])} trimmed" if row["trimmed_inspectors"] else "")
-        + f" = {row['components']['observation']}",
-        f"composite = {' + '.join(parts)} = {row['score']} (half up, to the cent)",
-        f"ties are broken by {settings['tie_break']} = {row['components'].get(settings['tie_break'])}",
+        + (
+            f" = {_places(observation)} → {row['components']['observation']}"
+            if observation is not None
+            else ""
+        ),
     ]
+    if observation is None or row["score"] is None:
+        working.append(
+            "not ranked: no inspector scored every criterion of it"
+            if not row.get("raters")
+            else "not ranked: trimming left none of its ratings"
+        )
+    else:
+        shown = [(w, name, v, (w * v).quantize(TEN_PLACES)) for w, name, v in terms if v is not None]
+        total = sum((t for *_, t in shown), Decimal(0))
+        working.append(
+            "composite = "
+            + " + ".join(f"{w} × {name} {_places(v)} ({t})" for w, name, v, t in shown)
+            + f" = {total} → {row['score']} (half up, to the cent)"
+        )
+    working.append(
+        f"ties are broken by {settings['tie_break']} = {row['components'].get(settings['tie_break'])}"
+    )
     if not full:
         row, ratings = _without_inspectors(row), []
     return ExplainOut(
