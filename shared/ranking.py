@@ -10,7 +10,7 @@ grade for accountability.
 
 import hashlib
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -23,11 +23,15 @@ from shared.models import RoundSnapshot
 from shared.vocabulary import Grade
 
 CENT = Decimal("0.01")
+SETTLE = Decimal("1e-12")  # far below a cent, far above a division's last digit
 
 
 def cents(value: Decimal) -> Decimal:
-    """Half up to the cent, as every published score is rounded."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Half up to the cent, as every published score is rounded. The figures come out of divisions
+    PostgreSQL and Decimal cut short after 16 to 28 digits (80.0083333… × 0.6 gives
+    48.004999…, not 48.005), always a hair low or high of the exact value; settled at 12 places
+    first, an exact half cent is a half cent again and rounds up (docs/scoring.md)."""
+    return value.quantize(SETTLE, rounding=ROUND_HALF_EVEN).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:

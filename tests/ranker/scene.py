@@ -90,7 +90,7 @@ async def make_scene(session: AsyncSession, **settings: Any) -> Scene:
         ))  # fmt: skip
     s.round = ObservationRound(
         program_id=program.id, name="第三季度观摩", quarter="2018Q3",
-        opens_at=datetime(2018, 9, 10, tzinfo=UTC), closes_at=CLOSES, rubric=RUBRIC,
+        opens_at=datetime(2018, 9, 10, tzinfo=UTC), closes_at=CLOSES, rubric=settings.pop("rubric", RUBRIC),
         aggregation={"trim": 1, "min_raters_for_trim": 5, "normalize": "none",
                      **settings.pop("aggregation", {})},
         observation_weight=Decimal(settings.pop("observation_weight", "0.8")),

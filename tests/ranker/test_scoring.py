@@ -194,3 +194,40 @@ async def test_the_results_document_is_its_type_a_drifted_one_is_refused(
     drifted = doc | {"projects": [doc["projects"][0] | {"new_component_total": "1.00"}, *doc["projects"][1:]]}
     with pytest.raises(TypeError, match=r"\.projects\[0\]\.new_component_total"):
         typed(drifted)
+
+
+async def test_an_exact_half_cent_rounds_up(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Ratings 80.005, 80.01 and 80.01 average 80.00833…; with weights 0.6 / 0.2 / 0.1 / 0.1 and
+    components 0 / 100 / 0 the composite is exactly 58.005, which is 58.01 half up — not 58.00, as
+    a division cut short at its last digit made it."""
+    s = await make_scene(
+        session, observation_weight="0.6",
+        objective_weights={"investment_rate": "0.2", "milestone_rate": "0.1", "report_timeliness": "0.1"},
+    )  # fmt: skip
+    await score_all(session, s, {"P4": ["80.005", "80.01", "80.01"]})
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    [p4] = [r for r in snapshot.document["projects"] if r["code"] == s.projects["P4"].code]
+    parts = ("observation", "investment_rate", "milestone_rate", "report_timeliness")
+    assert [p4["components"][k] for k in parts] == ["80.01", "0.00", "100.00", "0.00"]
+    assert p4["score"] == "58.01"
+
+
+async def test_a_rating_of_exactly_a_half_cent_rounds_up(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Three criteria of weight 1 out of 3 and one of weight 1 out of 1000, scored 1, 1, 1 and 0.2:
+    100 × (1/3 + 1/3 + 1/3 + 0.0002) / 4 is exactly 25.005, so 25.01."""
+    rubric = [{"key": k, "name": k, "weight": "1", "max_score": "3"} for k in ("a", "b", "c")]
+    rubric.append({"key": "d", "name": "d", "weight": "1", "max_score": "1000"})
+    none = {"investment_rate": "0", "milestone_rate": "0", "report_timeliness": "0"}
+    s = await make_scene(session, rubric=rubric, observation_weight="1", objective_weights=none)
+    for criterion, value in (("a", "1"), ("b", "1"), ("c", "1"), ("d", "0.2")):
+        session.add(score_of(s, "P1", 0, criterion, Decimal(value)))
+    await session.commit()
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    [p1] = [r for r in snapshot.document["projects"] if r["code"] == s.projects["P1"].code]
+    assert (p1["components"]["observation"], p1["score"]) == ("25.01", "25.01")
