@@ -41,6 +41,10 @@ async def _round(session: AsyncSession, done: RoundPublished, at: datetime) -> s
     bottom = done.bottom(
         rules.criticise_bottom_of_ranking if done.criticise_bottom is None else done.criticise_bottom
     )
+    praised_ids = {u.unit_id for u in praise}
+    bottom = [
+        u for u in bottom if u.unit_id not in praised_ids
+    ]  # a small round: never praised and criticised
     names = await _names(session, [u.unit_id for u in [*praise, *bottom]])
 
     year, quarter = done.quarter.split("-Q")

@@ -264,7 +264,10 @@ async def _compose(
     for p in projects:
         obs, raters, trimmed, incomplete = observed.get(p.id, (None, 0, [], []))
         found = facts.get(p.id)
-        components = {str(k): Decimal(COMPONENTS[k].read(found)) if found else Decimal(0) for k in weights}
+        # the weighted components, and the tie-break's whether weighted or not (it breaks ties even
+        # at weight 0 or unweighted)
+        wanted = [k for k in COMPONENTS if k in weights or k == settings.tie_break]
+        components = {str(k): Decimal(COMPONENTS[k].read(found)) if found else Decimal(0) for k in wanted}
         row = Row(
             id=p.id,
             code=p.code,

@@ -673,3 +673,21 @@ async def test_explain_says_in_words_why_a_project_is_not_ranked(
     assert "not ranked: no inspector scored every criterion of it" in working and not any(
         "None" in w for w in working
     )
+
+
+async def test_a_trim_that_could_leave_a_project_without_ratings_is_refused(
+    client: AsyncClient, scene: World
+) -> None:
+    """Trimming 2 from each end of as few as 4 raters would drop them all: 422 naming the
+    aggregation; 5 raters keep one."""
+    with clock.use_clock(at("2018-09-01 10:00")):
+        bad = await client.post(
+            "/api/v1/rounds", json=round_body(scene, aggregation={"trim": 2, "min_raters_for_trim": 4}),
+            headers=scene.auth("p_staff"),
+        )  # fmt: skip
+        good = await client.post(
+            "/api/v1/rounds", json=round_body(scene, aggregation={"trim": 2, "min_raters_for_trim": 5}),
+            headers=scene.auth("p_staff"),
+        )  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "aggregation"]
+    assert "5" in bad.json()["detail"] and good.status_code == 201

@@ -182,3 +182,26 @@ async def test_a_bulletin_is_read_by_every_unit_of_the_program_and_answered_by_i
         )
         own = await client.post(f"{url}/feedback", json={"text": "已整改"}, headers=world.auth("b_admin"))
     assert read.status_code == 200 and meddling.status_code == 403 and own.status_code == 202
+
+
+async def test_a_small_round_never_praises_and_criticises_one_unit(
+    approved: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Three counties, praise for the top 2 and criticism for the bottom 2: B is praised, and so
+    not criticised; only C is."""
+    units = approved.units
+    ranking = RoundPublished(
+        round_id=uuid.uuid4(), program_id=approved.programs["P"].id, quarter="2018-Q3", version=1,
+        units=[RankedUnit(unit_id=units[c].id, rank=r, score=Decimal(s))
+               for c, r, s in (("A", 1, "90"), ("B", 2, "80"), ("C", 3, "70"))],
+        praise_top=2, criticise_bottom=2,
+    )  # fmt: skip
+    assert await publish(sessions, "round.published", ranking, "2018-10-12 10:00") == "0 deliveries"
+    await sweep(sessions, morning(date(2018, 10, 12)))
+    rows = await session.execute(
+        select(col(Notice.recipient_unit_id), col(Notice.kind)).where(
+            col(Notice.program_id) == approved.programs["P"].id, col(Notice.kind).in_(["praise", "criticism"])
+        )
+    )
+    told = {(kind, unit) for unit, kind in rows.all()}
+    assert told == {("praise", units["A"].id), ("praise", units["B"].id), ("criticism", units["C"].id)}

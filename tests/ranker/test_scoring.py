@@ -231,3 +231,17 @@ async def test_a_rating_of_exactly_a_half_cent_rounds_up(
     assert snapshot is not None
     [p1] = [r for r in snapshot.document["projects"] if r["code"] == s.projects["P1"].code]
     assert (p1["components"]["observation"], p1["score"]) == ("25.01", "25.01")
+
+
+async def test_the_tie_break_counts_even_without_a_weight(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A round on observation alone (no objective weights) still breaks a tie by its tie-break
+    component: P1 (half its plan invested) above P3 (a quarter), both scored 80."""
+    s = await make_scene(session, observation_weight="1", objective_weights={})
+    await score_all(session, s, {"P1": ["80"], "P3": ["80"]})
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    ranked = {r["code"]: (r["rank"], r["components"]) for r in snapshot.document["projects"] if r["rank"]}
+    assert ranked[s.projects["P1"].code][0] == 1 and ranked[s.projects["P3"].code][0] == 2
+    assert ranked[s.projects["P1"].code][1] == {"observation": "80.00", "investment_rate": "50.00"}
