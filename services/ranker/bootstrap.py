@@ -91,14 +91,19 @@ def intervals(
     w = float(weight)
     seen: dict[str, dict[uuid.UUID, list[int]]] = {"projects": {}, "units": {}, "regions": {}}
     columns = [([i for i, _ in p.ratings], [v for _, v in p.ratings]) for p in projects]
+    # a resample that draws none of a project's raters keeps the project at its observed score
+    # rather than dropping it and ranking the rest among fewer
+    observed_of = [_trimmed_mean(values, [1] * len(values), trim, min_raters) for _, values in columns]
     for _ in range(count):
         drawn = [0] * inspectors
         for _ in range(inspectors):
             drawn[rng.randrange(inspectors)] += 1
         composites: dict[uuid.UUID, float] = {}
         pick = drawn.__getitem__
-        for p, (who, values) in zip(projects, columns, strict=True):
+        for p, (who, values), fallback in zip(projects, columns, observed_of, strict=True):
             observed = _trimmed_mean(values, list(map(pick, who)), trim, min_raters)
+            if observed is None:
+                observed = fallback
             if observed is not None:
                 composites[p.id] = round(w * observed + p.objective, 2)
         for key, group in (("units", "unit_id"), ("regions", "region_id")):

@@ -111,9 +111,10 @@ FROM c JOIN p USING (project_id) WHERE p.n > 1
 GROUP BY c.inspector_id ORDER BY c.inspector_id
 """
 )
-# Krippendorff's alpha (interval) from per-project count, sum and sum of squares.
+# Krippendorff's alpha (interval) from per-project count, sum and sum of squares of the values
+# the ranking uses (z-mapped when the round normalizes).
 _AGREEMENT = text(
-    "SELECT count(*), sum(score), sum(score * score) FROM ratings WHERE complete "
+    "SELECT count(*), sum(used), sum(used * used) FROM ratings WHERE complete "
     "GROUP BY project_id HAVING count(*) > 1 ORDER BY project_id"
 )
 

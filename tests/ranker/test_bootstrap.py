@@ -57,3 +57,14 @@ def test_a_large_round_draws_fewer_resamples_within_its_budget() -> None:
     assert bootstrap.resamples(100_000) == bootstrap.FEWEST
     assert bootstrap.resamples(4_000) == bootstrap.MOST
     assert bootstrap.resamples(20_000) == 100
+
+
+def test_a_resample_missing_a_projects_only_rater_keeps_the_project() -> None:
+    """X is scored 95 by inspector 0 alone; Y 80 and Z 60 by all five. A resample that draws no
+    inspector 0 keeps X at its 95 instead of dropping it, so Y never climbs to first: its interval
+    is [2, 2], not [1, 2]."""
+    units = [uuid.uuid4() for _ in range(3)]
+    x = _project([95], units[0])
+    y, z = (_project([v] * 5, u) for v, u in ((80, units[1]), (60, units[2])))
+    _, found = intervals([x, y, z], inspectors=5, weight=Decimal(1), trim=1, min_raters=5)
+    assert [found["projects"][p.id] for p in (x, y, z)] == [[1, 1], [2, 2], [3, 3]]

@@ -103,6 +103,14 @@ async def test_z_scores_put_a_lenient_and_a_harsh_inspector_on_one_scale(
     assert kept is not None
     z = dict(zip(kept.inspector_ids, kept.z, strict=True))
     assert round(z[s.inspectors[0].id], 4) == Decimal("62.2474") and z[s.inspectors[1].id] == 50
+    # agreement is on the values the ranking uses: the z-mapped ones, not the raw (which give -0.8)
+    units = []
+    for code in ("P1", "P2", "P3"):
+        row = await session.get(SnapshotRatings, (snapshot.id, s.projects[code].id))
+        assert row is not None
+        used = [Decimal(v) for v in row.z]
+        units.append((len(used), sum(used, Decimal(0)), sum((v * v for v in used), Decimal(0))))
+    assert snapshot.document["fairness"]["agreement"]["value"] == str(krippendorff_alpha(units))
 
 
 async def test_a_rank_round_message_runs_once_however_often_it_is_delivered(
