@@ -1,7 +1,7 @@
 """A project's progress indicators as of an instant — one definition for the api, notifier and ranker.
 
 docs/scoring.md "Indicators": investment_rate = min(100, 100 × investment reported in the
-year to date ÷ annual plan); milestone_rate = 100 × milestones met on time ÷ milestones due
+year to date ÷ annual plan), not applicable (None) without an annual plan; milestone_rate = 100 × milestones met on time ÷ milestones due
 (100 when none due); report_timeliness = 100 × reports filed on time ÷ reports due (100 when
 none due). Also the rate against the monthly plan to date. Only report versions filed by the
 instant count, and of each period the latest of those: a correction replaces what it corrects;
@@ -57,7 +57,7 @@ class Indicators:
     investment_to_date: Decimal
     annual_plan: Decimal
     monthly_plan_to_date: Decimal
-    investment_rate: Decimal
+    investment_rate: Decimal | None  # None: no annual plan to measure against (not applicable)
     monthly_plan_rate: Decimal
     milestone_rate: Decimal
     report_timeliness: Decimal
@@ -149,7 +149,7 @@ async def compute_many(
             investment_to_date=Decimal(row["to_date"] or 0).quantize(CENT),
             annual_plan=row["annual_plan"],
             monthly_plan_to_date=plan_to_date.quantize(CENT),
-            investment_rate=rate(year_to_date, row["annual_plan"]),
+            investment_rate=rate(year_to_date, row["annual_plan"]) if row["annual_plan"] > 0 else None,
             monthly_plan_rate=rate(year_to_date, plan_to_date),
             milestone_rate=rate(Decimal(row["milestones_on_time"] or 0), Decimal(row["milestones_due"] or 0)),
             report_timeliness=rate(Decimal(on_time), Decimal(due)),

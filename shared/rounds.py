@@ -43,7 +43,7 @@ class Component:
 
     key: ObjectiveComponent
     header: str
-    read: Callable[[Indicators], Decimal]
+    read: Callable[[Indicators], Decimal | None]  # None: not applicable to the project
 
 
 # Every objective component, in the order the workbooks and the explanation list them. Adding one

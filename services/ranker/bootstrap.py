@@ -32,6 +32,7 @@ class Project:
     region_id: uuid.UUID
     objective: float  # Σ weight × component: the part of the composite observation does not move
     ratings: Sequence[tuple[int, float]]  # (inspector index, counted value), lowest value first
+    weight: float | None = None  # observation's weight for this project (the round's when None)
 
 
 def resamples(ratings: int) -> int:
@@ -105,7 +106,7 @@ def intervals(
             if observed is None:
                 observed = fallback
             if observed is not None:
-                composites[p.id] = round(w * observed + p.objective, 2)
+                composites[p.id] = round((w if p.weight is None else p.weight) * observed + p.objective, 2)
         for key, group in (("units", "unit_id"), ("regions", "region_id")):
             members: dict[uuid.UUID, list[float]] = {}
             for p in projects:

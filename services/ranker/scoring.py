@@ -40,6 +40,7 @@ from shared.queues import Job
 from shared.ranking import RoundResults, cents, competition_ranks, digest_of
 from shared.ranking import snapshot as snapshot_of
 from shared.rounds import COMPONENTS, RoundSettings
+from shared.vocabulary import ObjectiveComponent
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,10 @@ class Row:
     raters: int
     trimmed: list[str]
     incomplete: list[str]
-    components: dict[str, Decimal]
+    components: dict[str, Decimal | None]  # None: not applicable to the project (no annual plan)
     composite: Decimal | None = None
     rank: int | None = None
+    shares: tuple[Decimal, Decimal] | None = None  # (observation's weight, the objective part)
 
 
 def krippendorff_alpha(units: list[tuple[int, Decimal, Decimal]]) -> Decimal | None:
@@ -268,7 +270,7 @@ async def _compose(
         # the weighted components, and the tie-break's whether weighted or not (it breaks ties even
         # at weight 0 or unweighted)
         wanted = [k for k in COMPONENTS if k in weights or k == settings.tie_break]
-        components = {str(k): Decimal(COMPONENTS[k].read(found)) if found else Decimal(0) for k in wanted}
+        components = {str(k): _read(k, found) for k in wanted}
         row = Row(
             id=p.id,
             code=p.code,
@@ -281,10 +283,32 @@ async def _compose(
             incomplete=incomplete,
             components=components,
         )
-        if obs is not None:
-            row.composite = ow * obs + sum((w * components[str(k)] for k, w in weights.items()), Decimal(0))
+        row.shares = _shares(ow, weights, components)
+        if obs is not None and row.shares is not None:
+            row.composite = row.shares[0] * obs + row.shares[1]
         rows.append(row)
     return rows
+
+
+def _read(key: ObjectiveComponent, found: indicators.Indicators | None) -> Decimal | None:
+    if found is None:
+        return Decimal(0)
+    value = COMPONENTS[key].read(found)
+    return None if value is None else Decimal(value)
+
+
+def _shares(
+    ow: Decimal, weights: dict[ObjectiveComponent, Decimal], components: dict[str, Decimal | None]
+) -> tuple[Decimal, Decimal] | None:
+    """(observation's weight, the objective part) of a project's composite. A part not applicable
+    to the project (investment without an annual plan) is left out and the weights of the rest
+    scaled up to sum to 1; None when nothing weighted applies."""
+    applicable = {k: w for k, w in weights.items() if components.get(str(k)) is not None}
+    scale = ow + sum(applicable.values(), Decimal(0))
+    if scale == 0:
+        return None
+    objective = sum((w * (components[str(k)] or Decimal(0)) for k, w in applicable.items()), Decimal(0))
+    return (ow, objective) if scale == 1 else (ow / scale, objective / scale)
 
 
 def _rank(rows: list[Row], tie: str) -> tuple[list[Row], list[Row]]:
@@ -294,7 +318,7 @@ def _rank(rows: list[Row], tie: str) -> tuple[list[Row], list[Row]]:
         (r for r in rows if r.composite is not None),
         key=lambda r: (
             -cents(r.composite or Decimal(0)),
-            -r.components.get(tie, Decimal(0)),
+            -(r.components.get(tie) or Decimal(0)),
             r.code,
             str(r.id),
         ),
@@ -320,7 +344,7 @@ def _project_rows(ranked: list[Row], unobserved: list[Row]) -> list[dict[str, An
             "score": _money(cents(r.composite)) if r.composite is not None else None,
             "components": {
                 "observation": _money(cents(r.observation)) if r.observation is not None else None,
-                **{k: _money(cents(v)) for k, v in r.components.items()},
+                **{k: None if v is None else _money(cents(v)) for k, v in r.components.items()},
             },
             "raters": r.raters,
             "trimmed_inspectors": r.trimmed,
@@ -378,14 +402,14 @@ async def _rank_intervals(
     for project_id, who, used in await session.execute(_COUNTED):
         counted[project_id] = list(zip(who, used, strict=True))
         inspectors = max(inspectors, max(who) + 1)
-    weights = settings.weights()
     projects = [
         bootstrap.Project(
             id=r.id,
             unit_id=r.responsible_unit_id,
             region_id=r.region_unit_id,
-            objective=float(sum((w * r.components[str(k)] for k, w in weights.items()), Decimal(0))),
+            objective=float(r.shares[1]) if r.shares else 0.0,
             ratings=counted.get(r.id, []),
+            weight=float(r.shares[0]) if r.shares else None,
         )
         for r in ranked
     ]

@@ -691,3 +691,31 @@ async def test_a_trim_that_could_leave_a_project_without_ratings_is_refused(
         )  # fmt: skip
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "aggregation"]
     assert "5" in bad.json()["detail"] and good.status_code == 201
+
+
+async def test_explain_weighs_up_the_parts_that_apply(
+    client: AsyncClient, scene: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Project A has no annual plan: its investment rate is null in its indicators and explain
+    shows the other parts weighed up to 1, adding up to the composite."""
+    scene.projects["A"].annual_plan = Decimal(0)
+    scene.projects["A"].monthly_plan = {}
+    await session.commit()
+    with clock.use_clock(at("2018-09-12 10:00")):
+        round_id = await open_round(client, scene)
+        taken = "2018-09-12T09:00:00+08:00"
+        marks = [("A", "progress", 50), ("A", "quality", 30)]
+        await send(client, scene, round_id, "p_inspector", *(score(scene, *m, taken) for m in marks))
+    with clock.use_clock(at("2018-09-14 18:30")):
+        await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
+    assert await rank_round(sessions, uuid.UUID(round_id)) is not None
+    a = scene.projects["A"].id
+    with clock.use_clock(at("2018-09-15 10:00")):
+        facts = await client.get(f"/api/v1/projects/{a}/indicators", headers=scene.auth("p_staff"))
+        r = await client.get(f"/api/v1/rounds/{round_id}/results/{a}/explain", headers=scene.auth("p_staff"))
+    assert facts.json()["investment_rate"] is None
+    working = r.json()["working"]
+    composite = next(w for w in working if w.startswith("composite"))
+    assert "investment_rate not applicable: no annual plan" in composite
+    assert composite.endswith(f"→ {r.json()['project']['score']} (half up, to the cent)")
+    assert "ties are broken by investment_rate = not applicable" in working

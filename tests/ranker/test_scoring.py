@@ -253,3 +253,20 @@ async def test_the_tie_break_counts_even_without_a_weight(
     ranked = {r["code"]: (r["rank"], r["components"]) for r in snapshot.document["projects"] if r["rank"]}
     assert ranked[s.projects["P1"].code][0] == 1 and ranked[s.projects["P3"].code][0] == 2
     assert ranked[s.projects["P1"].code][1] == {"observation": "80.00", "investment_rate": "50.00"}
+
+
+async def test_a_project_without_an_annual_plan_is_not_given_full_marks_for_it(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """P4 has no annual plan this year: its investment rate is not applicable (not 100), and its
+    composite is its observation alone, the observation's 0.8 weighed up to 1."""
+    s = await make_scene(session)
+    s.projects["P4"].annual_plan = Decimal(0)
+    session.add(s.projects["P4"])
+    await session.commit()
+    await score_all(session, s, {"P4": ["70", "72"]})
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    [p4] = [r for r in snapshot.document["projects"] if r["code"] == s.projects["P4"].code]
+    assert p4["components"]["investment_rate"] is None
+    assert (p4["components"]["observation"], p4["score"]) == ("71.00", "71.00")  # not 0.8 × 71 + 20

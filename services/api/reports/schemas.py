@@ -159,8 +159,9 @@ class IndicatorsPublic(BaseModel):
     investment_to_date: Decimal
     annual_plan: Decimal
     monthly_plan_to_date: Decimal
-    investment_rate: Decimal = Field(
-        description="min(100, 100 × investment in the year to date ÷ annual plan)"
+    investment_rate: Decimal | None = Field(
+        description="min(100, 100 × investment in the year to date ÷ annual plan); null: no annual plan "
+        "(not applicable: a round leaves it out and weighs the other parts up)"
     )
     monthly_plan_rate: Decimal = Field(description="the same against the monthly plan to date")
     milestone_rate: Decimal = Field(description="100 × milestones met on time ÷ milestones due")

@@ -119,6 +119,10 @@ async def list_rounds(
 TEN_PLACES = Decimal("1e-10")
 
 
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
 def _places(value: Decimal | None) -> str:
     """A working figure to ten places (trailing zeros dropped)."""
     if value is None:
@@ -817,7 +821,7 @@ async def explain(
     ] if kept else []  # fmt: skip
     observation = sum(used, Decimal(0)) / len(used) if used else None
     terms = [(Decimal(settings["observation_weight"]), "observation", observation)] + [
-        (Decimal(weights[k]), str(k), Decimal(row["components"][k])) for k in COMPONENTS if k in weights
+        (Decimal(weights[k]), str(k), _decimal(row["components"][k])) for k in COMPONENTS if k in weights
     ]  # the registry's order, as the workbooks list them; each to ten places, so they add up
     working = [
         f"observation = mean of {len(counted)} {'z-mapped ' if zscore else ''}scores"
@@ -837,14 +841,15 @@ async def explain(
     else:
         shown = [(w, name, v, (w * v).quantize(TEN_PLACES)) for w, name, v in terms if v is not None]
         total = sum((t for *_, t in shown), Decimal(0))
-        working.append(
-            "composite = "
-            + " + ".join(f"{w} × {name} {_places(v)} ({t})" for w, name, v, t in shown)
-            + f" = {total} → {row['score']} (half up, to the cent)"
-        )
-    working.append(
-        f"ties are broken by {settings['tie_break']} = {row['components'].get(settings['tie_break'])}"
-    )
+        said = " + ".join(f"{w} × {name} {_places(v)} ({t})" for w, name, v, t in shown)
+        scale = sum((w for w, *_ in shown), Decimal(0))
+        if scale != 1:  # a part not applicable to the project: the others weighed up to 1
+            missing = ", ".join(name for _, name, v in terms if v is None)
+            total = (total / scale).quantize(TEN_PLACES)
+            said = f"({said}) ÷ {scale} ({missing} not applicable: no annual plan)"
+        working.append(f"composite = {said} = {total} → {row['score']} (half up, to the cent)")
+    tie = row["components"].get(settings["tie_break"])
+    working.append(f"ties are broken by {settings['tie_break']} = {'not applicable' if tie is None else tie}")
     if not full:
         row, ratings = _without_inspectors(row), []
     return ExplainOut(
