@@ -1,7 +1,8 @@
 """A project's progress indicators as of an instant — one definition for the api, notifier and ranker.
 
 docs/scoring.md "Indicators": investment_rate = min(100, 100 × investment reported in the
-year to date ÷ annual plan), not applicable (None) without an annual plan; milestone_rate = 100 × milestones met on time ÷ milestones due
+year to date ÷ annual plan), not applicable (None) without an annual plan; milestone_rate =
+100 × milestones met on time ÷ milestones due
 (100 when none due); report_timeliness = 100 × reports filed on time ÷ reports due (100 when
 none due). Also the rate against the monthly plan to date. Only report versions filed by the
 instant count, and of each period the latest of those: a correction replaces what it corrects;
