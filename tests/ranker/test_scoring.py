@@ -12,12 +12,15 @@ inspector's score of a project is simply progress + quality. Composite = 0.8 × 
     P5       U2    R2      50.0125 50 (+ one incomplete)       50.00625      0       40.005 → 40.01  5
 """
 
+import math
+import random
 import uuid
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -270,3 +273,37 @@ async def test_a_project_without_an_annual_plan_is_not_given_full_marks_for_it(
     [p4] = [r for r in snapshot.document["projects"] if r["code"] == s.projects["P4"].code]
     assert p4["components"]["investment_rate"] is None
     assert (p4["components"]["observation"], p4["score"]) == ("71.00", "71.00")  # not 0.8 × 71 + 20
+
+
+async def test_composites_round_as_exact_fractions_do(session: AsyncSession) -> None:
+    """Against an exact-fraction reference, over 400 seeded cases half of them exact half cents: the mean
+    PostgreSQL takes of the ratings, weighed as the ranker weighs it and rounded by cents(), is the
+    exact composite rounded half up to the cent."""
+    rng = random.Random(20181012)
+    cases = 0
+    while cases < 400:
+        ow = Decimal(rng.choice([3, 6, rng.randint(1, 10)])) / 10
+        component = Decimal(rng.randint(0, 10_000)) / 100
+        if cases % 2:  # any ratings
+            ratings = [Decimal(rng.randint(0, 100_000)) / 1000 for _ in range(rng.randint(1, 7))]
+        else:  # three ratings whose repeating mean weighs up to an exact half cent
+            half = Decimal(rng.randint(0, 9_999) * 10 + 5) / 1000 - (1 - ow) * component
+            total = 3 * half / ow
+            first = (total / 3).quantize(Decimal("0.001"))
+            ratings = [first, first, total - 2 * first]
+            if (
+                half <= 0
+                or not all(0 <= r <= 100 for r in ratings)
+                or total != total.quantize(Decimal("0.0001"))
+            ):
+                continue
+        cases += 1
+        n = len(ratings)
+        mean = await session.scalar(
+            text("SELECT avg(v) FROM unnest(CAST(:v AS numeric[])) AS v"), {"v": ratings}
+        )
+        ranked = cents(ow * Decimal(mean) + (1 - ow) * component)
+        exact = Fraction(sum(ratings)) / n * Fraction(ow) + (1 - Fraction(ow)) * Fraction(component)
+        floor_cents = math.floor(exact * 100)
+        half_up = floor_cents + (1 if exact * 100 - floor_cents >= Fraction(1, 2) else 0)
+        assert ranked == Decimal(half_up) / 100, (ratings, ow, component)
