@@ -689,7 +689,8 @@ async def test_a_trim_that_could_leave_a_project_without_ratings_is_refused(
             "/api/v1/rounds", json=round_body(scene, aggregation={"trim": 2, "min_raters_for_trim": 5}),
             headers=scene.auth("p_staff"),
         )  # fmt: skip
-    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "aggregation"]
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "aggregation", "min_raters_for_trim"]
     assert "5" in bad.json()["detail"] and good.status_code == 201
 
 

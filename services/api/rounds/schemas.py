@@ -7,7 +7,6 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.i18n import tr
 from shared.rounds import Aggregation, Criterion, RoundSettings
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
@@ -36,20 +35,6 @@ class RoundIn(RoundSettings):
     @classmethod
     def _compact(cls, quarter: str) -> str:
         return quarter.replace("-", "")
-
-    @field_validator("aggregation")
-    @classmethod
-    def _trim_leaves_ratings(cls, aggregation: Aggregation) -> Aggregation:
-        if aggregation.trim and aggregation.min_raters_for_trim <= 2 * aggregation.trim:
-            raise ValueError(
-                tr(
-                    "trimming {trim} from each end needs at least {need} raters (min_raters_for_trim), "
-                    "or a project would keep none of its ratings",
-                    trim=aggregation.trim,
-                    need=2 * aggregation.trim + 1,
-                )
-            )
-        return aggregation
 
 
 class RoundPublic(BaseModel):

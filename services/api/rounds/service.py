@@ -148,6 +148,19 @@ async def create_round(
     problems: list[tuple[list[str | int], str]] = []
     if data.closes_at <= data.opens_at:
         problems.append((["closes_at"], tr("the round must close after it opens")))
+    trim = data.aggregation
+    if trim.trim and trim.min_raters_for_trim <= 2 * trim.trim:  # (JSON Schema cannot say it)
+        problems.append(
+            (
+                ["aggregation", "min_raters_for_trim"],
+                tr(
+                    "trimming {trim} from each end needs at least {need} raters (min_raters_for_trim), "
+                    "or a project would keep none of its ratings",
+                    trim=trim.trim,
+                    need=2 * trim.trim + 1,
+                ),
+            )
+        )
     first, last = _quarter_days(data.quarter)
     opens = data.opens_at.astimezone(OFFICE_TZ).date()
     if not first <= opens <= last + timedelta(days=31):
