@@ -126,6 +126,7 @@ class FairnessNote(_Stored):
     bootstrap: BootstrapNote | None = None
     agreement: AgreementNote
     inspectors: list[SeverityNote]
+    warnings: list[str] | None = None  # only when there is something to warn of (z under partial overlap)
 
 
 class RoundResults(_Stored):
@@ -146,8 +147,9 @@ class RoundResults(_Stored):
         return cls.model_validate(snapshot.document)
 
     def stored(self) -> dict[str, Any]:
-        """The document as the snapshot keeps it (and digests it)."""
-        return self.model_dump(mode="json")
+        """The document as the snapshot keeps it (and digests it): the fields it was given, so an
+        optional note absent from a document stays absent and its digest unchanged."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class _Event(BaseModel):

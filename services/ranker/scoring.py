@@ -44,7 +44,13 @@ from shared.vocabulary import ObjectiveComponent
 
 log = logging.getLogger(__name__)
 
-RANK_LOCK = 0x6475_6261_6E02  # seeds the hash of a round's advisory lock: one computation at a time
+RANK_LOCK = 0x6475_6261_6E02
+Z_PARTIAL_OVERLAP = (
+    "z-scores under partial overlap: not every inspector scored every project, so an inspector "
+    "who saw only strong (or only weak) projects is mapped as if their projects were average, "
+    "and honest ratings can change order; prefer normalize none, or rounds where every inspector "
+    "scores every project"
+)  # seeds the hash of a round's advisory lock: one computation at a time
 
 
 # The ratings, one per (inspector, project), into a temporary table: CREATE TABLE AS may run
@@ -111,6 +117,10 @@ SELECT c.inspector_id, avg(c.score - (p.total - c.score) / (p.n - 1)), count(*)
 FROM c JOIN p USING (project_id) WHERE p.n > 1
 GROUP BY c.inspector_id ORDER BY c.inspector_id
 """
+)
+# Whether every inspector who completed a rubric completed it for every project anyone did.
+_OVERLAP = text(
+    "SELECT count(*) = count(DISTINCT inspector_id) * count(DISTINCT project_id) FROM ratings WHERE complete"
 )
 # Krippendorff's alpha (interval) from per-project count, sum and sum of squares of the values
 # the ranking uses (z-mapped when the round normalizes).
@@ -368,7 +378,11 @@ async def _fairness(
     resamples, intervals = await _rank_intervals(session, settings, ranked)
     for key, rows in listed.items():
         _mark(rows, intervals[key], settings.praise_top, settings.criticise_bottom)
+    warnings = []
+    if settings.aggregation.normalize == "zscore" and not await session.scalar(_OVERLAP):
+        warnings.append(Z_PARTIAL_OVERLAP)
     return {
+        **({"warnings": warnings} if warnings else {}),
         "bootstrap": {
             "resamples": resamples,
             "seed": bootstrap.SEED,

@@ -307,3 +307,24 @@ async def test_composites_round_as_exact_fractions_do(session: AsyncSession) -> 
         floor_cents = math.floor(exact * 100)
         half_up = floor_cents + (1 if exact * 100 - floor_cents >= Fraction(1, 2) else 0)
         assert ranked == Decimal(half_up) / 100, (ratings, ow, component)
+
+
+async def test_z_scores_under_partial_overlap_come_with_a_warning(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two inspectors score every project; a third only the two strongest: z-scoring it maps its
+    strong projects as if they were average. The results say so (the full-overlap round of the
+    test above says nothing)."""
+    s = await make_scene(
+        session, aggregation={"normalize": "zscore"}, observation_weight="1",
+        objective_weights={"investment_rate": "0", "milestone_rate": "0", "report_timeliness": "0"},
+    )  # fmt: skip
+    await score_all(session, s, {"P1": ["90", "90", "90"], "P2": ["80", "80", "80"], "P3": ["60", "60"]})
+    snapshot = await rank_round(sessions, s.round.id)
+    assert snapshot is not None
+    [warning] = snapshot.document["fairness"]["warnings"]
+    assert "partial overlap" in warning
+    full = await make_scene(session, aggregation={"normalize": "zscore"})
+    await score_all(session, full, {"P1": ["90", "70"], "P2": ["80", "75"]})
+    quiet = await rank_round(sessions, full.round.id)
+    assert quiet is not None and "warnings" not in quiet.document["fairness"]

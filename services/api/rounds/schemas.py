@@ -201,6 +201,10 @@ class Fairness(BaseModel):
     agreement: Agreement
     inspectors: list[Severity]
     bootstrap: Bootstrap | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what to keep in mind reading the results (z-scores under partial overlap)",
+    )
 
 
 Grouping = Literal["project", "unit", "region"]

@@ -756,7 +756,7 @@ def _results(
     )
     listed = [r.model_dump() for r in chosen]
     rows = listed if full else [_without_inspectors(r) for r in listed]
-    fairness = doc.fairness.model_dump() | ({} if full else {"inspectors": []})
+    fairness = doc.fairness.model_dump(exclude_unset=True) | ({} if full else {"inspectors": []})
     return ResultsOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
