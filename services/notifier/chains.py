@@ -14,7 +14,7 @@ for each standing notice a closing ends, to the webhooks that subscribe to them.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -190,7 +190,7 @@ async def issue(session: AsyncSession, issues: list[Issue], *, today: date, at: 
     issues written (a rung issued before is not)."""
     if not issues:
         return []
-    rows = [i if i.id is not None else _with_id(i) for i in issues]
+    rows = [i if i.id is not None else replace(i, id=uuid.uuid4()) for i in issues]
 
     def column(name: str) -> list[Any]:
         return [getattr(row, name) for row in rows]
@@ -231,10 +231,6 @@ async def issue(session: AsyncSession, issues: list[Issue], *, today: date, at: 
     )
     await announce(session, [_issued(row, at) for row in rows])
     return rows
-
-
-def _with_id(row: Issue) -> Issue:
-    return Issue(**{**row.__dict__, "id": uuid.uuid4()})
 
 
 async def close(session: AsyncSession, reason: ChainClosed, at: datetime, *where: Any) -> list[uuid.UUID]:

@@ -156,11 +156,10 @@ async def undecided(
     return out
 
 
-async def gather(session: AsyncSession, as_of: datetime) -> int:
+async def gather(session: AsyncSession, as_of: datetime, cal: calendar.WorkingCalendar) -> int:
     """Write today's digest of each unit with notices not yet told (once per unit and day)."""
     today = as_of.astimezone(OFFICE_TZ).date()
     waiting = col(Notice.digest_id).is_(None), col(Notice.state).in_(WAITING)
-    cal = await calendar.load(session, [today.year - 1, today.year])
     offices = await undecided(session, today, cal)
     units = set(await session.scalars(select(col(Notice.recipient_unit_id)).where(*waiting).distinct()))
     written = 0
@@ -208,10 +207,11 @@ async def deliver(
 ) -> dict[str, int]:
     """Gather today's digests and send every digest not yet sent; nothing in quiet hours."""
     async with sessions() as session, session.begin():
-        cal = await calendar.load(session, [as_of.astimezone(OFFICE_TZ).year])
+        year = as_of.astimezone(OFFICE_TZ).year
+        cal = await calendar.load(session, [year - 1, year])  # last year's: a January's reminders
         if quiet(as_of, cal):
             return {"gathered": 0, "sent": 0}
-        gathered = await gather(session, as_of)
+        gathered = await gather(session, as_of, cal)
     sent = 0
     for digest, unit_name, phone in await _claim(sessions, lease):
         subject, _, body = digest.body.partition("\n")

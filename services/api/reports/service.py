@@ -194,16 +194,9 @@ async def file_project_report(
     written with it (no problems raised, no Idempotency-Key to store): one round trip."""
     recorded_at = clock.now()
     history = data.filed_at is not None
-    if history and not can(principal, Action.REPORTS_RECORD_HISTORY):
-        raise Forbidden(
-            tr(
-                "Only the office records reports with their original filing time (filed_at); "
-                "file it without filed_at."
-            )
-        )
-    now = data.filed_at if data.filed_at is not None else recorded_at
-    if now > recorded_at:
-        raise field_error("filed_at", tr("{at} is in the future; give when it was filed", at=now.isoformat()))
+    if history:
+        _may_enter_history(principal)
+    now = _filed_when(data.filed_at, recorded_at)
     today = now.astimezone(OFFICE_TZ).date()
     conn = await driver_connection(session, begin=bool(data.problems))
     report_id = uuid.uuid4()
@@ -322,6 +315,26 @@ def _check_period(data: UnitReportIn, today: date) -> None:
         raise field_error("period", tr("{period} has not begun yet", period=data.period))
 
 
+def _may_enter_history(principal: Principal) -> None:
+    """403 unless the caller may enter a report with its original filing time (the office)."""
+    if not can(principal, Action.REPORTS_RECORD_HISTORY):
+        raise Forbidden(
+            tr(
+                "Only the office records reports with their original filing time (filed_at); "
+                "file it without filed_at."
+            )
+        )
+
+
+def _filed_when(filed_at: datetime | None, recorded_at: datetime) -> datetime:
+    """When a report counts as filed: the history's original time (never in the future), else now."""
+    if filed_at is not None and filed_at > recorded_at:
+        raise field_error(
+            "filed_at", tr("{at} is in the future; give when it was filed", at=filed_at.isoformat())
+        )
+    return recorded_at if filed_at is None else filed_at
+
+
 async def file_unit_report(
     session: AsyncSession, *, unit_id: uuid.UUID, data: UnitReportIn, principal: Principal
 ) -> UnitReport:
@@ -330,21 +343,11 @@ async def file_unit_report(
     recorded_at = clock.now()
     history = data.filed_at is not None
     if history:
-        if not can(principal, Action.REPORTS_RECORD_HISTORY):
-            raise Forbidden(
-                tr(
-                    "Only the office records reports with their original filing time (filed_at); "
-                    "file it without filed_at."
-                )
-            )
+        _may_enter_history(principal)
         if data.kind == "instant":
             raise field_error("filed_at", tr("an instant report goes out now; it takes no filed_at"))
-        assert data.filed_at is not None
-        if data.filed_at > recorded_at:
-            raise field_error(
-                "filed_at", tr("{at} is in the future; give when it was filed", at=data.filed_at.isoformat())
-            )
-    _check_period(data, (data.filed_at or recorded_at).astimezone(OFFICE_TZ).date())
+    now = _filed_when(data.filed_at, recorded_at)
+    _check_period(data, now.astimezone(OFFICE_TZ).date())
     unit = await get_visible(session, Unit, unit_id, principal, N_("unit"), lock=True)
     version = 1
     if data.period is not None:
@@ -358,7 +361,6 @@ async def file_unit_report(
             )
             or 0
         )
-    now = data.filed_at or recorded_at
     report = UnitReport(
         unit_id=unit.id,
         kind=data.kind,

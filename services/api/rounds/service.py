@@ -444,14 +444,7 @@ async def record_sheet(
         raise Forbidden(tr(OFFICE_ONLY))
     if rnd.state == RoundState.DRAFT:
         raise InvalidState(tr("The round has not been opened yet: the office opens it first."))
-    inspector = (
-        await session.execute(
-            select(col(AppUser.id), col(Unit.path))
-            .join(Unit, col(Unit.id) == col(AppUser.unit_id))
-            .join(RoundInspector, col(RoundInspector.user_id) == col(AppUser.id))
-            .where(col(RoundInspector.round_id) == rnd.id, col(AppUser.id) == sheet.inspector_user_id)
-        )
-    ).first()
+    inspector = await _inspector(session, rnd, sheet.inspector_user_id)
     if inspector is None:
         raise field_error(
             "inspector_user_id", tr("{id} is not an inspector of this round", id=sheet.inspector_user_id)
@@ -463,7 +456,7 @@ async def record_sheet(
         )
         for line in sheet.lines
     ]  # fmt: skip
-    out = await _take(session, rnd, inspector[0], inspector[1], scores, paper=True)
+    out = await _take(session, rnd, inspector[0].id, inspector[1], scores, paper=True)
     if out.accepted or out.superseded:
         await audit.record(
             session,
@@ -625,6 +618,18 @@ def _fault(
     return None
 
 
+async def _inspector(session: AsyncSession, rnd: ObservationRound, user_id: uuid.UUID) -> Any:
+    """The round's inspector with that id and their unit's path, or None."""
+    return (
+        await session.execute(
+            select(AppUser, col(Unit.path))
+            .join(Unit, col(Unit.id) == col(AppUser.unit_id))
+            .join(RoundInspector, col(RoundInspector.user_id) == col(AppUser.id))
+            .where(col(RoundInspector.round_id) == rnd.id, col(AppUser.id) == user_id)
+        )
+    ).first()
+
+
 async def assignments(
     session: AsyncSession, *, rnd: ObservationRound, principal: Principal, inspector_user_id: uuid.UUID
 ) -> AssignmentsOut:
@@ -633,14 +638,7 @@ async def assignments(
     own; the program's office for anyone's."""
     if inspector_user_id != principal.id and not await is_office(session, rnd, principal):
         raise Forbidden(tr(OFFICE_ONLY))
-    found = (
-        await session.execute(
-            select(AppUser, col(Unit.path))
-            .join(Unit, col(Unit.id) == col(AppUser.unit_id))
-            .join(RoundInspector, col(RoundInspector.user_id) == col(AppUser.id))
-            .where(col(RoundInspector.round_id) == rnd.id, col(AppUser.id) == inspector_user_id)
-        )
-    ).first()
+    found = await _inspector(session, rnd, inspector_user_id)
     if found is None:
         raise Forbidden(
             tr("You are not an inspector of this round.")

@@ -29,7 +29,7 @@ async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal 
 
 
 def _user_view(user: AppUser) -> dict[str, object]:
-    return user.model_dump(mode="json", exclude={"password_hash", "created_at"})
+    return user.model_dump(mode="json", exclude={"password_hash", "created_at", "tokens_valid_after"})
 
 
 async def create_user(session: AsyncSession, *, data: UserCreate, principal: Principal | None) -> AppUser:
@@ -61,10 +61,6 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
     return user
 
 
-def _user_view_safe(user: AppUser) -> dict[str, object]:
-    return user.model_dump(mode="json", exclude={"password_hash", "created_at", "tokens_valid_after"})
-
-
 async def update_user(
     session: AsyncSession, *, user: AppUser, data: UserUpdate, version: int, principal: Principal
 ) -> AppUser:
@@ -74,7 +70,7 @@ async def update_user(
     if user.id == principal.id and (data.is_active is False or data.roles is not None):
         raise Conflict(tr("You cannot deactivate yourself or change your own roles; ask another admin."))
     check_version(user.version, version, N_("user"))
-    before = _user_view_safe(user)
+    before = _user_view(user)
     sent = data.model_dump(exclude_unset=True)
     if sent.get("unit_id") is not None:
         await _unit(session, sent["unit_id"], principal)
@@ -89,7 +85,7 @@ async def update_user(
     await session.flush()
     await audit.record(
         session, actor=principal.actor, action="user.update", entity="user", entity_id=user.id,
-        unit_id=user.unit_id, before=before, after=_user_view_safe(user),
+        unit_id=user.unit_id, before=before, after=_user_view(user),
     )  # fmt: skip
     return user
 
