@@ -2,7 +2,8 @@
 
 A closed round of BENCH_RANK_PROJECTS (1,000) projects × BENCH_RANK_INSPECTORS (100) inspectors ×
 10 criteria — 1M score rows — is ranked by the ranker (`services.ranker.scoring.rank_round`, in
-this process, best of BENCH_ROUNDS) beside the floor: one bare SQL statement over the same rows
+this process, best of BENCH_ROUNDS; `normalize: rater_effects`, the joint least-squares fit of
+every inspector's effect, as new rounds do) beside the floor: one bare SQL statement over the same rows
 that computes each inspector's rubric-weighted score, the trimmed mean per project and its rank
 (what the ranker cannot do with less). The ranker's peak RSS is read from `duban ranker run` in
 a process of its own (the rows stay in PostgreSQL).
@@ -117,7 +118,7 @@ async def seed(conn: asyncpg.Connection) -> uuid.UUID:
         datetime(2018, 9, 10, tzinfo=UTC),
         datetime(2018, 9, 14, tzinfo=UTC),
         json.dumps(RUBRIC),
-        json.dumps({"trim": 1, "min_raters_for_trim": 5, "normalize": "none"}),
+        json.dumps({"trim": 1, "min_raters_for_trim": 5, "normalize": "rater_effects"}),
         json.dumps({"investment_rate": "0.2", "milestone_rate": "0.1", "report_timeliness": "0.1"}),
     )
     await conn.copy_records_to_table(

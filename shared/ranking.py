@@ -117,16 +117,28 @@ class AgreementNote(_Stored):
 
 
 class SeverityNote(_Stored):
+    """An inspector's effect, fitted jointly (services/ranker/effects.py): positive is lenient."""
+
     inspector_id: str
-    severity: str | None
+    severity: str | None  # none: the inspector shares no project with another
+    standard_error: str | None = None
     projects: int
+    shared_projects: int | None = None  # of its projects, those another inspector scored too
+
+
+class EffectsNote(_Stored):
+    model: str
+    groups: int  # of inspectors connected through shared projects (1: connected)
+    residual_sd: str | None
+    applied: bool  # whether the ranking uses the adjusted scores
 
 
 class FairnessNote(_Stored):
     bootstrap: BootstrapNote | None = None
     agreement: AgreementNote
+    rater_effects: EffectsNote | None = None  # documents before the joint fit have none
     inspectors: list[SeverityNote]
-    warnings: list[str] | None = None  # only when there is something to warn of (z under partial overlap)
+    warnings: list[str] | None = None  # only when there is something to warn of
 
 
 class RoundResults(_Stored):

@@ -73,7 +73,12 @@ class Aggregation(BaseModel):
 
     trim: int = Field(default=1, ge=0, le=10, description="drop this many highest and lowest")
     min_raters_for_trim: int = Field(default=5, ge=1, le=100)
-    normalize: Literal["none", "zscore"] = "none"
+    normalize: Literal["rater_effects", "none", "zscore"] = Field(
+        default="rater_effects",
+        description="rater_effects: each rating less its inspector's jointly fitted effect (least squares "
+        "over the round, on the raw scale); none: raw scores; zscore: per-inspector z-scores mapped to "
+        "50 ± 10, misleading when inspectors scored different projects (docs/scoring.md)",
+    )
 
 
 def default_objective() -> dict[ObjectiveComponent, Decimal]:

@@ -8,9 +8,15 @@ objective part, and every project, unit and region is ranked again (competition 
 rank interval is the 2.5th to the 97.5th percentile of its ranks over the resamples. These
 inform; the published ranks stay those of the rules.
 
-The work is resamples × ratings in plain Python; the number of resamples shrinks for a large
-round (200 for a county's, down to 20 for a province's 100,000 ratings) and the document says
-how many were drawn.
+The inspectors drawn are those with counted values — the connected design the rater effects
+were fitted on when the round adjusts for them (services/ranker/effects.py); the adjusted values
+are resampled with the effects as fitted (their own uncertainty is each effect's standard error).
+A project none of whose inspectors was drawn keeps its observed score, so every resample ranks
+every project.
+
+The work is resamples × ratings in plain Python: 1,000 resamples for a round of up to 2,000
+ratings (a county's), fewer for a larger one (down to 20 for a province's 100,000 ratings); the
+document says how many were drawn.
 """
 
 import random
@@ -22,7 +28,7 @@ from operator import mul
 
 SEED = 20180801  # fixed: the same scores give the same intervals
 BUDGET = 2_000_000  # resamples × ratings
-MOST, FEWEST = 200, 20
+MOST, FEWEST = 1000, 20
 
 
 @dataclass(frozen=True)

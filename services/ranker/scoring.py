@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.ranker import bootstrap
+from services.ranker import bootstrap, effects
 from shared import calendar, clock, indicators
 from shared.inbox import claim
 from shared.models import (
@@ -44,60 +45,103 @@ from shared.vocabulary import ObjectiveComponent
 
 log = logging.getLogger(__name__)
 
-RANK_LOCK = 0x6475_6261_6E02
+RANK_LOCK = 0x6475_6261_6E02  # seeds the hash of a round's advisory lock: one computation at a time
 Z_PARTIAL_OVERLAP = (
     "z-scores under partial overlap: not every inspector scored every project, so an inspector "
     "who saw only strong (or only weak) projects is mapped as if their projects were average, "
-    "and honest ratings can change order; prefer normalize none, or rounds where every inspector "
-    "scores every project"
-)  # seeds the hash of a round's advisory lock: one computation at a time
+    "and honest ratings can change order; prefer normalize rater_effects"
+)
 
 
-# The ratings, one per (inspector, project), into a temporary table: CREATE TABLE AS may run
-# in parallel where an INSERT … SELECT may not (PostgreSQL 15), and the snapshot keeps them one
-# row per project (arrays), 1,000 rows for a province rather than 100,000.
-_RATE = """
-CREATE TEMPORARY TABLE ratings ON COMMIT DROP AS
+def disconnected(groups: int, applied: str) -> str:
+    """The warning when the inspectors fall into groups that share no project."""
+    return (
+        f"the inspectors fall into {groups} groups that share no project, so their effects compare "
+        f"only within a group; {applied}"
+    )
+
+
+# The ratings, one per (inspector, project), into temporary tables: CREATE TABLE AS may run in
+# parallel where an INSERT … SELECT may not (PostgreSQL 15), and the snapshot keeps them one row
+# per project (arrays), 1,000 rows for a province rather than 100,000. First each inspector's
+# rubric-weighted score of each project (`rated`); then, once the rater effects are fitted
+# (services/ranker/effects.py), the value the ranking uses and the trimming (`ratings`): the
+# `trim` lowest by (value, inspector) and the `trim` highest, counted from the same one sort.
+_RATED = text(
+    """
+CREATE TEMPORARY TABLE rated ON COMMIT DROP AS
 WITH rubric AS (
     SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:weights AS numeric[]), CAST(:maxes AS numeric[]))
         AS r(key, weight, max_score)
-), per AS (
-    SELECT s.inspector_id, s.project_id,
-           100 * sum(r.weight * s.value / r.max_score) / :weight_sum AS score,
-           count(*) = :criteria AS complete
-    FROM observation_score s JOIN rubric r ON r.key = s.criterion
-    WHERE s.round_id = :round
-    GROUP BY s.inspector_id, s.project_id
-), mapped AS (
-    {mapped}
-), ordered AS (
-    SELECT mapped.*, {used} AS used,
-           count(*) FILTER (WHERE complete) OVER (PARTITION BY project_id) AS raters,
-           row_number() OVER (PARTITION BY project_id, complete ORDER BY {used}, inspector_id) AS low,
-           row_number() OVER (PARTITION BY project_id, complete
-                              ORDER BY {used} DESC, inspector_id DESC) AS high
-    FROM mapped
 )
-SELECT project_id, inspector_id, score, z, used, complete,
-       complete AND raters >= :min_raters AND (low <= :trim OR high <= :trim) AS trimmed
-FROM ordered
+SELECT s.inspector_id, s.project_id,
+       100 * sum(r.weight * s.value / r.max_score) / :weight_sum AS score,
+       count(*) = :criteria AS complete
+FROM observation_score s JOIN rubric r ON r.key = s.criterion
+WHERE s.round_id = :round
+GROUP BY s.inspector_id, s.project_id
 """
+)
 # Scores are taken only for the round's projects from its inspectors (services/api/rounds), and
 # a round's scope does not change once created: no join back to round_project / round_inspector.
-_RAW = "SELECT inspector_id, project_id, score, complete, CAST(NULL AS numeric) AS z FROM per"
-_Z = """SELECT inspector_id, project_id, score, complete,
-           CASE WHEN NOT complete THEN NULL WHEN sd = 0 THEN 50 ELSE 50 + 10 * (score - mean) / sd END AS z
+_RATE = """
+CREATE TEMPORARY TABLE ratings ON COMMIT DROP AS
+WITH mapped AS (
+    {mapped}
+), ordered AS (
+    SELECT mapped.*,
+           count(*) FILTER (WHERE complete) OVER (PARTITION BY project_id) AS raters,
+           count(*) OVER (PARTITION BY project_id, complete) AS peers,
+           row_number() OVER (PARTITION BY project_id, complete ORDER BY used, inspector_id) AS low
+    FROM mapped
+)
+SELECT project_id, inspector_id, score, z, adjusted, used, complete,
+       complete AND raters >= :min_raters AND (low <= :trim OR peers - low < :trim) AS trimmed
+FROM ordered
+"""
+_RAW = (
+    "SELECT rated.*, CAST(NULL AS numeric) AS z, CAST(NULL AS numeric) AS adjusted, score AS used FROM rated"
+)
+_Z = """SELECT inspector_id, project_id, score, complete, z, CAST(NULL AS numeric) AS adjusted, z AS used
     FROM (
-        SELECT per.*,
-               avg(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS mean,
-               stddev_pop(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS sd
-        FROM per
-    ) AS spread"""
-RATE = {False: text(_RATE.format(mapped=_RAW, used="score")), True: text(_RATE.format(mapped=_Z, used="z"))}
+        SELECT spread.*,
+               CASE WHEN NOT complete THEN NULL WHEN sd = 0 THEN 50
+                    ELSE 50 + 10 * (score - mean) / sd END AS z
+        FROM (
+            SELECT rated.*,
+                   avg(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS mean,
+                   stddev_pop(score) FILTER (WHERE complete) OVER (PARTITION BY inspector_id) AS sd
+            FROM rated
+        ) AS spread
+    ) AS mapped"""
+# Each complete rating less its inspector's fitted effect: the project's least-squares quality on
+# the raw scale (an inspector whose effect nothing tells keeps the raw score).
+_EFFECTS = """SELECT inspector_id, project_id, score, complete, z, adjusted, coalesce(adjusted, score) AS used
+    FROM (
+        SELECT rated.*, CAST(NULL AS numeric) AS z, CASE WHEN complete THEN score - e.effect END AS adjusted
+        FROM rated LEFT JOIN unnest(CAST(:inspectors AS uuid[]), CAST(:effects AS numeric[]))
+            AS e(inspector_id, effect) USING (inspector_id)
+    ) AS mapped"""
+RATE = {
+    "none": text(_RATE.format(mapped=_RAW)),
+    "zscore": text(_RATE.format(mapped=_Z)),
+    "rater_effects": text(_RATE.format(mapped=_EFFECTS)),
+}
+# The complete ratings for the fit, as three arrays of one row (dense indexes, not 100,000 rows
+# of UUIDs), and the inspectors the indexes stand for.
+_COMPLETE = text(
+    "SELECT coalesce(array_agg(p), '{}'), coalesce(array_agg(i), '{}'), coalesce(array_agg(score), '{}'), "
+    "(SELECT coalesce(array_agg(DISTINCT inspector_id ORDER BY inspector_id), '{}') "
+    "FROM rated WHERE complete) "
+    "FROM (SELECT CAST(dense_rank() OVER (ORDER BY project_id) - 1 AS integer) AS p, "
+    "CAST(dense_rank() OVER (ORDER BY inspector_id) - 1 AS integer) AS i, "
+    "CAST(score AS float8) AS score FROM rated WHERE complete) AS indexed"
+)
 _KEEP = text(
-    "INSERT INTO snapshot_ratings (snapshot_id, project_id, inspector_ids, scores, z, complete, trimmed) "
-    "SELECT :snapshot, project_id, array_agg(inspector_id ORDER BY inspector_id), "
+    "INSERT INTO snapshot_ratings (snapshot_id, project_id, inspector_ids, scores, z, adjusted, complete, "
+    "trimmed) SELECT :snapshot, project_id, array_agg(inspector_id ORDER BY inspector_id), "
     "array_agg(score ORDER BY inspector_id), array_agg(z ORDER BY inspector_id), "
+    "CASE WHEN bool_or(adjusted IS NOT NULL) THEN array_agg(adjusted ORDER BY inspector_id) END, "
     "array_agg(complete ORDER BY inspector_id), array_agg(trimmed ORDER BY inspector_id) "
     "FROM ratings GROUP BY project_id"
 )
@@ -106,17 +150,6 @@ _OBSERVED = text(
     "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE trimmed), '{}'), "
     "coalesce(array_agg(inspector_id ORDER BY inspector_id) FILTER (WHERE NOT complete), '{}') "
     "FROM ratings GROUP BY project_id"
-)
-# Severity: each inspector's mean deviation from the mean of the other inspectors of the same
-# projects (raw scores, complete rubrics only); positive is lenient, negative harsh.
-_SEVERITY = text(
-    """
-WITH c AS (SELECT project_id, inspector_id, score FROM ratings WHERE complete),
-p AS (SELECT project_id, sum(score) AS total, count(*) AS n FROM c GROUP BY project_id)
-SELECT c.inspector_id, avg(c.score - (p.total - c.score) / (p.n - 1)), count(*)
-FROM c JOIN p USING (project_id) WHERE p.n > 1
-GROUP BY c.inspector_id ORDER BY c.inspector_id
-"""
 )
 # Whether every inspector who completed a rubric completed it for every project anyone did.
 _OVERLAP = text(
@@ -172,7 +205,7 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     components and the composite), rank (projects, units, regions) and fairness (agreement,
     severity, bootstrap rank intervals)."""
     settings = RoundSettings.of(rnd)
-    await _rate(session, rnd.id, settings, snapshot_id)
+    fit = await _rate(session, rnd.id, settings, snapshot_id)
     rows = await _compose(session, rnd, settings, await _observe(session))
     ranked, unobserved = _rank(rows, settings.tie_break)
     names = dict(
@@ -185,7 +218,7 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
         "units": _groups(ranked, "responsible_unit_id", names),
         "regions": _groups(ranked, "region_unit_id", names),
     }
-    fairness = await _fairness(session, settings, ranked, listed)
+    fairness = await _fairness(session, settings, fit, ranked, listed)
     weights = settings.weights()
     return {
         "round_id": str(rnd.id),
@@ -208,14 +241,14 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
 
 async def _rate(
     session: AsyncSession, round_id: uuid.UUID, settings: RoundSettings, snapshot_id: uuid.UUID
-) -> None:
-    """The ratings table (one per inspector and project, z-mapped, trimmed), kept per project."""
+) -> effects.Fit:
+    """The ratings table (one per inspector and project, z-mapped or adjusted for the fitted
+    rater effects, trimmed), kept per project; and the fit."""
     rubric = settings.rubric
+    for table in ("rated", "ratings"):  # a computation earlier in this transaction
+        await session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await session.execute(
-        text("DROP TABLE IF EXISTS pg_temp.ratings")
-    )  # a computation earlier in this transaction
-    await session.execute(
-        RATE[settings.aggregation.normalize == "zscore"],
+        _RATED,
         {
             "round": round_id,
             "keys": [c.key for c in rubric],
@@ -223,11 +256,35 @@ async def _rate(
             "maxes": [c.max_score for c in rubric],
             "weight_sum": sum((c.weight for c in rubric), Decimal(0)),
             "criteria": len(rubric),
+        },
+    )
+    projects, inspectors, scores, inspector_ids = (await session.execute(_COMPLETE)).one()
+    fit = effects.fit(
+        effects.Ratings(
+            project_of=np.array(projects, dtype=np.intp),
+            inspector_of=np.array(inspectors, dtype=np.intp),
+            score=np.array(scores, dtype=np.float64),
+            inspector_ids=inspector_ids,
+        )
+    )
+    mode = settings.aggregation.normalize
+    if mode == "rater_effects" and not fit.connected:
+        mode = "none"  # effects that compare only within groups cannot adjust a common ranking
+    fitted = {i: e.effect for i, e in fit.inspectors.items() if e.effect is not None}
+    await session.execute(
+        RATE[mode],
+        {
             "trim": settings.aggregation.trim,
             "min_raters": settings.aggregation.min_raters_for_trim,
+            **(
+                {"inspectors": list(fitted), "effects": list(fitted.values())}
+                if mode == "rater_effects"
+                else {}
+            ),
         },
     )
     await session.execute(_KEEP, {"snapshot": snapshot_id})
+    return fit
 
 
 Observed = tuple[Decimal | None, int, list[str], list[str]]
@@ -365,22 +422,43 @@ def _project_rows(ranked: list[Row], unobserved: list[Row]) -> list[dict[str, An
 
 
 async def _fairness(
-    session: AsyncSession, settings: RoundSettings, ranked: list[Row], listed: dict[str, list[dict[str, Any]]]
+    session: AsyncSession,
+    settings: RoundSettings,
+    fit: effects.Fit,
+    ranked: list[Row],
+    listed: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """Inter-rater agreement, each inspector's severity, and each ranked row's bootstrap rank
-    interval (marked on `listed`'s rows)."""
-    severity = [
-        {"inspector_id": str(i), "severity": _money(cents(Decimal(s))), "projects": n}
-        for i, s, n in await session.execute(_SEVERITY)
+    """Inter-rater agreement (on the values the ranking uses), each inspector's jointly fitted
+    effect, and each ranked row's bootstrap rank interval (marked on `listed`'s rows)."""
+    inspectors = [
+        {
+            "inspector_id": str(i),
+            "severity": _money(None if e.effect is None else cents(e.effect)),
+            "standard_error": _money(None if e.standard_error is None else cents(e.standard_error)),
+            "projects": e.projects,
+            "shared_projects": e.shared,
+        }
+        for i, e in sorted(fit.inspectors.items())
     ]
     agreement_units = [(int(m), Decimal(s1), Decimal(s2)) for m, s1, s2 in await session.execute(_AGREEMENT)]
     alpha = krippendorff_alpha(agreement_units)
     resamples, intervals = await _rank_intervals(session, settings, ranked)
     for key, rows in listed.items():
         _mark(rows, intervals[key], settings.praise_top, settings.criticise_bottom)
+    mode = settings.aggregation.normalize
+    applied = mode == "rater_effects" and fit.connected
     warnings = []
-    if settings.aggregation.normalize == "zscore" and not await session.scalar(_OVERLAP):
+    if mode == "zscore" and not await session.scalar(_OVERLAP):
         warnings.append(Z_PARTIAL_OVERLAP)
+    if not fit.connected:
+        warnings.append(
+            disconnected(
+                fit.groups,
+                "the ranking uses the raw scores (normalize none) instead"
+                if mode == "rater_effects"
+                else "compare severities within a group only",
+            )
+        )
     return {
         **({"warnings": warnings} if warnings else {}),
         "bootstrap": {
@@ -393,7 +471,13 @@ async def _fairness(
             "value": None if alpha is None else str(alpha),
             "projects": len(agreement_units),
         },
-        "inspectors": severity,
+        "rater_effects": {
+            "model": "score = project + inspector + error (least squares, effects centred at 0)",
+            "groups": fit.groups,
+            "residual_sd": _money(None if fit.residual_sd is None else cents(fit.residual_sd)),
+            "applied": applied,
+        },
+        "inspectors": inspectors,
     }
 
 

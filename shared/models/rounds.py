@@ -121,8 +121,9 @@ class RoundSnapshot(SQLModel, table=True):
 class SnapshotRatings(SQLModel, table=True):
     """The inspectors' scores of one project as a snapshot used them, side by side (one row per
     project, not per rating: a province's round writes 1,000 rows, not 100,000): each one's
-    rubric-weighted score, its z-score mapping when the round normalizes, and whether it was
-    a complete rubric and whether it was trimmed."""
+    rubric-weighted score, its z-score mapping or its adjusted score (less the inspector's
+    effect) when the round normalizes, and whether it was a complete rubric and whether it was
+    trimmed."""
 
     __tablename__ = "snapshot_ratings"
 
@@ -131,6 +132,10 @@ class SnapshotRatings(SQLModel, table=True):
     inspector_ids: list[uuid.UUID] = Field(sa_column=Column(ARRAY(Uuid), nullable=False))
     scores: list[Decimal] = Field(sa_column=Column(ARRAY(Numeric), nullable=False))
     z: list[Decimal | None] = Field(sa_column=Column(ARRAY(Numeric), nullable=False))
+    # each complete rating less its inspector's fitted effect, when the round adjusted for them
+    adjusted: list[Decimal | None] | None = Field(
+        default=None, sa_column=Column(ARRAY(Numeric), nullable=True)
+    )
     complete: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))
     trimmed: list[bool] = Field(sa_column=Column(ARRAY(Boolean), nullable=False))
 

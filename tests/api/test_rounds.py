@@ -388,22 +388,28 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     ready = r.json()
     assert ready["state"] == "ready" and ready["snapshot_version"] == 1 and len(ready["digest"]) == 64
     observation = {row["id"]: row["components"]["observation"] for row in ready["rows"]}
-    assert observation == {a: "80.00", b: "80.00"}  # A: one inspector's 80; B: (70 + 90) / 2
+    # the round adjusts for rater effects (the default): p_inspector scored B 20 below a_inspector,
+    # so their effects are -10 and +10; A: p_inspector's 80 + 10; B: (70 + 10 + 90 - 10) / 2
+    assert observation == {a: "90.00", b: "80.00"}
     assert {row["id"]: row["raters"] for row in ready["rows"]} == {a: 1, b: 2}
     assert sorted(row["rank"] for row in ready["rows"]) in ([1, 2], [1, 1])
     severity = {s["inspector_id"]: s["severity"] for s in ready["fairness"]["inspectors"]}
     assert severity == {
-        str(scene.users["a_inspector"].id): "20.00",
-        str(scene.users["p_inspector"].id): "-20.00",
+        str(scene.users["a_inspector"].id): "10.00",
+        str(scene.users["p_inspector"].id): "-10.00",
     }
+    assert ready["fairness"]["rater_effects"]["applied"] is True
     units = await client.get(f"/api/v1/rounds/{round_id}/results?by=unit", headers=scene.auth("p_staff"))
     assert {row["name"] for row in units.json()["rows"]} == {"A", "B"}
 
     r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("p_staff"))
     assert r.status_code == 200, r.text
     explained = r.json()
-    assert [(x["score"], x["counted"]) for x in explained["ratings"]] == [("90.00", True), ("70.00", True)]
-    assert explained["working"][0] == "observation = mean of 2 scores = 80 → 80.00"
+    assert [(x["score"], x["adjusted"], x["counted"]) for x in explained["ratings"]] == [
+        ("90.00", "80.00", True),
+        ("70.00", "80.00", True),
+    ]
+    assert explained["working"][0] == "observation = mean of 2 adjusted scores = 80 → 80.00"
     composite = explained["working"][1]  # the terms to ten places add up to the total, then the cents
     terms = [Decimal(t) for t in re.findall(r"\((-?[0-9.]+)\)", composite)]
     total = Decimal(re.search(r"= (-?[0-9.]+) →", composite).group(1))  # type: ignore[union-attr]
@@ -433,7 +439,7 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
     assert all(row["trimmed_inspectors"] == row["incomplete_inspectors"] == [] for row in seen["rows"])
     r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("a_reporter"))
     assert r.status_code == 200 and r.json()["ratings"] == [], r.text  # the sums, not who gave what
-    assert r.json()["working"][0] == "observation = mean of 2 scores = 80 → 80.00"
+    assert r.json()["working"][0] == "observation = mean of 2 adjusted scores = 80 → 80.00"
     [published] = [
         e
         for e in await _jobs(session, "event")

@@ -44,7 +44,11 @@ class Scene:
         self.round: ObservationRound
 
 
-async def make_scene(session: AsyncSession, **settings: Any) -> Scene:
+async def make_scene(
+    session: AsyncSession, *, inspectors: int = 6, more_projects: int = 0, **settings: Any
+) -> Scene:
+    """The scene's five projects and six inspectors; or as many inspectors, and `more_projects`
+    named Q000… besides (U1's, in R1)."""
     s = Scene()
     tag = uuid.uuid4().hex[:6]
     office = Unit(code=f"OFF-{tag}", name="督查室", kind="office", path="/")
@@ -65,6 +69,7 @@ async def make_scene(session: AsyncSession, **settings: Any) -> Scene:
         "P3": ("U2", "R2"),
         "P4": ("U2", "R2"),
         "P5": ("U2", "R2"),
+        **{f"Q{k:03d}": ("U1", "R1") for k in range(more_projects)},
     }
     for code, (unit, region) in homes.items():
         s.projects[code] = Project(
@@ -76,7 +81,7 @@ async def make_scene(session: AsyncSession, **settings: Any) -> Scene:
             created_by="t",
         )  # fmt: skip
         session.add(s.projects[code])
-    for i in range(6):
+    for i in range(inspectors):
         user = AppUser(username=f"insp{i}-{tag}", display_name=f"督查员{i}", password_hash="-",
                        unit_id=office.id, roles=["inspector"])  # fmt: skip
         s.inspectors.append(user)

@@ -179,10 +179,21 @@ class ResultRow(BaseModel):
 
 class Severity(BaseModel):
     inspector_id: UUID
-    severity: Decimal = Field(
-        description="mean deviation from the other inspectors of the same projects: + lenient, − harsh"
+    severity: Decimal | None = Field(
+        description="the inspector's effect, fitted jointly with every project's quality by least squares "
+        "(score = project + inspector), centred at 0: + lenient, − harsh; none: shares no project with "
+        "another inspector (results before 2026-12 hold own-minus-others deviations)"
     )
-    projects: int
+    standard_error: Decimal | None = Field(default=None, description="of the effect; none: too few ratings")
+    projects: int = Field(description="projects it scored completely")
+    shared_projects: int | None = Field(default=None, description="of those, scored by another too")
+
+
+class RaterEffects(BaseModel):
+    model: str
+    groups: int = Field(description="groups of inspectors connected through shared projects; 1: connected")
+    residual_sd: Decimal | None
+    applied: bool = Field(description="whether the ranking uses the adjusted scores")
 
 
 class Agreement(BaseModel):
@@ -200,10 +211,12 @@ class Bootstrap(BaseModel):
 class Fairness(BaseModel):
     agreement: Agreement
     inspectors: list[Severity]
+    rater_effects: RaterEffects | None = None
     bootstrap: Bootstrap | None = None
     warnings: list[str] = Field(
         default_factory=list,
-        description="what to keep in mind reading the results (z-scores under partial overlap)",
+        description="what to keep in mind reading the results (z-scores under partial overlap, "
+        "inspectors in groups that share no project)",
     )
 
 
@@ -227,6 +240,9 @@ class Rating(BaseModel):
     entered_by_office: bool = Field(default=False, description="from a paper sheet the office entered")
     score: Decimal = Field(description="100 × Σ w·(v / max) / Σ w over the rubric")
     z: Decimal | None = Field(description="50 + 10·z over the inspector's projects, when normalizing")
+    adjusted: Decimal | None = Field(
+        default=None, description="the score less the inspector's fitted effect (normalize rater_effects)"
+    )
     complete: bool
     trimmed: bool
     counted: bool

@@ -786,8 +786,11 @@ async def explain(
     if found is None:
         raise not_visible(tr("project"), project_id)
     row = found.model_dump()
-    zscore = RoundSettings.of(rnd).aggregation.normalize == "zscore"
     kept = await session.get(SnapshotRatings, (snapshot.id, project_id))
+    # the values the ranking used: adjusted for the inspectors' effects (when the design let the
+    # ranker fit them), z-mapped, or the scores as they are
+    adjusted = kept.adjusted if kept and kept.adjusted is not None else None
+    zscore = adjusted is None and RoundSettings.of(rnd).aggregation.normalize == "zscore"
     names = dict(
         (await session.execute(
             select(col(AppUser.id), col(AppUser.display_name)).where(col(AppUser.id).in_(kept.inspector_ids))
@@ -810,12 +813,19 @@ async def explain(
                 entered_by_office=inspector in on_paper,
                 score=cents(score),
                 z=None if z is None else cents(z),
+                adjusted=None if fitted is None else cents(fitted),
                 complete=complete,
                 trimmed=trimmed,
                 counted=complete and not trimmed,
             )
-            for inspector, score, z, complete, trimmed in zip(
-                kept.inspector_ids, kept.scores, kept.z, kept.complete, kept.trimmed, strict=True
+            for inspector, score, z, fitted, complete, trimmed in zip(
+                kept.inspector_ids,
+                kept.scores,
+                kept.z,
+                adjusted or [None] * len(kept.scores),
+                kept.complete,
+                kept.trimmed,
+                strict=True,
             )
         )
         if kept
@@ -825,17 +835,19 @@ async def explain(
     settings = doc.settings.model_dump()
     counted = [r for r in ratings if r.counted]
     weights = settings["objective_weights"]
+    values = (adjusted if adjusted is not None else kept.z if zscore else kept.scores) if kept else []
     used = [
-        Decimal(str(z if zscore else score))
-        for score, z, complete, trimmed in zip(kept.scores, kept.z, kept.complete, kept.trimmed, strict=True)
-        if complete and not trimmed and (z if zscore else score) is not None
+        Decimal(str(value))
+        for value, complete, trimmed in zip(values, kept.complete, kept.trimmed, strict=True)
+        if complete and not trimmed and value is not None
     ] if kept else []  # fmt: skip
+    mapped = "adjusted " if adjusted is not None else "z-mapped " if zscore else ""
     observation = sum(used, Decimal(0)) / len(used) if used else None
     terms = [(Decimal(settings["observation_weight"]), "observation", observation)] + [
         (Decimal(weights[k]), str(k), _decimal(row["components"][k])) for k in COMPONENTS if k in weights
     ]  # the registry's order, as the workbooks list them; each to ten places, so they add up
     working = [
-        f"observation = mean of {len(counted)} {'z-mapped ' if zscore else ''}scores"
+        f"observation = mean of {len(counted)} {mapped}scores"
         + (f", {len(row['trimmed_inspectors'])} trimmed" if row["trimmed_inspectors"] else "")
         + (
             f" = {_places(observation)} → {row['components']['observation']}"
