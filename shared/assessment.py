@@ -31,6 +31,13 @@ def grade(score: Decimal, settings: ProgramSettings) -> Grade:
     return Grade.FAIL
 
 
+# z-scores are 50 ± 10 per inspector, not the 0–100 scale the thresholds are set on
+Z_SCORED = (
+    "rounds of {quarters} were z-scored (normalize zscore): their scores sit around 50 whatever the "
+    "projects' quality, so grades from them are not on the scale excellent_from and pass_from assume"
+)
+
+
 async def compute(session: AsyncSession, program: Program, year: int, half: int | None) -> dict[str, Any]:
     """The period's assessment as of now, from the published version of each of its rounds."""
     settings = ProgramSettings.model_validate(program.settings)
@@ -103,7 +110,9 @@ async def compute(session: AsyncSession, program: Program, year: int, half: int 
             }
         )
     units.sort(key=lambda u: (-Decimal(u["score"]), u["name"], u["unit_id"]))
+    z_scored = [rnd.quarter for rnd, _ in rounds if (rnd.aggregation or {}).get("normalize") == "zscore"]
     return {
+        **({"warnings": [Z_SCORED.format(quarters=", ".join(z_scored))]} if z_scored else {}),
         "program_id": str(program.id),
         "year": year,
         "half": half,

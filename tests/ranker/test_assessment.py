@@ -163,3 +163,22 @@ def test_the_assessment_workbook_ranks_ties_alike() -> None:
     assert [(r[0], r[1]) for r in rows] == [(1, "栾川县"), (1, "伊川县"), (3, "嵩县")]
     header = next(r for r in sheet.iter_rows(values_only=True) if r and r[0] == "名次")
     assert header[-2:] == ("2018年第3季度", "2018年第4季度")  # one column a quarter
+
+
+async def test_a_z_scored_round_in_the_year_is_warned_of(
+    scene: Scene, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Grades are cut at 85 and 60 on the raw scale; a z-scored round sits around 50 whatever
+    the projects' quality, so the assessment says which rounds were."""
+    program = await session.get_one(Program, scene.round.program_id)
+    await _published(sessions, session, scene.round)
+    assert "warnings" not in await compute(session, program, 2018, None)
+    fourth = await _fourth_quarter(session, scene)
+    fourth.aggregation = {**fourth.aggregation, "normalize": "zscore"}
+    session.add(fourth)
+    await session.commit()
+    await _published(sessions, session, fourth)
+    year = await compute(session, program, 2018, None)
+    assert (
+        len(year["warnings"]) == 1 and "2018Q4" in year["warnings"][0] and "2018Q3" not in year["warnings"][0]
+    )
