@@ -7,7 +7,7 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from fastapi import FastAPI
 
-from services.api import errors
+from services.api import docs, errors
 from services.api.audit.router import audit_log
 from services.api.auth.principal import PrincipalCache
 from services.api.auth.router import auth
@@ -72,13 +72,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # services/api/docs.py serves /docs and /redoc from the package
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
     app.state.phones = PhoneBox(settings.secret_key.get_secret_value())
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     errors.install(app)
+    docs.install(app)
     app.add_middleware(RequestContextMiddleware)
     # The routes go straight onto the app's router. `include_router` would keep each domain
     # router as a nested node that FastAPI walks, route by route with its own bookkeeping, on

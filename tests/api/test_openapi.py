@@ -136,3 +136,62 @@ async def test_bounds_are_json_schemas_own_and_every_declared_form_is_taken(
             headers=world.auth("p_staff"),
         )  # fmt: skip
         assert r.status_code == 422 and "value" in r.text, (value, r.text)
+
+
+# the way in, the probes, and the public list of a program's projects (公示)
+PUBLIC = {
+    "POST /api/v1/auth/token",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /api/v1/public/programs/{program_id}/projects",
+}
+
+
+async def test_every_signed_in_operation_declares_the_bearer_token_and_its_permission(
+    client: AsyncClient,
+) -> None:
+    spec = await _spec(client)
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "an access token from POST /api/v1/auth/token",
+    }
+    assert schemes["password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert schemes["client"]["flows"]["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
+    scopes = set(schemes["password"]["flows"]["password"]["scopes"])
+    unsecured = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if f"{method.upper()} {path}" in PUBLIC:
+                assert "security" not in operation
+                continue
+            security = operation.get("security")
+            if not security:
+                unsecured.append(f"{method.upper()} {path}")
+                continue
+            assert {"bearer": []} in security
+            needed = next(s["password"] for s in security if "password" in s)
+            assert set(needed) <= scopes
+    assert unsecured == [], unsecured
+    create_round = spec["paths"]["/api/v1/rounds"]["post"]["security"]
+    assert {"client": ["programs:write"]} in create_round, create_round  # the office's permission
+
+
+async def test_the_docs_pages_need_nothing_from_outside(client: AsyncClient) -> None:
+    """/docs and /redoc on an intranet: every script, style sheet and icon they load is served
+    by the api itself."""
+    for page in ("/docs", "/redoc"):
+        r = await client.get(page)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        loaded = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+        assert loaded and all(url.startswith("/docs/assets/") for url in loaded), (page, loaded)
+        assert "openapi.json" in r.text
+        for url in loaded:
+            asset = await client.get(url)
+            assert asset.status_code == 200 and len(asset.content) > 500, url
+    swagger = (await client.get("/docs")).text
+    assert "oauth2RedirectUrl" in swagger and "/docs/oauth2-redirect" in swagger
+    assert (await client.get("/docs/oauth2-redirect")).status_code == 200

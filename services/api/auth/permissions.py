@@ -95,6 +95,11 @@ def sees_personal_data(principal: Principal) -> bool:
     return "office_admin" in principal.roles
 
 
+# What each authorizing dependency needs (None: only a signed-in caller), for the OpenAPI's
+# security requirements (services/api/docs.py).
+REQUIRES: dict[Any, Action | None] = {}
+
+
 async def current_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
@@ -106,6 +111,9 @@ async def current_principal(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal
+
+
+REQUIRES[current_principal] = None
 
 
 def authorize(action: Action) -> Any:
@@ -130,4 +138,5 @@ def authorize(action: Action) -> Any:
 
         return principal
 
+    REQUIRES[dependency] = action
     return Depends(dependency)
