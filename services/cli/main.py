@@ -308,8 +308,36 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+def _unreachable(exc: BaseException) -> str | None:
+    """What to tell an operator, in one line, when a command could not reach PostgreSQL or Redis
+    (or the database had no connection to give); None for anything else (a bug: the traceback)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError
+
+    from shared.db import busy
+
+    if busy(exc):
+        return "the database has no connection to give right now (it is busy); try again in a moment"
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return f"Redis cannot be reached: {exc}"
+    if isinstance(exc, DBAPIError):
+        said = str(exc.orig or exc).strip().splitlines()[0]
+        return f"the database refused or cannot be reached: {said}"
+    if isinstance(exc, OSError):
+        return f"the database cannot be reached: {exc}"
+    return None
+
+
 def main() -> None:
-    app(prog_name="duban")
+    try:
+        app(prog_name="duban")
+    except Exception as exc:
+        said = _unreachable(exc)
+        if said is None:
+            raise
+        typer.echo(f"duban: {said}", err=True)
+        raise SystemExit(75) from None  # EX_TEMPFAIL: run it again once the dependency is back
 
 
 if __name__ == "__main__":

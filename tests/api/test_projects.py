@@ -32,7 +32,7 @@ async def test_the_rules_name_every_broken_field(client: AsyncClient, world: Wor
     bad = new_project(
         world,
         annual_plan="20000",
-        monthly_plan={"2018-04": "30000", "2019-01": "1"},
+        monthly_plan={"2018-04": "30000", "2019-01": "1", "2018-02": "5"},  # February: before it starts
         milestones=[{"name": "开工", "planned_date": "2017-12-01"}],
         category="不存在的类别",
     )
@@ -42,6 +42,7 @@ async def test_the_rules_name_every_broken_field(client: AsyncClient, world: Wor
     assert ["body", "annual_plan"] in locs
     assert ["body", "monthly_plan"] in locs
     assert ["body", "monthly_plan", "2019-01"] in locs
+    assert ["body", "monthly_plan", "2018-02"] in locs and "outside the project period" in r.text
     assert ["body", "milestones", 0, "planned_date"] in locs
     assert ["body", "category"] in locs
     assert "exceeds the total investment" in r.json()["detail"]

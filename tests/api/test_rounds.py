@@ -209,13 +209,22 @@ async def test_each_bad_score_is_rejected_with_its_reason_and_the_rest_count(
             )
             assert r.status_code == 200, r.text
             assert r.json()["rejected"][0]["error"] == "value-not-a-number", literal
+        # a value that is not a number costs that score, not the batch; a number written as a
+        # string counts
+        out = await send(
+            client, scene, round_id, "a_inspector",
+            {**score(scene, "B", "quality", 0, taken), "value": "十分"},
+            {**score(scene, "B", "progress", 0, "2018-09-12T09:30:00+08:00"), "value": " 56.25 "},
+        )  # fmt: skip
+        assert [i["status"] for i in out["items"]] == ["rejected", "accepted"]
+        assert out["rejected"][0]["error"] == "value-not-a-number" and "十分" in out["rejected"][0]["detail"]
         too_many = [score(scene, "B", "progress", 1, taken) for _ in range(501)]
         r = await client.post(
             f"/api/v1/rounds/{round_id}/scores", json={"scores": too_many}, headers=scene.auth("a_inspector")
         )
         assert r.status_code == 413 and "500" in r.json()["detail"]
     assert await standing(session, round_id) == {
-        (str(scene.projects["B"].id), "progress"): Decimal("55.5"),
+        (str(scene.projects["B"].id), "progress"): Decimal("56.25"),
         (str(scene.projects["A"].id), "progress"): Decimal(48),
     }
 
@@ -560,6 +569,18 @@ async def test_the_office_enters_its_year_end_evaluation_and_nothing_else_does(
         url, json={"year": 2018, "scores": [{"unit_id": a, "score": 101}]}, headers=scene.auth("p_staff")
     )
     assert r.status_code == 422
+    # the office itself is responsible for no project of the program: it is not assessed
+    office = {"year": 2018, "scores": [{"unit_id": str(scene.programs["P"].office_unit_id), "score": 80}]}
+    r = await client.put(url, json=office, headers=scene.auth("p_staff"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "scores", 0, "unit_id"]
+    assert "not assessed" in r.json()["detail"]
+    r = await client.put(url, json={**body, "year": 2019}, headers=scene.auth("p_staff"))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "year"]
+    assert "2018" in r.json()["detail"]
+    for path in ("assessment", "assessment.xlsx"):  # a 2018 program graded for 2019: refused, not empty
+        r = await client.get(url.replace("assessment/year-end", path), params={"year": 2019},
+                             headers=scene.auth("p_staff"))  # fmt: skip
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "year"], r.text
     r = await client.put(url, json=body, headers=scene.auth("p_staff"))
     assert r.status_code == 200, r.text
     assert r.json()["year"] == 2018 and r.json()["year_end_weight"] == 0  # the default: rounds alone

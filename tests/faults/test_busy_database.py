@@ -2,6 +2,10 @@
 connection limit is reached) is a transient fault: the api answers 503 with Retry-After, a
 worker's job is retried with backoff, never failed for good."""
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,6 +46,25 @@ async def test_sign_in_is_503_with_retry_after_when_the_database_has_no_connecti
     for answer in (full, units):
         assert answer.status_code == 503, answer.text
         assert answer.headers["Retry-After"] == "1" and "busy" in answer.json()["detail"]
+
+
+async def test_a_command_that_finds_the_database_full_says_so_in_a_line(crowded: ApiSettings) -> None:
+    """An operator running `duban notifier sweep` at 3 a.m. reads one line, not a traceback, and
+    the exit status says to try again (75, EX_TEMPFAIL)."""
+    env = {
+        **os.environ,
+        "DUBAN_DATABASE_URL": str(crowded.database_url),
+        "DUBAN_REDIS_URL": str(crowded.redis_url),
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.cli.main", "notifier", "sweep"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 75, done.stderr
+    assert "Traceback" not in done.stderr and "╭" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("duban: the database has no connection to give"), line
 
 
 async def test_a_job_that_finds_the_database_full_is_retried(crowded: ApiSettings) -> None:

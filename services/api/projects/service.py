@@ -66,6 +66,21 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
     outside = [m for m in plan if not m.startswith(f"{program.year}-")]
     for month in outside:
         problems.append((["monthly_plan", month], tr("outside the program year {year}", year=program.year)))
+    start, end = fields["start_date"], fields["end_date"]
+    for month in sorted(m for m in plan if m not in outside and plan[m]):
+        # investment planned in a month the project does not run in (before it starts, after it ends)
+        if end >= start and not f"{start:%Y-%m}" <= month <= f"{end:%Y-%m}":
+            problems.append(
+                (
+                    ["monthly_plan", month],
+                    tr(
+                        "{month} is outside the project period {start} to {end}",
+                        month=month,
+                        start=start,
+                        end=end,
+                    ),
+                )
+            )
     monthly = sum(plan.values(), Decimal(0))
     if monthly > annual:
         problems.append(
@@ -78,7 +93,6 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
                 ),
             )
         )
-    start, end = fields["start_date"], fields["end_date"]
     if end < start:
         problems.append(
             (["end_date"], tr("the end date {end} is before the start date {start}", end=end, start=start))

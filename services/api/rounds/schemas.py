@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
 from shared.rounds import Aggregation, Criterion, RoundSettings
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
@@ -71,7 +71,10 @@ class ScoreIn(BaseModel):
     client_id: UUID = Field(description="the phone's id for this score: a resend is a duplicate")
     project_id: UUID
     criterion: str = Field(min_length=1, max_length=64)
-    value: float = Field(strict=True, description="0 to the criterion's max_score (a JSON number)")
+    value: StrictFloat | StrictStr = Field(
+        description="0 to the criterion's max_score: a JSON number (or one written as a string); "
+        "anything else is this score's rejection (value-not-a-number), not the batch's",
+    )
     scored_at: AwareDatetime = Field(description="when the inspector took it (not when it was sent)")
 
 
@@ -80,7 +83,9 @@ class SheetLine(BaseModel):
 
     project_id: UUID
     criterion: str = Field(min_length=1, max_length=64)
-    value: float = Field(strict=True, description="0 to the criterion's max_score (a JSON number)")
+    value: StrictFloat | StrictStr = Field(
+        description="0 to the criterion's max_score: a JSON number (or one written as a string)"
+    )
 
 
 class SheetIn(BaseModel):
@@ -297,6 +302,9 @@ class AssessmentOut(BaseModel):
         default=0, description="the annual score's share from the year-end evaluation"
     )
     units: list[AssessedUnit] = Field(description="as of now, best first")
+    warnings: list[str] = Field(
+        default_factory=list, description="what to keep in mind (a z-scored round among those averaged)"
+    )
     published: Publication | None = Field(description="the latest published version, as published")
 
 

@@ -53,7 +53,15 @@ from shared import audit, clock
 from shared.assessment import compute as assessment_of
 from shared.assessment import latest_published
 from shared.clock import OFFICE_TZ
-from shared.errors import Forbidden, InvalidState, NotFound, PayloadTooLarge, field_error, invalid
+from shared.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    PayloadTooLarge,
+    field_error,
+    invalid,
+    query_error,
+)
 from shared.i18n import N_, tr, word
 from shared.models import (
     AppUser,
@@ -529,7 +537,7 @@ async def _take(
                 "paper": paper,
                 "projects": [scores[i].project_id for i in winners],
                 "criteria": [scores[i].criterion for i in winners],
-                "values": [Decimal(str(scores[i].value)) for i in winners],
+                "values": [Decimal(str(_number(scores[i].value))) for i in winners],
                 "ats": [scores[i].scored_at for i in winners],
                 "clients": [scores[i].client_id for i in winners],
             },
@@ -562,6 +570,16 @@ def _later(s: ScoreIn, than: ScoreIn) -> bool:
     return (s.scored_at, s.client_id) > (than.scored_at, than.client_id)
 
 
+def _number(value: float | str) -> float | None:
+    """A score's value as a finite number (a number written as a string too), else None."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    return value if math.isfinite(value) else None
+
+
 def _fault(
     s: ScoreIn,
     rnd: ObservationRound,
@@ -579,9 +597,10 @@ def _fault(
         return "unknown-criterion", tr(
             "{key} is not in the round's rubric ({keys})", key=s.criterion, keys=keys
         )
-    if not math.isfinite(s.value):
-        return "value-not-a-number", tr("the value must be a number, not {value}", value=s.value)
-    if not 0 <= s.value <= rubric[s.criterion]:
+    value = _number(s.value)
+    if value is None:
+        return "value-not-a-number", tr("the value must be a number, not {value}", value=repr(s.value))
+    if not 0 <= value <= rubric[s.criterion]:
         return "value-out-of-range", tr(
             "{key} is scored from 0 to {max}, not {value}",
             key=s.criterion,
@@ -937,11 +956,21 @@ async def publish(
     return _results(rnd, latest, "unit")
 
 
+def _program_year(program: Program, year: int, *, query: bool) -> None:
+    """A program is assessed for its own year: another year has no rounds to grade, and an empty
+    answer would read as nobody assessed."""
+    if year != program.year:
+        said = tr("{program} is the program of {year}: assess it for {year}", program=program.name,
+                  year=program.year)  # fmt: skip
+        raise query_error("year", said) if query else field_error("year", said)
+
+
 async def assessment(
     session: AsyncSession, *, program: Program, year: int, half: int | None
 ) -> AssessmentOut:
     """The period's assessment as of now (from the published rounds), and the latest version
     published."""
+    _program_year(program, year, query=True)
     document = await assessment_of(session, program, year, half)
     latest = await latest_published(session, program.id, year, half)
     published = (
@@ -962,6 +991,7 @@ async def publish_assessment(
 ) -> AssessmentQueued:
     """Ask the ranker to freeze and announce the period's assessment (once this commits)."""
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    _program_year(program, data.year, query=False)
     document = await assessment_of(session, program, data.year, data.half)
     if not document["rounds"]:
         raise InvalidState(
@@ -1007,6 +1037,7 @@ async def results_workbook(
 async def assessment_workbook(
     session: AsyncSession, *, program: Program, year: int, half: int | None
 ) -> bytes:
+    _program_year(program, year, query=True)
     return excel.assessment(await assessment_of(session, program, year, half), program=program.name)
 
 
@@ -1018,10 +1049,24 @@ async def evaluate_year_end(
     await require_visible_units(
         session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(data.scores)]
     )
+    _program_year(program, data.year, query=False)
     if twice := list(_repeats(s.unit_id for s in data.scores)):
         raise invalid(
             [(["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=unit)) for i, unit in twice]
         )
+    assessed = set(
+        await session.scalars(
+            select(col(Project.responsible_unit_id)).where(col(Project.program_id) == program.id).distinct()
+        )
+    )
+    if outside := [(i, s.unit_id) for i, s in enumerate(data.scores) if s.unit_id not in assessed]:
+        raise invalid(
+            [
+                (["scores", i, "unit_id"],
+                 tr("unit {id} is responsible for no project of this program: it is not assessed", id=unit))
+                for i, unit in outside
+            ]
+        )  # fmt: skip
     now = clock.now()
     rows = [
         {"program_id": program.id, "year": data.year, "unit_id": s.unit_id, "score": s.score,
