@@ -215,8 +215,9 @@ async def test_each_bad_score_is_rejected_with_its_reason_and_the_rest_count(
             client, scene, round_id, "a_inspector",
             {**score(scene, "B", "quality", 0, taken), "value": "十分"},
             {**score(scene, "B", "progress", 0, "2018-09-12T09:30:00+08:00"), "value": " 56.25 "},
+            {**score(scene, "B", "quality", 0, taken), "value": "1_0"},
         )  # fmt: skip
-        assert [i["status"] for i in out["items"]] == ["rejected", "accepted"]
+        assert [i["status"] for i in out["items"]] == ["rejected", "accepted", "rejected"]
         assert out["rejected"][0]["error"] == "value-not-a-number" and "十分" in out["rejected"][0]["detail"]
         too_many = [score(scene, "B", "progress", 1, taken) for _ in range(501)]
         r = await client.post(
@@ -408,8 +409,14 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
         str(scene.users["p_inspector"].id): "-10.00",
     }
     assert ready["fairness"]["rater_effects"]["applied"] is True
+    named = {s["inspector_id"]: s["inspector"] for s in ready["fairness"]["inspectors"]}
+    assert named[str(scene.users["a_inspector"].id)] == scene.users["a_inspector"].display_name
     units = await client.get(f"/api/v1/rounds/{round_id}/results?by=unit", headers=scene.auth("p_staff"))
     assert {row["name"] for row in units.json()["rows"]} == {"A", "B"}
+    # a unit's row is a unit's: no project code, components or raters
+    assert set(units.json()["rows"][0]) == {
+        "rank", "id", "name", "score", "projects", "rank_interval", "distinguishable"
+    }  # fmt: skip
 
     r = await client.get(f"/api/v1/rounds/{round_id}/results/{b}/explain", headers=scene.auth("p_staff"))
     assert r.status_code == 200, r.text
@@ -438,7 +445,7 @@ async def test_closing_ranks_the_round_and_the_office_publishes_the_latest_resul
         f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
     )
     assert r.status_code == 200, r.text
-    assert r.json()["state"] == "published" and r.json()["by"] == "unit"
+    assert r.json()["state"] == "published" and r.json()["by"] == "project"  # as GET …/results
     again = await client.post(
         f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
     )
@@ -494,9 +501,13 @@ async def test_the_year_is_assessed_from_published_rounds_and_published_through_
         await client.post(f"/api/v1/rounds/{round_id}/close", headers=scene.auth("p_staff"))
     await rank_round(sessions, uuid.UUID(round_id))
     r = await client.post(
-        f"/api/v1/rounds/{round_id}/publish", json={"snapshot_version": 1}, headers=scene.auth("p_staff")
+        f"/api/v1/rounds/{round_id}/publish",
+        params={"by": "unit"},
+        json={"snapshot_version": 1},
+        headers=scene.auth("p_staff"),
     )
     assert r.status_code == 200, r.text
+    assert r.json()["by"] == "unit" and all(set(row) >= {"projects", "score"} for row in r.json()["rows"])
     units = {row["id"]: Decimal(row["score"]) for row in r.json()["rows"]}
 
     r = await client.get(url, params={"year": 2018, "half": 2}, headers=scene.auth("a_reporter"))

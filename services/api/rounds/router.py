@@ -18,6 +18,8 @@ from services.api.rounds.schemas import (
     AssignmentsOut,
     ExplainOut,
     Grouping,
+    GroupResults,
+    ProjectResults,
     PublishIn,
     ResultsOut,
     RoundIn,
@@ -129,7 +131,7 @@ async def get_results(
     rnd: RoundDep,
     by: Grouping = "project",
     version: Version = None,
-) -> ResultsOut:
+) -> ProjectResults | GroupResults:
     """The round's ranking by project, responsible unit or region, with the fairness figures
     (each inspector's severity, the round's agreement); `computing` until the ranker is done."""
     return await service.results(session, rnd=rnd, by=by, version=version, principal=principal)
@@ -170,10 +172,13 @@ async def explain(
 
 
 @rounds.post("/{round_id:uuid}/publish", response_model=ResultsOut)
-async def publish(data: PublishIn, session: SessionDep, principal: Office, rnd: RoundDep) -> ResultsOut:
+async def publish(
+    data: PublishIn, session: SessionDep, principal: Office, rnd: RoundDep, by: Grouping = "project"
+) -> ProjectResults | GroupResults:
     """Publish a version of the results: only the latest one the ranker finished (409 else).
-    The notifier then praises the top units and sends the bottom a criticism bulletin."""
-    return await service.publish(session, rnd=rnd, version=data.snapshot_version, principal=principal)
+    The notifier then praises the top units and sends the bottom a criticism bulletin. Answers
+    the published results as GET …/results does, by project unless `by` says otherwise."""
+    return await service.publish(session, rnd=rnd, version=data.snapshot_version, principal=principal, by=by)
 
 
 @assessments.get("/{program_id:uuid}/assessment", response_model=AssessmentOut)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
@@ -156,21 +156,11 @@ class AssignmentsOut(BaseModel):
     complete: int = Field(description="projects fully scored")
 
 
-class ResultRow(BaseModel):
+class _Row(BaseModel):
     rank: int | None = Field(description="none: nobody scored the project completely")
     id: UUID
     name: str
     score: Decimal | None = Field(description="the composite, to the cent")
-    components: dict[str, Decimal | None] = Field(
-        default_factory=dict, description="projects: observation and each objective component"
-    )
-    code: str | None = None
-    responsible_unit_id: UUID | None = None
-    region_unit_id: UUID | None = None
-    raters: int | None = Field(default=None, description="inspectors with a complete rubric")
-    trimmed_inspectors: list[UUID] = Field(default_factory=list)
-    incomplete_inspectors: list[UUID] = Field(default_factory=list)
-    projects: int | None = Field(default=None, description="units and regions: projects ranked")
     rank_interval: list[int] | None = Field(
         default=None,
         description="[best, worst]: the 2.5th to 97.5th percentile of its rank in a seeded bootstrap over "
@@ -182,8 +172,27 @@ class ResultRow(BaseModel):
     )
 
 
+class ProjectRow(_Row):
+    code: str
+    responsible_unit_id: UUID
+    region_unit_id: UUID
+    components: dict[str, Decimal | None] = Field(
+        description="observation and each objective component; none: not applicable to the project"
+    )
+    raters: int = Field(description="inspectors with a complete rubric")
+    trimmed_inspectors: list[UUID] = Field(default_factory=list)
+    incomplete_inspectors: list[UUID] = Field(default_factory=list)
+
+
+class GroupRow(_Row):
+    """A responsible unit or a region: the mean of its projects' composites."""
+
+    projects: int = Field(description="its projects ranked")
+
+
 class Severity(BaseModel):
     inspector_id: UUID
+    inspector: str | None = Field(default=None, description="the inspector's name (the office reads it)")
     severity: Decimal | None = Field(
         description="the inspector's effect, fitted jointly with every project's quality by least squares "
         "(score = project + inspector), centred at 0: + lenient, − harsh; none: shares no project with "
@@ -228,15 +237,27 @@ class Fairness(BaseModel):
 Grouping = Literal["project", "unit", "region"]
 
 
-class ResultsOut(BaseModel):
+class _Results(BaseModel):
     round_id: UUID
     snapshot_version: int | None
     state: Literal["computing", "ready", "published"]
-    by: Grouping
     digest: str | None = Field(default=None, description="SHA-256 of the snapshot: same inputs, same digest")
     computed_at: datetime | None = None
-    rows: list[ResultRow]
     fairness: Fairness | None = None
+
+
+class ProjectResults(_Results):
+    by: Literal["project"]
+    rows: list[ProjectRow]
+
+
+class GroupResults(_Results):
+    by: Literal["unit", "region"]
+    rows: list[GroupRow]
+
+
+# one shape per `by`
+ResultsOut = Annotated[ProjectResults | GroupResults, Field(discriminator="by")]
 
 
 class Rating(BaseModel):
@@ -256,7 +277,7 @@ class Rating(BaseModel):
 class ExplainOut(BaseModel):
     round_id: UUID
     snapshot_version: int
-    project: ResultRow
+    project: ProjectRow
     ratings: list[Rating]
     settings: dict[str, object]
     working: list[str] = Field(description="the composite, step by step")

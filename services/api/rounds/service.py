@@ -7,6 +7,7 @@ upsert of the standing scores in which a score taken later replaces one taken ea
 never the other way round."""
 
 import math
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,11 +37,13 @@ from services.api.rounds.schemas import (
     ExplainOut,
     Fairness,
     Grouping,
+    GroupResults,
+    GroupRow,
+    ProjectResults,
+    ProjectRow,
     Publication,
     Rating,
     Rejected,
-    ResultRow,
-    ResultsOut,
     RoundIn,
     RoundPublic,
     ScoreIn,
@@ -78,7 +81,7 @@ from shared.models import (
 )
 from shared.outbox import add_message, publish_event
 from shared.queues import Job, PublishAssessmentPayload, RankRoundPayload, Target
-from shared.ranking import GroupResult, ProjectResult, RankedUnit, RoundPublished, RoundResults, cents
+from shared.ranking import RankedUnit, RoundPublished, RoundResults, cents
 from shared.ranking import snapshot as snapshot_of
 from shared.rounds import COMPONENTS, RoundSettings
 from shared.vocabulary import ProjectStatus, Role, RoundState, WebhookEvent
@@ -570,13 +573,16 @@ def _later(s: ScoreIn, than: ScoreIn) -> bool:
     return (s.scored_at, s.client_id) > (than.scored_at, than.client_id)
 
 
+_DECIMAL = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
 def _number(value: float | str) -> float | None:
-    """A score's value as a finite number (a number written as a string too), else None."""
+    """A score's value as a finite number (a number written as a string too, as JSON writes
+    numbers), else None."""
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
+        if not _DECIMAL.fullmatch(value):
             return None
+        value = float(value)
     return value if math.isfinite(value) else None
 
 
@@ -731,7 +737,7 @@ async def _disclosed(
 
 
 def _without_inspectors(row: dict[str, Any]) -> dict[str, Any]:
-    return row | {"trimmed_inspectors": [], "incomplete_inspectors": []} if "raters" in row else row
+    return row | {"trimmed_inspectors": [], "incomplete_inspectors": []}
 
 
 def _state(rnd: ObservationRound, snapshot: RoundSnapshot) -> Literal["ready", "published"]:
@@ -750,7 +756,7 @@ def _closed_first(rnd: ObservationRound) -> None:
 
 async def results(
     session: AsyncSession, *, rnd: ObservationRound, by: Grouping, version: int | None, principal: Principal
-) -> ResultsOut:
+) -> ProjectResults | GroupResults:
     """A snapshot's ranking (the latest unless a version is asked for); `computing` while the
     ranker has not finished the first one. Outside the office: the published version only, with
     no inspector named."""
@@ -760,30 +766,44 @@ async def results(
     if snapshot is None:
         if version is not None:
             raise NotFound(tr("This round has no results version {version}.", version=version))
-        return ResultsOut(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
-    return _results(rnd, snapshot, by, full=full)
+        if by == "project":
+            return ProjectResults(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
+        return GroupResults(round_id=rnd.id, snapshot_version=None, state="computing", by=by, rows=[])
+    return await _results(session, rnd, snapshot, by, full=full)
 
 
-def _results(
-    rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping, *, full: bool = True
-) -> ResultsOut:
+async def _results(
+    session: AsyncSession, rnd: ObservationRound, snapshot: RoundSnapshot, by: Grouping, *, full: bool = True
+) -> ProjectResults | GroupResults:
+    """The snapshot's rows by project, unit or region; with full disclosure (the office) the
+    inspectors in the fairness figures are named, otherwise none is listed."""
     doc = RoundResults.of(snapshot)
-    chosen: list[ProjectResult] | list[GroupResult] = (
-        doc.projects if by == "project" else doc.units if by == "unit" else doc.regions
-    )
-    listed = [r.model_dump() for r in chosen]
-    rows = listed if full else [_without_inspectors(r) for r in listed]
-    fairness = doc.fairness.model_dump(exclude_unset=True) | ({} if full else {"inspectors": []})
-    return ResultsOut(
-        round_id=rnd.id,
-        snapshot_version=snapshot.version,
-        state=_state(rnd, snapshot),
-        by=by,
-        digest=snapshot.digest,
-        computed_at=snapshot.computed_at,
-        rows=[ResultRow.model_validate(r) for r in rows],
-        fairness=Fairness.model_validate(fairness),
-    )
+    fairness = doc.fairness.model_dump(exclude_unset=True)
+    if full:
+        ids = [uuid.UUID(i["inspector_id"]) for i in fairness["inspectors"]]
+        names = dict(
+            (await session.execute(
+                select(col(AppUser.id), col(AppUser.display_name)).where(col(AppUser.id).in_(ids))
+            )).all()
+        ) if ids else {}  # fmt: skip
+        for i in fairness["inspectors"]:
+            i["inspector"] = names.get(uuid.UUID(i["inspector_id"]))
+    else:
+        fairness["inspectors"] = []
+    common = {
+        "round_id": rnd.id,
+        "snapshot_version": snapshot.version,
+        "state": _state(rnd, snapshot),
+        "digest": snapshot.digest,
+        "computed_at": snapshot.computed_at,
+        "fairness": Fairness.model_validate(fairness),
+    }
+    if by == "project":
+        listed = [r.model_dump() for r in doc.projects]
+        rows = listed if full else [_without_inspectors(r) for r in listed]
+        return ProjectResults(**common, by=by, rows=[ProjectRow.model_validate(r) for r in rows])
+    groups = doc.units if by == "unit" else doc.regions
+    return GroupResults(**common, by=by, rows=[GroupRow.model_validate(r.model_dump()) for r in groups])
 
 
 async def explain(
@@ -897,7 +917,7 @@ async def explain(
     return ExplainOut(
         round_id=rnd.id,
         snapshot_version=snapshot.version,
-        project=ResultRow.model_validate(row),
+        project=ProjectRow.model_validate(row),
         ratings=ratings,
         settings=settings,
         working=working,
@@ -905,10 +925,16 @@ async def explain(
 
 
 async def publish(
-    session: AsyncSession, *, rnd: ObservationRound, version: int, principal: Principal
-) -> ResultsOut:
+    session: AsyncSession,
+    *,
+    rnd: ObservationRound,
+    version: int,
+    principal: Principal,
+    by: Grouping = "project",
+) -> ProjectResults | GroupResults:
     """Publish the latest ready snapshot: the round is published and `round.published` tells the
-    notifier (praise for the top, criticism for the bottom) and the webhooks."""
+    notifier (praise for the top, criticism for the bottom) and the webhooks. Answers the results
+    as GET …/results does (by project unless asked)."""
     await owned_or_403(session, Program, rnd.program_id, principal, OFFICE_ONLY)
     # one publication at a time: of two at once, the second sees the first's and answers 409
     await session.refresh(rnd, with_for_update=True)
@@ -953,7 +979,7 @@ async def publish(
     )
     await session.flush()
     await _audit(session, rnd, principal, "round.published")
-    return _results(rnd, latest, "unit")
+    return await _results(session, rnd, latest, by)
 
 
 def _program_year(program: Program, year: int, *, query: bool) -> None:
