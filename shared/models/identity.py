@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +23,12 @@ class Unit(SQLModel, table=True):
     __table_args__ = (
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("unit")),
         Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        Index(
+            "ix_unit_region_code",
+            "region_code",
+            unique=True,
+            postgresql_where=text("region_code IS NOT NULL"),
+        ),
     )
     # The column that places a row in the unit tree (see services.api.auth.scope).
     subtree_column: ClassVar[str] = "id"
@@ -34,7 +40,7 @@ class Unit(SQLModel, table=True):
     parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("unit.id"), nullable=True))
     # "/<root id>/…/<own id>/": a unit's subtree is every path starting with its own.
     path: str = Field(sa_column=Column(Text, nullable=False))
-    region_code: str | None = Field(default=None, max_length=6)
+    region_code: str | None = Field(default=None, max_length=12)  # one unit per code (a partial unique index)
     liaison_name: str | None = Field(default=None, max_length=100)
     liaison_phone_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = Field(default=1)

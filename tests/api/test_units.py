@@ -67,6 +67,33 @@ async def test_a_duplicate_code_is_409_naming_it(client: AsyncClient, world: Wor
     assert world.units["B"].code in r.json()["detail"]
 
 
+async def test_township_and_village_codes_are_taken_and_each_code_names_one_unit(
+    client: AsyncClient, world: World
+) -> None:
+    admin = world.auth("p_admin")
+    for code in ("410322", "410322100", "410322100201"):  # a county, a township, a village
+        r = await client.post(
+            "/api/v1/units", json=new_unit(world.units["A"], region_code=code), headers=admin
+        )
+        assert r.status_code == 201 and r.json()["region_code"] == code, r.text
+    for code in ("4103221", "41032210020"):
+        r = await client.post(
+            "/api/v1/units", json=new_unit(world.units["A"], region_code=code), headers=admin
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "region_code"], code
+    twice = await client.post(
+        "/api/v1/units", json=new_unit(world.units["A"], region_code="410322100"), headers=admin
+    )
+    assert twice.status_code == 409 and "410322100" in twice.json()["detail"]
+    unit = (await client.post("/api/v1/units", json=new_unit(world.units["A"]), headers=admin)).json()
+    r = await client.patch(
+        f"/api/v1/units/{unit['id']}",
+        json={"region_code": "410322"},
+        headers={**admin, "If-Match": f'"{unit["version"]}"'},
+    )
+    assert r.status_code == 409 and "one unit per region code" in r.json()["detail"], r.text
+
+
 async def test_bad_values_say_what_is_expected(client: AsyncClient, world: World) -> None:
     admin = world.auth("p_admin")
     region = await client.post(

@@ -26,13 +26,19 @@ class Liaison(BaseModel):
         return normalize(value)
 
 
-REGION_FORM = "^[0-9]{6}$"
+# GB/T 2260 (six digits: province, prefecture, county) or the statistical division code's
+# township (nine) or village (twelve) extension of it (统计用区划代码)
+REGION_FORM = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"
 
 
 def _region(value: str | None) -> str | None:
-
-    if value is not None and not re.fullmatch(r"\d{6}", value):
-        raise ValueError(tr("expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang"))
+    if value is not None and not re.fullmatch(REGION_FORM, value):
+        raise ValueError(
+            tr(
+                "expected a six-digit GB/T 2260 region code, such as 410300 for Luoyang, or a nine- or "
+                "twelve-digit township or village division code, such as 410322100"
+            )
+        )
     return value
 
 
@@ -45,7 +51,12 @@ class UnitCreate(BaseModel):
     parent_id: UUID | None = Field(
         default=None, description="The unit this one sits under; by default the caller's own unit."
     )
-    region_code: str | None = Field(default=None, json_schema_extra={"pattern": REGION_FORM})
+    region_code: str | None = Field(
+        default=None,
+        json_schema_extra={"pattern": REGION_FORM},
+        description="GB/T 2260 (410300) or a township's or village's division code (9 or 12 digits); "
+        "one unit per code",
+    )
     liaison: Liaison | None = None
 
     _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))
@@ -59,7 +70,12 @@ class UnitUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: UnitKind | None = None
     parent_id: UUID | None = None
-    region_code: str | None = Field(default=None, json_schema_extra={"pattern": REGION_FORM})
+    region_code: str | None = Field(
+        default=None,
+        json_schema_extra={"pattern": REGION_FORM},
+        description="GB/T 2260 (410300) or a township's or village's division code (9 or 12 digits); "
+        "one unit per code",
+    )
     liaison: Liaison | None = None
 
     _check_region = field_validator("region_code")(classmethod(lambda cls, v: _region(v)))

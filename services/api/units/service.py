@@ -53,6 +53,22 @@ async def _ensure_code_free(session: AsyncSession, code: str) -> None:
         raise Conflict(tr("A unit with code '{code}' already exists; codes must be unique.", code=code))
 
 
+async def _ensure_region_free(
+    session: AsyncSession, region: str | None, unit_id: uuid.UUID | None = None
+) -> None:
+    """One unit per region code: the region's own government or office, not each of its bureaus."""
+    if region is None:
+        return
+    holder = await session.scalar(
+        select(col(Unit.name)).where(col(Unit.region_code) == region, col(Unit.id) != unit_id)
+    )
+    if holder is not None:
+        said = tr(
+            "Region code {region} is already {unit}'s: one unit per region code.", region=region, unit=holder
+        )
+        raise Conflict(said)
+
+
 def _record_liaison(session: AsyncSession, unit: Unit, actor: audit.Actor) -> None:
     session.add(
         LiaisonChange(
@@ -73,6 +89,7 @@ async def create(
     """
     parent_id = data.parent_id or (principal.unit_id if principal else None)
     await _ensure_code_free(session, data.code)
+    await _ensure_region_free(session, data.region_code)
     unit_id = uuid.uuid4()
     prefix = (await _parent(session, parent_id, principal)).path if parent_id else "/"
     unit = Unit(
@@ -122,6 +139,7 @@ async def update(
     if "kind" in sent and data.kind is not None:
         unit.kind = data.kind
     if "region_code" in sent:
+        await _ensure_region_free(session, data.region_code, unit.id)
         unit.region_code = data.region_code
     if "parent_id" in sent and data.parent_id != unit.parent_id:
         if data.parent_id is None:
