@@ -3,11 +3,13 @@ office can load a working-day calendar for. No project runs outside them, and be
 arithmetic (a deadline some working days on, the end of a day in Beijing time) would overflow
 Python's dates and answer 500 instead of saying what is wrong."""
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
+from shared.clock import OFFICE_TZ
 from shared.i18n import N_, tr
 
 EARLIEST = date(2000, 1, 1)
@@ -43,13 +45,59 @@ def within(at: datetime) -> datetime:
     return at
 
 
+def beijing(at: datetime) -> str:
+    """An instant as the api answers it: RFC 3339 in Beijing time (+08:00), where the offices
+    work, whatever offset it was sent or stored with."""
+    return at.astimezone(OFFICE_TZ).isoformat()
+
+
+# An instant the api answers with: in +08:00, however it was stored (PostgreSQL gives UTC).
+_ANSWERED = WithJsonSchema(
+    {"type": "string", "format": "date-time", "description": "an RFC 3339 instant in Beijing time (+08:00)"},
+    mode="serialization",
+)
+Stamp = Annotated[datetime, PlainSerializer(beijing, return_type=str, when_used="json"), _ANSWERED]
+
 Instant = Annotated[
     datetime,
     AfterValidator(within),
+    PlainSerializer(beijing, return_type=str, when_used="json"),
+    _ANSWERED,
     Field(
         description=f"an RFC 3339 instant from {EARLIEST} to {LATEST}",
         json_schema_extra={"pattern": INSTANT_FORM},
     ),
+]
+
+
+def _midnight(value: object) -> object:
+    """A date where an instant is asked for: the start of that day in Beijing time."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value):
+        try:
+            return datetime.combine(date.fromisoformat(value.strip()), time(0), OFFICE_TZ)
+        except ValueError:
+            return value  # not a day of the calendar: the instant's own error says so
+    return value
+
+
+# When something happened, as a clerk copies it off paper: an instant with its offset, or just
+# the day (its start, Beijing time).
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_midnight),
+    AfterValidator(within),
+    PlainSerializer(beijing, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time", "pattern": INSTANT_FORM},
+                {"type": "string", "format": "date", "pattern": DAY_FORM},
+            ],
+            "description": "an RFC 3339 instant, or a date (its start in Beijing time)",
+        },
+        mode="validation",
+    ),
+    _ANSWERED,
 ]
 # `as_of`: a date, or an instant with or without its offset (then Beijing time).
 AS_OF_FORM = (

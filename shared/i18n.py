@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from io import BytesIO
@@ -25,6 +26,8 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from shared.clock import OFFICE_TZ
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "duban"
@@ -91,9 +94,16 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT
 
 
+def _said(value: Any) -> str:
+    """A value as a sentence says it: an instant in Beijing time, to the second."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M:%S+08:00")
+    return str(value)
+
+
 def fill(template: str, params: dict[str, Any]) -> str:
     """`template` with each `{name}` replaced by `params[name]` (unknown names kept as written)."""
-    return _PLACEHOLDER.sub(lambda m: str(params[m[1]]) if m[1] in params else m[0], template)
+    return _PLACEHOLDER.sub(lambda m: _said(params[m[1]]) if m[1] in params else m[0], template)
 
 
 def tr(msgid: str, /, **params: Any) -> str:

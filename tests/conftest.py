@@ -21,6 +21,7 @@ from services.api.app import create_app
 from services.api.migrate import upgrade
 from shared.db import create_engine, plain_url
 from shared.settings import ApiSettings, NotifierSettings, RankerSettings
+from tests.helpers import in_beijing_time
 
 pytest_plugins = ["tests.world"]  # the world of units and programs, for every test package
 
@@ -153,7 +154,11 @@ async def client(app: object, sessions: async_sessionmaker[AsyncSession]) -> Asy
     committed = app.state.sessions  # type: ignore[attr-defined]
     app.state.sessions = sessions  # type: ignore[attr-defined]
     try:
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://duban.test") as c:  # type: ignore[arg-type]
+        async with AsyncClient(
+            transport=ASGITransport(app=app),  # type: ignore[arg-type]
+            base_url="http://duban.test",
+            event_hooks={"response": [in_beijing_time]},
+        ) as c:
             yield c
     finally:
         app.state.sessions = committed  # type: ignore[attr-defined]

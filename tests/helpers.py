@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from httpx import ASGITransport, AsyncClient
+from httpx import Response as Response_
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,6 +97,24 @@ def record_reliability(name: str, figures: dict[str, object]) -> None:
         (Path(where) / f"{name}.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))
 
 
+# An instant in an answer: a date, a time, and an offset (or Z)
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})\b")
+
+
+async def in_beijing_time(response: Response_) -> None:
+    """An httpx response hook: every instant the api answers with, in a body or a header, is in
+    +08:00 (Asia/Shanghai), where the offices work; else the request fails the test."""
+    if not response.headers.get("content-type", "").startswith(
+        ("application/json", "application/problem+json")
+    ):
+        return
+    await response.aread()
+    others = sorted({m.group(0) for m in _INSTANT.finditer(response.text) if m.group(1) != "+08:00"})
+    assert not others, (
+        f"{response.request.method} {response.request.url.path} answered instants not in +08:00: {others}"
+    )
+
+
 @asynccontextmanager
 async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[AsyncClient]:
     app = create_app(settings)
@@ -102,5 +122,7 @@ async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[
         if sessions is not None:
             app.state.sessions = sessions
         transport = ASGITransport(app=app, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://duban.test") as client:
+        async with AsyncClient(
+            transport=transport, base_url="http://duban.test", event_hooks={"response": [in_beijing_time]}
+        ) as client:
             yield client

@@ -727,7 +727,7 @@ async def test_the_office_enters_history_with_its_original_filing_time(
             url,
             json={"period": "2018-02", "investment_month": "10", "progress_percent": "8",
                   "milestones": [{"name": "开工", "actual_date": "2018-02-23"}],
-                  "filed_at": "2018-02-24T16:00:00+08:00"},
+                  "filed_at": "2018-02-24"},  # the day off the paper form: its start, Beijing time
             headers=office,
         )  # fmt: skip
         by_reporter = await client.post(
@@ -744,9 +744,10 @@ async def test_the_office_enters_history_with_its_original_filing_time(
         )  # fmt: skip
     assert january.status_code == 201, january.text
     assert january.json()["recorded_by_office"] is True and january.json()["late"] is False
-    assert january.json()["submitted_at"] == "2018-01-20T02:00:00Z"
+    assert january.json()["submitted_at"] == "2018-01-20T10:00:00+08:00"  # Beijing time
     # February's form was due by the 22nd; filed on the 24th it is late
-    assert february.status_code == 201 and february.json()["late"] is True
+    assert february.status_code == 201 and february.json()["late"] is True, february.text
+    assert february.json()["submitted_at"] == "2018-02-24T00:00:00+08:00"
     assert by_reporter.status_code == 403 and "filed_at" in by_reporter.json()["detail"]
     assert future.status_code == 422 and future.json()["errors"][0]["loc"] == ["body", "filed_at"]
     owed = await dues(client, approved, "2018-03-01T00:00:00+08:00", kind="project_monthly")

@@ -1,6 +1,5 @@
 """The audit log, for auditors."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -11,14 +10,14 @@ from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageDep
 from services.api.routing import SessionDep, router
-from shared.dates import Instant
+from shared.dates import Instant, Stamp
 
 audit_log = router(prefix="/audit", tags=["audit"])
 
 
 class AuditPublic(BaseModel):
     id: int
-    occurred_at: datetime
+    occurred_at: Stamp
     actor_kind: str
     actor_id: str
     action: str

@@ -1,12 +1,13 @@
 """Notice bodies: what a unit's inbox shows."""
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shared.dates import Stamp
 from shared.program_settings import Count, not_a_bool
 from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeState
 
@@ -41,7 +42,7 @@ class NoticePublic(BaseModel):
     recipient_unit_id: UUID
     recipient: str = Field(description="who in the unit: liaison, unit_head, unit_principal, …")
     requirements: str
-    issued_at: datetime
+    issued_at: Stamp
     due_date: date = Field(description="the last day to act on it (inclusive, Asia/Shanghai)")
     state: NoticeState
     colour: Colour | None = Field(
@@ -49,13 +50,11 @@ class NoticePublic(BaseModel):
         "null once answered, closed or superseded"
     )
     parent_id: UUID | None = Field(description="the notice it escalated from")
-    closed_at: datetime | None = Field(
-        default=None, description="when its matter was done, or it was withdrawn"
-    )
+    closed_at: Stamp | None = Field(default=None, description="when its matter was done, or it was withdrawn")
     closed_reason: ChainClosed | None = Field(
         default=None, description="why its chain ended (report_filed, feedback_accepted, withdrawn, …)"
     )
-    awaiting_since: datetime | None = Field(
+    awaiting_since: Stamp | None = Field(
         default=None, description="feedback or an explanation waits for the office's decision since then"
     )
 
@@ -97,7 +96,7 @@ class ActionPublic(BaseModel):
     notice_id: UUID
     action: NoticeAction
     actor: str
-    at: datetime
+    at: Stamp
     text: str | None = Field(
         default=None, description="the feedback's text, the explanation's or the decision's reason"
     )
@@ -130,8 +129,8 @@ class DigestPublic(BaseModel):
     to_name: str | None
     body: str
     notices: int = Field(description="notices (and answers awaiting a decision) it listed")
-    created_at: datetime
-    sent_at: datetime | None = Field(description="when the channel took it; null: not sent yet")
+    created_at: Stamp
+    sent_at: Stamp | None = Field(description="when the channel took it; null: not sent yet")
     channel: str | None
 
 

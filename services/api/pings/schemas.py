@@ -1,10 +1,10 @@
 """Request and response bodies of the ping endpoints."""
 
-from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.dates import Stamp
 from shared.i18n import tr
 from shared.queues import Target
 
@@ -42,7 +42,7 @@ class PingAccepted(BaseModel):
 
 class PingReceipt(BaseModel):
     service: Target
-    received_at: datetime
+    received_at: Stamp
     job_try: int
 
 
@@ -50,6 +50,6 @@ class PingPublic(BaseModel):
     id: UUID
     targets: list[Target]
     delay_seconds: float
-    created_at: datetime
+    created_at: Stamp
     receipts: list[PingReceipt]
     complete: bool = Field(description="Every target has recorded the ping.")

@@ -1,10 +1,11 @@
 """Problem ledger request and response bodies."""
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.dates import Stamp
 from shared.vocabulary import MeetingLevel, ProblemAction, ProblemState
 
 
@@ -14,7 +15,7 @@ class EventPublic(BaseModel):
     to_level: MeetingLevel | None
     reason: str | None
     by: str
-    at: datetime
+    at: Stamp
 
 
 class ProblemPublic(BaseModel):
@@ -31,8 +32,8 @@ class ProblemPublic(BaseModel):
     deadline_complete: bool = Field(description="false: counted on weekends only (no calendar for that year)")
     overdue: bool
     resolution: str | None
-    raised_at: datetime
-    resolved_at: datetime | None
+    raised_at: Stamp
+    resolved_at: Stamp | None
     events: list[EventPublic] = Field(default_factory=list)
 
 

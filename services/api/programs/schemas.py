@@ -1,12 +1,12 @@
 """Program and task request and response bodies."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.dates import Day
+from shared.dates import Day, Stamp
 from shared.i18n import N_, tr
 from shared.program_settings import (
     AssessmentRules,
@@ -107,9 +107,9 @@ class ProgramPublic(BaseModel):
     approved_total_investment: Decimal = Field(description="万元, approved projects only")
     approved_projects: int
     version: int
-    created_at: datetime
-    updated_at: datetime | None
-    closed_at: datetime | None = Field(
+    created_at: Stamp
+    updated_at: Stamp | None
+    closed_at: Stamp | None = Field(
         default=None, description="the office closed the program's year: read-only, nobody is chased"
     )
     closed_by: str | None = None
@@ -225,4 +225,4 @@ class IndicatorValuePublic(BaseModel):
     value: Decimal
     as_of: date
     reported_by: str
-    created_at: datetime
+    created_at: Stamp

@@ -1,14 +1,14 @@
 """Project request and response bodies."""
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from shared.dates import Day
+from shared.dates import Day, Stamp
 from shared.i18n import tr
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
@@ -141,7 +141,7 @@ class ProjectSummary(BaseModel):
     start_date: date
     end_date: date
     version: int
-    updated_at: datetime | None
+    updated_at: Stamp | None
 
 
 class LatestProgress(BaseModel):
@@ -153,7 +153,7 @@ class LatestProgress(BaseModel):
     investment_month: Decimal
     investment_to_date: Decimal
     late: bool
-    submitted_at: datetime
+    submitted_at: Stamp
 
 
 class ProjectPublic(ProjectSummary):
@@ -163,10 +163,10 @@ class ProjectPublic(ProjectSummary):
     description: str | None
     return_reason: str | None
     created_by: str
-    created_at: datetime
-    submitted_at: datetime | None
-    approved_at: datetime | None
-    withdrawn_at: datetime | None
+    created_at: Stamp
+    submitted_at: Stamp | None
+    approved_at: Stamp | None
+    withdrawn_at: Stamp | None
     latest_progress: LatestProgress | None = Field(
         default=None, description="the latest monthly report; null until one is filed"
     )
@@ -203,7 +203,7 @@ class AdjustmentPublic(BaseModel):
     approved_total_before: Decimal
     approved_total_after: Decimal
     decided_by: str
-    decided_at: datetime
+    decided_at: Stamp
 
 
 class ImportError_(BaseModel):

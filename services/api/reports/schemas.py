@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.api.projects.schemas import Money
 from shared import clock
 from shared.clock import OFFICE_TZ
-from shared.dates import AS_OF_FORM, EARLIEST, LATEST, Day, out_of_range, within
+from shared.dates import AS_OF_FORM, EARLIEST, LATEST, Day, Moment, Stamp, out_of_range
 from shared.dues import end_of_day
 from shared.errors import query_error
 from shared.i18n import tr
@@ -51,7 +51,7 @@ class ProjectReportIn(BaseModel):
     milestones: list[MilestoneActual] = Field(default_factory=list, max_length=100)
     problems: list[ProblemIn] = Field(default_factory=list, max_length=50)
     note: str | None = Field(default=None, max_length=10_000)
-    filed_at: Annotated[AwareDatetime, AfterValidator(within)] | None = Field(
+    filed_at: Moment | None = Field(
         default=None,
         description="office staff only: when the report was filed on paper, for history entered afterwards "
         "(late, dues and indicators read it); the report is marked recorded_by_office",
@@ -80,9 +80,7 @@ class ProjectReportPublic(BaseModel):
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
     late: bool
     submitted_by: str
-    submitted_at: datetime = Field(
-        description="when it was filed (for history: the filed_at the office gave)"
-    )
+    submitted_at: Stamp = Field(description="when it was filed (for history: the filed_at the office gave)")
     recorded_by_office: bool = Field(description="history the office entered with its original filing time")
     problem_ids: list[UUID] = Field(
         default_factory=list, description="problems this report put in the ledger"
@@ -97,7 +95,7 @@ class UnitReportIn(BaseModel):
         default=None, description="YYYY-Www (weekly), YYYY-MM (monthly), null (instant)"
     )
     body: str = Field(min_length=1, max_length=50_000)
-    filed_at: Annotated[AwareDatetime, AfterValidator(within)] | None = Field(
+    filed_at: Moment | None = Field(
         default=None,
         description="office staff only, weekly and monthly reports: when it was filed on paper, for "
         "history entered afterwards (dues and notices read it); the report is marked recorded_by_office",
@@ -112,9 +110,7 @@ class UnitReportPublic(BaseModel):
     version: int
     body: str
     submitted_by: str
-    submitted_at: datetime = Field(
-        description="when it was filed (for history: the filed_at the office gave)"
-    )
+    submitted_at: Stamp = Field(description="when it was filed (for history: the filed_at the office gave)")
     recorded_by_office: bool = False
 
 
@@ -134,12 +130,12 @@ class Due(BaseModel):
     due_date: date = Field(description="the last day it is due (inclusive), in China's time")
     due_at: Deadline = Field(description="the first instant it is late: the day after due_date, 00:00 +08:00")
     due_complete: bool = Field(description="false: the deadline's year had no calendar data (weekends only)")
-    filed_at: datetime | None
+    filed_at: Stamp | None
     state: DueState
 
 
 class Dues(BaseModel):
-    as_of: datetime
+    as_of: Stamp
     data: list[Due]
     count: int
     summary: dict[str, int]
@@ -154,7 +150,7 @@ class MilestoneStatePublic(BaseModel):
 
 class IndicatorsPublic(BaseModel):
     project_id: UUID
-    as_of: datetime
+    as_of: Stamp
     investment_year_to_date: Decimal
     investment_to_date: Decimal
     annual_plan: Decimal

@@ -329,9 +329,7 @@ def _may_enter_history(principal: Principal) -> None:
 def _filed_when(filed_at: datetime | None, recorded_at: datetime) -> datetime:
     """When a report counts as filed: the history's original time (never in the future), else now."""
     if filed_at is not None and filed_at > recorded_at:
-        raise field_error(
-            "filed_at", tr("{at} is in the future; give when it was filed", at=filed_at.isoformat())
-        )
+        raise field_error("filed_at", tr("{at} is in the future; give when it was filed", at=filed_at))
     return recorded_at if filed_at is None else filed_at
 
 

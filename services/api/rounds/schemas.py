@@ -1,12 +1,12 @@
 """Observation round request and response bodies (API.md "Observation rounds and results")."""
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
+from shared.dates import Stamp
 from shared.rounds import Aggregation, Criterion, RoundSettings
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
@@ -42,8 +42,8 @@ class RoundPublic(BaseModel):
     program_id: UUID
     name: str
     quarter: str
-    opens_at: datetime
-    closes_at: datetime
+    opens_at: Stamp
+    closes_at: Stamp
     grace_hours: int
     rubric: list[Criterion]
     project_ids: list[UUID]
@@ -57,9 +57,9 @@ class RoundPublic(BaseModel):
     state: RoundState
     version: int
     created_by: str
-    created_at: datetime
-    opened_at: datetime | None
-    closed_at: datetime | None
+    created_at: Stamp
+    opened_at: Stamp | None
+    closed_at: Stamp | None
 
 
 class ScoreIn(BaseModel):
@@ -150,7 +150,7 @@ class AssignmentsOut(BaseModel):
     round_id: UUID
     inspector_user_id: UUID
     state: RoundState
-    accepting_until: datetime = Field(description="the last instant a score taken in the window is taken")
+    accepting_until: Stamp = Field(description="the last instant a score taken in the window is taken")
     data: list[Assignment]
     count: int
     complete: int = Field(description="projects fully scored")
@@ -242,7 +242,7 @@ class _Results(BaseModel):
     snapshot_version: int | None
     state: Literal["computing", "ready", "published"]
     digest: str | None = Field(default=None, description="SHA-256 of the snapshot: same inputs, same digest")
-    computed_at: datetime | None = None
+    computed_at: Stamp | None = None
     fairness: Fairness | None = None
 
 
@@ -308,7 +308,7 @@ class AssessedRound(BaseModel):
 
 class Publication(BaseModel):
     version: int
-    published_at: datetime
+    published_at: Stamp
     published_by: str
     units: list[AssessedUnit]
 

@@ -1,12 +1,12 @@
 """Unit request and response bodies."""
 
 import re
-from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.units.phone import PHONE_FORM, normalize
+from shared.dates import Stamp
 from shared.i18n import tr
 from shared.vocabulary import UnitKind
 
@@ -95,12 +95,12 @@ class UnitPublic(BaseModel):
     region_code: str | None
     liaison: LiaisonPublic | None
     version: int
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Stamp
+    updated_at: Stamp | None
 
 
 class LiaisonChangePublic(BaseModel):
     name: str | None
     phone: str | None
     changed_by: str
-    changed_at: datetime
+    changed_at: Stamp

@@ -1,11 +1,11 @@
 """People and system clients."""
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.dates import Stamp
 from shared.i18n import tr
 from shared.vocabulary import Role
 
@@ -82,7 +82,7 @@ class UserPublic(BaseModel):
     unit_id: UUID
     roles: list[Role]
     is_active: bool
-    created_at: datetime
+    created_at: Stamp
     must_change_password: bool = False
     version: int = 1
 
@@ -104,8 +104,8 @@ class ClientPublic(BaseModel):
     unit_id: UUID
     scopes: list[Scope]
     is_active: bool
-    created_at: datetime
-    rotated_at: datetime | None
+    created_at: Stamp
+    rotated_at: Stamp | None
 
 
 class ClientWithSecret(ClientPublic):

@@ -1,11 +1,11 @@
 """Webhook request and response bodies."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from shared.dates import Stamp
 from shared.i18n import tr
 from shared.vocabulary import DeliveryState, WebhookEvent
 
@@ -39,7 +39,7 @@ class WebhookPublic(BaseModel):
     url: str
     events: list[str]
     is_active: bool
-    created_at: datetime
+    created_at: Stamp
 
 
 class DeliveryPublic(BaseModel):
@@ -47,9 +47,9 @@ class DeliveryPublic(BaseModel):
     event: str
     state: DeliveryState
     attempts: int
-    next_attempt_at: datetime | None
+    next_attempt_at: Stamp | None
     last_status_code: int | None
     last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
+    delivered_at: Stamp | None
+    created_at: Stamp
     body: dict[str, Any]
