@@ -36,7 +36,7 @@ async def test_a_program_without_settings_gets_the_seeds_defaults(client: AsyncC
         (4, "interview"),
         (5, "accountability"),
     ]
-    assert body["approved_total_investment"] == "0" and body["version"] == 1
+    assert body["approved_total_investment"] == "0.00" and body["version"] == 1  # money: two places
 
 
 async def test_a_program_keeps_its_own_schedules(client: AsyncClient, world: World) -> None:

@@ -6,6 +6,7 @@ weekly report due Monday, its monthly report by the 3rd, Luanchuan's project for
 """
 
 import io
+import re
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -206,6 +207,12 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
     assert then["investment_year_to_date"] == "60.00"  # before the correction was filed
     # January and February were due (by the 22nd of each) and never filed: 1 of 3 on time.
     assert now["reports_due"] == 3 and now["reports_on_time"] == 1 and now["report_timeliness"] == "33.33"
+    # every figure in one form, two places: a rate of 100 is "100.00", nothing is "0.00"
+    nothing = (await client.get(ind, params={"as_of": "2018-01-01"}, headers=reporter)).json()
+    figures = {k: v for k, v in nothing.items() if k.startswith(("investment", "monthly", "milestone_rate",
+                                                                   "report_timeliness", "annual"))}  # fmt: skip
+    assert figures and all(v is None or re.fullmatch(r"\d+\.\d{2}", v) for v in figures.values()), figures
+    assert nothing["investment_to_date"] == "0.00" and nothing["milestone_rate"] == "100.00", nothing
 
 
 async def test_a_filing_that_waited_behind_another_is_stamped_after_it(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.dates import Day, Stamp
 from shared.i18n import N_, tr
+from shared.numbers import Cents
 from shared.program_settings import (
     AssessmentRules,
     EscalationPolicy,
@@ -104,7 +105,7 @@ class ProgramPublic(BaseModel):
         description="a unit enters the projects it answers for, naming as region and owner also the "
         "units above it in the program",
     )
-    approved_total_investment: Decimal = Field(description="万元, approved projects only")
+    approved_total_investment: Cents = Field(description="万元, approved projects only")
     approved_projects: int
     version: int
     created_at: Stamp

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shared.dates import Day, Stamp
 from shared.i18n import tr
+from shared.numbers import Cents
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
 
 Stage = ProjectStage
@@ -136,8 +137,8 @@ class ProjectSummary(BaseModel):
     construction: Construction
     stage: Stage
     status: Status
-    total_investment: Decimal
-    annual_plan: Decimal
+    total_investment: Cents
+    annual_plan: Cents
     start_date: date
     end_date: date
     version: int
@@ -149,9 +150,9 @@ class LatestProgress(BaseModel):
 
     period: str
     version: int
-    progress_percent: Decimal
-    investment_month: Decimal
-    investment_to_date: Decimal
+    progress_percent: Cents
+    investment_month: Cents
+    investment_to_date: Cents
     late: bool
     submitted_at: Stamp
 
@@ -159,7 +160,7 @@ class LatestProgress(BaseModel):
 class ProjectPublic(ProjectSummary):
     service_team: list[TeamMember]
     milestones: list[MilestonePublic]
-    monthly_plan: dict[str, Decimal]
+    monthly_plan: dict[str, Cents]
     description: str | None
     return_reason: str | None
     created_by: str
@@ -200,8 +201,8 @@ class AdjustmentPublic(BaseModel):
     withdrawn_project_id: UUID
     replacement_project_ids: list[UUID]
     reason: str
-    approved_total_before: Decimal
-    approved_total_after: Decimal
+    approved_total_before: Cents
+    approved_total_after: Cents
     decided_by: str
     decided_at: Stamp
 

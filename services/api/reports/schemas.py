@@ -16,6 +16,7 @@ from shared.dates import AS_OF_FORM, EARLIEST, LATEST, Day, Moment, Stamp, out_o
 from shared.dues import end_of_day
 from shared.errors import query_error
 from shared.i18n import tr
+from shared.numbers import Cents
 from shared.vocabulary import DueState, MilestoneState, ScheduleKind, UnitReportKind
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -71,9 +72,9 @@ class ProjectReportPublic(BaseModel):
     project_id: UUID
     period: str
     version: int
-    investment_month: Decimal
-    investment_to_date: Decimal = Field(description="万元, computed from every period's latest report")
-    progress_percent: Decimal
+    investment_month: Cents
+    investment_to_date: Cents = Field(description="万元, computed from every period's latest report")
+    progress_percent: Cents
     milestones: list[MilestoneActual]
     note: str | None
     due_at: Deadline | None
@@ -151,18 +152,18 @@ class MilestoneStatePublic(BaseModel):
 class IndicatorsPublic(BaseModel):
     project_id: UUID
     as_of: Stamp
-    investment_year_to_date: Decimal
-    investment_to_date: Decimal
-    annual_plan: Decimal
-    monthly_plan_to_date: Decimal
-    investment_rate: Decimal | None = Field(
+    investment_year_to_date: Cents
+    investment_to_date: Cents
+    annual_plan: Cents
+    monthly_plan_to_date: Cents
+    investment_rate: Cents | None = Field(
         description="min(100, 100 × investment in the year to date ÷ annual plan); null: no annual plan "
         "(not applicable: a round leaves it out and weighs the other parts up)"
     )
-    monthly_plan_rate: Decimal = Field(description="the same against the monthly plan to date")
-    milestone_rate: Decimal = Field(description="100 × milestones met on time ÷ milestones due")
-    report_timeliness: Decimal = Field(description="100 × reports filed on time ÷ reports due")
-    progress_percent: Decimal | None
+    monthly_plan_rate: Cents = Field(description="the same against the monthly plan to date")
+    milestone_rate: Cents = Field(description="100 × milestones met on time ÷ milestones due")
+    report_timeliness: Cents = Field(description="100 × reports filed on time ÷ reports due")
+    progress_percent: Cents | None
     reports_due: int
     reports_on_time: int
     milestones: list[MilestoneStatePublic]

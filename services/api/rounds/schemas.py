@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
 from shared.dates import Stamp
+from shared.numbers import Cents
 from shared.rounds import Aggregation, Criterion, RoundSettings
 from shared.vocabulary import Grade, ObjectiveComponent, RoundState
 
@@ -160,7 +161,7 @@ class _Row(BaseModel):
     rank: int | None = Field(description="none: nobody scored the project completely")
     id: UUID
     name: str
-    score: Decimal | None = Field(description="the composite, to the cent")
+    score: Cents | None = Field(description="the composite, to the cent")
     rank_interval: list[int] | None = Field(
         default=None,
         description="[best, worst]: the 2.5th to 97.5th percentile of its rank in a seeded bootstrap over "
@@ -176,7 +177,7 @@ class ProjectRow(_Row):
     code: str
     responsible_unit_id: UUID
     region_unit_id: UUID
-    components: dict[str, Decimal | None] = Field(
+    components: dict[str, Cents | None] = Field(
         description="observation and each objective component; none: not applicable to the project"
     )
     raters: int = Field(description="inspectors with a complete rubric")
@@ -193,12 +194,12 @@ class GroupRow(_Row):
 class Severity(BaseModel):
     inspector_id: UUID
     inspector: str | None = Field(default=None, description="the inspector's name (the office reads it)")
-    severity: Decimal | None = Field(
+    severity: Cents | None = Field(
         description="the inspector's effect, fitted jointly with every project's quality by least squares "
         "(score = project + inspector), centred at 0: + lenient, − harsh; none: shares no project with "
         "another inspector (results before 2026-12 hold own-minus-others deviations)"
     )
-    standard_error: Decimal | None = Field(default=None, description="of the effect; none: too few ratings")
+    standard_error: Cents | None = Field(default=None, description="of the effect; none: too few ratings")
     projects: int = Field(description="projects it scored completely")
     shared_projects: int | None = Field(default=None, description="of those, scored by another too")
 
@@ -206,7 +207,7 @@ class Severity(BaseModel):
 class RaterEffects(BaseModel):
     model: str
     groups: int = Field(description="groups of inspectors connected through shared projects; 1: connected")
-    residual_sd: Decimal | None
+    residual_sd: Cents | None
     applied: bool = Field(description="whether the ranking uses the adjusted scores")
 
 
@@ -264,9 +265,9 @@ class Rating(BaseModel):
     inspector_id: UUID
     inspector: str
     entered_by_office: bool = Field(default=False, description="from a paper sheet the office entered")
-    score: Decimal = Field(description="100 × Σ w·(v / max) / Σ w over the rubric")
-    z: Decimal | None = Field(description="50 + 10·z over the inspector's projects, when normalizing")
-    adjusted: Decimal | None = Field(
+    score: Cents = Field(description="100 × Σ w·(v / max) / Σ w over the rubric")
+    z: Cents | None = Field(description="50 + 10·z over the inspector's projects, when normalizing")
+    adjusted: Cents | None = Field(
         default=None, description="the score less the inspector's fitted effect (normalize rater_effects)"
     )
     complete: bool
@@ -292,10 +293,10 @@ class PublishIn(BaseModel):
 class AssessedUnit(BaseModel):
     unit_id: UUID
     name: str
-    score: Decimal = Field(description="quarter-weighted mean of its published round scores, to the cent")
+    score: Cents = Field(description="quarter-weighted mean of its published round scores, to the cent")
     grade: Grade = Field(description="excellent 优良, pass 合格 or fail 不合格")
-    quarters: dict[str, Decimal] = Field(description="its score in each published round, by quarter")
-    year_end: Decimal | None = Field(
+    quarters: dict[str, Cents] = Field(description="its score in each published round, by quarter")
+    year_end: Cents | None = Field(
         default=None, description="the office's year-end evaluation, when the year's score counts one"
     )
 
@@ -318,7 +319,7 @@ class AssessmentOut(BaseModel):
     year: int
     half: int | None = Field(description="1 or 2 for a half-year; none: the year")
     rounds: list[AssessedRound] = Field(description="the published rounds it is computed from")
-    thresholds: dict[str, float]
+    thresholds: dict[str, Cents] = Field(description="excellent_from and pass_from")
     year_end_weight: float = Field(
         default=0, description="the annual score's share from the year-end evaluation"
     )
