@@ -6,6 +6,7 @@ from typing import Any
 
 from httpx import AsyncClient
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils.cell import range_boundaries
 
 from services.api.projects.excel import HEADERS
 from tests.world import World
@@ -79,8 +80,19 @@ async def test_the_template_has_the_chinese_columns(client: AsyncClient, world: 
     ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
     headers = [c.value for c in ws[1]]
     assert headers[:4] == ["项目编号", "项目名称", "所属类别", "所属区域"] and "总投资(万元)" in headers
-    lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
-    assert '"现代基础设施,公共服务"' in lists and '"新建,续建"' in lists
+    book = load_workbook(io.BytesIO(r.content))
+    choices = book["选项"]
+    assert choices.sheet_state == "hidden"
+    # each pick-list: its column, and the choices it reads from the hidden sheet
+    offered = {}
+    for rule in ws.data_validations.dataValidation:
+        source = range_boundaries(str(rule.formula1).split("!")[1].replace("$", ""))[0]
+        target = range_boundaries(str(rule.sqref))[0]
+        column = [c.value for c in next(choices.iter_cols(min_col=source, max_col=source))]
+        offered[headers[target - 1]] = [v for v in column if v is not None]
+    assert offered["所属类别"] == ["现代基础设施", "公共服务"] and offered["建设性质"] == ["新建", "续建"]
+    # the units the reporter sees, by name (the import takes names)
+    assert world.units["A"].name in offered["责任单位"] and offered["业主单位"] == offered["责任单位"]
 
 
 async def test_a_good_file_imports_every_row(client: AsyncClient, world: World) -> None:
@@ -187,7 +199,7 @@ async def test_an_export_imports_again(client: AsyncClient, world: World) -> Non
     ws = load_workbook(io.BytesIO(exported.content)).worksheets[0]
     values = [[c.value for c in r] for r in ws.iter_rows()]
     assert values[0][-1] == "状态" and [r[0] for r in values[1:]] == ["RT-1", "RT-2"]
-    assert values[1][-1] == "草稿" and values[1][4] == world.units["D"].code
+    assert values[1][-1] == "草稿" and values[1][4] == world.units["D"].name  # units by name
     # Into a fresh program of the same office: the same projects, the same plans.
     program = await client.post(
         "/api/v1/programs",

@@ -209,8 +209,8 @@ async def test_a_corrected_report_replaces_the_first_in_the_indicators(
     assert now["reports_due"] == 3 and now["reports_on_time"] == 1 and now["report_timeliness"] == "33.33"
     # every figure in one form, two places: a rate of 100 is "100.00", nothing is "0.00"
     nothing = (await client.get(ind, params={"as_of": "2018-01-01"}, headers=reporter)).json()
-    figures = {k: v for k, v in nothing.items() if k.startswith(("investment", "monthly", "milestone_rate",
-                                                                   "report_timeliness", "annual"))}  # fmt: skip
+    money = ("investment", "monthly", "milestone_rate", "report_timeliness", "annual")
+    figures = {k: v for k, v in nothing.items() if k.startswith(money)}
     assert figures and all(v is None or re.fullmatch(r"\d+\.\d{2}", v) for v in figures.values()), figures
     assert nothing["investment_to_date"] == "0.00" and nothing["milestone_rate"] == "100.00", nothing
 

@@ -16,10 +16,10 @@ from typing import Any
 from uuid import UUID
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from services.api.workbooks import DAY, MONEY, bold_header, formatted, pick_list, print_ready
 from shared.errors import ValidationFailed
 from shared.i18n import chinese, tr
 from shared.vocabulary import ConstructionKind, ProjectStage, ProjectStatus
@@ -71,29 +71,35 @@ class SheetError(ValidationFailed):
     """The file as a whole cannot be read: wrong kind, too big, no header row."""
 
 
-def template(categories: list[str]) -> bytes:
-    """An empty sheet with the columns, a notes row, and pick-lists where values are fixed."""
+MONEY_FIELDS = {"total_investment", "annual_plan", *(f"month_{m:02d}" for m in range(1, 13))}
+DATE_FIELDS = {"start_date", "end_date"}
+UNIT_HEADERS = ("所属区域", "业主单位", "责任单位")
+
+
+def template(categories: list[str], units: list[str]) -> bytes:
+    """An empty sheet with the columns, a notes sheet, and pick-lists where values are fixed
+    (建设性质, 建设阶段, the program's categories, the units the caller can see by name)."""
     wb = Workbook()
     ws = wb.active
+    assert ws is not None
     ws.title = "项目库"
-    ws.append(HEADERS)
-    for i, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=i)
-        cell.font = Font(bold=True)
-        ws.column_dimensions[cell.column_letter].width = column.width
-    ws.freeze_panes = "A2"
+    print_ready(ws, [c.width for c in COLUMNS], header_row=1)
+    ws.append(bold_header(ws, HEADERS))
+    for i, column in enumerate(COLUMNS, start=1):  # what a clerk types in shows as money or a date
+        if column.field in MONEY_FIELDS | DATE_FIELDS:
+            ws.column_dimensions[get_column_letter(i)].number_format = (
+                MONEY if column.field in MONEY_FIELDS else DAY
+            )
     for header, values in (
         ("建设性质", list(CONSTRUCTION)),
         ("建设阶段", list(STAGES)),
         ("所属类别", categories),
+        *((header, units) for header in UNIT_HEADERS),
     ):
-        if values and len(",".join(values)) < 250:
-            letter = ws.cell(row=1, column=HEADERS.index(header) + 1).column_letter
-            dv = DataValidation(type="list", formula1=f'"{",".join(values)}"', allow_blank=True)
-            dv.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
-            ws.add_data_validation(dv)
+        pick_list(wb, ws, HEADERS.index(header) + 1, values, first_row=2, last_row=MAX_ROWS + 1)
     notes = wb.create_sheet("填写说明")
-    notes.append(["列", "说明"])
+    print_ready(notes, [20, 60], header_row=1, landscape=False)
+    notes.append(bold_header(notes, ["列", "说明"]))
     for column in COLUMNS:
         notes.append([column.header, column.note])
     buf = io.BytesIO()
@@ -102,10 +108,12 @@ def template(categories: list[str]) -> bytes:
 
 
 def export(rows: Iterator[dict[str, Any]], units: dict[UUID, str]) -> bytes:
-    """The projects in the template's columns, plus 状态; units by code."""
+    """The projects in the template's columns, plus 状态; units by name, money as numbers with
+    two places, dates as dates."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("项目库")
-    ws.append([*HEADERS, "状态"])
+    print_ready(ws, [*(c.width for c in COLUMNS), 8], header_row=1)
+    ws.append(bold_header(ws, [*HEADERS, "状态"]))
     for p in rows:
         plan = p["monthly_plan"] or {}
         months = {int(k[5:7]): Decimal(v) for k, v in plan.items()}
@@ -121,14 +129,14 @@ def export(rows: Iterator[dict[str, Any]], units: dict[UUID, str]) -> bytes:
                 p["leader"].get("title"),
                 {v: k for k, v in CONSTRUCTION.items()}[p["construction"]],
                 {v: k for k, v in STAGES.items()}[p["stage"]],
-                p["total_investment"],
-                p["annual_plan"],
-                p["start_date"],
-                p["end_date"],
+                formatted(ws, p["total_investment"], MONEY),
+                formatted(ws, p["annual_plan"], MONEY),
+                formatted(ws, p["start_date"], DAY),
+                formatted(ws, p["end_date"], DAY),
                 "；".join(f"{m['name']}:{m['planned_date']}" for m in p.get("milestones") or []),
                 "；".join(f"{m['role']}:{m['name']}" for m in p["service_team"] or []),
                 p["description"],
-                *[months.get(m) for m in range(1, 13)],
+                *[formatted(ws, months.get(m), MONEY) for m in range(1, 13)],
                 STATUSES[p["status"]],
             ]
         )

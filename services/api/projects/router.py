@@ -104,8 +104,9 @@ async def template(
 ) -> Response:
     """The import template: Chinese headers (项目编号, 项目名称, 所属类别, …) and a notes sheet."""
     categories = await service.categories(session, program_id=program_id, principal=principal)
+    units = await service.unit_choices(session, principal=principal)
     return Response(
-        excel.template(categories),
+        excel.template(categories, units),
         media_type=XLSX,
         headers={"Content-Disposition": "attachment; filename*=UTF-8''project-template.xlsx"},
     )

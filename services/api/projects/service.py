@@ -606,18 +606,26 @@ async def categories(
     return (await get_visible(session, Program, program_id, principal, N_("program"))).categories
 
 
+async def unit_choices(session: AsyncSession, *, principal: Principal) -> list[str]:
+    """The names of the units the caller can see, for the template's unit pick-lists (the import
+    takes a unit's name when it names one unit)."""
+    names = await session.scalars(
+        visible(select(col(Unit.name)), Unit, principal).order_by(col(Unit.name)).distinct().limit(5000)
+    )
+    return list(names)
+
+
 async def export_rows(
     session: AsyncSession, *, principal: Principal, sort: str, limit: int, **filters: Any
 ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
-    """The filtered list's projects with their milestones, as rows for the workbook, and the code
-    of every unit they name."""
+    """The filtered list's projects with their milestones, as rows for the workbook, and the name
+    of every unit they name (the import takes names back, or codes where names repeat)."""
     stmt = order(filtered(principal, **filters), sort).limit(limit)
     rows = [p.model_dump() for p in await session.scalars(stmt)]
     milestones = await milestones_by_project(session, [r["id"] for r in rows])
     for r in rows:
         r["milestones"] = [m.model_dump() for m in milestones.get(r["id"], [])]
-    codes = await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS}, col(Unit.code))
-    return rows, codes
+    return rows, await unit_names(session, {r[k] for r in rows for k in UNIT_FIELDS})
 
 
 async def for_oc4ids(

@@ -27,6 +27,7 @@ from services.api.projects import excel
 from services.api.projects.schemas import ImportError_, ImportResult
 from services.api.reports import service
 from services.api.reports.schemas import ProjectReportIn, UnitReportIn
+from services.api.workbooks import bold_header, print_ready
 from shared.clock import OFFICE_TZ
 from shared.errors import DomainError, ValidationFailed
 from shared.i18n import label, pydantic_message, tr
@@ -48,17 +49,17 @@ COLUMN_OF = {
     "filed_at": FILED_AT,
     "note": NOTE,
 }
+FILED_AT_NOTE = (
+    "仅限督查室工作人员补录纸质报表时填写原报送时间（北京时间），"
+    "如 2018-03-20 10:00 或 2018-03-20；留空则按现在报送"
+)
 NOTES = [
-    (CODE, "the project's code in the library (项目编号), of this program"),
-    (PERIOD, "the month reported, YYYY-MM, such as 2018-03"),
-    (INVESTMENT, "万元 completed in that month, a number such as 120.5"),
-    (PROGRESS, "physical progress in percent, 0 to 100"),
-    (
-        FILED_AT,
-        "office staff only: when the report was filed on paper, such as 2018-03-20 10:00 "
-        "(China's time); leave it empty to file it now",
-    ),
-    (NOTE, "optional"),
+    (CODE, "项目库中本计划项目的项目编号"),
+    (PERIOD, "报告月份，格式 YYYY-MM，如 2018-03"),
+    (INVESTMENT, "当月完成投资（万元），数字，如 120.5"),
+    (PROGRESS, "形象进度百分比，0 至 100"),
+    (FILED_AT, FILED_AT_NOTE),
+    (NOTE, "选填"),
 ]
 
 
@@ -72,9 +73,11 @@ def _template(title: str, headers: list[str], notes: list[tuple[str, str]]) -> b
     ws = wb.active
     assert ws is not None
     ws.title = title
-    ws.append(headers)
+    print_ready(ws, [max(12, 2 * len(h) + 4) for h in headers], header_row=1)
+    ws.append(bold_header(ws, headers))
     sheet = wb.create_sheet("填写说明")
-    sheet.append(["列", "填写说明"])
+    print_ready(sheet, [20, 70], header_row=1, landscape=False)
+    sheet.append(bold_header(sheet, ["列", "填写说明"]))
     for header, note in notes:
         sheet.append([header, note])
     buf = io.BytesIO()
@@ -255,11 +258,11 @@ UNIT_HEADERS = [UNIT_CODE, UNIT_KIND, PERIOD, FILED_AT, UNIT_BODY]
 UNIT_KINDS = {"周报": "weekly", "月报": "monthly", "weekly": "weekly", "monthly": "monthly"}
 UNIT_COLUMN_OF = {"kind": UNIT_KIND, "period": PERIOD, "filed_at": FILED_AT, "body": UNIT_BODY}
 UNIT_NOTES = [
-    (UNIT_CODE, "the unit's code (单位编码), in your subtree"),
-    (UNIT_KIND, "周报 (weekly) or 月报 (monthly)"),
-    (PERIOD, "the week reported as YYYY-Www (2018-W13), or the month as YYYY-MM (2018-03)"),
-    (FILED_AT, "office staff only: when it was filed on paper, such as 2018-04-02 10:00 (China's time)"),
-    (UNIT_BODY, "the report's text"),
+    (UNIT_CODE, "本单位或下级单位的单位编码"),
+    (UNIT_KIND, "周报 或 月报"),
+    (PERIOD, "周报填周次 YYYY-Www（如 2018-W13），月报填月份 YYYY-MM（如 2018-03）"),
+    (FILED_AT, "仅限督查室工作人员补录纸质报告时填写原报送时间（北京时间），如 2018-04-02 10:00"),
+    (UNIT_BODY, "报告正文"),
 ]
 
 

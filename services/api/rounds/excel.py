@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from services.api.workbooks import MONEY, bold_header, formatted, print_ready
 from shared.ranking import RoundResults, competition_ranks
 from shared.rounds import COMPONENTS, OBSERVATION_HEADER
 
@@ -22,25 +23,14 @@ ASSESSMENT_HEADERS = ["名次", "责任单位", "考核得分", "等次"]
 
 def _sheet(wb: Workbook, title: str, caption: str, headers: list[str], rows: list[list[Any]]) -> None:
     ws: Worksheet = wb.create_sheet(title)
+    print_ready(ws, [28 if h in ("项目名称", "责任单位", "地区") else 12 for h in headers], header_row=2)
     ws.append([caption])
     ws["A1"].font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(headers)
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(row)
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    for i, header in enumerate(headers):
-        ws.column_dimensions[chr(ord("A") + i)].width = (
-            28 if header in ("项目名称", "责任单位", "地区") else 12
-        )
+    ws.append(bold_header(ws, headers))
+    for row in rows:  # scores as numbers with two places
+        ws.append([formatted(ws, v, MONEY) if isinstance(v, float) else v for v in row])
 
 
 def _bytes(wb: Workbook) -> bytes:
