@@ -177,13 +177,37 @@ _OWN_WORDS = {
 }
 
 
+# What the api's patterns ask for, in words a person reads (not the regular expression)
+_PATTERN_WORDS = {
+    r"^[A-Za-z0-9_.-]+$": N_("letters, digits, '-', '_' and '.' only, such as LC-2018.01"),
+    r"^[A-Za-z0-9_.\-]+$": N_("letters, digits, '-', '_' and '.' only, such as LC-2018.01"),
+    r"^\d{4}-?Q[1-4]$": N_("a quarter such as 2018Q3"),
+    r"^\d{4}-Q[1-4]$": N_("a quarter such as 2018-Q3"),
+    r"^\d{4}-(0[1-9]|1[0-2])$": N_("a month such as 2018-05"),
+    r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": N_("a day of the year such as 12-31"),
+    r"^(project|unit|milestone|problem|task|instruction)$": N_(
+        "one of project, unit, milestone, problem, task, instruction"
+    ),
+}
+
+
+def _either(expected: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" with the current locale's words for the list."""
+    return expected.replace("' or '", tr("' or '")).replace("', '", tr("', '"))
+
+
 def pydantic_message(error: Any) -> str:
     """One pydantic error's message in the current locale. Our own validators' words
-    (`value_error`) were said in it already; pydantic's are looked up by their template."""
+    (`value_error`) were said in it already; pydantic's are looked up by their template; a
+    pattern is said in words, not as the regular expression."""
     kind = error.get("type")
     ctx = error.get("ctx") or {}
     if kind in _OWN_WORDS:
         return tr(_OWN_WORDS[kind])
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
+        return tr("expected {what}", what=tr(_PATTERN_WORDS[ctx["pattern"]]))
+    if kind in ("literal_error", "enum") and "expected" in ctx:
+        ctx = {**ctx, "expected": _either(str(ctx["expected"]))}
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"])
     template = _pydantic_templates().get(kind)

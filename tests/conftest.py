@@ -21,7 +21,7 @@ from services.api.app import create_app
 from services.api.migrate import upgrade
 from shared.db import create_engine, plain_url
 from shared.settings import ApiSettings, NotifierSettings, RankerSettings
-from tests.helpers import in_beijing_time
+from tests.helpers import in_beijing_time, in_chinese
 
 pytest_plugins = ["tests.world"]  # the world of units and programs, for every test package
 
@@ -157,7 +157,7 @@ async def client(app: object, sessions: async_sessionmaker[AsyncSession]) -> Asy
         async with AsyncClient(
             transport=ASGITransport(app=app),  # type: ignore[arg-type]
             base_url="http://duban.test",
-            event_hooks={"response": [in_beijing_time]},
+            event_hooks={"response": [in_beijing_time, in_chinese]},
         ) as c:
             yield c
     finally:

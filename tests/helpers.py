@@ -115,6 +115,38 @@ async def in_beijing_time(response: Response_) -> None:
     )
 
 
+# What a Chinese answer may still spell in Latin letters: standards, formats, protocol words and
+# the names of things a caller sends as they are (an HTTP header, a file type)
+LATIN = set(
+    "GB T RFC ISO YYYY MM DD Www Q HTTP JSON URL UTF GBK CSV csv xlsx Excel MB KB OC4IDS SHA If Match "
+    "Idempotency Key Retry After Authorization Bearer Content Type Accept Language POST GET PUT PATCH "
+    "DELETE ID id UUID Z SMS API true false null".split()
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”|‘[^’]*’|/[\w/{}.:-]+|[0-9a-f]{8}-[0-9a-f-]{27}")
+
+
+def english_left(text: str) -> list[str]:
+    """Latin words in a Chinese answer that are not values quoted, paths or LATIN."""
+    return [w for w in re.findall(r"[A-Za-z]+", _QUOTED.sub(" ", text)) if w not in LATIN]
+
+
+async def in_chinese(response: Response_) -> None:
+    """An httpx response hook: a problem answered to a caller who asked for Chinese is Chinese
+    throughout — title, detail, every error — values quoted as sent aside."""
+    if response.headers.get("content-language") != "zh-CN" or not response.headers.get(
+        "content-type", ""
+    ).startswith("application/problem+json"):
+        return
+    await response.aread()
+    problem = response.json()
+    said = [problem.get("title", ""), problem.get("detail", "")]
+    said += [e.get("msg") or e.get("message") or "" for e in problem.get("errors") or []]
+    left = sorted({w for text in said for w in english_left(str(text))})
+    assert not left, (
+        f"{response.request.method} {response.request.url.path} left English in Chinese: {left} {said}"
+    )
+
+
 @asynccontextmanager
 async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[AsyncClient]:
     app = create_app(settings)
@@ -123,6 +155,8 @@ async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[
             app.state.sessions = sessions
         transport = ASGITransport(app=app, raise_app_exceptions=False)
         async with AsyncClient(
-            transport=transport, base_url="http://duban.test", event_hooks={"response": [in_beijing_time]}
+            transport=transport,
+            base_url="http://duban.test",
+            event_hooks={"response": [in_beijing_time, in_chinese]},
         ) as client:
             yield client

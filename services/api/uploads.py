@@ -43,10 +43,11 @@ def import_answer(result: ImportResult) -> ImportResult | JSONResponse:
         return result
     problem = {
         "type": "urn:duban:error:import",
-        "title": "Rows with errors",
+        "title": tr("Rows with errors"),
         "status": 422,
-        "detail": f"{len(result.errors)} error(s); nothing was imported. Fix the rows and send the file "
-        "again.",
+        "detail": tr(
+            "{n} error(s); nothing was imported. Fix the rows and send the file again.", n=len(result.errors)
+        ),
         **result.model_dump(mode="json"),
     }
     return JSONResponse(problem, status_code=422, media_type="application/problem+json")

@@ -3,6 +3,7 @@ names fields by their Chinese labels (the Excel templates' headers); English sta
 The catalog itself (every message translated) is checked in tests/shared/test_i18n.py."""
 
 import re
+import uuid
 
 from httpx import AsyncClient
 
@@ -128,3 +129,58 @@ async def test_an_import_lists_its_errors_in_chinese(client: AsyncClient, world:
     assert r.status_code == 422
     [missing] = r.json()["errors"]
     assert missing == {"row": 1, "column": "形象进度(%)", "message": "缺少模板中的这一列"}
+
+
+async def test_what_pydantic_and_the_permissions_say_is_chinese_too(
+    client: AsyncClient, world: World
+) -> None:
+    """No English left in a Chinese answer (tests/helpers.in_chinese checks every one): a choice
+    among words, a code's form said in words rather than as a regular expression, and a
+    permission named by what it lets one do."""
+    admin = {**world.auth("p_admin"), **ZH}
+    kind = await client.post("/api/v1/notices", json={"kind": "bogus"}, headers=admin)
+    assert kind.status_code == 422
+    said = {e["loc"][-1]: e["msg"] for e in kind.json()["errors"]}
+    assert "'urging' 或 'supervision'" in said["kind"], said
+    code = await client.post(
+        "/api/v1/units",
+        json={
+            "code": "栾川县",
+            "name": "栾川县",
+            "kind": "government",
+            "parent_id": str(world.units["P"].id),
+        },
+        headers=admin,
+    )
+    assert code.status_code == 422
+    [error] = code.json()["errors"]
+    assert "字母、数字" in error["msg"] and "A-Za-z" not in error["msg"], error
+    refused = await client.post(
+        f"/api/v1/problems/{uuid.uuid4()}/confirm", json={}, headers={**world.auth("a_reporter"), **ZH}
+    )
+    assert refused.status_code == 403 and "确认问题已解决" in refused.json()["detail"], refused.text
+
+
+async def test_every_write_endpoint_refuses_a_wrong_body_in_chinese(
+    client: AsyncClient, world: World
+) -> None:
+    """Each operation taking a JSON body, sent one with every property of the wrong type and an
+    unknown one: refused (4xx), and said in Chinese throughout, values aside
+    (tests/helpers.in_chinese checks each answer)."""
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    admin = {**world.auth("p_admin"), **ZH}
+    sent = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            ref = content["application/json"]["schema"].get("$ref", "")
+            properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+            wrong = {name: [[]] for name in properties} | {"未知字段": 1}
+            url = re.sub(r"{[^}]+}", lambda m: "2018" if "year" in m.group(0) else str(uuid.uuid4()), path)
+            r = await client.request(method, url, json=wrong, headers={**admin, "If-Match": '"1"'})
+            assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text)
+            sent += 1
+    assert sent > 30

@@ -195,7 +195,10 @@ async def test_each_bad_score_is_rejected_with_its_reason_and_the_rest_count(
             "outside-window",
             "scored-in-future",
         ]
-        assert "0 to 40" in out["rejected"][0]["detail"]
+        assert (
+            "质量安全 (quality)" in out["rejected"][0]["detail"] and "0 to 40" in out["rejected"][0]["detail"]
+        )
+        assert "形象进度 (progress)" in out["rejected"][1]["detail"]  # the rubric, by name
         # the province's inspector sits above county A: no conflict
         office = await send(client, scene, round_id, "p_inspector", score(scene, "A", "progress", 48, taken))
         assert office["accepted"] == 1

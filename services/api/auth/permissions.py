@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 
 from services.api.auth.principal import Principal
 from shared.errors import Forbidden, Unauthorized
-from shared.i18n import tr
+from shared.i18n import N_, tr
 
 
 class Action(StrEnum):
@@ -32,6 +32,32 @@ class Action(StrEnum):
     REPORTS_RECORD_HISTORY = "reports:record-history"
     PROBLEMS_REFER = "problems:refer"
     PROBLEMS_CONFIRM = "problems:confirm"
+
+
+# What each permission lets one do, as a refusal says it
+ABLE_TO = {
+    Action.UNITS_READ: N_("see units"),
+    Action.UNITS_WRITE: N_("add and change units"),
+    Action.USERS_READ: N_("see users"),
+    Action.USERS_WRITE: N_("add and change users"),
+    Action.CLIENTS_WRITE: N_("manage integrating systems"),
+    Action.AUDIT_READ: N_("read the audit log"),
+    Action.OPS_PING: N_("send test messages"),
+    Action.PROGRAMS_READ: N_("see programs"),
+    Action.PROGRAMS_WRITE: N_("set up programs, tasks and rounds"),
+    Action.TASKS_REPORT: N_("report on tasks"),
+    Action.PROJECTS_READ: N_("see projects"),
+    Action.PROJECTS_WRITE: N_("enter and change projects"),
+    Action.PROJECTS_REVIEW: N_("review projects"),
+    Action.WEBHOOKS_MANAGE: N_("manage webhooks"),
+    Action.CALENDAR_READ: N_("read the working-day calendar"),
+    Action.CALENDAR_WRITE: N_("load the working-day calendar"),
+    Action.REPORTS_READ: N_("see reports"),
+    Action.REPORTS_WRITE: N_("file reports"),
+    Action.REPORTS_RECORD_HISTORY: N_("enter reports filed on paper"),
+    Action.PROBLEMS_REFER: N_("refer problems"),
+    Action.PROBLEMS_CONFIRM: N_("confirm problems solved"),
+}
 
 
 EVERY_ROLE = frozenset({"office_admin", "office_staff", "reporter", "leader", "inspector", "auditor"})
@@ -131,7 +157,8 @@ def authorize(action: Action) -> Any:
                 tr("This needs the scope '{action}', which this client was not granted.", action=action.value)
                 if principal.kind == "client"
                 else tr(
-                    "This needs the permission '{action}', which your roles do not grant.",
+                    "This needs the permission to {what} ('{action}'), which your roles do not grant.",
+                    what=tr(ABLE_TO[action]),
                     action=action.value,
                 )
             )

@@ -506,10 +506,20 @@ async def _take(
         else:
             fresh[s.client_id] = i
     scope = await _in_scope(session, rnd, [scores[i].project_id for i in fresh.values()])
+    outside = {scores[i].project_id for i in fresh.values()} - scope.keys()
+    # a project of the program the round leaves out is named by its code, not an id
+    codes = dict(
+        (await session.execute(
+            select(col(Project.id), col(Project.code)).where(
+                col(Project.id).in_(outside), col(Project.program_id) == rnd.program_id
+            )
+        )).all()
+    ) if outside else {}  # fmt: skip
     rubric = {c["key"]: Decimal(str(c["max_score"])) for c in rnd.rubric}
+    names = {c["key"]: f"{c['name']} ({c['key']})" for c in rnd.rubric}
     good: list[int] = []
     for i in fresh.values():
-        fault = _fault(scores[i], rnd, rubric, scope, inspector_path, now, paper=paper)
+        fault = _fault(scores[i], rnd, rubric, names, scope, codes, inspector_path, now, paper=paper)
         if fault:
             results[i] = ScoreResult(
                 client_id=scores[i].client_id, status="rejected", error=fault[0], detail=fault[1]
@@ -591,7 +601,9 @@ def _fault(
     s: ScoreIn,
     rnd: ObservationRound,
     rubric: dict[str, Decimal],
+    names: dict[str, str],
     scope: dict[uuid.UUID, _Scope],
+    codes: dict[uuid.UUID, str],
     inspector_path: str,
     now: datetime,
     *,
@@ -600,7 +612,7 @@ def _fault(
     """Why one score cannot count ((error, detail) a person can act on), or None. A paper sheet
     the office enters is taken after the grace period too: it was filled in inside the window."""
     if s.criterion not in rubric:
-        keys = ", ".join(rubric)
+        keys = tr(", ").join(names.values())
         return "unknown-criterion", tr(
             "{key} is not in the round's rubric ({keys})", key=s.criterion, keys=keys
         )
@@ -610,13 +622,15 @@ def _fault(
     if not 0 <= value <= rubric[s.criterion]:
         return "value-out-of-range", tr(
             "{key} is scored from 0 to {max}, not {value}",
-            key=s.criterion,
+            key=names[s.criterion],
             max=rubric[s.criterion],
             value=s.value,
         )
     found = scope.get(s.project_id)
     if found is None:
-        return "project-not-in-round", tr("project {id} is not observed in this round", id=s.project_id)
+        return "project-not-in-round", tr(
+            "project {id} is not observed in this round", id=codes.get(s.project_id, s.project_id)
+        )
     if conflicted(inspector_path, found):
         return "conflict-of-interest", tr(
             "you belong to a unit of project {code} (its region, owner or responsible unit): "
