@@ -16,6 +16,7 @@ from starlette.routing import Match, Route
 
 from services.api import storable
 from services.api.preconditions import HEADER as IF_MATCH
+from services.api.validation import rule_faults
 from shared.db import busy, sqlstate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, PreconditionRequired, problem
 from shared.i18n import N_, current, listing, located, pydantic_message, tr, where
@@ -85,7 +86,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.problem(), exc.headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
@@ -98,6 +99,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     ):
         return _if_match_required()
     faults = [(list(e.get("loc", ())), pydantic_message(e)) for e in raw]
+    # the business rules too, over the fields that passed (services/api/validation.py), each
+    # fault once: none at or inside a field the schema already faulted
+    for loc, msg in await rule_faults(request, exc):
+        if not any(loc[: len(seen)] == seen for seen, _ in faults):
+            faults.append((loc, msg))
     errors = [{"loc": loc, "msg": located(loc, msg)} for loc, msg in faults]
     shown = listing([tr("{where}: {msg}", where=where(loc), msg=msg) for loc, msg in faults[:5]])
     if len(faults) > 5:

@@ -61,6 +61,19 @@ async def test_a_rule_of_the_filing_and_a_state_are_said_in_chinese(
         )
     [error] = early.json()["errors"]
     assert error["msg"].startswith("期次：") and "早于开工" in error["msg"] and _chinese(error["msg"])
+    # with a fault the schema finds (a negative amount) the rules' are in the same answer
+    with clock.use_clock(at("2018-06-10 10:00")):
+        both = await client.post(
+            f"/api/v1/projects/{world.projects['A'].id}/reports",
+            json={"period": "2017-12", "investment_month": "-1", "progress_percent": "1",
+                  "milestones": [{"name": "不存在的节点", "actual_date": "2018-05-01"}]},
+            headers={**world.auth("a_reporter"), **ZH},
+        )  # fmt: skip
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {
+        ("body", "investment_month"),
+        ("body", "period"),
+        ("body", "milestones", 0, "name"),
+    }, both.json()
     assert draft.status_code == 409 and draft.json()["title"] == "冲突"
     assert "待审核" in draft.json()["detail"] and _chinese(draft.json()["detail"])
 

@@ -27,6 +27,38 @@ async def test_a_county_enters_a_draft_with_money_as_decimal_strings(
     assert got.status_code == 200 and got.json()["leader"] == {"name": "王五", "title": "副县长"}
 
 
+async def test_one_answer_names_the_schemas_faults_and_the_rules_together(
+    client: AsyncClient, world: World
+) -> None:
+    """Seven faults: a month that is not one (the schema's) and six the rules find (an annual plan
+    above the total, a month outside the program year, a milestone outside the period, a
+    category not the program's, a unit the reporter cannot see, an end before the start) — all in
+    the first answer, not one now and five after fixing it."""
+    bad = new_project(
+        world,
+        total_investment="100",
+        annual_plan="200",
+        monthly_plan={"2018-13": "1", "2019-01": "1"},
+        milestones=[{"name": "开工", "planned_date": "2017-12-01"}],
+        category="不存在的类别",
+        owner_unit_id=str(world.units["B"].id),
+    )
+    r = await client.post("/api/v1/projects", json=bad, headers=world.auth("a_reporter"))
+    assert r.status_code == 422
+    locs = {tuple(e["loc"]) for e in r.json()["errors"]}
+    assert locs >= {
+        ("body", "monthly_plan"),  # 2018-13 is not a month
+        ("body", "annual_plan"),
+        ("body", "milestones", 0, "planned_date"),
+        ("body", "category"),
+        ("body", "owner_unit_id"),
+    }, locs
+    assert ("body", "monthly_plan", "2019-01") not in locs  # inside a field the schema faulted: once
+    backwards = new_project(world, end_date="2018-01-01", milestones=[], monthly_plan={"2018-13": "1"})
+    r = await client.post("/api/v1/projects", json=backwards, headers=world.auth("a_reporter"))
+    assert {tuple(e["loc"]) for e in r.json()["errors"]} == {("body", "monthly_plan"), ("body", "end_date")}
+
+
 async def test_the_rules_name_every_broken_field(client: AsyncClient, world: World) -> None:
     reporter = world.auth("a_reporter")
     bad = new_project(

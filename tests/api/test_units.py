@@ -191,3 +191,9 @@ async def test_users_get_clear_password_rules_and_unique_names(client: AsyncClie
         "/api/v1/users", json={**body, "username": "lm", "roles": ["king"]}, headers=admin
     )
     assert bad_role.status_code == 422
+    # a role that is not one (the schema's), a weak password and a unit out of sight (the rules'):
+    # one answer names all three
+    everything = {**body, "username": "lm2", "roles": ["king"], "password": "lm2", "unit_id": str(uuid4())}
+    r = await client.post("/api/v1/users", json=everything, headers=admin)
+    assert r.status_code == 422
+    assert {e["loc"][1] for e in r.json()["errors"]} == {"roles", "password", "unit_id"}, r.json()

@@ -120,24 +120,30 @@ async def get_visible(
     return found
 
 
-async def require_visible_units(
+async def unseen_units(
     session: AsyncSession, principal: Principal, refs: list[tuple[list[str | int], uuid.UUID]]
-) -> None:
-    """422 naming every body field that refers to a unit the principal cannot see."""
+) -> list[tuple[list[str | int], str]]:
+    """Every body field that refers to a unit the principal cannot see, with what to do."""
     wanted = {unit_id for _, unit_id in refs}
     if not wanted:
-        return
+        return []
     found = set(
         await session.scalars(
             select(col(Unit.id)).where(col(Unit.id).in_(wanted), condition(Unit, principal))
         )
     )
-    missing = [
+    return [
         (loc, tr("there is no unit {id} that you can see", id=unit_id))
         for loc, unit_id in refs
         if unit_id not in found
     ]
-    if missing:
+
+
+async def require_visible_units(
+    session: AsyncSession, principal: Principal, refs: list[tuple[list[str | int], uuid.UUID]]
+) -> None:
+    """422 naming every body field that refers to a unit the principal cannot see."""
+    if missing := await unseen_units(session, principal, refs):
         raise invalid(missing)
 
 

@@ -28,6 +28,7 @@ from services.api.projects.schemas import (
 from services.api.records import ProgramDep, ProjectDep
 from services.api.routing import SessionDep, router
 from services.api.uploads import IMPORT_ERRORS, XLSX, import_answer, read_upload
+from services.api.validation import also_checked
 from shared import clock, progress
 from shared.models import Project
 
@@ -74,6 +75,7 @@ Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 @projects.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
+@also_checked(ProjectCreate, service.create_checks)
 async def create_project(
     data: ProjectCreate, request: Request, response: Response, session: SessionDep, principal: Writer
 ) -> ProjectPublic:

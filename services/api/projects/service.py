@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import ancestor_ids, get_visible, owned_or_403, require_visible_units, visible
+from services.api.auth.scope import (
+    ancestor_ids,
+    get_visible,
+    owned_or_403,
+    unseen_units,
+    visible,
+)
 from services.api.pagination import PageParams, matches, paginate
 from services.api.preconditions import check_version, writable
 from services.api.projects.schemas import (
@@ -38,9 +44,11 @@ Problems = list[tuple[list[str | int], str]]
 
 
 def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
-    """Every rule a project breaks, each located at the field to fix (the import reuses this)."""
+    """Every rule a project breaks, each located at the field to fix (the import reuses this).
+    A rule whose fields are missing (they failed their own checks) is left out."""
     problems: Problems = []
-    if program.categories and fields["category"] not in program.categories:
+    category = fields.get("category")
+    if program.categories and category is not None and category not in program.categories:
         problems.append(
             (
                 ["category"],
@@ -50,8 +58,8 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
                 ),
             )
         )
-    total, annual = fields["total_investment"], fields["annual_plan"]
-    if annual > total:
+    total, annual = fields.get("total_investment"), fields.get("annual_plan")
+    if total is not None and annual is not None and annual > total:
         problems.append(
             (
                 ["annual_plan"],
@@ -66,10 +74,11 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
     outside = [m for m in plan if not m.startswith(f"{program.year}-")]
     for month in outside:
         problems.append((["monthly_plan", month], tr("outside the program year {year}", year=program.year)))
-    start, end = fields["start_date"], fields["end_date"]
+    start, end = fields.get("start_date"), fields.get("end_date")
+    period = start is not None and end is not None and end >= start
     for month in sorted(m for m in plan if m not in outside and plan[m]):
         # investment planned in a month the project does not run in (before it starts, after it ends)
-        if end >= start and not f"{start:%Y-%m}" <= month <= f"{end:%Y-%m}":
+        if period and not f"{start:%Y-%m}" <= month <= f"{end:%Y-%m}":
             problems.append(
                 (
                     ["monthly_plan", month],
@@ -82,7 +91,7 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
                 )
             )
     monthly = sum(plan.values(), Decimal(0))
-    if monthly > annual:
+    if annual is not None and monthly > annual:
         problems.append(
             (
                 ["monthly_plan"],
@@ -93,7 +102,7 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
                 ),
             )
         )
-    if end < start:
+    if start is not None and end is not None and end < start:
         problems.append(
             (["end_date"], tr("the end date {end} is before the start date {start}", end=end, start=start))
         )
@@ -107,7 +116,7 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
                 (["milestones", i, "name"], tr("the milestone '{name}' is listed twice", name=name))
             )
         names.add(name)
-        if end >= start and not start <= planned <= end:
+        if start is not None and end is not None and period and not start <= planned <= end:
             problems.append(
                 (
                     ["milestones", i, "planned_date"],
@@ -186,16 +195,15 @@ def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
     return {month: str(amount) for month, amount in sorted(plan.items())}
 
 
-async def _units_named(
+async def _unit_problems(
     session: AsyncSession, program: Program, principal: Principal, named: dict[str, uuid.UUID]
-) -> None:
-    """422 naming each unit field the caller may not name: a unit outside its subtree; or, when
-    the program lets units enter their own projects (`units_enter_projects`), a region or owner
-    that is neither in its subtree nor above it inside the program's office, or a responsible
-    unit outside its subtree."""
+) -> Problems:
+    """Each unit field the caller may not name: a unit outside its subtree; or, when the program
+    lets units enter their own projects (`units_enter_projects`), a region or owner that is
+    neither in its subtree nor above it inside the program's office, or a responsible unit
+    outside its subtree."""
     if not ProgramSettings.model_validate(program.settings).units_enter_projects:
-        await require_visible_units(session, principal, [([f], u) for f, u in named.items()])
-        return
+        return await unseen_units(session, principal, [([f], u) for f, u in named.items()])
     above = set(ancestor_ids(principal))
     office = program.office_unit_id
     allowed_above = set()
@@ -203,16 +211,42 @@ async def _units_named(
         ids = ancestor_ids(principal)
         allowed_above = set(ids[ids.index(office) :])
     strict = {f: u for f, u in named.items() if f == "responsible_unit_id" or u not in allowed_above}
-    await require_visible_units(session, principal, [([f], u) for f, u in strict.items()])
+    return await unseen_units(session, principal, [([f], u) for f, u in strict.items()])
+
+
+async def _units_named(
+    session: AsyncSession, program: Program, principal: Principal, named: dict[str, uuid.UUID]
+) -> None:
+    """422 naming each unit field the caller may not name (`_unit_problems`)."""
+    if problems := await _unit_problems(session, program, principal, named):
+        raise invalid(problems)
+
+
+async def create_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> Problems:
+    """Every fault of a new project the schema cannot see, over the fields given: the program
+    the caller must see, the units it may name, the rules (services/api/validation.py runs this
+    on the fields that passed when others did not)."""
+    program_id = fields.get("program_id")
+    if program_id is None:
+        return []
+    program = await session.scalar(
+        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
+    )
+    if program is None:
+        return [(["program_id"], tr("there is no program {id} that you can see", id=program_id))]
+    named = {f: fields[f] for f in UNIT_FIELDS if fields.get(f) is not None}
+    return [*await _unit_problems(session, program, principal, named), *rule_problems(fields, program)]
 
 
 async def create(session: AsyncSession, *, data: ProjectCreate, principal: Principal) -> Project:
     """A draft project: units and program must be visible to the caller, the rules kept."""
     program = await program_for(session, data.program_id, principal)
     writable(program)
-    await _units_named(session, program, principal, {f: getattr(data, f) for f in UNIT_FIELDS})
-    fields = data.model_dump()
-    if problems := rule_problems({**fields, "milestones": data.milestones}, program):
+    if problems := await create_checks(
+        session, principal, {**data.model_dump(), "milestones": data.milestones}
+    ):
         raise invalid(problems)
     await _ensure_code_free(session, program.id, data.code)
     project = Project(

@@ -25,6 +25,7 @@ from services.api.reports.schemas import (
 )
 from services.api.routing import SessionDep, router
 from services.api.uploads import IMPORT_ERRORS, XLSX, import_answer, read_upload
+from services.api.validation import also_checked
 from shared import dues
 from shared.vocabulary import DueState, ScheduleKind, UnitReportKind
 
@@ -43,6 +44,7 @@ def _public(report: dict[str, Any], problem_ids: list[UUID] | None = None) -> Pr
 @project_reports.post(
     "/{project_id:uuid}/reports", status_code=status.HTTP_201_CREATED, response_model=ProjectReportPublic
 )
+@also_checked(ProjectReportIn, service.file_checks)
 async def file_project_report(
     project_id: UUID, data: ProjectReportIn, response: Response, session: SessionDep, principal: Writer
 ) -> ProjectReportPublic:

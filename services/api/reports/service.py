@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import RowMapping, func, select
@@ -14,7 +15,7 @@ from sqlmodel import col
 
 from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
-from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids
+from services.api.auth.scope import condition, get_visible, not_visible, subtree_ids, visible
 from services.api.pagination import PageParams, paginate
 from services.api.preconditions import writable
 from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn, UnitReportIn
@@ -25,6 +26,7 @@ from shared.errors import Conflict, Forbidden, field_error, invalid
 from shared.i18n import N_, tr, word
 from shared.logging import request_id_var
 from shared.models import (
+    Milestone,
     NoticeChain,
     Problem,
     ProblemEvent,
@@ -104,7 +106,27 @@ async def _deadline(session: AsyncSession, settings_text: str, period: str) -> t
     return None, True
 
 
-def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
+async def file_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """A report's faults the schema cannot see, over the fields that passed it
+    (services/api/validation.py): the period against the project's, the milestones it names."""
+    project = await session.scalar(
+        visible(select(Project).where(col(Project.id) == path.get("project_id")), Project, principal)
+    )
+    if project is None:
+        return []
+    program = await session.get_one(Program, project.program_id)
+    known = list(
+        await session.scalars(select(col(Milestone.name)).where(col(Milestone.project_id) == project.id))
+    )
+    facts = {"o_start_date": project.start_date, "o_end_date": project.end_date, "o_year": program.year,
+             "o_milestones": known}  # fmt: skip
+    data = SimpleNamespace(period=fields.get("period"), milestones=fields.get("milestones") or [])
+    return _faults(data, clock.now().astimezone(OFFICE_TZ).date(), facts)
+
+
+def _faults(data: Any, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
     """What is wrong with the report, in words; `filed` holds the facts the database returned
     (None before it was asked).
 
@@ -113,7 +135,9 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
     them. A rule added here that needs the database's facts must be added there too
     (tests/api/test_reports.py covers each)."""
     faults: list[tuple[list[str | int], str]] = []
-    if data.period > f"{today:%Y-%m}":
+    if data.period is None:  # faulted by the schema (file_checks): the rules of the period wait
+        pass
+    elif data.period > f"{today:%Y-%m}":
         faults.append(
             (
                 ["period"],
@@ -124,7 +148,7 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
                 ),
             )
         )
-    if filed is not None:
+    if filed is not None and data.period is not None:
         start, end, year = f"{filed['o_start_date']:%Y-%m}", f"{filed['o_end_date']:%Y-%m}", filed["o_year"]
         first, last = max(start, f"{year}-01"), min(end, f"{year}-12")
         if data.period < start:
@@ -169,7 +193,11 @@ def _faults(data: ProjectReportIn, today: date, filed: Any | None) -> list[tuple
             )
         if m.actual_date > today:
             faults.append((["milestones", i, "actual_date"], tr("{day} is in the future", day=m.actual_date)))
-    if filed is not None and filed["o_to_date"] > filed["o_total_investment"]:
+    if (
+        filed is not None
+        and filed.get("o_to_date") is not None
+        and filed["o_to_date"] > filed["o_total_investment"]
+    ):
         faults.append(
             (
                 ["investment_month"],

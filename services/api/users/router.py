@@ -21,6 +21,7 @@ from services.api.users.schemas import (
     UserPublic,
     UserUpdate,
 )
+from services.api.validation import also_checked
 
 people = router(tags=["people"])
 UserReader = Annotated[Principal, authorize(Action.USERS_READ)]
@@ -29,6 +30,7 @@ ClientWriter = Annotated[Principal, authorize(Action.CLIENTS_WRITE)]
 
 
 @people.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+@also_checked(UserCreate, service.create_checks)
 async def create_user(data: UserCreate, session: SessionDep, principal: UserWriter) -> UserPublic:
     """Add a person to a unit in your subtree."""
     user = await service.create_user(session, data=data, principal=principal)

@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from services.api.preconditions import check_version
 from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserUpdate
 from shared import audit, clock
 from shared.audit import Actor
-from shared.errors import Conflict, Forbidden, field_error
+from shared.errors import Conflict, Forbidden, field_error, invalid
 from shared.i18n import N_, listing, tr
 from shared.models import ApiClient, AppUser, Unit
 
@@ -32,12 +33,30 @@ def _user_view(user: AppUser) -> dict[str, object]:
     return user.model_dump(mode="json", exclude={"password_hash", "created_at", "tokens_valid_after"})
 
 
+async def create_checks(
+    session: AsyncSession,
+    principal: Principal | None,
+    fields: dict[str, Any],
+    path: dict[str, Any] | None = None,
+) -> list[tuple[list[str | int], str]]:
+    """Every fault of a new user the schema cannot see, over the fields given: a unit the
+    caller cannot see, a password the rules refuse (services/api/validation.py runs this on the
+    fields that passed when others did not)."""
+    problems: list[tuple[list[str | int], str]] = []
+    if (unit_id := fields.get("unit_id")) is not None:
+        stmt = select(col(Unit.id)).where(col(Unit.id) == unit_id)
+        if await session.scalar(visible(stmt, Unit, principal) if principal else stmt) is None:
+            problems.append((["unit_id"], tr("there is no unit {id} that you can see", id=unit_id)))
+    if (password := fields.get("password")) is not None:
+        if refused := password_problems(password, username=fields.get("username") or ""):
+            problems.append((["password"], listing(refused)))
+    return problems
+
+
 async def create_user(session: AsyncSession, *, data: UserCreate, principal: Principal | None) -> AppUser:
     """A person in a unit of the caller's subtree (with no principal: `duban bootstrap`)."""
-    await _unit(session, data.unit_id, principal)
-    problems = password_problems(data.password, username=data.username)
-    if problems:
-        raise field_error("password", listing(problems))
+    if problems := await create_checks(session, principal, data.model_dump()):
+        raise invalid(problems)
     if await session.scalar(select(col(AppUser.id)).where(col(AppUser.username) == data.username)):
         raise Conflict(tr("The username '{username}' is taken; choose another.", username=data.username))
     user = AppUser(
