@@ -26,26 +26,33 @@ Problems = list[tuple[list[str | int], str]]
 Checks = Callable[[AsyncSession, Principal, dict[str, Any], dict[str, Any]], Awaitable[Problems]]
 F = TypeVar("F", bound=Callable[..., Any])
 
-_CHECKS: dict[Any, tuple[type[BaseModel], Checks]] = {}
+_CHECKS: dict[Any, tuple[type[BaseModel], Checks, bool]] = {}
 
 
-def also_checked(body: type[BaseModel], checks: Checks) -> Callable[[F], F]:
-    """Register an endpoint's business rules for its body (see the module's docstring)."""
+def also_checked(body: type[BaseModel], checks: Checks, *, partial: bool = False) -> Callable[[F], F]:
+    """Register an endpoint's business rules for its body (see the module's docstring);
+    `partial`: an update, whose fields not sent stay as they are (no defaults filled in)."""
 
     def register(endpoint: F) -> F:
-        _CHECKS[endpoint] = (body, checks)
+        _CHECKS[endpoint] = (body, checks, partial)
         return endpoint
 
     return register
 
 
-def sound_fields(model: type[BaseModel], raw: dict[str, Any], faulty: set[str]) -> dict[str, Any]:
-    """The body's fields that pass their own checks, each validated alone (those the schema
-    faulted left out)."""
+def sound_fields(
+    model: type[BaseModel], raw: dict[str, Any], faulty: set[str], *, partial: bool = False
+) -> dict[str, Any]:
+    """The body's fields that pass their own checks, each validated alone, and the defaults of
+    those not sent (those the schema faulted left out)."""
     fields: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         key = field.alias or name
-        if key not in raw or key in faulty:
+        if key in faulty:
+            continue
+        if key not in raw:
+            if not partial and not field.is_required():  # as the model would have it
+                fields[name] = field.get_default(call_default_factory=True)
             continue
         try:
             # the field's type with its constraints
@@ -65,9 +72,9 @@ async def rule_faults(request: Request, exc: RequestValidationError) -> Problems
     principal = getattr(request.state, "principal", None)
     if found is None or principal is None or not isinstance(exc.body, dict):
         return []
-    model, checks = found
+    model, checks, partial = found
     faulty = {str(e["loc"][1]) for e in exc.errors() if len(e.get("loc", ())) > 1 and e["loc"][0] == "body"}
-    fields = sound_fields(model, exc.body, faulty)
+    fields = sound_fields(model, exc.body, faulty, partial=partial)
     async with request.app.state.sessions() as session:
         try:
             said = await checks(session, principal, fields, dict(request.path_params))

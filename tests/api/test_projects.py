@@ -54,6 +54,21 @@ async def test_one_answer_names_the_schemas_faults_and_the_rules_together(
         ("body", "owner_unit_id"),
     }, locs
     assert ("body", "monthly_plan", "2019-01") not in locs  # inside a field the schema faulted: once
+    # a change behaves the same
+    draft = await client.post("/api/v1/projects", json=new_project(world), headers=world.auth("a_reporter"))
+    assert draft.status_code == 201, draft.text
+    change = {"monthly_plan": {"2018-13": "1"}, "annual_plan": "999999", "category": "不存在的类别"}
+    r = await client.patch(
+        f"/api/v1/projects/{draft.json()['id']}",
+        json=change,
+        headers={**world.auth("a_reporter"), "If-Match": f'"{draft.json()["version"]}"'},
+    )
+    assert r.status_code == 422
+    assert {tuple(e["loc"]) for e in r.json()["errors"]} == {
+        ("body", "monthly_plan"),
+        ("body", "annual_plan"),  # above the total investment
+        ("body", "category"),
+    }, r.json()
     backwards = new_project(world, end_date="2018-01-01", milestones=[], monthly_plan={"2018-13": "1"})
     r = await client.post("/api/v1/projects", json=backwards, headers=world.auth("a_reporter"))
     assert {tuple(e["loc"]) for e in r.json()["errors"]} == {("body", "monthly_plan"), ("body", "end_date")}

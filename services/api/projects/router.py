@@ -163,6 +163,7 @@ async def get_project(
 
 
 @projects.patch("/{project_id:uuid}", response_model=ProjectPublic)
+@also_checked(ProjectUpdate, service.update_checks, partial=True)
 async def update_project(
     project_id: UUID,
     data: ProjectUpdate,

@@ -276,6 +276,46 @@ async def create(session: AsyncSession, *, data: ProjectCreate, principal: Princ
     return project
 
 
+async def _update_problems(
+    session: AsyncSession,
+    principal: Principal,
+    project: Project,
+    program: Program,
+    milestones: list[Milestone],
+    sent: dict[str, Any],
+) -> Problems:
+    """Every fault of a change the schema cannot see: a field emptied, a unit the caller may not
+    name, a rule the project as changed would break."""
+    problems: Problems = [
+        ([k], tr("required: it cannot be emptied"))
+        for k, v in sent.items()
+        if v is None and k != "description"
+    ]
+    problems += await _unit_problems(
+        session, program, principal, {f: sent[f] for f in UNIT_FIELDS if sent.get(f)}
+    )
+    current = project.model_dump()
+    current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
+    current["milestones"] = [MilestoneIn(name=m.name, planned_date=m.planned_date) for m in milestones]
+    merged = {**current, **{k: v for k, v in sent.items() if v is not None}}
+    return problems + rule_problems(merged, program)
+
+
+async def update_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    """`_update_problems` for a change whose other fields failed the schema."""
+    project = await session.scalar(
+        visible(select(Project).where(col(Project.id) == path.get("project_id")), Project, principal)
+    )
+    if project is None:
+        return []
+    program = await session.get_one(Program, project.program_id)
+    return await _update_problems(
+        session, principal, project, program, await milestones_of(session, project.id), fields
+    )
+
+
 async def update(
     session: AsyncSession, *, project_id: uuid.UUID, data: ProjectUpdate, version: int, principal: Principal
 ) -> tuple[Project, list[Milestone]]:
@@ -295,16 +335,9 @@ async def update(
     milestones = await milestones_of(session, project.id)
     before = _audit_view(project, milestones)
     sent = data.model_dump(exclude_unset=True)
-    if emptied := [k for k, v in sent.items() if v is None and k != "description"]:
-        raise invalid([([k], tr("required: it cannot be emptied")) for k in emptied])
-    await _units_named(session, program, principal, {f: sent[f] for f in UNIT_FIELDS if sent.get(f)})
-    current = project.model_dump()
-    current["monthly_plan"] = {m: Decimal(v) for m, v in project.monthly_plan.items()}
-    current["milestones"] = [MilestoneIn(name=m.name, planned_date=m.planned_date) for m in milestones]
-    merged = {**current, **sent}
     if "milestones" in sent:
-        merged["milestones"] = data.milestones or []
-    if problems := rule_problems(merged, program):
+        sent["milestones"] = data.milestones or []
+    if problems := await _update_problems(session, principal, project, program, milestones, sent):
         raise invalid(problems)
     if sent.get("code") and sent["code"] != project.code:
         await _ensure_code_free(session, project.program_id, sent["code"], but=project.id)

@@ -31,6 +31,7 @@ from services.api.rounds.schemas import (
 )
 from services.api.routing import SessionDep, router
 from services.api.uploads import XLSX
+from services.api.validation import also_checked
 from shared.i18n import N_
 from shared.models import Program
 from shared.vocabulary import RoundState
@@ -56,6 +57,7 @@ async def list_rounds(
 
 
 @rounds.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+@also_checked(RoundIn, service.round_checks)
 async def create_round(data: RoundIn, session: SessionDep, principal: Office) -> RoundPublic:
     """Set up a quarter's round as a draft: its window, rubric, projects (approved ones of the
     program), inspectors (people with the inspector or leader role) and how it is scored.
