@@ -60,6 +60,10 @@ async def test_bad_settings_and_duplicates_say_what_is_wrong(client: AsyncClient
     taken = new_program(world, code=world.programs["P"].code)
     r = await client.post("/api/v1/programs", json=taken, headers=admin)
     assert r.status_code == 409 and world.programs["P"].code in r.json()["detail"]
+    # a code that is not one (the schema's) and an office out of sight (the rules'): one answer
+    both = new_program(world, code="百城", office_unit_id=str(uuid4()))
+    r = await client.post("/api/v1/programs", json=both, headers=admin)
+    assert {tuple(e["loc"]) for e in r.json()["errors"]} == {("body", "code"), ("body", "office_unit_id")}
 
 
 async def test_a_county_takes_part_in_its_provinces_program_but_cannot_change_it(

@@ -117,6 +117,13 @@ async def test_bad_values_say_what_is_expected(client: AsyncClient, world: World
     assert under_own.json()["parent_id"] == str(world.users["p_admin"].unit_id)
     kind = await client.post("/api/v1/units", json=new_unit(world.units["A"], kind="bank"), headers=admin)
     assert kind.status_code == 422
+    # a kind that is not one (the schema's) and a parent out of sight (the rules'): one answer
+    both = await client.post(
+        "/api/v1/units",
+        json={**new_unit(world.units["A"], kind="bank"), "parent_id": str(uuid4())},
+        headers=admin,
+    )
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {("body", "kind"), ("body", "parent_id")}
 
 
 async def test_a_unit_cannot_move_under_its_own_subtree(client: AsyncClient, world: World) -> None:

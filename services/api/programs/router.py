@@ -24,6 +24,7 @@ from services.api.programs.schemas import (
 )
 from services.api.records import ProgramDep, TaskDep
 from services.api.routing import SessionDep, router
+from services.api.validation import also_checked
 from shared.dates import Day
 from shared.models import Program
 
@@ -39,6 +40,7 @@ async def _public(session: SessionDep, program: Program) -> ProgramPublic:
 
 
 @programs.post("", status_code=status.HTTP_201_CREATED, response_model=ProgramPublic)
+@also_checked(ProgramCreate, service.create_checks)
 async def create_program(
     data: ProgramCreate, request: Request, response: Response, session: SessionDep, principal: Writer
 ) -> ProgramPublic:

@@ -18,6 +18,7 @@ from services.api.auth.scope import (
     owned_or_403,
     require_visible_units,
     subtree_ids,
+    unseen_units,
     visible,
 )
 from services.api.pagination import PageParams, matches, paginate
@@ -84,22 +85,44 @@ def to_public(program: Program, totals: tuple[Decimal, int] | None) -> ProgramPu
     )
 
 
-def _checked(settings: dict[str, Any]) -> ProgramSettings:
+Problems = list[tuple[list[str | int], str]]
+
+
+def _settings_problems(settings: dict[str, Any]) -> tuple[ProgramSettings | None, Problems]:
     """The program's settings as a whole: each part was checked as the request came in, but not
-    whether they fit one another (every notice rule's first rung on the ladder): 422 naming the
-    part when they do not."""
+    whether they fit one another (every notice rule's first rung on the ladder): the faults,
+    naming the part, when they do not."""
     try:
-        return ProgramSettings.model_validate(settings)
+        return ProgramSettings.model_validate(settings), []
     except ValidationError as e:
-        raise invalid(
-            [
-                (
-                    [str(p) for p in err["loc"]] or ["escalation_policy"],
-                    err["msg"].removeprefix("Value error, "),
-                )
-                for err in e.errors()
-            ]
-        ) from None
+        return None, [
+            ([str(p) for p in err["loc"]] or ["escalation_policy"], err["msg"].removeprefix("Value error, "))
+            for err in e.errors()
+        ]
+
+
+def _checked(settings: dict[str, Any]) -> ProgramSettings:
+    """The settings, or 422 naming each part that does not fit the others."""
+    found, problems = _settings_problems(settings)
+    if found is None:
+        raise invalid(problems)
+    return found
+
+
+SETTINGS = ("report_schedules", "escalation_policy", "notice_rules", "problem_rules", "assessment",
+            "units_enter_projects")  # fmt: skip
+
+
+async def create_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> Problems:
+    """Every fault of a new program the schema cannot see, over the fields given: an office the
+    caller cannot see, settings that do not fit one another (services/api/validation.py)."""
+    office = fields.get("office_unit_id")
+    problems = await unseen_units(session, principal, [(["office_unit_id"], office)]) if office else []
+    if all(k in fields for k in SETTINGS):  # a part the schema faulted: how they fit waits for it
+        problems += _settings_problems({k: v for k in SETTINGS if (v := fields[k])})[1]
+    return problems
 
 
 def _audit_view(program: Program) -> dict[str, Any]:
@@ -108,24 +131,14 @@ def _audit_view(program: Program) -> dict[str, Any]:
 
 async def create(session: AsyncSession, *, data: ProgramCreate, principal: Principal) -> Program:
     """A new program run by an office in the caller's subtree; settings default to the seeds'."""
-    await require_visible_units(session, principal, [(["office_unit_id"], data.office_unit_id)])
+    if problems := await create_checks(session, principal, dict(data)):
+        raise invalid(problems)
     if await session.scalar(select(col(Program.id)).where(col(Program.code) == data.code)):
         raise Conflict(
             tr("A program with code '{code}' already exists; codes must be unique.", code=data.code)
         )
 
-    given = {
-        k: v
-        for k in (
-            "report_schedules",
-            "escalation_policy",
-            "notice_rules",
-            "problem_rules",
-            "assessment",
-            "units_enter_projects",
-        )
-        if (v := getattr(data, k))  # an empty list or false: the default
-    }
+    given = {k: v for k in SETTINGS if (v := getattr(data, k))}  # an empty list or false: the default
     settings = _checked(given)
     program = Program(
         code=data.code,

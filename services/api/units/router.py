@@ -13,6 +13,7 @@ from services.api.records import UnitDep
 from services.api.routing import SessionDep, router
 from services.api.units import service
 from services.api.units.schemas import LiaisonChangePublic, UnitCreate, UnitPublic, UnitUpdate
+from services.api.validation import also_checked
 from shared.models import Unit
 from shared.vocabulary import UnitKind
 
@@ -26,6 +27,7 @@ def _etag(response: Response, unit: Unit) -> None:
 
 
 @units.post("", status_code=status.HTTP_201_CREATED, response_model=UnitPublic)
+@also_checked(UnitCreate, service.create_checks)
 async def create_unit(
     data: UnitCreate, request: Request, response: Response, session: SessionDep, principal: Writer
 ) -> UnitPublic:

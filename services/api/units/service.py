@@ -48,6 +48,20 @@ async def _parent(session: AsyncSession, parent_id: uuid.UUID, principal: Princi
     return found
 
 
+async def create_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> list[tuple[list[str | int], str]]:
+    """A new unit's parent the caller cannot see, for a body whose other fields failed the
+    schema (services/api/validation.py)."""
+    parent_id = fields.get("parent_id")
+    if parent_id is None:
+        return []
+    stmt = select(col(Unit.id)).where(col(Unit.id) == parent_id)
+    if await session.scalar(visible(stmt, Unit, principal)) is None:
+        return [(["parent_id"], tr("there is no unit {id} that you can see", id=parent_id))]
+    return []
+
+
 async def _ensure_code_free(session: AsyncSession, code: str) -> None:
     if await session.scalar(select(col(Unit.id)).where(col(Unit.code) == code)):
         raise Conflict(tr("A unit with code '{code}' already exists; codes must be unique.", code=code))
