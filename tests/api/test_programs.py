@@ -165,6 +165,18 @@ async def test_task_units_must_be_yours_and_numbers_unique(client: AsyncClient, 
     }
     r = await client.post(url, json=again, headers=admin)
     assert r.status_code == 409
+    # a title the schema refuses, a unit listed twice, a unit with two parts and one out of sight:
+    # one answer
+    a, qc = str(world.units["A"].id), str(world.units["QC"].id)
+    everything = {"number": "9", "title": "", "lead_unit_ids": [a, a], "responsible_unit_ids": [qc],
+                  "cooperating_unit_ids": [a]}  # fmt: skip
+    r = await client.post(url, json=everything, headers=admin)
+    assert {tuple(e["loc"]) for e in r.json()["errors"]} == {
+        ("body", "title"),
+        ("body", "lead_unit_ids"),
+        ("body", "responsible_unit_ids", 0),
+        ("body", "cooperating_unit_ids"),
+    }, r.json()
 
 
 async def test_the_assessment_rules_are_set_through_the_api(client: AsyncClient, world: World) -> None:

@@ -325,6 +325,15 @@ async def test_the_offices_own_notice_climbs_the_ladder_after_its_deadline(
         "due_in_working_days": 3,
     }
     with clock.use_clock(at("2018-09-28 10:00")):
+        # a deadline the schema refuses, a recipient out of sight and a matter that is none: one answer
+        wrong = {**body, "due_in_working_days": 0, "recipient_unit_id": str(uuid.uuid4()),
+                 "subject": {"type": "project", "id": str(uuid.uuid4())}}  # fmt: skip
+        refused = await client.post("/api/v1/notices", json=wrong, headers=world.auth("p_staff"))
+        assert {tuple(e["loc"]) for e in refused.json()["errors"]} == {
+            ("body", "due_in_working_days"),
+            ("body", "recipient_unit_id"),
+            ("body", "subject", "id"),
+        }, refused.json()
         r = await client.post("/api/v1/notices", json=body, headers=world.auth("p_staff"))
     assert r.status_code == 202, r.text
     assert await apply_actions(session, sessions, "issue_notice") == ["issued"]

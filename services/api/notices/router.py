@@ -27,6 +27,7 @@ from services.api.pagination import Page, PageDep
 from services.api.records import NoticeDep
 from services.api.reports.schemas import as_of_param
 from services.api.routing import SessionDep, router
+from services.api.validation import also_checked
 from shared.i18n import N_
 from shared.models import Program
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
@@ -91,6 +92,7 @@ async def list_notices(
 
 
 @notices.post("", status_code=status.HTTP_202_ACCEPTED, response_model=NoticeAccepted)
+@also_checked(NoticeIn, service.order_checks)
 async def issue(session: SessionDep, principal: Office, data: NoticeIn) -> NoticeAccepted:
     """The office's own urging or supervision notice on a matter it names (a project, a unit, a
     task, a problem, a leader's instruction), due in working days; the notifier issues it."""

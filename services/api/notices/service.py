@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.principal import Principal
-from services.api.auth.scope import get_visible, owned_or_403, owns, require_visible_units, visible
+from services.api.auth.scope import get_visible, owned_or_403, owns, unseen_units, visible
 from services.api.notices.schemas import (
     ActionPublic,
     Colour,
@@ -24,7 +24,7 @@ from services.api.pagination import PageParams, paginate
 from services.api.preconditions import writable
 from shared import audit, calendar, clock
 from shared.clock import OFFICE_TZ
-from shared.errors import Conflict, Forbidden, InvalidState, field_error
+from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
 from shared.i18n import N_, tr, word
 from shared.models import (
     Notice,
@@ -278,36 +278,64 @@ async def _default_days(session: AsyncSession, notice: Notice) -> int:
     return ProgramSettings.model_validate(program.settings).notice_rules.default_due_in_working_days
 
 
+async def _order_problems(
+    session: AsyncSession, principal: Principal, program: Program, fields: dict[str, Any]
+) -> tuple[list[tuple[list[str | int], str]], uuid.UUID | None]:
+    """Every fault of the office's notice the schema cannot see, over the fields given (a rung
+    the ladder lacks, a recipient or a matter out of sight), and the matter's id when found."""
+    problems: list[tuple[list[str | int], str]] = []
+    if (recipient := fields.get("recipient_unit_id")) is not None:
+        problems += await unseen_units(session, principal, [(["recipient_unit_id"], recipient)])
+    kind = fields.get("kind")
+    if (
+        kind is not None
+        and ProgramSettings.model_validate(program.settings).escalation_policy.rung(kind) is None
+    ):
+        problems.append(
+            (
+                ["kind"],
+                tr(
+                    "the program's ladder has no {kind} rung; issue a kind it has",
+                    kind=word(NoticeKind, kind),
+                ),
+            )
+        )
+    subject, found = fields.get("subject"), None
+    if subject is not None and subject.type == "instruction":
+        if subject.id is not None:
+            problems.append((["subject", "id"], tr("a leader's instruction has no id: leave it out")))
+    elif subject is not None:
+        model = MATTERS[subject.type]
+        found = subject.id and await session.scalar(
+            visible(select(col(model.id)).where(col(model.id) == subject.id), model, principal)
+        )
+        if not found:
+            said = tr("there is no {what} {id} that you can see", what=tr(subject.type), id=subject.id)
+            problems.append((["subject", "id"], said))
+    return problems, found
+
+
+async def order_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> list[tuple[list[str | int], str]]:
+    """`_order_problems` for a notice whose other fields failed the schema."""
+    program_id = fields.get("program_id")
+    program = await session.scalar(
+        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
+    ) if program_id else None  # fmt: skip
+    return [] if program is None else (await _order_problems(session, principal, program, fields))[0]
+
+
 async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) -> NoticeAccepted:
     """Check the office's notice and hand it to the notifier to issue (in this transaction)."""
     program = await get_visible(session, Program, data.program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
     writable(program)
-    await require_visible_units(session, principal, [(["recipient_unit_id"], data.recipient_unit_id)])
-    if ProgramSettings.model_validate(program.settings).escalation_policy.rung(data.kind) is None:
-        raise field_error(
-            ["kind"],
-            tr(
-                "the program's ladder has no {kind} rung; issue a kind it has",
-                kind=word(NoticeKind, data.kind),
-            ),
-        )
+    problems, found = await _order_problems(session, principal, program, dict(data))
+    if problems:
+        raise invalid(problems)
     notice_id = uuid.uuid4()
-    if data.subject.type == "instruction":
-        if data.subject.id is not None:
-            raise field_error(["subject", "id"], tr("a leader's instruction has no id: leave it out"))
-        subject_id = notice_id
-    else:
-        model = MATTERS[data.subject.type]
-        found = data.subject.id and await session.scalar(
-            visible(select(col(model.id)).where(col(model.id) == data.subject.id), model, principal)
-        )
-        if not found:
-            missing = tr(
-                "there is no {what} {id} that you can see", what=tr(data.subject.type), id=data.subject.id
-            )
-            raise field_error(["subject", "id"], missing)
-        subject_id = found
+    subject_id = notice_id if data.subject.type == "instruction" else found
     now = clock.now()
     cal = await calendar.load(session, [now.year, now.year + 1])
     due = cal.add_working_days(now.astimezone(OFFICE_TZ).date(), data.due_in_working_days).date

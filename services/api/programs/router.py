@@ -117,6 +117,7 @@ async def carry_over(
 
 
 @programs.post("/{program_id:uuid}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
+@also_checked(TaskCreate, service.task_checks)
 async def create_task(
     program_id: UUID, data: TaskCreate, response: Response, session: SessionDep, principal: Writer
 ) -> TaskPublic:

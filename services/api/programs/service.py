@@ -16,7 +16,6 @@ from services.api.auth.scope import (
     get_visible,
     holds,
     owned_or_403,
-    require_visible_units,
     subtree_ids,
     unseen_units,
     visible,
@@ -329,19 +328,36 @@ async def list_programs(
 # --- tasks -------------------------------------------------------------------------------
 
 
+TASK_ROLES = ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids")
+
+
+async def task_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> Problems:
+    """Every fault of a new task's units, over the fields given: a unit listed twice, a unit
+    with two parts, a unit out of sight (services/api/validation.py too)."""
+    problems: Problems = []
+    refs: list[tuple[list[str | int], uuid.UUID]] = []
+    seen: set[uuid.UUID] = set()
+    for field in TASK_ROLES:
+        ids = fields.get(field) or []
+        if len(ids) != len(set(ids)):
+            problems.append(([field], tr("each unit may be listed once")))
+        elif twice := [u for u in ids if u in seen]:
+            problems.append(([field], tr("unit {id} already has another part in this task", id=twice[0])))
+        seen |= set(ids)
+        refs += [([field, i], unit_id) for i, unit_id in enumerate(ids)]
+    return problems + await unseen_units(session, principal, refs)
+
+
 async def create_task(
     session: AsyncSession, *, program_id: uuid.UUID, data: TaskCreate, principal: Principal
 ) -> Task:
     program = await get_visible(session, Program, program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, NOT_YOURS)
     writable(program)
-    refs: list[tuple[list[str | int], uuid.UUID]] = []
-    for field in ("lead_unit_ids", "responsible_unit_ids", "cooperating_unit_ids"):
-        ids = getattr(data, field)
-        if len(ids) != len(set(ids)):
-            raise field_error(field, tr("each unit may be listed once"))
-        refs += [([field, i], unit_id) for i, unit_id in enumerate(ids)]
-    await require_visible_units(session, principal, refs)
+    if problems := await task_checks(session, principal, dict(data)):
+        raise invalid(problems)
     if await session.scalar(
         select(col(Task.id)).where(col(Task.program_id) == program.id, col(Task.number) == data.number)
     ):
@@ -355,18 +371,12 @@ async def create_task(
     )
     session.add(task)
     await session.flush()
-    seen: set[uuid.UUID] = set()
     for role, ids in (
         ("lead", data.lead_unit_ids),
         ("responsible", data.responsible_unit_ids),
         ("cooperating", data.cooperating_unit_ids),
     ):
         for unit_id in ids:
-            if unit_id in seen:
-                raise field_error(
-                    f"{role}_unit_ids", tr("unit {id} already has another part in this task", id=unit_id)
-                )
-            seen.add(unit_id)
             session.add(TaskUnit(task_id=task.id, unit_id=unit_id, role=role))
     for t in data.targets:
         session.add(TaskTarget(task_id=task.id, **t.model_dump()))
