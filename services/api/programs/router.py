@@ -75,6 +75,7 @@ async def get_program(
 
 
 @programs.patch("/{program_id:uuid}", response_model=ProgramPublic)
+@also_checked(ProgramUpdate, service.update_checks, partial=True)
 async def update_program(
     program_id: UUID,
     data: ProgramUpdate,

@@ -161,6 +161,38 @@ async def create(session: AsyncSession, *, data: ProgramCreate, principal: Princ
     return program
 
 
+async def _update_problems(
+    session: AsyncSession, program: Program, sent: dict[str, Any]
+) -> tuple[Problems, ProgramSettings | None]:
+    """Every fault of a change to the program the schema cannot see (a category its projects
+    still use, settings that no longer fit one another), and its settings as changed when none."""
+    problems: Problems = []
+    if sent.get("categories"):
+        in_use = set(
+            await session.scalars(
+                select(col(Project.category)).where(col(Project.program_id) == program.id).distinct()
+            )
+        ) - set(sent["categories"])
+        if in_use:
+            said = tr("projects still use {categories}; keep those", categories="、".join(sorted(in_use)))
+            problems.append((["categories"], said))
+    settings = program_settings(program).model_dump()
+    settings.update({k: v for k, v in sent.items() if k in settings and v is not None})
+    found, unfit = _settings_problems(settings)
+    problems += unfit
+    return problems, None if problems else found
+
+
+async def update_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    """`_update_problems` for a change whose other fields failed the schema."""
+    program = await session.scalar(
+        visible(select(Program).where(col(Program.id) == path.get("program_id")), Program, principal)
+    )
+    return [] if program is None else (await _update_problems(session, program, fields))[0]
+
+
 async def update(
     session: AsyncSession, *, program_id: uuid.UUID, data: ProgramUpdate, version: int, principal: Principal
 ) -> Program:
@@ -170,23 +202,14 @@ async def update(
     check_version(program.version, version, N_("program"))
     before = _audit_view(program)
     sent = data.model_dump(exclude_unset=True)
+    problems, settings = await _update_problems(session, program, sent)
+    if settings is None:
+        raise invalid(problems)
     if sent.get("name") is not None:
         program.name = sent["name"]
     if sent.get("categories") is not None:
-        in_use = set(
-            await session.scalars(
-                select(col(Project.category)).where(col(Project.program_id) == program.id).distinct()
-            )
-        ) - set(sent["categories"])
-        if in_use and sent["categories"]:
-            raise field_error(
-                "categories",
-                tr("projects still use {categories}; keep those", categories="、".join(sorted(in_use))),
-            )
         program.categories = sent["categories"]
-    settings = program_settings(program).model_dump()
-    settings.update({k: v for k, v in sent.items() if k in settings and v is not None})
-    program.settings = _checked(settings).model_dump(mode="json")
+    program.settings = settings.model_dump(mode="json")
     program.version += 1
     program.updated_at = clock.now()
     await session.flush()

@@ -65,6 +65,7 @@ async def get_unit(request: Request, response: Response, principal: Reader, unit
 
 
 @units.patch("/{unit_id:uuid}", response_model=UnitPublic)
+@also_checked(UnitUpdate, service.create_checks, partial=True)
 async def update_unit(
     unit_id: UUID,
     data: UnitUpdate,

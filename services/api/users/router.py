@@ -51,6 +51,7 @@ async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
 
 
 @people.patch("/users/{user_id:uuid}", response_model=UserPublic)
+@also_checked(UserUpdate, service.create_checks, partial=True)
 async def update_user(
     data: UserUpdate,
     version: IfMatch,
