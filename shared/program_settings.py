@@ -395,7 +395,7 @@ class ProgramSettings(_Strict):
             if self.escalation_policy.rung(kind) is None:
                 raise ValueError(
                     tr(
-                        "escalation_policy: notice rule {rule} starts its chains on the {kind} rung, "
+                        "notice rule '{rule}' starts its chains on the {kind} rung, "
                         "which the ladder does not have; add the rung or switch the rule off",
                         rule=rule,
                         kind=word(NoticeKind, kind),
