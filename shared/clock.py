@@ -3,11 +3,14 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 # Deadlines and report periods are days in China's time zone.
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
+# The zone the api answers instants in: Beijing time unless the caller's `Time-Zone` header
+# names another (services/api/middleware.py).
+answer_zone: ContextVar[tzinfo] = ContextVar("answer_zone", default=OFFICE_TZ)
 
 
 class Clock:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
-from shared.clock import OFFICE_TZ
+from shared.clock import OFFICE_TZ, answer_zone
 from shared.i18n import N_, tr
 
 EARLIEST = date(2000, 1, 1)
@@ -45,23 +45,28 @@ def within(at: datetime) -> datetime:
     return at
 
 
-def beijing(at: datetime) -> str:
+def answered(at: datetime) -> str:
     """An instant as the api answers it: RFC 3339 in Beijing time (+08:00), where the offices
-    work, whatever offset it was sent or stored with."""
-    return at.astimezone(OFFICE_TZ).isoformat()
+    work, whatever offset it was sent or stored with; in the caller's `Time-Zone` when it names
+    one."""
+    return at.astimezone(answer_zone.get()).isoformat()
 
 
 # An instant the api answers with: in +08:00, however it was stored (PostgreSQL gives UTC).
 _ANSWERED = WithJsonSchema(
-    {"type": "string", "format": "date-time", "description": "an RFC 3339 instant in Beijing time (+08:00)"},
+    {
+        "type": "string",
+        "format": "date-time",
+        "description": "an RFC 3339 instant in Beijing time (+08:00), or the request's Time-Zone",
+    },
     mode="serialization",
 )
-Stamp = Annotated[datetime, PlainSerializer(beijing, return_type=str, when_used="json"), _ANSWERED]
+Stamp = Annotated[datetime, PlainSerializer(answered, return_type=str, when_used="json"), _ANSWERED]
 
 Instant = Annotated[
     datetime,
     AfterValidator(within),
-    PlainSerializer(beijing, return_type=str, when_used="json"),
+    PlainSerializer(answered, return_type=str, when_used="json"),
     _ANSWERED,
     Field(
         description=f"an RFC 3339 instant from {EARLIEST} to {LATEST}",
@@ -86,7 +91,7 @@ Moment = Annotated[
     AwareDatetime,
     BeforeValidator(_midnight),
     AfterValidator(within),
-    PlainSerializer(beijing, return_type=str, when_used="json"),
+    PlainSerializer(answered, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [

@@ -27,7 +27,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from shared.clock import OFFICE_TZ
+from shared.clock import answer_zone
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "duban"
@@ -95,9 +95,10 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def _said(value: Any) -> str:
-    """A value as a sentence says it: an instant in Beijing time, to the second."""
+    """A value as a sentence says it: an instant in Beijing time (or the request's Time-Zone),
+    to the second."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M:%S+08:00")
+        return value.astimezone(answer_zone.get()).replace(microsecond=0).isoformat(sep=" ")
     return str(value)
 
 

@@ -40,6 +40,9 @@ Errors are RFC 9457 problem details (`application/problem+json`). Every POST hon
 `Idempotency-Key` header: the same key and body give the first response again (marked
 `Idempotent-Replayed: true`), the same key with another body gives 422, and a key whose
 first request is still running gives 409.
+
+Every instant is answered in RFC 3339, in Beijing time (`+08:00`) unless a `Time-Zone` header
+names another IANA zone (`Time-Zone: UTC`); where a day is meant a date is taken too.
 """
 
 

@@ -4,6 +4,8 @@ import logging
 import re
 import time
 import uuid
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
@@ -11,8 +13,9 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.errors import internal_error, problem_response
-from shared.errors import PayloadTooLarge
-from shared.i18n import locale_var, negotiate, tr
+from shared.clock import OFFICE_TZ, answer_zone
+from shared.errors import PayloadTooLarge, problem
+from shared.i18n import N_, locale_var, negotiate, tr
 from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,29 @@ def _too_large() -> ASGIApp:
     return problem_response(PayloadTooLarge(detail).problem())
 
 
+def _zone(name: str | None) -> tzinfo | None:
+    """The IANA time zone a `Time-Zone` header names (Asia/Shanghai, UTC), None if it names none."""
+    if name is None or not name.strip():
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _unknown_zone(name: str) -> ASGIApp:
+    detail = tr(
+        "Time-Zone '{zone}' is not a time zone: send an IANA name such as Asia/Shanghai or UTC, or leave "
+        "the header out for Beijing time.",
+        zone=name[:64],
+    )
+    return problem_response(problem(400, "malformed", N_("Malformed request"), detail))
+
+
 class RequestContextMiddleware:
-    """Give every request an id (`X-Request-ID`, kept from the caller when sane) and the
-    language its Accept-Language asks for, count it, and answer a bug with a 500 problem
-    that names the id."""
+    """Give every request an id (`X-Request-ID`, kept from the caller when sane), the language
+    its Accept-Language asks for and the time zone its `Time-Zone` names (Beijing time
+    otherwise), count it, and answer a bug with a 500 problem that names the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -79,9 +101,15 @@ class RequestContextMiddleware:
             await send(message)
 
         speaking = locale_var.set(negotiate(language))
+        asked = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"time-zone"), None)
+        zone = _zone(asked)
+        zoned = answer_zone.set(zone or OFFICE_TZ)
         try:
             if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
                 raise _BodyTooLarge  # refused before a byte of it is read
+            if asked is not None and zone is None:
+                await _unknown_zone(asked)(scope, receive, send_with_id)
+                return
             await self.app(scope, counted_receive, send_with_id)
         except _BodyTooLarge:
             if response_started:
@@ -103,3 +131,4 @@ class RequestContextMiddleware:
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
             locale_var.reset(speaking)
+            answer_zone.reset(zoned)

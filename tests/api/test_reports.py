@@ -752,6 +752,13 @@ async def test_the_office_enters_history_with_its_original_filing_time(
     assert january.status_code == 201, january.text
     assert january.json()["recorded_by_office"] is True and january.json()["late"] is False
     assert january.json()["submitted_at"] == "2018-01-20T10:00:00+08:00"  # Beijing time
+    # a caller that asks for another zone gets its instants there; a zone that is none is a 400
+    utc = await client.get(f"/api/v1/projects/{project.id}/reports", headers={**office, "Time-Zone": "UTC"})
+    assert utc.status_code == 200 and "2018-01-20T02:00:00+00:00" in utc.text, utc.text
+    nowhere = await client.get(
+        f"/api/v1/projects/{project.id}/reports", headers={**office, "Time-Zone": "Mars/Olympus"}
+    )
+    assert nowhere.status_code == 400 and "IANA" in nowhere.json()["detail"]
     # February's form was due by the 22nd; filed on the 24th it is late
     assert february.status_code == 201 and february.json()["late"] is True, february.text
     assert february.json()["submitted_at"] == "2018-02-24T00:00:00+08:00"

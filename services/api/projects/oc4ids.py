@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.clock import OFFICE_TZ
-from shared.dates import beijing
+from shared.dates import answered
 from shared.models import Milestone, Program, Project, Unit
 
 STATUS = {
@@ -69,7 +69,7 @@ def project(
     owner = units[p.owner_unit_id]
     out: dict[str, Any] = {
         "id": f"{ID_SCHEME}-{program.code}-{p.code}",
-        "updated": beijing(p.updated_at or p.created_at),
+        "updated": answered(p.updated_at or p.created_at),
         "language": "zh",
         "identifiers": [{"id": p.code, "scheme": f"{ID_SCHEME}-{program.code}"}],
         "title": p.name,
@@ -116,7 +116,7 @@ def project(
 def package(uri: str, published: datetime, projects: list[dict[str, Any]], publisher: str) -> dict[str, Any]:
     return {
         "uri": uri,
-        "publishedDate": beijing(published),
+        "publishedDate": answered(published),
         "version": "0.9",
         "publisher": {"name": publisher},
         "projects": projects,

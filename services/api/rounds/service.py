@@ -56,7 +56,7 @@ from shared import audit, clock
 from shared.assessment import compute as assessment_of
 from shared.assessment import latest_published
 from shared.clock import OFFICE_TZ
-from shared.dates import beijing
+from shared.dates import answered
 from shared.errors import (
     Forbidden,
     InvalidState,
@@ -916,7 +916,7 @@ async def explain(
         key=lambda r: (-r.score, str(r.inspector_id)),
     )
     settings = doc.settings.model_dump()
-    settings["as_of"] = beijing(datetime.fromisoformat(settings["as_of"]))  # the document keeps UTC
+    settings["as_of"] = answered(datetime.fromisoformat(settings["as_of"]))  # the document keeps UTC
     counted = [r for r in ratings if r.counted]
     weights = settings["objective_weights"]
     values = (adjusted if adjusted is not None else kept.z if zscore else kept.scores) if kept else []
