@@ -42,3 +42,39 @@ async def test_a_change_with_a_fault_of_each_kind_names_them_all(client: AsyncCl
         headers={**admin, "If-Match": f'"{unit.version}"'},
     )
     assert _faulted(r) == {("body", "kind"), ("body", "parent_id")}
+
+
+async def test_a_unit_report_with_a_fault_of_each_kind_names_them_all(
+    client: AsyncClient, world: World
+) -> None:
+    """An empty text (the schema), a week that is none and a filing time in the future (the
+    rules): one answer, where the rules waited for the text before."""
+    r = await client.post(
+        f"/api/v1/units/{world.units['A'].id}/reports",
+        json={"kind": "weekly", "period": "2018-W60", "body": "", "filed_at": "2099-01-01"},
+        headers=world.auth("p_admin"),
+    )
+    assert _faulted(r) == {("body", "body"), ("body", "period"), ("body", "filed_at")}
+
+
+async def test_a_year_end_evaluation_with_a_fault_of_each_kind_names_them_all(
+    client: AsyncClient, world: World
+) -> None:
+    """A year before 2000 (the schema), a unit out of sight and one evaluated twice (the rules):
+    one answer. (The rules read a field whole: a list with one bad item waits for it.)"""
+    a = str(world.units["A"].id)
+    scores = [
+        {"unit_id": a, "score": 99},
+        {"unit_id": str(uuid4()), "score": 80},
+        {"unit_id": a, "score": 90},
+    ]
+    r = await client.put(
+        f"/api/v1/programs/{world.programs['P'].id}/assessment/year-end",
+        json={"year": 1999, "scores": scores},
+        headers=world.auth("p_staff"),
+    )
+    assert _faulted(r) == {
+        ("body", "year"),
+        ("body", "scores", 1, "unit_id"),
+        ("body", "scores", 2, "unit_id"),
+    }

@@ -82,6 +82,7 @@ async def project_indicators(
 @unit_reports.post(
     "/{unit_id:uuid}/reports", status_code=status.HTTP_201_CREATED, response_model=UnitReportPublic
 )
+@also_checked(UnitReportIn, service.unit_report_checks)
 async def file_unit_report(
     unit_id: UUID, data: UnitReportIn, session: SessionDep, principal: Writer
 ) -> UnitReportPublic:

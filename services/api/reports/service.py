@@ -316,31 +316,51 @@ async def file_project_report(
     return report, raised
 
 
-def _check_period(data: UnitReportIn, today: date) -> None:
-    if data.kind == "instant":
-        if data.period is not None:
-            raise field_error("period", tr("an instant report has no period; send null"))
-        return
-    pattern, example = (WEEK, "2018-W39") if data.kind == "weekly" else (MONTH, "2018-09")
-    if data.period is None or not pattern.match(data.period):
-        raise field_error(
-            "period",
-            tr(
-                "a {kind} report needs its period, such as {example}",
-                kind=word(UnitReportKind, data.kind),
-                example=example,
-            ),
+def _period_problems(kind: str, period: str | None, today: date) -> list[tuple[list[str | int], str]]:
+    """What is wrong with a unit report's period for its kind, as of `today`."""
+    if kind == "instant":
+        return [] if period is None else [(["period"], tr("an instant report has no period; send null"))]
+    pattern, example = (WEEK, "2018-W39") if kind == "weekly" else (MONTH, "2018-09")
+    if period is None or not pattern.match(period):
+        said = tr(
+            "a {kind} report needs its period, such as {example}",
+            kind=word(UnitReportKind, kind),
+            example=example,
         )
-    if data.kind == "weekly":
-        year, week = int(data.period[:4]), int(data.period[6:])
+        return [(["period"], said)]
+    if kind == "weekly":
+        year, week = int(period[:4]), int(period[6:])
         try:
             start = date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise field_error("period", tr("{year} has no ISO week {week}", year=year, week=week)) from None
+            return [(["period"], tr("{year} has no ISO week {week}", year=year, week=week))]
         if start > today:
-            raise field_error("period", tr("{period} has not begun yet", period=data.period))
-    elif data.period > f"{today:%Y-%m}":
-        raise field_error("period", tr("{period} has not begun yet", period=data.period))
+            return [(["period"], tr("{period} has not begun yet", period=period))]
+    elif period > f"{today:%Y-%m}":
+        return [(["period"], tr("{period} has not begun yet", period=period))]
+    return []
+
+
+def _unit_report_problems(fields: dict[str, Any], recorded_at: datetime) -> list[tuple[list[str | int], str]]:
+    """Every fault of a unit report the schema cannot see, over the fields given: a filing time
+    an instant report cannot take or one in the future, a period its kind does not have."""
+    problems: list[tuple[list[str | int], str]] = []
+    kind, filed_at = fields.get("kind"), fields.get("filed_at")
+    if filed_at is not None and kind == "instant":
+        problems.append((["filed_at"], tr("an instant report goes out now; it takes no filed_at")))
+    elif filed_at is not None and filed_at > recorded_at:
+        problems.append((["filed_at"], tr("{at} is in the future; give when it was filed", at=filed_at)))
+    now = filed_at if filed_at is not None and filed_at <= recorded_at else recorded_at
+    if kind is not None:
+        problems += _period_problems(kind, fields.get("period"), now.astimezone(OFFICE_TZ).date())
+    return problems
+
+
+async def unit_report_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> list[tuple[list[str | int], str]]:
+    """`_unit_report_problems` for a report whose other fields failed the schema."""
+    return _unit_report_problems(fields, clock.now())
 
 
 def _may_enter_history(principal: Principal) -> None:
@@ -370,10 +390,9 @@ async def file_unit_report(
     history = data.filed_at is not None
     if history:
         _may_enter_history(principal)
-        if data.kind == "instant":
-            raise field_error("filed_at", tr("an instant report goes out now; it takes no filed_at"))
+    if problems := _unit_report_problems(dict(data), recorded_at):
+        raise invalid(problems)
     now = _filed_when(data.filed_at, recorded_at)
-    _check_period(data, now.astimezone(OFFICE_TZ).date())
     unit = await get_visible(session, Unit, unit_id, principal, N_("unit"), lock=True)
     version = 1
     if data.period is not None:

@@ -197,6 +197,7 @@ async def get_assessment(
 
 
 @assessments.put("/{program_id:uuid}/assessment/year-end", response_model=AssessmentOut)
+@also_checked(YearEndIn, service.year_end_checks)
 async def put_year_end(
     data: YearEndIn, session: SessionDep, principal: Office, program: ProgramDep
 ) -> AssessmentOut:

@@ -22,7 +22,13 @@ from sqlmodel import col
 
 from services.api.auth.permissions import Action, can
 from services.api.auth.principal import Principal
-from services.api.auth.scope import holds, not_visible, owned_or_403, require_visible_units, visible
+from services.api.auth.scope import (
+    holds,
+    not_visible,
+    owned_or_403,
+    unseen_units,
+    visible,
+)
 from services.api.pagination import PageParams, paginate
 from services.api.preconditions import writable
 from services.api.rounds import excel
@@ -1112,32 +1118,58 @@ async def assessment_workbook(
     return excel.assessment(await assessment_of(session, program, year, half), program=program.name)
 
 
-async def evaluate_year_end(
-    session: AsyncSession, *, program: Program, data: YearEndIn, principal: Principal
-) -> AssessmentOut:
-    """Record the office's year-end evaluation of units it can see; the year's assessment with it."""
-    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
-    await require_visible_units(
-        session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(data.scores)]
+async def _year_end_problems(
+    session: AsyncSession, principal: Principal, program: Program, fields: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """Every fault of a year-end evaluation the schema cannot see, over the fields given: a year
+    not the program's, a unit out of sight, evaluated twice, or responsible for none of its
+    projects."""
+    problems: list[tuple[list[str | int], str]] = []
+    year = fields.get("year")
+    if year is not None and year != program.year:
+        said = tr("{program} is the program of {year}: assess it for {year}", program=program.name,
+                  year=program.year)  # fmt: skip
+        problems.append((["year"], said))
+    scores = fields.get("scores") or []
+    problems += await unseen_units(
+        session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(scores)]
     )
-    _program_year(program, data.year, query=False)
-    if twice := list(_repeats(s.unit_id for s in data.scores)):
-        raise invalid(
-            [(["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=unit)) for i, unit in twice]
-        )
+    problems += [
+        (["scores", i, "unit_id"], tr("unit {id} is evaluated twice", id=unit))
+        for i, unit in _repeats(s.unit_id for s in scores)
+    ]
     assessed = set(
         await session.scalars(
             select(col(Project.responsible_unit_id)).where(col(Project.program_id) == program.id).distinct()
         )
     )
-    if outside := [(i, s.unit_id) for i, s in enumerate(data.scores) if s.unit_id not in assessed]:
-        raise invalid(
-            [
-                (["scores", i, "unit_id"],
-                 tr("unit {id} is responsible for no project of this program: it is not assessed", id=unit))
-                for i, unit in outside
-            ]
-        )  # fmt: skip
+    said_at = {tuple(loc) for loc, _ in problems}
+    problems += [
+        (["scores", i, "unit_id"],
+         tr("unit {id} is responsible for no project of this program: it is not assessed", id=s.unit_id))
+        for i, s in enumerate(scores)
+        if s.unit_id not in assessed and ("scores", i, "unit_id") not in said_at
+    ]  # fmt: skip
+    return problems
+
+
+async def year_end_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """`_year_end_problems` for an evaluation whose other fields failed the schema."""
+    program = await session.get(Program, path.get("program_id"))
+    if program is None or not await holds(session, Program, program.id, principal):
+        return []
+    return await _year_end_problems(session, principal, program, fields)
+
+
+async def evaluate_year_end(
+    session: AsyncSession, *, program: Program, data: YearEndIn, principal: Principal
+) -> AssessmentOut:
+    """Record the office's year-end evaluation of units it can see; the year's assessment with it."""
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+    if problems := await _year_end_problems(session, principal, program, dict(data)):
+        raise invalid(problems)
     now = clock.now()
     rows = [
         {"program_id": program.id, "year": data.year, "unit_id": s.unit_id, "score": s.score,
