@@ -648,6 +648,11 @@ async def test_a_paper_score_sheet_entered_by_the_office_counts_in_the_ranking(
             json={**sheet, "inspector_user_id": str(scene.users["a_reporter"].id)},
             headers=scene.auth("p_staff"),
         )
+        both = await client.post(  # a sheet with no id (the schema) for a stranger (the rules): one answer
+            url,
+            json={**sheet, "sheet_id": "第一页", "inspector_user_id": str(scene.users["a_reporter"].id)},
+            headers=scene.auth("p_staff"),
+        )
         late = await client.post(
             url, json={**sheet, "sheet_id": str(uuid.uuid4()), "scored_at": "2018-09-15T10:00:00+08:00"},
             headers=scene.auth("p_staff"),
@@ -659,6 +664,10 @@ async def test_a_paper_score_sheet_entered_by_the_office_counts_in_the_ranking(
         "body",
         "inspector_user_id",
     ]
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {
+        ("body", "sheet_id"),
+        ("body", "inspector_user_id"),
+    }
     assert late.status_code == 200 and {r["error"] for r in late.json()["rejected"]} == {"outside-window"}
     assert entered.status_code == 200 and entered.json()["accepted"] == 2
     assert again.json()["duplicates"] == 2 and again.json()["accepted"] == 0

@@ -78,3 +78,23 @@ async def test_a_year_end_evaluation_with_a_fault_of_each_kind_names_them_all(
         ("body", "scores", 1, "unit_id"),
         ("body", "scores", 2, "unit_id"),
     }
+
+
+async def test_a_reported_value_and_a_password_change_name_every_fault(
+    client: AsyncClient, world: World
+) -> None:
+    """A value that is no number (the schema) beside an indicator the task has no target for
+    and a future date (the rules); a current password left empty (the schema) beside a new one
+    the rules refuse."""
+    r = await client.post(
+        f"/api/v1/tasks/{world.tasks['P'].id}/indicator-values",
+        json={"indicator": "不存在的指标", "value": "很多", "as_of": "2099-01-01"},
+        headers=world.auth("p_admin"),
+    )
+    assert _faulted(r) == {("body", "value"), ("body", "indicator"), ("body", "as_of")}
+    r = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "", "new_password": "short"},
+        headers=world.auth("a_reporter"),
+    )
+    assert _faulted(r) == {("body", "current_password"), ("body", "new_password")}

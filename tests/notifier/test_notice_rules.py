@@ -230,6 +230,14 @@ async def test_an_accepted_explanation_moves_the_deadline_and_the_ladder_with_it
             url, json={"reason": "再次申请", "proposed_due_date": "2018-10-26"}, headers=reporter
         )
     assert early.status_code == 422 and early.json()["errors"][0]["loc"] == ["body", "proposed_due_date"]
+    with clock.use_clock(at("2018-09-27 10:00")):  # no reason (the schema) and too early a day (the rules)
+        both = await client.post(
+            url, json={"reason": "", "proposed_due_date": "2018-09-28"}, headers=reporter
+        )
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {
+        ("body", "reason"),
+        ("body", "proposed_due_date"),
+    }
     assert asked.status_code == 202, asked.text
     assert again.status_code == 409  # the first is not decided yet
     assert await apply_actions(session, sessions) == ["clock paused"]

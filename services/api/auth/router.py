@@ -12,6 +12,7 @@ from services.api.auth.principal import Principal, issue_token
 from services.api.routing import SessionDep, router
 from services.api.users import service as users
 from services.api.users.schemas import PasswordChange
+from services.api.validation import also_checked
 from shared.errors import DomainError, Unauthorized, ValidationFailed
 from shared.i18n import located, tr
 from shared.vocabulary import PrincipalKind
@@ -112,6 +113,7 @@ async def token(
 
 
 @auth.post("/auth/password", response_model=Token)
+@also_checked(PasswordChange, users.password_checks)
 async def change_password(
     data: PasswordChange,
     request: Request,

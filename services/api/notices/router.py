@@ -134,6 +134,7 @@ async def accept(session: SessionDep, principal: Office, notice: NoticeDep) -> A
 @notices.post(
     "/{notice_id:uuid}/explanation", status_code=status.HTTP_202_ACCEPTED, response_model=ActionPublic
 )
+@also_checked(ExplanationIn, service.explanation_checks)
 async def explain(
     session: SessionDep, principal: Answerer, notice: NoticeDep, data: ExplanationIn
 ) -> ActionPublic:

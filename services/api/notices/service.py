@@ -273,6 +273,18 @@ def _explainable(
         )
 
 
+async def explanation_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """An explanation's proposed day not after the deadline, for a body whose other field failed
+    the schema (the notice was found visible before the body was read)."""
+    notice = await session.get(Notice, path.get("notice_id"))
+    proposed = fields.get("proposed_due_date")
+    if notice is None or proposed is None or proposed > notice.due_date:
+        return []
+    return [(["proposed_due_date"], tr("propose a day after the deadline ({due})", due=notice.due_date))]
+
+
 async def _default_days(session: AsyncSession, notice: Notice) -> int:
     program = await session.get_one(Program, notice.program_id)
     return ProgramSettings.model_validate(program.settings).notice_rules.default_due_in_working_days

@@ -153,6 +153,7 @@ async def get_task(
     status_code=status.HTTP_201_CREATED,
     response_model=IndicatorValuePublic,
 )
+@also_checked(IndicatorValueIn, service.indicator_checks)
 async def report_indicator(
     task_id: UUID,
     data: IndicatorValueIn,

@@ -487,26 +487,42 @@ async def list_tasks(
     return await paginate(session, stmt, page, col(Task.number))
 
 
+async def _indicator_problems(session: AsyncSession, task: Task, fields: dict[str, Any]) -> Problems:
+    """A reported value's faults the schema cannot see: an indicator the task has no target for,
+    a date in the future."""
+    problems: Problems = []
+    indicators = set(
+        await session.scalars(select(col(TaskTarget.indicator)).where(col(TaskTarget.task_id) == task.id))
+    )
+    indicator = fields.get("indicator")
+    if indicator is not None and indicator not in indicators:
+        known = "、".join(sorted(indicators)) or tr("none yet")
+        said = tr("the task has no target for '{indicator}' (its indicators: {known})", indicator=indicator,
+                  known=known)  # fmt: skip
+        problems.append((["indicator"], said))
+    as_of = fields.get("as_of")
+    if as_of is not None and as_of > clock.today():
+        problems.append((["as_of"], tr("a value cannot be reported for a future date")))
+    return problems
+
+
+async def indicator_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    """`_indicator_problems` for a value whose other fields failed the schema."""
+    task = await session.scalar(
+        visible(select(Task).where(col(Task.id) == path.get("task_id")), Task, principal)
+    )
+    return [] if task is None else await _indicator_problems(session, task, fields)
+
+
 async def report_indicator(
     session: AsyncSession, *, task_id: uuid.UUID, data: IndicatorValueIn, principal: Principal
 ) -> IndicatorValue:
     """A value reported by one of the task's units (or the program's office)."""
     task = await get_visible(session, Task, task_id, principal, N_("task"))
-    indicators = set(
-        await session.scalars(select(col(TaskTarget.indicator)).where(col(TaskTarget.task_id) == task.id))
-    )
-    if data.indicator not in indicators:
-        known = "、".join(sorted(indicators)) or tr("none yet")
-        raise field_error(
-            "indicator",
-            tr(
-                "the task has no target for '{indicator}' (its indicators: {known})",
-                indicator=data.indicator,
-                known=known,
-            ),
-        )
-    if data.as_of > clock.today():
-        raise field_error("as_of", tr("a value cannot be reported for a future date"))
+    if problems := await _indicator_problems(session, task, dict(data)):
+        raise invalid(problems)
     program = await session.get_one(Program, task.program_id)
     if not await holds(session, Program, program.id, principal):
         mine = await session.scalar(

@@ -103,6 +103,7 @@ async def post_scores(
 
 
 @rounds.post("/{round_id:uuid}/sheets", response_model=ScoresOut)
+@also_checked(SheetIn, service.sheet_checks)
 async def post_sheet(data: SheetIn, session: SessionDep, principal: Office, rnd: RoundDep) -> ScoresOut:
     """An inspector's paper score sheet, entered by the program's office (audited): each line
     counts as the inspector's score taken when the sheet was filled in (`scored_at`, inside the

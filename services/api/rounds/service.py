@@ -481,6 +481,20 @@ async def record_scores(
     return out
 
 
+async def sheet_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """A paper sheet's inspector who is not the round's, for a sheet whose other fields failed
+    the schema (the office only: others learn nothing of the round's inspectors)."""
+    rnd = await session.get(ObservationRound, path.get("round_id"))
+    who = fields.get("inspector_user_id")
+    if rnd is None or who is None or not await is_office(session, rnd, principal):
+        return []
+    if await _inspector(session, rnd, who) is None:
+        return [(["inspector_user_id"], tr("{id} is not an inspector of this round", id=who))]
+    return []
+
+
 async def record_sheet(
     session: AsyncSession, *, rnd: ObservationRound, principal: Principal, sheet: SheetIn
 ) -> ScoresOut:

@@ -124,18 +124,37 @@ async def reset_password(session: AsyncSession, *, user: AppUser, principal: Pri
     return once
 
 
+def _password_change_problems(user: AppUser, fields: dict[str, Any]) -> list[tuple[list[str | int], str]]:
+    """A password change's faults the schema cannot see: a current password that is not, a new
+    one the rules refuse or the same as the current."""
+    faults: list[tuple[list[str | int], str]] = []
+    current, new = fields.get("current_password"), fields.get("new_password")
+    if current is not None and not verify_secret(current, user.password_hash):
+        faults.append((["current_password"], tr("this is not your current password")))
+    if new is not None:
+        problems = password_problems(new, username=user.username)
+        if new == current:
+            problems.append(tr("choose a password other than the current one"))
+        if problems:
+            faults.append((["new_password"], listing(problems)))
+    return faults
+
+
+async def password_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
+) -> list[tuple[list[str | int], str]]:
+    """`_password_change_problems` for a change whose other field failed the schema."""
+    user = await session.get(AppUser, principal.id) if principal.kind == "user" else None
+    return [] if user is None else _password_change_problems(user, fields)
+
+
 async def change_password(session: AsyncSession, *, principal: Principal, data: PasswordChange) -> AppUser:
     """A person changes their own password (audited); their other tokens are refused from now."""
     user = await session.get(AppUser, principal.id) if principal.kind == "user" else None
     if user is None:
         raise Forbidden(tr("Only a person changes a password; a system client rotates its secret."))
-    if not verify_secret(data.current_password, user.password_hash):
-        raise field_error("current_password", tr("this is not your current password"))
-    problems = password_problems(data.new_password, username=user.username)
-    if data.new_password == data.current_password:
-        problems.append(tr("choose a password other than the current one"))
-    if problems:
-        raise field_error("new_password", listing(problems))
+    if faults := _password_change_problems(user, dict(data)):
+        raise invalid(faults)
     user.password_hash = hash_secret(data.new_password)
     user.must_change_password = False
     user.tokens_valid_after = clock.now()
