@@ -1,5 +1,6 @@
 """The project library: entry and its rules, review, optimistic locking, adjustment, listing."""
 
+import uuid
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -197,6 +198,16 @@ async def test_a_withdrawal_must_not_lower_the_approved_total(client: AsyncClien
         f"/api/v1/projects/{stuck}/withdraw", json={"reason": "多次督促仍无法推进"}, headers=office
     )
     assert alone.status_code == 409 and "5000" in alone.json()["detail"]
+    # no reason (the schema) and a replacement out of sight (the rules): one answer
+    both = await client.post(
+        f"/api/v1/projects/{stuck}/withdraw",
+        json={"reason": "", "replacement_project_ids": [str(uuid.uuid4())]},
+        headers=office,
+    )
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {
+        ("body", "reason"),
+        ("body", "replacement_project_ids", 0),
+    }, both.json()
     small = await _draft(client, world, "3000")
     short = await client.post(
         f"/api/v1/projects/{stuck}/withdraw",

@@ -419,6 +419,12 @@ async def test_milestones_and_problems_from_a_report(
         headers=office,
     )
     assert down.status_code == 422 and down.json()["errors"][0]["loc"] == ["body", "to_level"]
+    both = await client.post(  # no reason (the schema) and a lower meeting (the rules): one answer
+        f"/api/v1/problems/{problem_id}/refer",
+        json={"to_level": "system_meeting", "reason": ""},
+        headers=office,
+    )
+    assert {tuple(e["loc"]) for e in both.json()["errors"]} == {("body", "to_level"), ("body", "reason")}
     no = await client.post(
         f"/api/v1/problems/{problem_id}/refer",
         json={"to_level": "standing_committee", "reason": "x"},

@@ -98,3 +98,14 @@ async def test_a_reported_value_and_a_password_change_name_every_fault(
         headers=world.auth("a_reporter"),
     )
     assert _faulted(r) == {("body", "current_password"), ("body", "new_password")}
+
+
+async def test_a_calendar_with_a_fault_in_each_list_names_both(client: AsyncClient, world: World) -> None:
+    """A holiday that is no date (the schema) and a make-up day that is a weekday already (the
+    rules): one answer."""
+    r = await client.put(
+        "/api/v1/calendar/2030",
+        json={"holidays": ["2030-02-30"], "workdays": ["2030-01-07"]},
+        headers=world.auth("p_admin"),
+    )
+    assert _faulted(r) == {("body", "holidays", 0), ("body", "workdays", 0)}

@@ -9,6 +9,7 @@ from services.api.auth.principal import Principal
 from services.api.calendar import service
 from services.api.calendar.schemas import WorkingDay, YearIn, YearPublic
 from services.api.routing import SessionDep, router
+from services.api.validation import also_checked
 from shared import calendar
 from shared.dates import EARLIEST, LATEST, Day
 from shared.errors import NotFound
@@ -19,6 +20,7 @@ Reader = Annotated[Principal, authorize(Action.CALENDAR_READ)]
 
 
 @calendars.put("/{year:int}", response_model=YearPublic)
+@also_checked(YearIn, service.year_checks)
 async def put_year(
     year: Annotated[int, Path(ge=EARLIEST.year, le=LATEST.year)],
     data: YearIn,

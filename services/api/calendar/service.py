@@ -1,5 +1,7 @@
 """Loading a year's holidays and make-up working days, and reading them back."""
 
+from typing import Any
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -12,20 +14,33 @@ from shared.i18n import tr
 from shared.models import CalendarDay, CalendarYear
 
 
-async def put_year(session: AsyncSession, *, year: int, data: YearIn, principal: Principal) -> YearPublic:
-    """Replace the year's schedule (every day must lie in it; workdays are weekend days), audited."""
+def _year_problems(year: int, fields: dict[str, Any]) -> list[tuple[list[str | int], str]]:
+    """Days outside the year, and workdays (调休) that are weekdays already, over the lists given."""
+    holidays, workdays = fields.get("holidays"), fields.get("workdays")
     problems: list[tuple[list[str | int], str]] = [
         ([name, i], tr("{day} is not in {year}", day=d, year=year))
-        for name, days in (("holidays", data.holidays), ("workdays", data.workdays))
+        for name, days in (("holidays", holidays or []), ("workdays", workdays or []))
         for i, d in enumerate(days)
         if d.year != year
     ]
-    problems += [
+    return problems + [
         (["workdays", i], tr("{day} is a weekday already; list only weekend days worked (调休)", day=d))
-        for i, d in enumerate(data.workdays)
+        for i, d in enumerate(workdays or [])
         if d.weekday() < 5
     ]
-    if problems:
+
+
+async def year_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """`_year_problems` for a schedule whose other list failed the schema."""
+    year = path.get("year")
+    return _year_problems(year, fields) if isinstance(year, int) else []
+
+
+async def put_year(session: AsyncSession, *, year: int, data: YearIn, principal: Principal) -> YearPublic:
+    """Replace the year's schedule (every day must lie in it; workdays are weekend days), audited."""
+    if problems := _year_problems(year, dict(data)):
         raise invalid(problems)
     before = await get_year(session, year)
     await session.execute(delete(CalendarDay).where(col(CalendarDay.year) == year))

@@ -12,6 +12,7 @@ from services.api.problems import service
 from services.api.problems.schemas import ProblemPublic, ProblemSummary, ReferIn, ResolveIn, ReturnIn
 from services.api.records import ProblemDep, ProgramDep
 from services.api.routing import SessionDep, router
+from services.api.validation import also_checked
 from shared.vocabulary import ProblemState
 
 problems = router(prefix="/problems", tags=["problems"])
@@ -85,6 +86,7 @@ async def send_back(
 
 
 @problems.post("/{problem_id:uuid}/refer", response_model=ProblemPublic)
+@also_checked(ReferIn, service.refer_checks)
 async def refer(
     data: ReferIn, session: SessionDep, principal: Referrer, problem: ProblemDep
 ) -> ProblemPublic:

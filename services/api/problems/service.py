@@ -1,6 +1,7 @@
 """The problem ledger: listing, the resolution rate, resolving, and taking a problem to a higher
 meeting (system meeting → leadership meeting → standing committee)."""
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from services.api.auth.scope import visible
 from services.api.pagination import PageParams, paginate
 from services.api.problems.schemas import EventPublic, ProblemPublic, ProblemSummary, ReferIn
 from shared import audit, clock
-from shared.errors import InvalidState, field_error
+from shared.errors import InvalidState, invalid
 from shared.i18n import tr, word
 from shared.models import Problem, ProblemEvent, Program
 from shared.program_settings import ProgramSettings
@@ -171,6 +172,24 @@ async def _happened(
     )
 
 
+def _level_problems(problem: Problem, to_level: MeetingLevel | None) -> list[tuple[list[str | int], str]]:
+    """A meeting not above the one the problem is at."""
+    if to_level is None or to_level.rank > problem.meeting_level:
+        return []
+    before = MeetingLevel.at(problem.meeting_level)
+    said = tr("the problem is at {level} already; name a higher meeting", level=word(MeetingLevel, before))
+    return [(["to_level"], said)]
+
+
+async def refer_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """`_level_problems` for a referral whose reason failed the schema (the problem was found
+    visible before the body was read)."""
+    problem = await session.get(Problem, path.get("problem_id"))
+    return [] if problem is None else _level_problems(problem, fields.get("to_level"))
+
+
 async def refer(session: AsyncSession, *, problem: Problem, data: ReferIn, principal: Principal) -> Problem:
     """Take an open problem to a higher meeting."""
     if problem.state != ProblemState.OPEN:
@@ -180,12 +199,9 @@ async def refer(session: AsyncSession, *, problem: Problem, data: ReferIn, princ
                 state=word(ProblemState, problem.state),
             )
         )
+    if problems := _level_problems(problem, data.to_level):
+        raise invalid(problems)
     before = MeetingLevel.at(problem.meeting_level)
-    if data.to_level.rank <= problem.meeting_level:
-        raise field_error(
-            "to_level",
-            tr("the problem is at {level} already; name a higher meeting", level=word(MeetingLevel, before)),
-        )
 
     session.add(
         ProblemEvent(

@@ -224,6 +224,7 @@ async def return_project(
 
 
 @projects.post("/{project_id:uuid}/withdraw", response_model=AdjustmentPublic)
+@also_checked(WithdrawIn, service.withdraw_checks)
 async def withdraw(
     project_id: UUID, data: WithdrawIn, version: OptionalIfMatch, session: SessionDep, principal: Reviewer
 ) -> AdjustmentPublic:

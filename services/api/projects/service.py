@@ -480,6 +480,48 @@ async def approved_total(session: AsyncSession, program_id: uuid.UUID) -> Decima
     return Decimal(await session.scalar(stmt) or 0)
 
 
+async def _replacement_problems(
+    session: AsyncSession, principal: Principal, project: Project, ids: list[uuid.UUID]
+) -> tuple[Problems, list[Project]]:
+    """Every fault of a withdrawal's replacements (listed twice or the project itself, out of
+    sight, of another program, withdrawn themselves), and the replacements found."""
+    if len(ids) != len(set(ids)) or project.id in ids:
+        said = tr("list each replacement once, and not the withdrawn project")
+        return [(["replacement_project_ids"], said)], []
+    replacements = list(
+        await session.scalars(visible(select(Project).where(col(Project.id).in_(ids)), Project, principal))
+    )
+    found = {r.id: r for r in replacements}
+    problems: Problems = []
+    for i, rid in enumerate(ids):
+        r = found.get(rid)
+        if r is None:
+            problems.append(
+                (["replacement_project_ids", i], tr("there is no project {id} that you can see", id=rid))
+            )
+        elif r.program_id != project.program_id:
+            problems.append(
+                (["replacement_project_ids", i], tr("{code} belongs to another program", code=r.code))
+            )
+        elif r.status == "withdrawn":
+            problems.append((["replacement_project_ids", i], tr("{code} was withdrawn itself", code=r.code)))
+    return problems, replacements
+
+
+async def withdraw_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    """`_replacement_problems` for a withdrawal whose reason failed the schema."""
+    stmt = select(Project).where(col(Project.id) == path.get("project_id"))
+    project = await session.scalar(visible(stmt, Project, principal))
+    ids = fields.get("replacement_project_ids")
+    return (
+        []
+        if project is None or ids is None
+        else (await _replacement_problems(session, principal, project, ids))[0]
+    )
+
+
 async def withdraw(
     session: AsyncSession,
     *,
@@ -506,27 +548,7 @@ async def withdraw(
             )
         )
     ids = data.replacement_project_ids
-    if len(ids) != len(set(ids)) or project.id in ids:
-        raise field_error(
-            "replacement_project_ids", tr("list each replacement once, and not the withdrawn project")
-        )
-    replacements = list(
-        await session.scalars(visible(select(Project).where(col(Project.id).in_(ids)), Project, principal))
-    )
-    found = {r.id: r for r in replacements}
-    problems: Problems = []
-    for i, rid in enumerate(ids):
-        r = found.get(rid)
-        if r is None:
-            problems.append(
-                (["replacement_project_ids", i], tr("there is no project {id} that you can see", id=rid))
-            )
-        elif r.program_id != project.program_id:
-            problems.append(
-                (["replacement_project_ids", i], tr("{code} belongs to another program", code=r.code))
-            )
-        elif r.status == "withdrawn":
-            problems.append((["replacement_project_ids", i], tr("{code} was withdrawn itself", code=r.code)))
+    problems, replacements = await _replacement_problems(session, principal, project, ids)
     if problems:
         raise invalid(problems)
     before = await approved_total(session, project.program_id)
