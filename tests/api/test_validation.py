@@ -109,3 +109,22 @@ async def test_a_calendar_with_a_fault_in_each_list_names_both(client: AsyncClie
         headers=world.auth("p_admin"),
     )
     assert _faulted(r) == {("body", "holidays", 0), ("body", "workdays", 0)}
+
+
+async def test_closing_and_carrying_over_name_a_stray_field_and_the_rule_together(
+    client: AsyncClient, world: World
+) -> None:
+    """A field the body does not take (the schema) beside a forced close with no reason, and
+    beside a carry-over into a program that is not a later year's (the rules)."""
+    program = world.programs["P"]
+    admin = world.auth("p_admin")
+    r = await client.post(
+        f"/api/v1/programs/{program.id}/close", json={"force": True, "备注": 1}, headers=admin
+    )
+    assert _faulted(r) == {("body", "备注"), ("body", "reason")}
+    r = await client.post(
+        f"/api/v1/programs/{program.id}/carry-over",
+        json={"to_program_id": str(program.id), "备注": 1},
+        headers=admin,
+    )
+    assert _faulted(r) == {("body", "备注"), ("body", "to_program_id")}

@@ -93,6 +93,7 @@ async def update_program(
 
 
 @programs.post("/{program_id:uuid}/close", response_model=ProgramPublic)
+@also_checked(ProgramClose, service.close_checks)
 async def close_program(
     data: ProgramClose, response: Response, session: SessionDep, principal: Writer, program: ProgramDep
 ) -> ProgramPublic:
@@ -105,6 +106,7 @@ async def close_program(
 
 
 @programs.post("/{program_id:uuid}/carry-over", response_model=CarriedOver)
+@also_checked(CarryOver, service.carry_checks)
 async def carry_over(
     data: CarryOver, session: SessionDep, principal: Writer, program: ProgramDep
 ) -> CarriedOver:

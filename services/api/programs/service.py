@@ -35,7 +35,7 @@ from services.api.programs.schemas import (
 )
 from shared import audit, clock
 from shared import report_facts as facts
-from shared.errors import Conflict, Forbidden, InvalidState, field_error, invalid
+from shared.errors import Conflict, Forbidden, InvalidState, invalid
 from shared.i18n import N_, tr
 from shared.models import (
     Assessment,
@@ -226,6 +226,38 @@ async def update(
     return program
 
 
+def _close_problems(fields: dict[str, Any]) -> Problems:
+    """A forced close without a reason."""
+    if fields.get("force") and not fields.get("reason"):
+        return [(["reason"], tr("say why the year is closed before its annual assessment"))]
+    return []
+
+
+async def close_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    return _close_problems(fields)
+
+
+def _carry_problems(program: Program, target: Program) -> Problems:
+    """A target program not of a later year or not of the same office."""
+    if target.year <= program.year or target.office_unit_id != program.office_unit_id:
+        return [(["to_program_id"], tr("carry over into a later year's program of the same office"))]
+    return []
+
+
+async def carry_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> Problems:
+    """`_carry_problems` for a body whose other fields failed the schema."""
+    programs = [
+        await session.scalar(visible(select(Program).where(col(Program.id) == pid), Program, principal))
+        for pid in (path.get("program_id"), fields.get("to_program_id"))
+    ]
+    source, target = programs
+    return [] if source is None or target is None else _carry_problems(source, target)
+
+
 async def close(
     session: AsyncSession, *, program: Program, data: ProgramClose, principal: Principal
 ) -> Program:
@@ -249,8 +281,8 @@ async def close(
                 year=program.year,
             )
         )
-    if data.force and not data.reason:
-        raise field_error("reason", tr("say why the year is closed before its annual assessment"))
+    if problems := _close_problems(dict(data)):
+        raise invalid(problems)
     program.closed_at, program.closed_by, program.closed_reason = clock.now(), principal.key, data.reason
     program.version += 1
     await session.flush()
@@ -277,8 +309,8 @@ async def carry_over(
     target = await get_visible(session, Program, to_program_id, principal, N_("program"))
     await owned_or_403(session, Program, target.id, principal, NOT_YOURS)
     writable(target)
-    if target.year <= program.year or target.office_unit_id != program.office_unit_id:
-        raise field_error("to_program_id", tr("carry over into a later year's program of the same office"))
+    if problems := _carry_problems(program, target):
+        raise invalid(problems)
     continuing = list(
         await session.scalars(
             select(Project)
