@@ -755,6 +755,12 @@ async def test_the_office_enters_history_with_its_original_filing_time(
                   "filed_at": "2018-07-01T10:00:00+08:00"},
             headers=office,
         )  # fmt: skip
+        later = await client.post(  # a month not begun and a filing time not come: both at once
+            url,
+            json={"period": "2018-08", "investment_month": "1", "progress_percent": "9",
+                  "filed_at": "2018-07-01T10:00:00+08:00"},
+            headers=office,
+        )  # fmt: skip
     assert january.status_code == 201, january.text
     assert january.json()["recorded_by_office"] is True and january.json()["late"] is False
     assert january.json()["submitted_at"] == "2018-01-20T10:00:00+08:00"  # Beijing time
@@ -770,6 +776,7 @@ async def test_the_office_enters_history_with_its_original_filing_time(
     assert february.json()["submitted_at"] == "2018-02-24T00:00:00+08:00"
     assert by_reporter.status_code == 403 and "filed_at" in by_reporter.json()["detail"]
     assert future.status_code == 422 and future.json()["errors"][0]["loc"] == ["body", "filed_at"]
+    assert {tuple(e["loc"]) for e in later.json()["errors"]} == {("body", "filed_at"), ("body", "period")}
     owed = await dues(client, approved, "2018-03-01T00:00:00+08:00", kind="project_monthly")
     assert owed[("project_monthly", "2018-01")]["state"] == "submitted"
     assert owed[("project_monthly", "2018-02")]["state"] == "late"

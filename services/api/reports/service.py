@@ -123,7 +123,14 @@ async def file_checks(
     facts = {"o_start_date": project.start_date, "o_end_date": project.end_date, "o_year": program.year,
              "o_milestones": known}  # fmt: skip
     data = SimpleNamespace(period=fields.get("period"), milestones=fields.get("milestones") or [])
-    return _faults(data, clock.now().astimezone(OFFICE_TZ).date(), facts)
+    now = clock.now()
+    filed_at = fields.get("filed_at")
+    future: list[tuple[list[str | int], str]] = [
+        (["filed_at"], tr("{at} is in the future; give when it was filed", at=filed_at))
+    ]
+    return (future if filed_at is not None and filed_at > now else []) + _faults(
+        data, now.astimezone(OFFICE_TZ).date(), facts
+    )
 
 
 def _faults(data: Any, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
@@ -224,6 +231,12 @@ async def file_project_report(
     history = data.filed_at is not None
     if history:
         _may_enter_history(principal)
+    if data.filed_at is not None and data.filed_at > recorded_at:  # with what else can be told now
+        future: tuple[list[str | int], str] = (
+            ["filed_at"],
+            tr("{at} is in the future; give when it was filed", at=data.filed_at),
+        )
+        raise invalid([future, *_faults(data, recorded_at.astimezone(OFFICE_TZ).date(), None)])
     now = _filed_when(data.filed_at, recorded_at)
     today = now.astimezone(OFFICE_TZ).date()
     conn = await driver_connection(session, begin=bool(data.problems))
