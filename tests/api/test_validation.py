@@ -128,3 +128,14 @@ async def test_closing_and_carrying_over_name_a_stray_field_and_the_rule_togethe
         headers=admin,
     )
     assert _faulted(r) == {("body", "备注"), ("body", "to_program_id")}
+
+
+async def test_publishing_another_years_assessment_names_the_year_beside_the_schemas_fault(
+    client: AsyncClient, world: World
+) -> None:
+    r = await client.post(
+        f"/api/v1/programs/{world.programs['P'].id}/assessment/publish",
+        json={"year": 2019, "half": 3},
+        headers=world.auth("p_staff"),
+    )
+    assert _faulted(r) == {("body", "half"), ("body", "year")}

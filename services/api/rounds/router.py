@@ -213,6 +213,7 @@ async def put_year_end(
     response_model=AssessmentQueued,
     status_code=status.HTTP_202_ACCEPTED,
 )
+@also_checked(AssessmentIn, service.assessment_checks)
 async def publish_assessment(
     data: AssessmentIn, session: SessionDep, principal: Office, program: ProgramDep
 ) -> AssessmentQueued:

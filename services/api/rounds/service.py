@@ -1077,6 +1077,20 @@ async def assessment(
     return AssessmentOut.model_validate({**document, "published": published})
 
 
+async def assessment_checks(
+    session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
+) -> list[tuple[list[str | int], str]]:
+    """A year not the program's, for a body whose other field failed the schema."""
+    program = await session.get(Program, path.get("program_id"))
+    year = fields.get("year")
+    if program is None or year is None or year == program.year:
+        return []
+    said = tr(
+        "{program} is the program of {year}: assess it for {year}", program=program.name, year=program.year
+    )
+    return [(["year"], said)]
+
+
 async def publish_assessment(
     session: AsyncSession, *, program: Program, data: AssessmentIn, principal: Principal
 ) -> AssessmentQueued:
