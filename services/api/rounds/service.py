@@ -225,10 +225,8 @@ async def round_checks(
 ) -> list[tuple[list[str | int], str]]:
     """`round_problems` for a body whose other fields failed the schema: its program when the
     caller's office holds it."""
-    program = await session.get(Program, fields.get("program_id")) if fields.get("program_id") else None
-    if program is None or not await holds(session, Program, program.id, principal):
-        return []
-    return await round_problems(session, principal, program, fields)
+    program = await _held(session, principal, fields.get("program_id"))
+    return [] if program is None else await round_problems(session, principal, program, fields)
 
 
 async def create_round(
@@ -1047,13 +1045,24 @@ async def publish(
     return await _results(session, rnd, latest, by)
 
 
-def _program_year(program: Program, year: int, *, query: bool) -> None:
+def _other_year(program: Program, year: int | None) -> list[tuple[list[str | int], str]]:
     """A program is assessed for its own year: another year has no rounds to grade, and an empty
     answer would read as nobody assessed."""
-    if year != program.year:
-        said = tr("{program} is the program of {year}: assess it for {year}", program=program.name,
-                  year=program.year)  # fmt: skip
+    if year is None or year == program.year:
+        return []
+    return [(["year"], tr("{program} is the program of {year}: assess it for {year}", program=program.name,
+                          year=program.year))]  # fmt: skip
+
+
+def _program_year(program: Program, year: int, *, query: bool) -> None:
+    for _, said in _other_year(program, year):
         raise query_error("year", said) if query else field_error("year", said)
+
+
+async def _held(session: AsyncSession, principal: Principal, program_id: Any) -> Program | None:
+    """The program when the caller's office holds it (for rules run beside the schema's faults)."""
+    program = await session.get(Program, program_id) if program_id else None
+    return program if program is not None and await holds(session, Program, program.id, principal) else None
 
 
 async def assessment(
@@ -1081,14 +1090,8 @@ async def assessment_checks(
     session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
 ) -> list[tuple[list[str | int], str]]:
     """A year not the program's, for a body whose other field failed the schema."""
-    program = await session.get(Program, path.get("program_id"))
-    year = fields.get("year")
-    if program is None or year is None or year == program.year:
-        return []
-    said = tr(
-        "{program} is the program of {year}: assess it for {year}", program=program.name, year=program.year
-    )
-    return [(["year"], said)]
+    program = await _held(session, principal, path.get("program_id"))
+    return [] if program is None else _other_year(program, fields.get("year"))
 
 
 async def publish_assessment(
@@ -1152,12 +1155,7 @@ async def _year_end_problems(
     """Every fault of a year-end evaluation the schema cannot see, over the fields given: a year
     not the program's, a unit out of sight, evaluated twice, or responsible for none of its
     projects."""
-    problems: list[tuple[list[str | int], str]] = []
-    year = fields.get("year")
-    if year is not None and year != program.year:
-        said = tr("{program} is the program of {year}: assess it for {year}", program=program.name,
-                  year=program.year)  # fmt: skip
-        problems.append((["year"], said))
+    problems = _other_year(program, fields.get("year"))
     scores = fields.get("scores") or []
     problems += await unseen_units(
         session, principal, [(["scores", i, "unit_id"], s.unit_id) for i, s in enumerate(scores)]
@@ -1185,10 +1183,8 @@ async def year_end_checks(
     session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any]
 ) -> list[tuple[list[str | int], str]]:
     """`_year_end_problems` for an evaluation whose other fields failed the schema."""
-    program = await session.get(Program, path.get("program_id"))
-    if program is None or not await holds(session, Program, program.id, principal):
-        return []
-    return await _year_end_problems(session, principal, program, fields)
+    program = await _held(session, principal, path.get("program_id"))
+    return [] if program is None else await _year_end_problems(session, principal, program, fields)
 
 
 async def evaluate_year_end(
