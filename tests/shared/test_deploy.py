@@ -59,7 +59,8 @@ def test_the_image_builds_without_fetching_a_frontend_and_from_the_lock_file() -
 def test_the_installed_package_carries_its_data_files(tmp_path: Path) -> None:
     """The image installs the project as a package (`pip install --no-deps .`), not from the
     source tree: the files read at run time must be in it (the filing function's SQL was not, so
-    the image's migration 0010 failed; the Chinese catalog is read on every zh-CN request)."""
+    the image's migration 0010 failed; the Chinese catalog is read on every zh-CN request; /docs
+    loads its scripts from the package)."""
     import sys
     import zipfile
 
@@ -86,5 +87,9 @@ def test_the_installed_package_carries_its_data_files(tmp_path: Path) -> None:
         "shared/locale/zh_CN/LC_MESSAGES/duban.po",
         "services/api/alembic.ini",
         "services/api/migrations/script.py.mako",
+        # /docs and /redoc offline (services/api/docs.py)
+        "services/api/static/docs/swagger-ui-bundle.js",
+        "services/api/static/docs/swagger-ui.css",
+        "services/api/static/docs/redoc.standalone.js",
     ):
         assert needed in names, needed
