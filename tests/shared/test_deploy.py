@@ -14,6 +14,7 @@ COMPOSE = shutil.which("docker-compose")
 needs_compose = pytest.mark.skipif(
     COMPOSE is None, reason="docker-compose is not installed (.ci/run installs it)"
 )
+PROMTOOL = shutil.which("promtool")
 
 
 def _config(**env: str) -> subprocess.CompletedProcess[str]:
@@ -93,3 +94,25 @@ def test_the_installed_package_carries_its_data_files(tmp_path: Path) -> None:
         "services/api/static/docs/redoc.standalone.js",
     ):
         assert needed in names, needed
+
+
+@pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool is not installed (.ci/run installs Debian's prometheus)"
+)
+def test_the_alert_rules_load_in_prometheus() -> None:
+    """deploy/prometheus/duban-rules.yml, as `promtool check rules` reads it, and each metric it
+    names is one the services export."""
+    rules = ROOT / "deploy" / "prometheus" / "duban-rules.yml"
+    assert PROMTOOL is not None
+    done = subprocess.run(
+        [PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    exported = "".join(p.read_text() for p in (ROOT / "services").rglob("*.py")) + "".join(
+        p.read_text() for p in (ROOT / "shared").rglob("*.py")
+    )
+    import re
+
+    for metric in set(re.findall(r"duban_[a-z_]+", rules.read_text())):
+        base = re.sub(r"_(bucket|sum|count)$", "", metric)
+        assert f'"{base}"' in exported, f"{metric} is not a metric the services export"
