@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from prometheus_client import Counter
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +40,8 @@ from shared.program_settings import ProgramSettings
 from shared.vocabulary import NoticeKind, NoticeState
 
 log = logging.getLogger(__name__)
+# Digests handed to the channel: sent, or failed (kept and tried again on the next pass).
+DIGESTS = Counter("duban_digests_total", "Notice digests handed to the delivery channel", ["outcome"])
 WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)
 FOR_THE_HEAD = {"unit_head", "unit_principal"}  # the liaison passes these on (呈单位负责人)
 LEASE = timedelta(minutes=5)  # how long a pass may take to send one digest before another may
@@ -222,9 +225,11 @@ async def deliver(
             await channel.send(message)
         except Exception:  # the channel's failure: the digest stays unsent, tried on the next pass
             log.exception("notice digest not sent", extra={"digest_id": str(digest.id)})
+            DIGESTS.labels("failed").inc()
             await _settle(sessions, digest.id, claimed_until=None)
             continue
         await _settle(sessions, digest.id, sent_at=func.now(), channel=channel.name)
+        DIGESTS.labels("sent").inc()
         sent += 1
     return {"gathered": gathered, "sent": sent}
 

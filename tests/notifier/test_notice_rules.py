@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -390,9 +391,17 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
     evening = datetime.combine(date(2018, 9, 21), time(20), OFFICE_TZ)
     assert (await deliver(sessions, channel, phones, evening))["sent"] == 0
     await sweep(sessions, morning(date(2018, 9, 26)))
+    counted = {
+        o: REGISTRY.get_sample_value("duban_digests_total", {"outcome": o}) or 0 for o in ("sent", "failed")
+    }
     first = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
     again = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
     assert first["sent"] == first["gathered"] - 1 and again == {"gathered": 0, "sent": 1}
+    # what an operator's alert reads: the refusal counted as failed, every digest once as sent
+    now = {
+        o: REGISTRY.get_sample_value("duban_digests_total", {"outcome": o}) or 0 for o in ("sent", "failed")
+    }
+    assert (now["failed"] - counted["failed"], now["sent"] - counted["sent"]) == (1, first["gathered"])
     told = [m for m in channel.sent if m.unit_id == world.units["A"].id]
     assert len(told) == 1 and (told[0].to_name, told[0].to_phone) == ("李四", "13800001234")
     waiting = await session.scalars(
