@@ -22,7 +22,7 @@ from services.api.reports.schemas import MONTH, WEEK, Due, Dues, ProjectReportIn
 from shared import audit, calendar, clock, dues, indicators, outbox
 from shared.clock import OFFICE_TZ
 from shared.db import driver_connection
-from shared.errors import Conflict, Forbidden, field_error, invalid
+from shared.errors import Conflict, Forbidden, invalid
 from shared.i18n import N_, tr, word
 from shared.logging import request_id_var
 from shared.models import (
@@ -124,13 +124,7 @@ async def file_checks(
              "o_milestones": known}  # fmt: skip
     data = SimpleNamespace(period=fields.get("period"), milestones=fields.get("milestones") or [])
     now = clock.now()
-    filed_at = fields.get("filed_at")
-    future: list[tuple[list[str | int], str]] = [
-        (["filed_at"], tr("{at} is in the future; give when it was filed", at=filed_at))
-    ]
-    return (future if filed_at is not None and filed_at > now else []) + _faults(
-        data, now.astimezone(OFFICE_TZ).date(), facts
-    )
+    return _not_yet(fields.get("filed_at"), now) + _faults(data, now.astimezone(OFFICE_TZ).date(), facts)
 
 
 def _faults(data: Any, today: date, filed: Any | None) -> list[tuple[list[str | int], str]]:
@@ -231,12 +225,8 @@ async def file_project_report(
     history = data.filed_at is not None
     if history:
         _may_enter_history(principal)
-    if data.filed_at is not None and data.filed_at > recorded_at:  # with what else can be told now
-        future: tuple[list[str | int], str] = (
-            ["filed_at"],
-            tr("{at} is in the future; give when it was filed", at=data.filed_at),
-        )
-        raise invalid([future, *_faults(data, recorded_at.astimezone(OFFICE_TZ).date(), None)])
+    if future := _not_yet(data.filed_at, recorded_at):  # with what else can be told now
+        raise invalid(future + _faults(data, recorded_at.astimezone(OFFICE_TZ).date(), None))
     now = _filed_when(data.filed_at, recorded_at)
     today = now.astimezone(OFFICE_TZ).date()
     conn = await driver_connection(session, begin=bool(data.problems))
@@ -361,11 +351,11 @@ def _unit_report_problems(fields: dict[str, Any], recorded_at: datetime) -> list
     kind, filed_at = fields.get("kind"), fields.get("filed_at")
     if filed_at is not None and kind == "instant":
         problems.append((["filed_at"], tr("an instant report goes out now; it takes no filed_at")))
-    elif filed_at is not None and filed_at > recorded_at:
-        problems.append((["filed_at"], tr("{at} is in the future; give when it was filed", at=filed_at)))
-    now = filed_at if filed_at is not None and filed_at <= recorded_at else recorded_at
+    else:
+        problems += _not_yet(filed_at, recorded_at)
     if kind is not None:
-        problems += _period_problems(kind, fields.get("period"), now.astimezone(OFFICE_TZ).date())
+        today = _filed_when(filed_at, recorded_at).astimezone(OFFICE_TZ).date()
+        problems += _period_problems(kind, fields.get("period"), today)
     return problems
 
 
@@ -387,11 +377,17 @@ def _may_enter_history(principal: Principal) -> None:
         )
 
 
+def _not_yet(filed_at: datetime | None, recorded_at: datetime) -> list[tuple[list[str | int], str]]:
+    """A history's filing time still to come: the fault, or none."""
+    if filed_at is None or filed_at <= recorded_at:
+        return []
+    return [(["filed_at"], tr("{at} is in the future; give when it was filed", at=filed_at))]
+
+
 def _filed_when(filed_at: datetime | None, recorded_at: datetime) -> datetime:
-    """When a report counts as filed: the history's original time (never in the future), else now."""
-    if filed_at is not None and filed_at > recorded_at:
-        raise field_error("filed_at", tr("{at} is in the future; give when it was filed", at=filed_at))
-    return recorded_at if filed_at is None else filed_at
+    """When a report counts as filed: the history's original time, else now (a time still to
+    come is refused first, `_not_yet`; until then it counts as now)."""
+    return recorded_at if filed_at is None else min(filed_at, recorded_at)
 
 
 async def file_unit_report(
