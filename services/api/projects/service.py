@@ -28,7 +28,7 @@ from services.api.projects.schemas import (
     WithdrawIn,
 )
 from shared import audit, clock, outbox
-from shared.errors import Conflict, InvalidState, field_error, invalid
+from shared.errors import Conflict, InvalidState, invalid
 from shared.i18n import N_, tr, word
 from shared.models import Adjustment, Milestone, Program, Project, ProjectReport, Unit
 from shared.program_settings import ProgramSettings
@@ -131,13 +131,21 @@ def rule_problems(fields: dict[str, Any], program: Program) -> Problems:
     return problems
 
 
-async def program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
-    """The program a body or form names: 422 on `program_id` when the caller cannot see it."""
-    found = await session.scalar(
+async def _seen_program(session: AsyncSession, program_id: Any, principal: Principal) -> Program | None:
+    return await session.scalar(
         visible(select(Program).where(col(Program.id) == program_id), Program, principal)
     )
+
+
+def _unseen_program(program_id: Any) -> Problems:
+    return [(["program_id"], tr("there is no program {id} that you can see", id=program_id))]
+
+
+async def program_for(session: AsyncSession, program_id: uuid.UUID, principal: Principal) -> Program:
+    """The program a body or form names: 422 on `program_id` when the caller cannot see it."""
+    found = await _seen_program(session, program_id, principal)
     if found is None:
-        raise field_error("program_id", tr("there is no program {id} that you can see", id=program_id))
+        raise invalid(_unseen_program(program_id))
     return found
 
 
@@ -225,17 +233,22 @@ async def _units_named(
 async def create_checks(
     session: AsyncSession, principal: Principal, fields: dict[str, Any], path: dict[str, Any] | None = None
 ) -> Problems:
-    """Every fault of a new project the schema cannot see, over the fields given: the program
-    the caller must see, the units it may name, the rules (services/api/validation.py runs this
-    on the fields that passed when others did not)."""
+    """`_create_problems` for a body whose other fields failed the schema (services/api/validation.py),
+    and the program the caller must see."""
     program_id = fields.get("program_id")
     if program_id is None:
         return []
-    program = await session.scalar(
-        visible(select(Program).where(col(Program.id) == program_id), Program, principal)
-    )
+    program = await _seen_program(session, program_id, principal)
     if program is None:
-        return [(["program_id"], tr("there is no program {id} that you can see", id=program_id))]
+        return _unseen_program(program_id)
+    return await _create_problems(session, principal, program, fields)
+
+
+async def _create_problems(
+    session: AsyncSession, principal: Principal, program: Program, fields: dict[str, Any]
+) -> Problems:
+    """Every fault of a new project the schema cannot see, over the fields given: the units the
+    caller may name, the rules."""
     named = {f: fields[f] for f in UNIT_FIELDS if fields.get(f) is not None}
     return [*await _unit_problems(session, program, principal, named), *rule_problems(fields, program)]
 
@@ -244,9 +257,8 @@ async def create(session: AsyncSession, *, data: ProjectCreate, principal: Princ
     """A draft project: units and program must be visible to the caller, the rules kept."""
     program = await program_for(session, data.program_id, principal)
     writable(program)
-    if problems := await create_checks(
-        session, principal, {**data.model_dump(), "milestones": data.milestones}
-    ):
+    fields = {**data.model_dump(), "milestones": data.milestones}
+    if problems := await _create_problems(session, principal, program, fields):
         raise invalid(problems)
     await _ensure_code_free(session, program.id, data.code)
     project = Project(
