@@ -239,6 +239,13 @@ async def compute(session: AsyncSession, rnd: ObservationRound, snapshot_id: uui
     }
 
 
+def _ranked_on(settings: RoundSettings, fit: effects.Fit) -> str:
+    """What the ranking counts: the round's `normalize`, but the raw scores when the rater
+    effects compare only within groups of inspectors (they cannot adjust a common ranking)."""
+    mode = settings.aggregation.normalize
+    return "none" if mode == "rater_effects" and not fit.connected else mode
+
+
 async def _rate(
     session: AsyncSession, round_id: uuid.UUID, settings: RoundSettings, snapshot_id: uuid.UUID
 ) -> effects.Fit:
@@ -267,9 +274,7 @@ async def _rate(
             inspector_ids=inspector_ids,
         )
     )
-    mode = settings.aggregation.normalize
-    if mode == "rater_effects" and not fit.connected:
-        mode = "none"  # effects that compare only within groups cannot adjust a common ranking
+    mode = _ranked_on(settings, fit)
     fitted = {i: e.effect for i, e in fit.inspectors.items() if e.effect is not None}
     await session.execute(
         RATE[mode],
@@ -446,7 +451,7 @@ async def _fairness(
     for key, rows in listed.items():
         _mark(rows, intervals[key], settings.praise_top, settings.criticise_bottom)
     mode = settings.aggregation.normalize
-    applied = mode == "rater_effects" and fit.connected
+    applied = _ranked_on(settings, fit) == "rater_effects"
     warnings = []
     if mode == "zscore" and not await session.scalar(_OVERLAP):
         warnings.append(Z_PARTIAL_OVERLAP)
