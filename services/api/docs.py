@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from services.api.auth.permissions import REQUIRES, Action
+from services.api.errors import amend_openapi
 
 ASSETS = Path(__file__).parent / "static" / "docs"
 TOKEN_URL = "/api/v1/auth/token"
@@ -49,16 +50,7 @@ def install(app: FastAPI) -> None:
             with_google_fonts=False,
         )
 
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        fresh = app.openapi_schema is None
-        spec = build()  # cached by FastAPI after the first call
-        if fresh:
-            declare_security(app, spec)
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, lambda spec: declare_security(app, spec))
     app.add_api_route("/docs", swagger, methods=["GET"], include_in_schema=False)
     app.add_api_route("/docs/oauth2-redirect", redirect, methods=["GET"], include_in_schema=False)
     app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)

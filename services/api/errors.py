@@ -1,6 +1,7 @@
 """One mapping from errors to RFC 9457 problem details. Bad input never gets a 500."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -222,20 +223,28 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(redis_error, _redis_down)
     for database_error in (DBAPIError, *DATABASE_GONE):
         app.add_exception_handler(database_error, _database_error)
+    amend_openapi(app, _declare_problems)
+
+
+def _declare_problems(spec: dict[str, Any]) -> None:
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    # what requests may carry (the problems answered may quote anything sent, NUL too)
+    storable.declare({k: v for k, v in spec.items() if k != "components"})
+    storable.declare({k: v for k, v in schemas.items() if k not in ("Problem", "ProblemError")})
+
+
+def amend_openapi(app: FastAPI, amend: Callable[[dict[str, Any]], None]) -> None:
+    """Change the OpenAPI document FastAPI builds, once, as it is first built (FastAPI keeps it)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         fresh = app.openapi_schema is None
-        spec = build()  # cached by FastAPI after the first call
+        spec = build()
         if fresh:
-            problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(problem_schema.pop("$defs", {}))
-            schemas["Problem"] = problem_schema
-            # what requests may carry (the problems answered may quote anything sent, NUL too)
-            storable.declare({k: v for k, v in spec.items() if k != "components"})
-            storable.declare({k: v for k, v in schemas.items() if k not in ("Problem", "ProblemError")})
-
+            amend(spec)
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
