@@ -16,17 +16,24 @@ from services.api.preconditions import check_version
 from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserUpdate
 from shared import audit, clock
 from shared.audit import Actor
-from shared.errors import Conflict, Forbidden, field_error, invalid
+from shared.errors import Conflict, Forbidden, invalid
 from shared.i18n import N_, listing, tr
 from shared.models import ApiClient, AppUser, Unit
 
 
-async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal | None) -> Unit:
-    stmt = select(Unit).where(col(Unit.id) == unit_id)
-    found = await session.scalar(visible(stmt, Unit, principal) if principal else stmt)
-    if found is None:
-        raise field_error("unit_id", tr("there is no unit {id} that you can see", id=unit_id))
-    return found
+async def _unit_problems(
+    session: AsyncSession, unit_id: Any, principal: Principal | None
+) -> list[tuple[list[str | int], str]]:
+    """A unit the caller cannot see (with no principal, `duban bootstrap`: one that does not exist)."""
+    stmt = select(col(Unit.id)).where(col(Unit.id) == unit_id)
+    if await session.scalar(visible(stmt, Unit, principal) if principal else stmt) is None:
+        return [(["unit_id"], tr("there is no unit {id} that you can see", id=unit_id))]
+    return []
+
+
+async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal | None) -> None:
+    if problems := await _unit_problems(session, unit_id, principal):
+        raise invalid(problems)
 
 
 def _user_view(user: AppUser) -> dict[str, object]:
@@ -42,11 +49,8 @@ async def create_checks(
     """Every fault of a new user the schema cannot see, over the fields given: a unit the
     caller cannot see, a password the rules refuse (services/api/validation.py runs this on the
     fields that passed when others did not)."""
-    problems: list[tuple[list[str | int], str]] = []
-    if (unit_id := fields.get("unit_id")) is not None:
-        stmt = select(col(Unit.id)).where(col(Unit.id) == unit_id)
-        if await session.scalar(visible(stmt, Unit, principal) if principal else stmt) is None:
-            problems.append((["unit_id"], tr("there is no unit {id} that you can see", id=unit_id)))
+    unit_id = fields.get("unit_id")
+    problems = [] if unit_id is None else await _unit_problems(session, unit_id, principal)
     if (password := fields.get("password")) is not None:
         if refused := password_problems(password, username=fields.get("username") or ""):
             problems.append((["password"], listing(refused)))
