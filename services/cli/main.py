@@ -130,14 +130,34 @@ def migrate(
     typer.echo(f"database {'downgraded' if down else 'migrated'} to {revision}")
 
 
+class Checked(StrEnum):
+    api = "api"
+    notifier = "notifier"
+    ranker = "ranker"
+
+
 @app.command()
-def health(worker: Worker) -> None:
-    """Exit 0 when the worker reported in recently, 1 otherwise (for container health checks)."""
+def health(service: Checked) -> None:
+    """Exit 0 when the service is well, 1 otherwise (for container health checks): the api when
+    its /readyz on DUBAN_PORT answers 200, a worker when it reported in recently."""
+    if service is Checked.api:
+        import httpx
+
+        port = _settings(ApiSettings).port
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=3)
+            code, said = (
+                (0, "ready") if answer.status_code == 200 else (1, f"not ready ({answer.status_code})")
+            )
+        except httpx.HTTPError as e:
+            code, said = 1, f"no answer on port {port} ({type(e).__name__})"
+        typer.echo(f"api: {said}")
+        raise typer.Exit(code)
     from shared.worker import check_health
 
-    settings = _settings(NotifierSettings if worker is Worker.notifier else RankerSettings)
-    code = asyncio.run(check_health(settings, Target(worker.value)))
-    typer.echo(f"{worker.value}: {'healthy' if code == 0 else 'no recent health check'}")
+    settings = _settings(NotifierSettings if service is Checked.notifier else RankerSettings)
+    code = asyncio.run(check_health(settings, Target(service.value)))
+    typer.echo(f"{service.value}: {'healthy' if code == 0 else 'no recent health check'}")
     raise typer.Exit(code)
 
 
