@@ -27,12 +27,14 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
     """Start `duban …` as a real process; anything left running is stopped after the test."""
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
 
-    def start(*args: str, env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+    def start(*args: str, env: dict[str, str], log: str, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        """`cwd`: run the code found there (another release's) rather than this checkout's."""
         log_path = tmp_path / f"{log}.log"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | env
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", *args],
             env=full_env,
+            cwd=cwd,
             stdout=log_path.open("ab"),
             stderr=subprocess.STDOUT,
         )
