@@ -1,8 +1,18 @@
 """Configuration from `DUBAN_*` environment variables: one base class, a subclass per service."""
 
+import dataclasses
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, ValidationError, model_validator
+from arq.connections import RedisSettings
+from pydantic import (
+    Field,
+    PostgresDsn,
+    RedisDsn,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "DUBAN_"
@@ -21,6 +31,13 @@ class DubanSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: PostgresDsn
     redis_url: RedisDsn
+    redis_sentinels: str = Field(
+        default="",
+        description="host:port of each Redis Sentinel, comma-separated: the primary named "
+        "DUBAN_REDIS_SENTINEL_MASTER is found through them, and found again after a failover "
+        "(DUBAN_REDIS_URL then gives only the database number and the password)",
+    )
+    redis_sentinel_master: str = Field(default="mymaster", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     queue_prefix: str = Field(default="duban", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -32,6 +49,27 @@ class DubanSettings(BaseSettings):
         description="a pooled database connection unused for longer than this is checked with one round "
         "trip before a request gets it (0: before every use)",
     )
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_addresses(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{entry!r} is not host:port; write e.g. 10.0.0.1:26379,10.0.0.2:26379")
+        return value
+
+    def redis(self) -> RedisSettings:
+        """How arq (the api's pool and the workers) reaches Redis: DUBAN_REDIS_URL, or the primary
+        the sentinels name."""
+        direct = RedisSettings.from_dsn(str(self.redis_url))
+        entries = [e.strip() for e in self.redis_sentinels.split(",") if e.strip()]
+        if not entries:
+            return direct
+        sentinels = [(host, int(port)) for host, _, port in (e.rpartition(":") for e in entries)]
+        return dataclasses.replace(
+            direct, host=sentinels, sentinel=True, sentinel_master=self.redis_sentinel_master
+        )
 
     @property
     def notifier_queue(self) -> str:

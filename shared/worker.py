@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from arq import Retry, cron, func
-from arq.connections import RedisSettings
 from arq.worker import Worker, async_check_health
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -183,7 +182,7 @@ def build_worker(
             for c in crons
         ],
         queue_name=queue_name(settings, target),
-        redis_settings=RedisSettings.from_dsn(str(settings.redis_url)),
+        redis_settings=settings.redis(),
         on_startup=startup,
         on_shutdown=shutdown,
         max_jobs=settings.max_jobs,
@@ -203,9 +202,7 @@ def build_worker(
 async def check_health(settings: WorkerSettingsBase, target: Target) -> int:
     """0 when the worker on `target`'s queue reported in recently, else 1 (as `arq --check`)."""
     queue = queue_name(settings, target)
-    return await async_check_health(
-        RedisSettings.from_dsn(str(settings.redis_url)), queue + ":health-check", queue
-    )
+    return await async_check_health(settings.redis(), queue + ":health-check", queue)
 
 
 def run_forever(make: Callable[[], Worker], *, service: str, max_backoff: float = 30.0) -> None:

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq import create_pool
-from arq.connections import RedisSettings
 from fastapi import FastAPI
 
 from services.api import docs, errors
@@ -57,7 +56,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.redis = await create_pool(
-            RedisSettings.from_dsn(str(settings.redis_url)),
+            settings.redis(),
             job_serializer=serialize,
             job_deserializer=deserialize,
         )

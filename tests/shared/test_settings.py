@@ -57,3 +57,23 @@ def test_cli_stops_with_a_message_naming_the_variable() -> None:
     )
     assert done.returncode == 2
     assert "DUBAN_DATABASE_URL: missing" in done.stderr
+
+
+def test_sentinels_must_be_host_and_port() -> None:
+    with pytest.raises(SettingsError, match=r"DUBAN_REDIS_SENTINELS.*'10\.0\.0\.2' is not host:port"):
+        load_settings(ApiSettings, redis_sentinels="10.0.0.1:26379,10.0.0.2", **URLS)
+
+
+def test_with_sentinels_the_primary_is_found_through_them_in_the_urls_database() -> None:
+    settings = load_settings(
+        ApiSettings, redis_sentinels=" s1:26379, s2:26380 ", redis_sentinel_master="duban", **URLS
+    )
+    redis = settings.redis()
+    assert (redis.sentinel, redis.host, redis.sentinel_master) == (
+        True,
+        [("s1", 26379), ("s2", 26380)],
+        "duban",
+    )
+    assert redis.database == 0
+    direct = load_settings(ApiSettings, **URLS).redis()
+    assert (direct.sentinel, direct.host, direct.port) == (False, "h", 6379)
