@@ -12,7 +12,6 @@ from services.api.auth.scope import owned_or_403
 from services.api.notices import service
 from services.api.notices.schemas import (
     ActionPublic,
-    Colour,
     DigestPublic,
     ExplanationIn,
     FeedbackIn,
@@ -30,6 +29,7 @@ from services.api.routing import SessionDep, router
 from services.api.validation import also_checked
 from shared.i18n import N_
 from shared.models import Program
+from shared.notice_facts import Colour
 from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
 
 notices = router(prefix="/notices", tags=["notices"])

@@ -1,24 +1,15 @@
 """Notice bodies: what a unit's inbox shows."""
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.dates import Stamp
+from shared.notice_facts import Colour
 from shared.program_settings import Count, not_a_bool
 from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeState
-
-
-class Colour(StrEnum):
-    """红黄绿灯: a notice waiting on the unit is green on track, yellow due within the program's
-    warning window (notice_rules.warning_working_days), red overdue."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
 
 
 class Subject(BaseModel):

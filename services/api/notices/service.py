@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, literal, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -13,7 +13,6 @@ from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, owned_or_403, owns, unseen_units, visible
 from services.api.notices.schemas import (
     ActionPublic,
-    Colour,
     NoticeAccepted,
     NoticeDetail,
     NoticeIn,
@@ -37,13 +36,12 @@ from shared.models import (
     Task,
     Unit,
 )
-from shared.notice_facts import ANSWERS, AWAITING, awaiting_since
+from shared.notice_facts import ANSWERS, AWAITING, Colour, awaiting_since, colour_now
 from shared.outbox import add_message
 from shared.program_settings import ProgramSettings
 from shared.queues import IssueNoticePayload, Job, NoticeActionPayload, Target
 from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeRule, NoticeState
 
-WAITING = (NoticeState.ISSUED, NoticeState.REOPENED)  # on the unit to act: these have a colour
 STANDING = (
     NoticeState.ISSUED,
     NoticeState.FEEDBACK_SUBMITTED,
@@ -52,35 +50,6 @@ STANDING = (
 )
 OFFICE_ONLY = N_("Only the program's office (or an office above it) issues its own notices.")
 MATTERS: dict[str, Any] = {"project": Project, "unit": Unit, "task": Task, "problem": Problem}
-
-
-async def colour_now(session: AsyncSession, as_of: datetime | None = None) -> Any:
-    """A notice's colour as of today (or the day of `as_of`), as SQL: red past its due date,
-    yellow due within the program's warning window (working days), green else; none unless it
-    waits on the unit."""
-    today = as_of.astimezone(OFFICE_TZ).date() if as_of is not None else clock.today()
-    cal = await calendar.load(session, [today.year, today.year + 1])
-    programs = (await session.execute(select(col(Program.id), col(Program.settings)))).all()
-    soon = {
-        program_id: cal.add_working_days(
-            today, ProgramSettings.model_validate(settings).notice_rules.warning_working_days
-        ).date
-        for program_id, settings in programs
-    }
-    return colour_of(today, soon)
-
-
-def colour_of(today: date, soon: dict[Any, date]) -> Any:
-    warning = case(
-        *((col(Notice.program_id) == program_id, literal(day)) for program_id, day in soon.items()),
-        else_=literal(today),
-    ) if soon else literal(today)  # fmt: skip
-    return case(
-        (or_(col(Notice.state).not_in(WAITING), col(Notice.kind) == NoticeKind.PRAISE), literal(None)),
-        (col(Notice.due_date) < today, literal(Colour.RED.value)),
-        (col(Notice.due_date) <= warning, literal(Colour.YELLOW.value)),
-        else_=literal(Colour.GREEN.value),
-    )
 
 
 async def list_notices(
