@@ -189,6 +189,7 @@ _PATTERN_WORDS = {
     r"^(project|unit|milestone|problem|task|instruction)$": N_(
         "one of project, unit, milestone, problem, task, instruction"
     ),
+    r"^1[3-9][0-9]{9}$": N_("a mobile number such as 13812341234"),
 }
 
 
@@ -211,6 +212,8 @@ def pydantic_message(error: Any) -> str:
         ctx = {**ctx, "expected": _either(str(ctx["expected"]))}
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"])
+    if kind == "value_error" and "reason" in ctx:  # pydantic's EmailStr, in email-validator's words
+        return tr("expected an e-mail address such as 'name@example.gov.cn'")
     template = _pydantic_templates().get(kind)
     if template is None:  # an error of our own making, its msg a message id
         return tr(str(error.get("msg", "")))

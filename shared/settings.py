@@ -168,13 +168,42 @@ class NotifierSettings(WorkerSettingsBase):
     webhook_interval_seconds: int = Field(default=15, ge=1, le=3600)
     # How often the sweep issues what is due (it must divide a minute or an hour).
     sweep_interval_seconds: int = Field(default=300, ge=1, le=3600)
-    # Where the daily digests go: "log", or "package.module:factory" of an SMS / e-mail gateway.
-    notice_channel: str = Field(default="log", min_length=1, max_length=200)
+    # Where the daily digests go, comma-separated: `log`, `email` (the SMTP settings below), or
+    # `package.module:factory` of another gateway; each person gets each channel they can be
+    # reached through (an e-mail address, a mobile number).
+    notice_channels: str = Field(default="log", min_length=1, max_length=400)
+    # A digest to one person through one channel: tried again after a temporary failure (the
+    # server away, throttled) 1, 2, 4 … minutes later, at most this many times in all.
+    delivery_max_attempts: int = Field(default=6, ge=1, le=30)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True  # upgrade a plain connection (port 587); off with smtp_tls
+    smtp_tls: bool = False  # TLS from the first byte (port 465)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""  # 督办系统 <duban@example.gov.cn>
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # The office pages' address: a digest links each notice there when it is set.
+    base_url: str = Field(default="", pattern=r"^(https?://[^\s]+)?$")
+
+    @field_validator("notice_channels")
+    @classmethod
+    def _channels_are_known(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",")]
+        for name in names:
+            if name not in {"log", "email"} and not (name.count(":") == 1 and all(name.split(":"))):
+                raise ValueError(f"{name!r} is not a channel: log, email, or package.module:factory")
+        if len(set(names)) != len(names):
+            raise ValueError("each channel may be named once")
+        return ",".join(names)
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "NotifierSettings":
-
         _check_secret(self.environment, self.secret_key)
+        if "email" in self.notice_channels.split(",") and not (self.smtp_host and self.smtp_from):
+            raise ValueError("the email channel needs DUBAN_SMTP_HOST and DUBAN_SMTP_FROM")
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("DUBAN_SMTP_TLS and DUBAN_SMTP_STARTTLS exclude each other: set one")
         return self
 
 

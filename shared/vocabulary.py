@@ -79,6 +79,22 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
 
 
+class Duty(StrEnum):
+    """Who a person is in their unit, for the notices that reach people (services/notifier)."""
+
+    LIAISON = "liaison"  # 联络员: every notice to the unit
+    UNIT_HEAD = "unit_head"  # 单位负责人: supervision notices
+    UNIT_PRINCIPAL = "unit_principal"  # 主要负责人: interview summons
+
+
+class SendState(StrEnum):
+    """A digest's delivery to one person through one channel."""
+
+    PENDING = "pending"  # not sent yet, or sent again after a gateway's temporary failure
+    SENT = "sent"  # the gateway took it
+    FAILED = "failed"  # refused for good (a bad address or number), or out of attempts
+
+
 class UnitReportKind(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
@@ -273,6 +289,8 @@ def check_all(column: str, vocabulary: type[StrEnum]) -> str:
 CHECKS: tuple[tuple[str, str, str], ...] = (
     ("unit", "kind", check("kind", UnitKind)),
     ("app_user", "roles", check_all("roles", Role)),
+    ("app_user", "duties", check_all("duties", Duty)),
+    ("notice_delivery", "state", check("state", SendState)),
     ("project", "stage", check("stage", ProjectStage)),
     ("project", "status", check("status", ProjectStatus)),
     ("project", "construction", check("construction", ConstructionKind)),

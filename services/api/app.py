@@ -13,7 +13,7 @@ from services.api.auth.router import auth
 from services.api.background import BackgroundPass
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
-from services.api.notices.router import digests, notices
+from services.api.notices.router import deliveries, digests, notices
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
 from services.api.problems.router import problems
@@ -106,6 +106,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         problems,
         notices,
         digests,
+        deliveries,
         rounds,
         assessments,
         audit_log,

@@ -59,5 +59,6 @@ async def bootstrap(
             roles=["office_admin"],
         ),
         principal=None,
+        box=box,
     )
     return Outcome(office_created, True)

@@ -228,7 +228,8 @@ def notifier_sweep(
     import json
     from datetime import date, datetime, time
 
-    from services.notifier.delivery import deliver, load_channel
+    from services.notifier.channels import load_channels
+    from services.notifier.delivery import deliver
     from services.notifier.sweep import sweep
     from shared import clock
     from shared.clock import OFFICE_TZ
@@ -251,7 +252,10 @@ def notifier_sweep(
         phones = SecretBox(settings.secret_key.get_secret_value(), "phone")
         try:
             done = await sweep(sessions, at)
-            return done | await deliver(sessions, load_channel(settings.notice_channel), phones, at)
+            return done | await deliver(
+                sessions, load_channels(settings), phones, at,
+                max_attempts=settings.delivery_max_attempts, base_url=settings.base_url,
+            )  # fmt: skip
         finally:
             await engine.dispose()
 

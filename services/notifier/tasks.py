@@ -51,7 +51,11 @@ async def sweep_notices(ctx: dict[str, Any]) -> dict[str, int]:
     digests (a cron)."""
     now = clock.now()
     done = await sweep(ctx["sessions"], now)
-    return done | await delivery.deliver(ctx["sessions"], ctx["channel"], ctx["phones"], now)
+    settings = ctx["settings"]
+    return done | await delivery.deliver(
+        ctx["sessions"], ctx["channels"], ctx["phones"], now,
+        max_attempts=settings.delivery_max_attempts, base_url=settings.base_url,
+    )  # fmt: skip
 
 
 async def notice_action(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:

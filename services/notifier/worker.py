@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from arq.worker import Worker
 
-from services.notifier.delivery import load_channel
+from services.notifier.channels import load_channels
 from services.notifier.tasks import (
     deliver_webhooks,
     event,
@@ -53,7 +53,7 @@ async def resources(ctx: dict[str, Any]) -> AsyncIterator[None]:
     settings: NotifierSettings = ctx["settings"]
     ctx["webhook_box"] = SecretBox(settings.secret_key.get_secret_value(), "webhook")
     ctx["phones"] = SecretBox(settings.secret_key.get_secret_value(), "phone")
-    ctx["channel"] = load_channel(settings.notice_channel)
+    ctx["channels"] = load_channels(settings)
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as http:
         ctx["http"] = http
         yield

@@ -15,7 +15,7 @@ from shared.models.library import (
     TaskTarget,
     TaskUnit,
 )
-from shared.models.notices import Notice, NoticeActionRecord, NoticeChain, NoticeDigest
+from shared.models.notices import Notice, NoticeActionRecord, NoticeChain, NoticeDelivery, NoticeDigest
 from shared.models.outbox import OutboxMessage
 from shared.models.ping import NotifierPingReceipt, Ping, RankerPingReceipt
 from shared.models.reports import (
@@ -55,6 +55,7 @@ __all__ = [
     "Notice",
     "NoticeActionRecord",
     "NoticeChain",
+    "NoticeDelivery",
     "NoticeDigest",
     "NotifierInbox",
     "NotifierPingReceipt",

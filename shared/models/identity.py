@@ -77,6 +77,11 @@ class AppUser(SQLModel, table=True):
     roles: list[str] = _strings()
     is_active: bool = Field(default=True)
     created_at: datetime = created_at()
+    # Where notices reach the person (services/notifier): an e-mail address, a mobile number
+    # (sealed like a liaison's phone), and who they are in their unit (shared.vocabulary.Duty).
+    email: str | None = Field(default=None, max_length=254)
+    mobile_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    duties: list[str] = _strings()
     # a one-time password set by an admin: the person changes it before anything else
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     # tokens issued before this instant are refused (deactivation, a reset, a password change)

@@ -116,7 +116,9 @@ class NoticeDigest(SQLModel, table=True):
     created_at: datetime = timestamp(nullable=False)
     sent_at: datetime | None = timestamp()
     channel: str | None = Field(default=None, max_length=64)
-    claimed_until: datetime | None = timestamp()  # a delivery pass is sending it (a lease)
+    claimed_until: datetime | None = timestamp()  # before deliveries: a pass was sending it (a lease)
+    # when its deliveries (NoticeDelivery) were written; a digest from before them has none yet
+    planned_at: datetime | None = timestamp()
 
 
 class NoticeActionRecord(SQLModel, table=True):
@@ -141,3 +143,36 @@ class NoticeActionRecord(SQLModel, table=True):
     decides_id: uuid.UUID | None = Field(default=None, foreign_key="notice_action.id")
     proposed_due_date: date | None = None  # an explanation's proposed deadline
     due_date: date | None = None  # a rejected feedback's new deadline (退办)
+
+
+class NoticeDelivery(SQLModel, table=True):
+    """A digest to one person through one channel: what went to whom, when, through what, and
+    what the gateway said. One row per (digest, person, channel), written with the digest, so a
+    retry or a second pass never sends a person the same digest twice through one channel."""
+
+    __tablename__ = "notice_delivery"
+    __table_args__ = (
+        *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_delivery")),
+        UniqueConstraint("digest_id", "person", "channel"),
+        Index("ix_notice_delivery_due", "next_attempt_at", postgresql_where="state = 'pending'"),
+    )
+    subtree_column: ClassVar[str] = "unit_id"
+
+    id: uuid.UUID = uuid_pk()
+    digest_id: uuid.UUID = Field(foreign_key="notice_digest.id", index=True)
+    unit_id: uuid.UUID = Field(foreign_key="unit.id", index=True)
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id")
+    person: str = Field(max_length=64)  # the user's id, or "liaison": the unit's own named liaison
+    to_name: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=254)  # as shown: an e-mail, a masked phone
+    channel: str = Field(max_length=32)
+    duties: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = timestamp(nullable=False)
+    claimed_until: datetime | None = timestamp()
+    provider_id: str | None = Field(default=None, max_length=128)  # the gateway's message or request id
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime | None = timestamp()
+    created_at: datetime = timestamp(nullable=False)

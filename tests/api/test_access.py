@@ -605,6 +605,14 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             rest=(403, 403),
         ),
     ),
+    "GET /deliveries": (
+        lambda w, u: ("GET", f"/api/v1/deliveries?unit_id={w.units[u].id}&state=failed", None, {}),
+        row(
+            **{p: (200, 200) for p in ("p_admin", "p_staff", "b_admin", "q_admin")},
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
     "GET /rounds": (
         lambda w, u: ("GET", f"/api/v1/rounds?program_id={program(w, u)}", None, {}),
         row(anonymous=(401, 401), rest=(200, 200)),

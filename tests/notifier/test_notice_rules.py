@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from services.notifier import results
-from services.notifier.delivery import LoggingChannel, Message, deliver
+from services.notifier.channels import LoggingChannel, Message
+from services.notifier.delivery import deliver
 from services.notifier.sweep import sweep
 from services.notifier.webhooks import fan_out
 from shared import clock
@@ -28,6 +29,7 @@ from shared.models import (
     Milestone,
     Notice,
     NoticeChain,
+    NoticeDelivery,
     NoticeDigest,
     OutboxMessage,
     Program,
@@ -395,8 +397,12 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
         o: REGISTRY.get_sample_value("duban_digests_total", {"outcome": o}) or 0 for o in ("sent", "failed")
     }
     first = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
-    again = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
-    assert first["sent"] == first["gathered"] - 1 and again == {"gathered": 0, "sent": 1}
+    # the refused one waits a minute (then 2, 4 … minutes) before it is tried again
+    same = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)))
+    again = await deliver(sessions, channel, phones, morning(date(2018, 9, 26)) + timedelta(minutes=1))
+    assert (first["sent"], first["retrying"]) == (first["gathered"] - 1, 1)
+    assert same == {"gathered": 0, "sent": 0, "failed": 0, "retrying": 0}
+    assert again == {"gathered": 0, "sent": 1, "failed": 0, "retrying": 0}
     # what an operator's alert reads: the refusal counted as failed, every digest once as sent
     now = {
         o: REGISTRY.get_sample_value("duban_digests_total", {"outcome": o}) or 0 for o in ("sent", "failed")
@@ -427,7 +433,12 @@ async def test_each_liaison_gets_one_digest_a_working_day_never_in_quiet_hours(
         ).status_code == 202
     await apply_actions(session, sessions, "issue_notice")
     afternoon = datetime.combine(date(2018, 9, 26), time(16), OFFICE_TZ)
-    assert await deliver(sessions, channel, phones, afternoon) == {"gathered": 0, "sent": 0}
+    assert await deliver(sessions, channel, phones, afternoon) == {
+        "gathered": 0,
+        "sent": 0,
+        "failed": 0,
+        "retrying": 0,
+    }
     await deliver(sessions, channel, phones, morning(date(2018, 9, 27)))
     told = [m for m in channel.sent if m.unit_id == world.units["A"].id]
     assert len(told) == 2 and "落实县长批示" in told[1].body and told[1].body.count("【") == 1
@@ -490,7 +501,7 @@ async def test_a_digest_whose_pass_died_is_sent_once_its_lease_runs_out(
     channel.refused = True
     assert (await deliver(sessions, channel, phones, when))["sent"] == 0  # leased by the dead pass
     async with sessions() as s, s.begin():  # five minutes later
-        await s.execute(update(NoticeDigest).values(claimed_until=func.now() - timedelta(seconds=1)))
+        await s.execute(update(NoticeDelivery).values(claimed_until=func.now() - timedelta(seconds=1)))
     resent = await deliver(sessions, channel, phones, when)
     sent = [m.digest_id for m in channel.sent]
     assert resent["sent"] >= 1 and len(sent) == len(set(sent)) == resent["sent"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.notifier.delivery import LoggingChannel
+from services.notifier.channels import LoggingChannel
 from services.notifier.sweep import sweep
 from services.notifier.tasks import sweep_notices
 from services.notifier.webhooks import fan_out
@@ -19,6 +19,7 @@ from shared.clock import OFFICE_TZ
 from shared.crypto import SecretBox
 from shared.models import Notice, NoticeChain, OutboxMessage, Program, WebhookDelivery
 from shared.queues import EventPayload
+from shared.settings import NotifierSettings
 from tests.notifier.steps import apply_actions, days, morning, urged
 from tests.world import World, at
 
@@ -124,11 +125,13 @@ async def test_the_notifiers_cron_sweeps_as_of_now(
     approved: World,
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
+    notifier_settings: NotifierSettings,
 ) -> None:
     with clock.use_clock(at("2018-09-26 09:00")):
         done = await sweep_notices(
-            {"sessions": sessions, "channel": LoggingChannel(), "phones": SecretBox("test", "phone")}
-        )
+            {"sessions": sessions, "channels": [LoggingChannel()], "phones": SecretBox("test", "phone"),
+             "settings": notifier_settings}
+        )  # fmt: skip
     assert done["issued"] > 0 and done["sent"] == done["gathered"] > 0  # the day's digests went out
     assert [k for k, _, _ in await _ladder(session, approved)] == ["urging"]
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.notifier.delivery import LoggingChannel, Message, deliver
+from services.notifier.channels import LoggingChannel, Message
+from services.notifier.delivery import deliver
 from services.notifier.sweep import sweep
 from shared import clock
 from shared.crypto import SecretBox

@@ -77,3 +77,14 @@ def test_with_sentinels_the_primary_is_found_through_them_in_the_urls_database()
     assert redis.database == 0
     direct = load_settings(ApiSettings, **URLS).redis()
     assert (direct.sentinel, direct.host, direct.port) == (False, "h", 6379)
+
+
+def test_the_email_channel_needs_a_server_and_a_sender() -> None:
+    with pytest.raises(SettingsError, match="DUBAN_SMTP_HOST and DUBAN_SMTP_FROM"):
+        load_settings(NotifierSettings, notice_channels="log,email", **URLS)
+    with pytest.raises(SettingsError, match="'fax' is not a channel"):
+        load_settings(NotifierSettings, notice_channels="log,fax", **URLS)
+    fine = load_settings(
+        NotifierSettings, notice_channels="log, email", smtp_host="mail", smtp_from="d@example.cn", **URLS
+    )
+    assert fine.notice_channels == "log,email"

@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.auth import throttle
 from services.api.auth.passwords import verify_secret
@@ -15,6 +15,7 @@ from services.api.users.schemas import PasswordChange
 from services.api.validation import also_checked
 from shared.errors import DomainError, Unauthorized, ValidationFailed
 from shared.i18n import located, tr
+from shared.models import AppUser
 from shared.vocabulary import PrincipalKind
 
 auth = router(tags=["auth"])
@@ -35,6 +36,9 @@ class Me(BaseModel):
     roles: list[str]
     scopes: list[str]
     must_change_password: bool = False
+    email: str | None = None
+    mobile: str | None = Field(default=None, description="in clear: it is the caller's own")
+    duties: list[str] = Field(default_factory=list)
 
 
 def _wrong_credentials(said: str) -> Unauthorized:
@@ -130,9 +134,17 @@ async def change_password(
 
 
 @auth.get("/me", response_model=Me)
-async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
-    """Who the token acts for: its unit, roles and scopes."""
+async def me(
+    request: Request, session: SessionDep, principal: Annotated[Principal, Depends(current_principal)]
+) -> Me:
+    """Who the token acts for: its unit, roles and scopes; a person's own e-mail, mobile and
+    duties (where notices reach them)."""
+    contact: dict[str, object] = {}
+    if principal.kind == PrincipalKind.USER and (user := await session.get(AppUser, principal.id)):
+        shown = users.to_public(user, request.app.state.phones, principal)
+        contact = {"email": shown.email, "mobile": shown.mobile, "duties": [str(d) for d in shown.duties]}
     return Me(
+        **contact,
         kind=PrincipalKind(principal.kind),
         id=str(principal.id),
         name=principal.name,

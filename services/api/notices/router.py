@@ -12,6 +12,7 @@ from services.api.auth.scope import owned_or_403
 from services.api.notices import service
 from services.api.notices.schemas import (
     ActionPublic,
+    DeliveryPublic,
     DigestPublic,
     ExplanationIn,
     FeedbackIn,
@@ -30,10 +31,11 @@ from services.api.validation import also_checked
 from shared.i18n import N_
 from shared.models import Program
 from shared.notice_facts import Colour
-from shared.vocabulary import NoticeAction, NoticeKind, NoticeState
+from shared.vocabulary import NoticeAction, NoticeKind, NoticeState, SendState
 
 notices = router(prefix="/notices", tags=["notices"])
 digests = router(prefix="/digests", tags=["notices"])
+deliveries = router(prefix="/deliveries", tags=["notices"])
 
 
 async def optional_as_of(
@@ -189,3 +191,37 @@ async def list_digests(
     write them too."""
     rows, count = await service.digests(session, principal=principal, page=page, unit_id=unit_id, day=day)
     return Page(data=[DigestPublic.model_validate(d, from_attributes=True) for d in rows], count=count)
+
+
+@deliveries.get("", response_model=Page[DeliveryPublic])
+async def list_deliveries(
+    session: SessionDep,
+    principal: Office,
+    page: PageDep,
+    program_id: UUID | None = None,
+    unit_id: UUID | None = None,
+    state: SendState | None = None,
+    channel: Annotated[str | None, Query(max_length=32, description="log, email, sms, …")] = None,
+) -> Page[DeliveryPublic]:
+    """What went to whom, when, through what, and what the gateway said (the office): one row
+    per digest, person and channel, for units of your subtree; `state=failed` lists what never
+    arrived (a refused address, a number out of service) with the gateway's words."""
+    rows, count = await service.deliveries(
+        session,
+        principal=principal,
+        page=page,
+        program_id=program_id,
+        unit_id=unit_id,
+        state=state,
+        channel=channel,
+    )
+    return Page(
+        data=[
+            DeliveryPublic.model_validate(
+                {**d.model_dump(), "subject": d.content.get("subject", ""),
+                 "next_attempt_at": d.next_attempt_at if d.state == SendState.PENDING else None}
+            )
+            for d in rows
+        ],
+        count=count,
+    )  # fmt: skip

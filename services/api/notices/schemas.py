@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from shared.dates import Stamp
 from shared.notice_facts import Colour
 from shared.program_settings import Count, not_a_bool
-from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeState
+from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeState, SendState
 
 
 class Subject(BaseModel):
@@ -108,6 +108,28 @@ class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=5000)
+
+
+class DeliveryPublic(BaseModel):
+    """A digest to one person through one channel: what went to whom, when, through what, and
+    what the gateway said."""
+
+    id: UUID
+    digest_id: UUID
+    unit_id: UUID
+    user_id: UUID | None = Field(description="null: the unit's own named liaison (no account)")
+    to_name: str | None
+    address: str | None = Field(description="the e-mail address, or the phone masked (138****1234)")
+    channel: str = Field(description="log, email, sms, or another gateway's name")
+    duties: list[str] = Field(description="why it reached the person: liaison, unit_head, unit_principal")
+    subject: str
+    state: SendState = Field(description="pending (not yet, or tried again later), sent, failed (for good)")
+    attempts: int
+    next_attempt_at: Stamp | None = Field(description="when it is tried again, while pending")
+    provider_id: str | None = Field(description="the gateway's id for the message (its answer for e-mail)")
+    error: str | None = Field(description="what the gateway said when it did not take it")
+    sent_at: Stamp | None
+    created_at: Stamp
 
 
 class DigestPublic(BaseModel):

@@ -29,6 +29,7 @@ from shared.models import (
     Notice,
     NoticeActionRecord,
     NoticeChain,
+    NoticeDelivery,
     NoticeDigest,
     Problem,
     Program,
@@ -40,7 +41,7 @@ from shared.notice_facts import ANSWERS, AWAITING, Colour, awaiting_since, colou
 from shared.outbox import add_message
 from shared.program_settings import ProgramSettings
 from shared.queues import IssueNoticePayload, Job, NoticeActionPayload, Target
-from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeRule, NoticeState
+from shared.vocabulary import ChainClosed, NoticeAction, NoticeKind, NoticeRule, NoticeState, SendState
 
 STANDING = (
     NoticeState.ISSUED,
@@ -327,6 +328,36 @@ async def order(session: AsyncSession, *, data: NoticeIn, principal: Principal) 
     )  # fmt: skip
     await add_message(session, producer="api", target=Target.NOTIFIER, job=Job.ISSUE_NOTICE, payload=payload)
     return NoticeAccepted(id=notice_id, due_date=due)
+
+
+async def deliveries(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    page: PageParams,
+    program_id: UUID | None,
+    unit_id: UUID | None,
+    state: SendState | None,
+    channel: str | None,
+) -> tuple[list[NoticeDelivery], int]:
+    """What went to the people of units in the caller's subtree, newest first; of a program:
+    the deliveries of digests that listed one of its notices."""
+    stmt = visible(select(NoticeDelivery), NoticeDelivery, principal)
+    if program_id is not None:
+        stmt = stmt.where(
+            select(col(Notice.id))
+            .where(
+                col(Notice.digest_id) == col(NoticeDelivery.digest_id), col(Notice.program_id) == program_id
+            )
+            .exists()
+        )
+    if unit_id is not None:
+        stmt = stmt.where(col(NoticeDelivery.unit_id) == unit_id)
+    if state is not None:
+        stmt = stmt.where(col(NoticeDelivery.state) == state)
+    if channel is not None:
+        stmt = stmt.where(col(NoticeDelivery.channel) == channel)
+    return await paginate(session, stmt, page, col(NoticeDelivery.created_at).desc(), col(NoticeDelivery.id))
 
 
 async def digests(

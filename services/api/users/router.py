@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
 
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
@@ -31,23 +31,29 @@ ClientWriter = Annotated[Principal, authorize(Action.CLIENTS_WRITE)]
 
 @people.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
 @also_checked(UserCreate, service.create_checks)
-async def create_user(data: UserCreate, session: SessionDep, principal: UserWriter) -> UserPublic:
-    """Add a person to a unit in your subtree."""
-    user = await service.create_user(session, data=data, principal=principal)
-    return UserPublic.model_validate(user, from_attributes=True)
+async def create_user(
+    data: UserCreate, request: Request, session: SessionDep, principal: UserWriter
+) -> UserPublic:
+    """Add a person to a unit in your subtree, with where notices reach them (`email`, `mobile`)
+    and who they are in their unit (`duties`)."""
+    box = request.app.state.phones
+    user = await service.create_user(session, data=data, principal=principal, box=box)
+    return service.to_public(user, box, principal)
 
 
 @people.get("/users", response_model=Page[UserPublic])
-async def list_users(session: SessionDep, principal: UserReader, page: PageDep) -> Page[UserPublic]:
+async def list_users(
+    request: Request, session: SessionDep, principal: UserReader, page: PageDep
+) -> Page[UserPublic]:
     """People in units of your subtree."""
     rows, count = await service.list_users(session, principal=principal, page=page)
-    return Page(data=[UserPublic.model_validate(u, from_attributes=True) for u in rows], count=count)
+    return Page(data=[service.to_public(u, request.app.state.phones, principal) for u in rows], count=count)
 
 
 @people.get("/users/{user_id:uuid}", response_model=UserPublic)
-async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
+async def get_user(request: Request, principal: UserReader, user: UserDep) -> UserPublic:
     """One person (404 outside your subtree)."""
-    return UserPublic.model_validate(user, from_attributes=True)
+    return service.to_public(user, request.app.state.phones, principal)
 
 
 @people.patch("/users/{user_id:uuid}", response_model=UserPublic)
@@ -55,18 +61,22 @@ async def get_user(principal: UserReader, user: UserDep) -> UserPublic:
 async def update_user(
     data: UserUpdate,
     version: IfMatch,
+    request: Request,
     response: Response,
     session: SessionDep,
     principal: UserWriter,
     user: UserDep,
 ) -> UserPublic:
-    """Change a person's name, unit, roles or `is_active` (an admin of their subtree; audited;
-    `If-Match: <version>`).
+    """Change a person's name, unit, roles, `is_active`, `email`, `mobile` or `duties` (an admin
+    of their subtree; audited; `If-Match: <version>`).
     Deactivated, their tokens are refused on their next request; nobody deactivates or re-roles
     themselves."""
-    changed = await service.update_user(session, user=user, data=data, version=version, principal=principal)
+    box = request.app.state.phones
+    changed = await service.update_user(
+        session, user=user, data=data, version=version, principal=principal, box=box
+    )
     response.headers["ETag"] = f'"{changed.version}"'
-    return UserPublic.model_validate(changed, from_attributes=True)
+    return service.to_public(changed, box, principal)
 
 
 @people.post("/users/{user_id:uuid}/reset-password", response_model=OneTimePassword)

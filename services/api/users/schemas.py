@@ -3,11 +3,13 @@
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from shared.dates import Stamp
 from shared.i18n import tr
-from shared.vocabulary import Role
+from shared.vocabulary import Duty, Role
+
+MOBILE = r"^1[3-9][0-9]{9}$"
 
 Scope = Literal[
     "units:read",
@@ -40,8 +42,19 @@ class UserCreate(BaseModel):
     display_name: str = Field(min_length=1, max_length=100)
     unit_id: UUID
     roles: list[Role] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
+    email: EmailStr | None = Field(default=None, max_length=254, description="where e-mailed notices go")
+    mobile: str | None = Field(
+        default=None, pattern=MOBILE, description="a mobile number such as 13812341234, for SMS notices"
+    )
+    duties: list[Duty] = Field(
+        default_factory=list,
+        json_schema_extra={"uniqueItems": True},
+        description="who the person is in their unit, for the notices that reach people: liaison "
+        "(every notice), unit_head (supervision), unit_principal (interview summons)",
+    )
 
     _roles = field_validator("roles")(classmethod(lambda cls, v: _distinct(v)))
+    _duties = field_validator("duties")(classmethod(lambda cls, v: _distinct(v)))
 
     @field_validator("username")
     @classmethod
@@ -58,8 +71,12 @@ class UserUpdate(BaseModel):
     unit_id: UUID | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, json_schema_extra={"uniqueItems": True})
     is_active: bool | None = None
+    email: EmailStr | None = Field(default=None, max_length=254, description="null removes it")
+    mobile: str | None = Field(default=None, pattern=MOBILE, description="null removes it")
+    duties: list[Duty] | None = Field(default=None, json_schema_extra={"uniqueItems": True})
 
     _roles = field_validator("roles")(classmethod(lambda cls, v: v if v is None else _distinct(v)))
+    _duties = field_validator("duties")(classmethod(lambda cls, v: v if v is None else _distinct(v)))
 
 
 class OneTimePassword(BaseModel):
@@ -85,6 +102,9 @@ class UserPublic(BaseModel):
     created_at: Stamp
     must_change_password: bool = False
     version: int = 1
+    email: str | None = None
+    mobile: str | None = Field(default=None, description="masked (138****1234) but to its owner")
+    duties: list[Duty] = Field(default_factory=list)
 
 
 class ClientCreate(BaseModel):

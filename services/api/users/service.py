@@ -13,9 +13,11 @@ from services.api.auth.principal import Principal
 from services.api.auth.scope import get_visible, visible
 from services.api.pagination import PageParams, paginate
 from services.api.preconditions import check_version
-from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserUpdate
+from services.api.units.phone import mask
+from services.api.users.schemas import ClientCreate, PasswordChange, UserCreate, UserPublic, UserUpdate
 from shared import audit, clock
 from shared.audit import Actor
+from shared.crypto import SecretBox
 from shared.errors import Conflict, Forbidden, invalid
 from shared.i18n import N_, listing, tr
 from shared.models import ApiClient, AppUser, Unit
@@ -36,8 +38,17 @@ async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal 
         raise invalid(problems)
 
 
-def _user_view(user: AppUser) -> dict[str, object]:
-    return user.model_dump(mode="json", exclude={"password_hash", "created_at", "tokens_valid_after"})
+def to_public(user: AppUser, box: SecretBox, principal: Principal | None) -> UserPublic:
+    """The person as the caller sees them: their mobile masked unless the caller is them."""
+    mobile = box.open(user.mobile_encrypted) if user.mobile_encrypted else None
+    if mobile and (principal is None or principal.id != user.id):
+        mobile = mask(mobile)
+    return UserPublic.model_validate({**user.model_dump(), "mobile": mobile})
+
+
+def _user_view(user: AppUser, box: SecretBox) -> dict[str, object]:
+    """The person as the audit log keeps them: the mobile masked, never in clear."""
+    return to_public(user, box, None).model_dump(mode="json", exclude={"created_at"})
 
 
 async def create_checks(
@@ -57,7 +68,9 @@ async def create_checks(
     return problems
 
 
-async def create_user(session: AsyncSession, *, data: UserCreate, principal: Principal | None) -> AppUser:
+async def create_user(
+    session: AsyncSession, *, data: UserCreate, principal: Principal | None, box: SecretBox
+) -> AppUser:
     """A person in a unit of the caller's subtree (with no principal: `duban bootstrap`)."""
     if problems := await create_checks(session, principal, data.model_dump()):
         raise invalid(problems)
@@ -69,6 +82,9 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
         password_hash=hash_secret(data.password),
         unit_id=data.unit_id,
         roles=list(data.roles),
+        email=data.email,
+        mobile_encrypted=box.seal(data.mobile) if data.mobile else None,
+        duties=[str(d) for d in data.duties],
     )
     session.add(user)
     await session.flush()
@@ -79,13 +95,19 @@ async def create_user(session: AsyncSession, *, data: UserCreate, principal: Pri
         entity="user",
         entity_id=user.id,
         unit_id=user.unit_id,
-        after=_user_view(user),
+        after=_user_view(user, box),
     )
     return user
 
 
 async def update_user(
-    session: AsyncSession, *, user: AppUser, data: UserUpdate, version: int, principal: Principal
+    session: AsyncSession,
+    *,
+    user: AppUser,
+    data: UserUpdate,
+    version: int,
+    principal: Principal,
+    box: SecretBox,
 ) -> AppUser:
     """Change a person's name, unit, roles or whether they may sign in (an admin of their
     subtree; audited). A deactivated person's tokens are refused from now; a moved or re-roled
@@ -93,7 +115,7 @@ async def update_user(
     if user.id == principal.id and (data.is_active is False or data.roles is not None):
         raise Conflict(tr("You cannot deactivate yourself or change your own roles; ask another admin."))
     check_version(user.version, version, N_("user"))
-    before = _user_view(user)
+    before = _user_view(user, box)
     sent = data.model_dump(exclude_unset=True)
     if sent.get("unit_id") is not None:
         await _unit(session, sent["unit_id"], principal)
@@ -102,13 +124,19 @@ async def update_user(
             setattr(user, name, sent[name])
     if sent.get("roles") is not None:
         user.roles = [str(r) for r in sent["roles"]]
+    if "email" in sent:
+        user.email = sent["email"]
+    if "mobile" in sent:
+        user.mobile_encrypted = box.seal(sent["mobile"]) if sent["mobile"] else None
+    if sent.get("duties") is not None:
+        user.duties = [str(d) for d in sent["duties"]]
     if data.is_active is False:
         user.tokens_valid_after = clock.now()
     user.version += 1
     await session.flush()
     await audit.record(
         session, actor=principal.actor, action="user.update", entity="user", entity_id=user.id,
-        unit_id=user.unit_id, before=before, after=_user_view(user),
+        unit_id=user.unit_id, before=before, after=_user_view(user, box),
     )  # fmt: skip
     return user
 
