@@ -13,12 +13,18 @@ class SecretBox:
     def __init__(self, secret: str, purpose: str) -> None:
         digest = hashlib.sha256(f"duban-{purpose}\0".encode() + secret.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        self._key = hashlib.sha256(b"fingerprint\0" + digest).digest()
 
     def seal(self, value: str | None) -> str | None:
         return self._fernet.encrypt(value.encode()).decode() if value else None
 
     def open(self, sealed: str | None) -> str | None:
         return self._fernet.decrypt(sealed.encode()).decode() if sealed else None
+
+    def fingerprint(self, value: str) -> str:
+        """The same value always gives the same fingerprint, which does not give the value back
+        (a keyed hash): to count messages to one number without keeping it in clear."""
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def signature(secret: str, body: bytes) -> str:

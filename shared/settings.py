@@ -183,6 +183,20 @@ class NotifierSettings(WorkerSettingsBase):
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = ""  # 督办系统 <duban@example.gov.cn>
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # The `sms` channel: the provider's SDK (aliyun or tencent), its account and templates.
+    sms_provider: Literal["", "aliyun", "tencent"] = ""
+    sms_access_key_id: str = ""  # Alibaba's AccessKey ID, Tencent's SecretId
+    sms_access_key_secret: SecretStr = SecretStr("")  # AccessKey secret, SecretKey: never logged
+    sms_sign_name: str = ""  # 签名, as the provider approved it
+    sms_app_id: str = ""  # Tencent's SmsSdkAppId
+    sms_region: str = "ap-guangzhou"  # Tencent's region
+    sms_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description='notice kind → the provider\'s template id, with a "default": {"default": "SMS_1"}',
+    )
+    sms_endpoint: str = ""  # the provider's API host; http://127.0.0.1:port in tests
+    sms_daily_cap: int = Field(default=10, ge=1, le=1000)  # messages a day to one person
+    sms_per_second: float = Field(default=10, gt=0, le=1000)  # requests a second from one notifier
     # The office pages' address: a digest links each notice there when it is set.
     base_url: str = Field(default="", pattern=r"^(https?://[^\s]+)?$")
 
@@ -191,8 +205,8 @@ class NotifierSettings(WorkerSettingsBase):
     def _channels_are_known(cls, value: str) -> str:
         names = [n.strip() for n in value.split(",")]
         for name in names:
-            if name not in {"log", "email"} and not (name.count(":") == 1 and all(name.split(":"))):
-                raise ValueError(f"{name!r} is not a channel: log, email, or package.module:factory")
+            if name not in {"log", "email", "sms"} and not (name.count(":") == 1 and all(name.split(":"))):
+                raise ValueError(f"{name!r} is not a channel: log, email, sms, or package.module:factory")
         if len(set(names)) != len(names):
             raise ValueError("each channel may be named once")
         return ",".join(names)
@@ -202,6 +216,19 @@ class NotifierSettings(WorkerSettingsBase):
         _check_secret(self.environment, self.secret_key)
         if "email" in self.notice_channels.split(",") and not (self.smtp_host and self.smtp_from):
             raise ValueError("the email channel needs DUBAN_SMTP_HOST and DUBAN_SMTP_FROM")
+        if "sms" in self.notice_channels.split(","):
+            missing = [
+                f"DUBAN_{name.upper()}"
+                for name in ("sms_provider", "sms_access_key_id", "sms_sign_name")
+                + (("sms_app_id",) if self.sms_provider == "tencent" else ())
+                if not getattr(self, name)
+            ]
+            if not self.sms_access_key_secret.get_secret_value():
+                missing.append("DUBAN_SMS_ACCESS_KEY_SECRET")
+            if "default" not in self.sms_templates:
+                missing.append('DUBAN_SMS_TEMPLATES (with a "default")')
+            if missing:
+                raise ValueError(f"the sms channel needs {', '.join(missing)}")
         if self.smtp_tls and self.smtp_starttls:
             raise ValueError("DUBAN_SMTP_TLS and DUBAN_SMTP_STARTTLS exclude each other: set one")
         return self

@@ -139,6 +139,10 @@ def load_channels(settings: NotifierSettings) -> list[Channel]:
             out.append(LoggingChannel())
         elif name == "email":
             out.append(EmailChannel(settings))
+        elif name == "sms":
+            from services.notifier.sms import SmsChannel
+
+            out.append(SmsChannel(settings))
         else:
             module, _, attr = name.partition(":")
             out.append(getattr(importlib.import_module(module), attr)())

@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 DIGESTS = Counter("duban_digests_total", "Notice digests handed to the delivery channel", ["outcome"])
 DELIVERIES = Counter("duban_deliveries_total", "Digest deliveries to people", ["channel", "outcome"])
 FOR_THE_HEAD = {"unit_head", "unit_principal"}  # the liaison passes these on (呈单位负责人)
+OPENS = time(8, 30)  # when a message held back for the day may go: the next working morning
 LEASE = timedelta(minutes=5)  # how long a pass may take to send one message before another may
 COLOURS = {"red": ("红", "#c0392b"), "yellow": ("黄", "#b7950b"), "green": ("绿", "#1e8449")}
 
@@ -305,6 +306,9 @@ async def _plan(
         address = reaches(channel, email=person.email, phone=phone)
         if address is None:
             continue  # no address this channel can use: the person's other channels carry it
+        kind = getattr(channel, "address", None)
+        said_to = phone if kind == "phone" else (person.email or "").lower() if kind == "email" else None
+        key = phones.fingerprint(said_to) if phones is not None and said_to else None
         await session.execute(
             insert(NoticeDelivery)
             .values(
@@ -315,6 +319,7 @@ async def _plan(
                 person=person.key,
                 to_name=person.name,
                 address=address or None,
+                address_key=key,
                 channel=channel.name,
                 duties=sorted(person.duties),
                 content=content,
@@ -378,6 +383,16 @@ async def deliver(
             items=tuple(content.get("items", ())),
         )  # fmt: skip
         channel = by_name[delivery.channel]
+        if (cap := getattr(channel, "daily_cap", None)) and await _sent_today(
+            sessions, delivery, as_of
+        ) >= cap:
+            tomorrow = datetime.combine(
+                as_of.astimezone(OFFICE_TZ).date() + timedelta(days=1), OPENS, OFFICE_TZ
+            )
+            said = f"{cap} messages a day to one person through {channel.name}: the rest wait for tomorrow"
+            await _settle(sessions, delivery, claimed_until=None, next_attempt_at=tomorrow, error=said)
+            counts["retrying"] += 1
+            continue
         attempts = delivery.attempts + 1
         values: dict[str, Any]
         try:
@@ -402,7 +417,8 @@ async def deliver(
             values = {
                 "state": SendState.SENT,
                 "sent_at": func.now(),
-                "provider_id": provider_id,
+                "next_attempt_at": as_of,  # the office's instant it went: what a day's cap counts by
+                "provider_id": provider_id[:128] if provider_id else None,
                 "error": None,
             }
         await _settle(sessions, delivery, attempts=attempts, claimed_until=None, **values)
@@ -410,6 +426,29 @@ async def deliver(
         DIGESTS.labels("sent" if outcome == "sent" else "failed").inc()
         counts[outcome] += 1
     return counts
+
+
+async def _sent_today(
+    sessions: async_sessionmaker[AsyncSession], delivery: NoticeDelivery, as_of: datetime
+) -> int:
+    """Messages of the office's day of `as_of` sent through the delivery's channel to its address
+    (one number may be the liaison's of several units)."""
+    if delivery.address_key is None:
+        return 0
+    day = datetime.combine(as_of.astimezone(OFFICE_TZ).date(), time(0), OFFICE_TZ)
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(NoticeDelivery)
+            .where(
+                col(NoticeDelivery.channel) == delivery.channel,
+                col(NoticeDelivery.address_key) == delivery.address_key,
+                col(NoticeDelivery.created_at) >= day,
+                col(NoticeDelivery.created_at) < day + timedelta(days=1),
+                col(NoticeDelivery.state) == SendState.SENT,
+            )
+        )
+        return int(count or 0)
 
 
 async def _claim(

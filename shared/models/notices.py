@@ -155,6 +155,7 @@ class NoticeDelivery(SQLModel, table=True):
         *(CheckConstraint(condition, name=name) for name, condition in checks_of("notice_delivery")),
         UniqueConstraint("digest_id", "person", "channel"),
         Index("ix_notice_delivery_due", "next_attempt_at", postgresql_where="state = 'pending'"),
+        Index("ix_notice_delivery_address", "channel", "address_key", "created_at"),
     )
     subtree_column: ClassVar[str] = "unit_id"
 
@@ -165,6 +166,8 @@ class NoticeDelivery(SQLModel, table=True):
     person: str = Field(max_length=64)  # the user's id, or "liaison": the unit's own named liaison
     to_name: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=254)  # as shown: an e-mail, a masked phone
+    # the address's keyed fingerprint (shared.crypto.SecretBox.fingerprint): messages a day to one number
+    address_key: str | None = Field(default=None, max_length=64)
     channel: str = Field(max_length=32)
     duties: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

@@ -88,3 +88,22 @@ def test_the_email_channel_needs_a_server_and_a_sender() -> None:
         NotifierSettings, notice_channels="log, email", smtp_host="mail", smtp_from="d@example.cn", **URLS
     )
     assert fine.notice_channels == "log,email"
+
+
+def test_the_sms_channel_names_what_it_still_needs() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(NotifierSettings, notice_channels="sms", sms_provider="tencent", **URLS)
+    said = str(err.value)
+    for name in (
+        "DUBAN_SMS_ACCESS_KEY_ID",
+        "DUBAN_SMS_SIGN_NAME",
+        "DUBAN_SMS_APP_ID",
+        "DUBAN_SMS_ACCESS_KEY_SECRET",
+    ):
+        assert name in said
+    assert 'DUBAN_SMS_TEMPLATES (with a "default")' in said
+    fine = load_settings(
+        NotifierSettings, notice_channels="log,sms", sms_provider="aliyun", sms_access_key_id="ak",
+        sms_access_key_secret="sk", sms_sign_name="督查局", sms_templates={"default": "SMS_1"}, **URLS,
+    )  # fmt: skip
+    assert fine.sms_daily_cap == 10 and "sk" not in repr(fine)

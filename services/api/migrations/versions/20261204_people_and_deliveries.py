@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("person", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("to_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+        sa.Column("address_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("duties", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("content", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -68,6 +69,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_notice_delivery_digest_id"), "notice_delivery", ["digest_id"])
     op.create_index(op.f("ix_notice_delivery_unit_id"), "notice_delivery", ["unit_id"])
+    op.create_index("ix_notice_delivery_address", "notice_delivery", ["channel", "address_key", "created_at"])
     op.create_index(
         "ix_notice_delivery_due", "notice_delivery", ["next_attempt_at"], postgresql_where="state = 'pending'"
     )
