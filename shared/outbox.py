@@ -99,7 +99,7 @@ async def _enqueue(redis: ArqRedis, settings: DubanSettings, message: OutboxMess
         str(message.id),
         message.payload,
         _job_id=str(message.id),
-        _queue_name=queue_name(settings, message.target),
+        _queue_name=queue_name(settings, message.target, message.job),
     )
     # None: a job with this id is still queued, running, or its result is kept.
     return job is not None
@@ -112,7 +112,7 @@ async def _enqueue_again(redis: ArqRedis, settings: DubanSettings, message: Outb
     dropped first. A job still queued or running is left alone."""
     if await _enqueue(redis, settings, message):
         return True
-    job = ArqJob(str(message.id), redis, _queue_name=queue_name(settings, message.target))
+    job = ArqJob(str(message.id), redis, _queue_name=queue_name(settings, message.target, message.job))
     if await job.status() != JobStatus.complete:
         return False
     await redis.delete(result_key_prefix + str(message.id))

@@ -1,7 +1,11 @@
 """Queue names, job names and JSON job payloads: the contract between the api and the workers.
 
-One arq queue per worker service: a worker that meets a job it does not know fails it for
-good, so two services must never share a queue.
+Each worker service has its own queues: a worker that meets a job it does not know fails it for
+good, so two services must never share a queue. A service's jobs go on its urgent queue (a
+filing's chain closure, an office's own notice, a decision on feedback: one person waits on
+each), but for the bulk ones (`BULK`: a sweep's announcements fanned out to webhooks), which go
+on its bulk queue, worked by a lane of its own (shared/worker.py), so urgent work never waits
+behind a backlog.
 """
 
 import json
@@ -110,9 +114,16 @@ class IssueNoticePayload(Payload):
     actor: str
 
 
-def queue_name(settings: DubanSettings, target: Target | str) -> str:
-    """The arq queue of a worker service."""
-    return {Target.NOTIFIER: settings.notifier_queue, Target.RANKER: settings.ranker_queue}[Target(target)]
+BULK = frozenset({Job.EVENT})  # announcements to other systems: thousands at once after a sweep
+
+
+def queue_name(
+    settings: DubanSettings, target: Target | str, job: str | None = None, *, bulk: bool = False
+) -> str:
+    """The arq queue of a worker service: its bulk queue for a job in BULK (or `bulk=True`),
+    else its urgent one."""
+    urgent = {Target.NOTIFIER: settings.notifier_queue, Target.RANKER: settings.ranker_queue}[Target(target)]
+    return f"{urgent}:bulk" if bulk or job in BULK else urgent
 
 
 def serialize(obj: Any) -> bytes:

@@ -138,6 +138,9 @@ class WorkerSettingsBase(DubanSettings):
     job_timeout_seconds: float = Field(default=60, gt=0, le=3600)
     max_tries: int = Field(default=5, ge=1, le=50)
     max_jobs: int = Field(default=20, ge=1, le=1000)
+    # jobs the bulk lane (announcements, sweeps) runs at once: few, so urgent jobs in the same
+    # process keep the event loop and the database to themselves
+    bulk_max_jobs: int = Field(default=4, ge=1, le=1000)
     poll_delay_seconds: float = Field(default=0.05, gt=0, le=5)
     health_check_interval_seconds: float = Field(default=5, gt=0, le=300)
     reconcile_interval_seconds: int = Field(default=15, ge=1, le=3600)

@@ -1,5 +1,14 @@
-"""What both arq workers share: start-up, metrics, transient-error retries, and the reconciler."""
+"""What both arq workers share: start-up, metrics, transient-error retries, the reconciler, and
+the bulk lane.
 
+A worker service may have a bulk lane: a second arq worker in the same process on the service's
+bulk queue (shared/queues.py), running the bulk jobs and the long periodic passes (sweeps,
+retries) with their own time limits. The urgent worker never waits behind them, and a crashed
+process's urgent jobs are handed on after the urgent jobs' own (short) timeout, not the sweep's.
+"""
+
+import asyncio
+import contextlib
 import functools
 import logging
 import signal
@@ -55,6 +64,42 @@ class Periodic:
     run_at_startup: bool = False
 
 
+@dataclass(frozen=True)
+class BulkLane:
+    """What a service's bulk lane runs: its jobs and periodic passes."""
+
+    functions: list[JobSpec]
+    periodic: list[Periodic]
+
+
+class LaneRunner:
+    """The bulk lane's worker, run beside the urgent one inside its life: started by its
+    start-up, stopped by its shut-down (which the urgent worker's signal handling calls). In
+    burst mode (tests) it stops once its queue is empty."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.worker.main())
+
+    async def stop(self, grace: float) -> None:
+        assert self.task is not None
+        if not self.worker.burst:
+            self.worker.allow_pick_jobs = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._idle()), grace)
+            self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.worker.close()
+
+    async def _idle(self) -> None:
+        if running := [t for t in self.worker.tasks.values() if not t.done()]:
+            await asyncio.wait(running)
+
+
 def backoff(job_try: int) -> float:
     """Seconds before retry `job_try`: 2, 4, 8 … capped at a minute."""
     return float(min(60, 2**job_try))
@@ -106,8 +151,8 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     )
     RECONCILED.labels(target.value, "relayed").inc(relayed)
     RECONCILED.labels(target.value, "redelivered").inc(redelivered)
-    queue = queue_name(settings, target)
-    QUEUE_DEPTH.labels(queue).set(await ctx["redis"].zcard(queue))
+    for queue in (queue_name(settings, target), queue_name(settings, target, bulk=True)):
+        QUEUE_DEPTH.labels(queue).set(await ctx["redis"].zcard(queue))
     return {"relayed": relayed, "redelivered": redelivered}
 
 
@@ -117,6 +162,50 @@ def _cron_schedule(interval: int) -> dict[str, Any]:
     return {"minute": set(range(0, 60, interval // 60)), "second": 0}
 
 
+def _functions(target: Target, specs: list[JobSpec]) -> list[Any]:
+    # Registered by plain name (the Job names in shared.queues), not arq's default __qualname__,
+    # which differs for functions built by a factory.
+    return [
+        func(
+            cast(Any, job(target, spec.fn)),
+            name=spec.fn.__name__,
+            timeout=spec.timeout,
+            max_tries=spec.max_tries,
+        )
+        for spec in specs
+    ]
+
+
+def _crons(target: Target, periodic: list[Periodic]) -> list[Any]:
+    return [
+        cron(
+            cast(Any, job(target, c.fn)),
+            name=c.fn.__name__,
+            timeout=c.timeout,
+            max_tries=1,
+            run_at_startup=c.run_at_startup,
+            unique=True,
+            **_cron_schedule(c.every),
+        )
+        for c in periodic
+    ]
+
+
+def _options(settings: WorkerSettingsBase) -> dict[str, Any]:
+    return dict(
+        redis_settings=settings.redis(),
+        max_jobs=settings.max_jobs,
+        job_timeout=settings.job_timeout_seconds,
+        max_tries=settings.max_tries,
+        poll_delay=settings.poll_delay_seconds,
+        health_check_interval=settings.health_check_interval_seconds,
+        job_completion_wait=settings.shutdown_grace_seconds,
+        keep_result=3600,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+    )
+
+
 def build_worker(
     settings: WorkerSettingsBase,
     *,
@@ -124,11 +213,13 @@ def build_worker(
     inbox: Any,
     functions: list[JobSpec],
     periodic: list[Periodic] | None = None,
+    bulk: BulkLane | None = None,
     resources: Callable[[dict[str, Any]], AbstractAsyncContextManager[None]] | None = None,
     **overrides: Any,
 ) -> Worker:
-    """An arq worker on `target`'s own queue: each job and cron with its own timeout and tries,
-    and the reconciler (every DUBAN_RECONCILE_INTERVAL_SECONDS and at start-up).
+    """An arq worker on `target`'s urgent queue: each job and cron with its own timeout and tries,
+    and the reconciler (every DUBAN_RECONCILE_INTERVAL_SECONDS and at start-up); with `bulk`, the
+    bulk lane beside it on the bulk queue, sharing its database pool and resources.
 
     `resources` is an async context manager that puts the service's own clients into ctx for the
     worker's lifetime.
@@ -144,9 +235,35 @@ def build_worker(
             await ctx["_resources"].__aenter__()
         if settings.metrics_port:
             start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        if bulk is not None:
+            ctx["_lane"] = LaneRunner(_lane_worker(ctx))
+            ctx["_lane"].start()
         log.info("worker started", extra={"queue": queue_name(settings, target)})
 
+    def _lane_worker(parent: dict[str, Any]) -> Worker:
+        assert bulk is not None
+
+        async def lane_startup(ctx: dict[str, Any]) -> None:
+            ctx.update(
+                {k: v for k, v in parent.items() if not k.startswith("_") and k not in ("redis", "job_id")}
+            )
+
+        lane = _options(settings) | dict(
+            functions=_functions(target, bulk.functions),
+            cron_jobs=_crons(target, bulk.periodic),
+            queue_name=queue_name(settings, target, bulk=True),
+            on_startup=lane_startup,
+            handle_signals=False,
+            max_jobs=settings.bulk_max_jobs,
+        )
+        for key in ("burst", "poll_delay"):
+            if key in overrides:
+                lane[key] = overrides[key]
+        return Worker(**lane)
+
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "_lane" in ctx:
+            await ctx["_lane"].stop(settings.shutdown_grace_seconds)
         if "_resources" in ctx:
             await ctx["_resources"].__aexit__(None, None, None)
         if "engine" in ctx:
@@ -157,52 +274,24 @@ def build_worker(
         Periodic(reconcile, settings.reconcile_interval_seconds, timeout=timeout, run_at_startup=True),
         *(periodic or []),
     ]
-    options: dict[str, Any] = dict(
-        # Registered by plain name (the Job names in shared.queues), not arq's default
-        # __qualname__, which differs for functions built by a factory.
-        functions=[
-            func(
-                cast(Any, job(target, spec.fn)),
-                name=spec.fn.__name__,
-                timeout=spec.timeout,
-                max_tries=spec.max_tries,
-            )
-            for spec in functions
-        ],
-        cron_jobs=[
-            cron(
-                cast(Any, job(target, c.fn)),
-                name=c.fn.__name__,
-                timeout=c.timeout,
-                max_tries=1,
-                run_at_startup=c.run_at_startup,
-                unique=True,
-                **_cron_schedule(c.every),
-            )
-            for c in crons
-        ],
+    options = _options(settings) | dict(
+        functions=_functions(target, functions),
+        cron_jobs=_crons(target, crons),
         queue_name=queue_name(settings, target),
-        redis_settings=settings.redis(),
         on_startup=startup,
         on_shutdown=shutdown,
-        max_jobs=settings.max_jobs,
-        job_timeout=timeout,
-        max_tries=settings.max_tries,
-        poll_delay=settings.poll_delay_seconds,
-        health_check_interval=settings.health_check_interval_seconds,
-        job_completion_wait=settings.shutdown_grace_seconds,
-        keep_result=3600,
-        job_serializer=serialize,
-        job_deserializer=deserialize,
     )
     options.update(overrides)
     return Worker(**options)
 
 
-async def check_health(settings: WorkerSettingsBase, target: Target) -> int:
-    """0 when the worker on `target`'s queue reported in recently, else 1 (as `arq --check`)."""
-    queue = queue_name(settings, target)
-    return await async_check_health(settings.redis(), queue + ":health-check", queue)
+async def check_health(settings: WorkerSettingsBase, target: Target, *, bulk: bool = False) -> int:
+    """0 when the worker on `target`'s queue (and, with `bulk`, its bulk lane too) reported in
+    recently, else 1 (as `arq --check`)."""
+    for queue in [queue_name(settings, target)] + ([queue_name(settings, target, bulk=True)] if bulk else []):
+        if await async_check_health(settings.redis(), queue + ":health-check", queue):
+            return 1
+    return 0
 
 
 def run_forever(make: Callable[[], Worker], *, service: str, max_backoff: float = 30.0) -> None:

@@ -156,7 +156,7 @@ def health(service: Checked) -> None:
     from shared.worker import check_health
 
     settings = _settings(NotifierSettings if service is Checked.notifier else RankerSettings)
-    code = asyncio.run(check_health(settings, Target(service.value)))
+    code = asyncio.run(check_health(settings, Target(service.value), bulk=service is Checked.notifier))
     typer.echo(f"{service.value}: {'healthy' if code == 0 else 'no recent health check'}")
     raise typer.Exit(code)
 

@@ -1,4 +1,5 @@
-"""The notifier worker: rules, notices, escalation and delivery (on its own queue)."""
+"""The notifier worker: rules, notices, escalation and delivery (on its own queues: urgent, and
+the bulk lane for announcements, sweeps and retries)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,29 +22,34 @@ from shared.crypto import SecretBox
 from shared.models import NotifierInbox
 from shared.queues import Target
 from shared.settings import NotifierSettings, load_settings
-from shared.worker import JobSpec, Periodic, build_worker
+from shared.worker import BulkLane, JobSpec, Periodic, build_worker
 
 
 def functions(settings: NotifierSettings) -> list[JobSpec]:
-    """A ping is one insert (plus the delay its sender asked for); an event fans out and tries each
-    new delivery once at once."""
+    """The urgent jobs: a ping is one insert (plus the delay its sender asked for); a filing closes
+    its chain, an office's notice is issued, an action on a notice applied."""
     return [
         JobSpec(ping, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
-        JobSpec(event, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(notice_action, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(issue_notice, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(report_filed, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
     ]
 
 
-def periodic(settings: NotifierSettings) -> list[Periodic]:
-    """The webhook retry pass, every DUBAN_WEBHOOK_INTERVAL_SECONDS, and the notice sweep, every
-    DUBAN_SWEEP_INTERVAL_SECONDS; a pass cut short by its timeout leaves the rest to the next."""
-
-    return [
-        Periodic(deliver_webhooks, settings.webhook_interval_seconds, timeout=settings.job_timeout_seconds),
-        Periodic(sweep_notices, settings.sweep_interval_seconds, timeout=settings.job_timeout_seconds),
-    ]
+def bulk(settings: NotifierSettings) -> BulkLane:
+    """The bulk lane: an event fans out to its webhook subscribers and tries each new delivery
+    once at once; the webhook retry pass, every DUBAN_WEBHOOK_INTERVAL_SECONDS, and the notice
+    sweep with the day's digests, every DUBAN_SWEEP_INTERVAL_SECONDS (a pass cut short by its
+    timeout leaves the rest to the next)."""
+    return BulkLane(
+        functions=[JobSpec(event, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries)],
+        periodic=[
+            Periodic(
+                deliver_webhooks, settings.webhook_interval_seconds, timeout=settings.job_timeout_seconds
+            ),
+            Periodic(sweep_notices, settings.sweep_interval_seconds, timeout=settings.job_timeout_seconds),
+        ],
+    )
 
 
 @asynccontextmanager
@@ -67,7 +73,7 @@ def create_worker(settings: NotifierSettings | None = None, **overrides: Any) ->
         target=Target.NOTIFIER,
         inbox=NotifierInbox,
         functions=functions(settings),
-        periodic=periodic(settings),
+        bulk=bulk(settings),
         resources=resources,
         **overrides,
     )

@@ -36,6 +36,9 @@ async def test_a_person_signs_in_and_sees_who_they_are(client: AsyncClient, worl
         "roles": ["reporter"],
         "scopes": [],
         "must_change_password": False,
+        "email": None,
+        "mobile": None,
+        "duties": [],
     }
 
 

@@ -61,8 +61,7 @@ async def arq_redis(api_settings: Any, redis: Any) -> AsyncIterator[ArqRedis]:
 
 async def empty_queues(pool: ArqRedis, settings: Any) -> None:
     """Drop this session's queued jobs, so each test starts with empty queues."""
-    for target in Target:
-        queue = queue_name(settings, target)
+    for queue in [queue_name(settings, t, bulk=lane) for t in Target for lane in (False, True)]:
         for job_id in await pool.zrange(queue, 0, -1):
             await pool.delete(b"arq:job:" + job_id, b"arq:result:" + job_id, b"arq:retry:" + job_id)
         await pool.delete(queue)
