@@ -162,6 +162,35 @@ async def test_each_person_gets_one_email_with_their_notices_and_a_refusal_is_ke
         sent is not None and sent.state == "sent" and sent.provider_id and "queued as Q1" in sent.provider_id
     )
 
+    # the office sees what never arrived, with the server's words; county B's office sees none of it
+    failed = await client.get(
+        "/api/v1/deliveries", params={"program_id": str(world.programs["P"].id), "state": "failed"},
+        headers=world.auth("p_staff"),
+    )  # fmt: skip
+    assert failed.status_code == 200, failed.text
+    [row] = failed.json()["data"]
+    assert (row["user_id"], row["address"], row["channel"], row["attempts"]) == (
+        str(people["gone"].id), REFUSED, "email", 1
+    )  # fmt: skip
+    assert "550" in row["error"] and row["subject"].startswith("督办通知") and row["next_attempt_at"] is None
+    everything = (await client.get("/api/v1/deliveries", headers=world.auth("p_staff"))).json()
+    assert {(d["to_name"], d["state"]) for d in everything["data"]} == {
+        ("县liaison", "sent"),
+        ("县gone", "failed"),
+    }
+    assert (await client.get("/api/v1/deliveries", headers=world.auth("b_admin"))).json()["count"] == 0
+
+    # the notice and its digest name the people it went to, and through what
+    shown = (await client.get(f"/api/v1/notices/{notices[0].id}", headers=world.auth("p_staff"))).json()
+    assert {(t["to_name"], t["channel"], t["state"]) for t in shown["told"]} == {
+        ("县liaison", "email", "sent"), ("县gone", "email", "failed")
+    }  # fmt: skip
+    digests = await client.get(
+        "/api/v1/digests", params={"unit_id": str(world.units["A"].id)}, headers=world.auth("p_staff")
+    )
+    [digest] = digests.json()["data"]
+    assert {t["address"] for t in digest["told"]} == {"liaison@county-a.example.cn", REFUSED}
+
 
 async def test_the_supervision_rung_reaches_the_unit_head(
     approved: World,

@@ -187,10 +187,13 @@ async def list_digests(
     ] = None,
 ) -> Page[DigestPublic]:
     """What each unit of your subtree was told, day by day (the office): the message's text, how
-    many notices it listed, when the channel took it. Replays (`duban notifier sweep --as-of`)
-    write them too."""
+    many notices it listed, when it first reached someone, and each person and channel it went
+    to. Replays (`duban notifier sweep --as-of`) write them too."""
     rows, count = await service.digests(session, principal=principal, page=page, unit_id=unit_id, day=day)
-    return Page(data=[DigestPublic.model_validate(d, from_attributes=True) for d in rows], count=count)
+    told = await service.told(session, [d.id for d in rows])
+    return Page(
+        data=[DigestPublic.model_validate({**d.model_dump(), "told": told[d.id]}) for d in rows], count=count
+    )
 
 
 @deliveries.get("", response_model=Page[DeliveryPublic])

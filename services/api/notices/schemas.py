@@ -96,10 +96,23 @@ class ActionPublic(BaseModel):
     due_date: date | None = Field(default=None, description="rejected feedback: the new deadline")
 
 
+class Told(BaseModel):
+    """A person a digest went to, through one channel (the rows of GET /deliveries, in short)."""
+
+    user_id: UUID | None = Field(description="null: the unit's own named liaison (no account)")
+    to_name: str | None
+    channel: str
+    address: str | None = Field(description="the e-mail address, or the phone masked (138****1234)")
+    state: SendState
+    sent_at: Stamp | None
+
+
 class NoticeDetail(NoticePublic):
-    """A notice with every action on it, oldest first: what the unit answered and the office decided."""
+    """A notice with every action on it, oldest first: what the unit answered and the office
+    decided; and the people its day's digest told it to, through which channel."""
 
     actions: list[ActionPublic]
+    told: list[Told] = Field(default_factory=list)
 
 
 class WithdrawIn(BaseModel):
@@ -143,8 +156,9 @@ class DigestPublic(BaseModel):
     body: str
     notices: int = Field(description="notices (and answers awaiting a decision) it listed")
     created_at: Stamp
-    sent_at: Stamp | None = Field(description="when the channel took it; null: not sent yet")
+    sent_at: Stamp | None = Field(description="when it first reached someone; null: not yet")
     channel: str | None
+    told: list[Told] = Field(default_factory=list, description="each person and channel it went to")
 
 
 class MatterIn(BaseModel):

@@ -18,6 +18,7 @@ from services.api.notices.schemas import (
     NoticeIn,
     NoticePublic,
     Subject,
+    Told,
 )
 from services.api.pagination import PageParams, paginate
 from services.api.preconditions import writable
@@ -114,10 +115,31 @@ async def one(session: AsyncSession, notice: Notice, as_of: datetime | None = No
         .where(col(NoticeActionRecord.notice_id) == notice.id)
         .order_by(col(NoticeActionRecord.at), col(NoticeActionRecord.id))
     )
+    told = await session.scalars(
+        select(NoticeDelivery)
+        .where(
+            col(NoticeDelivery.digest_id) == notice.digest_id,
+            NoticeDelivery.content["items"].contains([{"id": str(notice.id)}]),
+        )
+        .order_by(col(NoticeDelivery.created_at), col(NoticeDelivery.id))
+    )
     return NoticeDetail(
         **to_public(notice, *row).model_dump(),
         actions=[ActionPublic.model_validate(a, from_attributes=True) for a in actions],
+        told=[Told.model_validate(d, from_attributes=True) for d in told],
     )
+
+
+async def told(session: AsyncSession, digest_ids: list[UUID]) -> dict[UUID, list[Told]]:
+    """Each digest's deliveries: whom it went to, through which channel."""
+    out: dict[UUID, list[Told]] = {d: [] for d in digest_ids}
+    for d in await session.scalars(
+        select(NoticeDelivery)
+        .where(col(NoticeDelivery.digest_id).in_(digest_ids))
+        .order_by(col(NoticeDelivery.created_at), col(NoticeDelivery.id))
+    ):
+        out[d.digest_id].append(Told.model_validate(d, from_attributes=True))
+    return out
 
 
 _COPIED = {"id", "chain_id", "program_id", "kind", "level", "recipient_unit_id", "recipient", "requirements",
