@@ -248,8 +248,24 @@ def build_worker(
                 {k: v for k, v in parent.items() if not k.startswith("_") and k not in ("redis", "job_id")}
             )
 
+        urgent = queue_name(settings, target)
+
+        def after_urgent(fn: JobFunction) -> JobFunction:
+            """A bulk job starts once no urgent job waits in the queue (it waits a moment at most)."""
+
+            @functools.wraps(fn)
+            async def waiting(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+                for _ in range(50):
+                    if not await ctx["redis"].zcount(urgent, "-inf", time.time() * 1000):
+                        break
+                    await asyncio.sleep(0.01)
+                return await fn(ctx, *args, **kwargs)
+
+            return waiting
+
+        specs = [JobSpec(after_urgent(f.fn), f.timeout, f.max_tries) for f in bulk.functions]
         lane = _options(settings) | dict(
-            functions=_functions(target, bulk.functions),
+            functions=_functions(target, specs),
             cron_jobs=_crons(target, bulk.periodic),
             queue_name=queue_name(settings, target, bulk=True),
             on_startup=lane_startup,
