@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml requirements-dev.lock
 run: $(STAMP)
 	$(BIN)/duban run
 
-## test: the whole suite on real PostgreSQL and Redis (each run in its own database).
+## test: the whole suite on real PostgreSQL and Redis (each run in its own database): two
+## processes for all but the fault tests, then the fault tests alone (they stop, flush and crowd
+## the servers every test shares).
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
+	$(BIN)/pytest tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
