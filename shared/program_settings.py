@@ -7,13 +7,14 @@ through these models, so all three agree on their meaning. Defaults come from th
 default one in docs/schedules-and-ladder.md.
 """
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from shared.dates import Day
 from shared.i18n import tr, word
-from shared.vocabulary import NoticeKind, ScheduleKind
+from shared.vocabulary import NoticeKind, ScheduleKind, UnitKind
 
 
 def not_a_bool(value: object) -> object:
@@ -366,6 +367,126 @@ class AssessmentRules(_Strict):
         return self
 
 
+class LightRules(_Strict):
+    """红黄绿灯 thresholds (after Yinchuan's and Tianjin's published rules; docs/lights.md)."""
+
+    start_yellow_months: Count = Field(
+        default=1,
+        ge=1,
+        le=12,
+        description="yellow: not started this many months after the planned start month",
+    )
+    start_red_months: Count = Field(
+        default=3, ge=1, le=24, description="red: not started this many months after the planned start month"
+    )
+    progress_yellow_points: float = Field(
+        strict=True, default=10, gt=0, le=100, description="yellow: this many points behind 序时进度 or more"
+    )
+    progress_red_points: float = Field(
+        strict=True, default=30, gt=0, le=100, description="red: more than this many points behind 序时进度"
+    )
+    reports_yellow: Count = Field(default=1, ge=1, le=12, description="yellow: this many overdue reports")
+    reports_red: Count = Field(default=2, ge=1, le=24, description="red: this many overdue reports")
+    problems_red: Count = Field(
+        default=1, ge=1, le=50, description="red: this many problems open past deadline"
+    )
+    notices_red_from: NoticeKind = Field(
+        default=NoticeKind.SUPERVISION, description="red: a standing notice at this rung or above"
+    )
+    red_opens_chain: Switch = Field(
+        default_factory=lambda: Switch(enabled=False),
+        description="a project turning red opens a chain (rule `red_light`) at its start_kind",
+    )
+    red_chain_kind: NoticeKind = Field(
+        default=NoticeKind.URGING, description="the rung a red light's chain starts on"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LightRules":
+        if self.start_red_months < self.start_yellow_months:
+            raise ValueError(tr("lights: start_red_months cannot be below start_yellow_months"))
+        if self.progress_red_points < self.progress_yellow_points:
+            raise ValueError(tr("lights: progress_red_points cannot be below progress_yellow_points"))
+        if self.reports_red < self.reports_yellow:
+            raise ValueError(tr("lights: reports_red cannot be below reports_yellow"))
+        if self.notices_red_from in (NoticeKind.REMINDER, NoticeKind.PRAISE):
+            raise ValueError(tr("lights: notices_red_from is a rung from urging up"))
+        return self
+
+
+class RankingGroup(_Strict):
+    """Units ranked together (乡镇 apart from 县直部门): by the kinds of unit, or named units."""
+
+    name: str = Field(min_length=1, max_length=64)
+    unit_kinds: list[UnitKind] = Field(default_factory=list, max_length=6)
+    unit_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+
+
+def default_groups() -> list[RankingGroup]:
+    return [
+        RankingGroup(name="乡镇（街道）", unit_kinds=[UnitKind.GOVERNMENT]),
+        RankingGroup(
+            name="县直部门及业主单位",
+            unit_kinds=[
+                UnitKind.DEPARTMENT,
+                UnitKind.OWNER,
+                UnitKind.FINANCIAL,
+                UnitKind.OTHER,
+                UnitKind.OFFICE,
+            ],
+        ),
+    ]
+
+
+class BulletinRules(_Strict):
+    """The monthly bulletin (一月一排队一通报): when its figures are taken, how units are scored and
+    grouped, who is on the 红榜 and 黑榜 (docs/scoring.md)."""
+
+    days_after_deadline: Count = Field(
+        default=3,
+        ge=0,
+        le=28,
+        description="figures as of this many days after the month's project report deadline",
+    )
+    investment_weight: float = Field(strict=True, default=0.6, ge=0, le=1)
+    timeliness_weight: float = Field(strict=True, default=0.2, ge=0, le=1)
+    notices_weight: float = Field(strict=True, default=0.2, ge=0, le=1)
+    notice_penalty: float = Field(
+        strict=True,
+        default=10,
+        ge=0,
+        le=100,
+        description="points off 100 per standing notice at supervision or above",
+    )
+    groups: list[RankingGroup] = Field(default_factory=default_groups, min_length=1, max_length=10)
+    red_list_top: Count = Field(default=3, ge=0, le=50, description="红榜: the top N of each group …")
+    red_list_from: float = Field(strict=True, default=80, ge=0, le=100, description="… scoring at least this")
+    black_list_bottom: Count = Field(default=3, ge=0, le=50, description="黑榜: the bottom N of each group …")
+    black_list_below: float = Field(
+        strict=True, default=60, ge=0, le=100.01, description="… scoring below this"
+    )
+    streak_months: Count = Field(
+        default=2,
+        ge=1,
+        le=12,
+        description="on the 黑榜 this many published months running: a criticism notice",
+    )
+    document_number: Count = Field(
+        default=1, ge=1, le=9999, description="the next 发文字号 number 〔YYYY〕N号"
+    )
+    issuer: str = Field(default="", max_length=64, description="发文机关 (default: the office's name)")
+
+    @model_validator(mode="after")
+    def _weights(self) -> "BulletinRules":
+        total = self.investment_weight + self.timeliness_weight + self.notices_weight
+        if abs(total - 1) > 1e-9:
+            raise ValueError(tr("bulletin: the three weights must add up to 1"))
+        names = [g.name for g in self.groups]
+        if len(names) != len(set(names)):
+            raise ValueError(tr("bulletin: each ranking group needs its own name"))
+        return self
+
+
 class ProgramSettings(_Strict):
     units_enter_projects: StrictBool = Field(
         default=False,
@@ -378,6 +499,8 @@ class ProgramSettings(_Strict):
     notice_rules: NoticeRules = Field(default_factory=NoticeRules)
     problem_rules: ProblemRules = Field(default_factory=ProblemRules)
     assessment: AssessmentRules = Field(default_factory=AssessmentRules)
+    lights: LightRules = Field(default_factory=LightRules)
+    bulletin: BulletinRules = Field(default_factory=BulletinRules)
 
     def schedule(self, kind: ScheduleKind) -> ReportSchedule | None:
         return next((s for s in self.report_schedules if s.kind == kind), None)

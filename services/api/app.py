@@ -11,6 +11,7 @@ from services.api.audit.router import audit_log
 from services.api.auth.principal import PrincipalCache
 from services.api.auth.router import auth
 from services.api.background import BackgroundPass
+from services.api.bulletins.router import programs as bulletin_views
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
 from services.api.notices.router import deliveries, digests, notices
@@ -97,6 +98,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         tasks,
         projects,
         program_views,
+        bulletin_views,
         public,
         webhooks,
         calendars,

@@ -421,6 +421,10 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/oc4ids", None, {}),
         PROGRAM_READ,
     ),
+    "GET /programs/{id}/lights": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/lights", None, {}),
+        PROGRAM_READ,
+    ),
     "GET /public/programs/{id}/projects": (
         lambda w, u: ("GET", f"/api/v1/public/programs/{program(w, u)}/projects", None, {}),
         row(rest=(200, 200)),

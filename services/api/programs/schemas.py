@@ -11,7 +11,9 @@ from shared.i18n import N_, tr
 from shared.numbers import Cents
 from shared.program_settings import (
     AssessmentRules,
+    BulletinRules,
     EscalationPolicy,
+    LightRules,
     NoticeRules,
     ProblemRules,
     ReportSchedule,
@@ -56,6 +58,10 @@ class ProgramCreate(BaseModel):
     assessment: AssessmentRules | None = Field(
         default=None, description="how the half-year and annual grades come from the published rounds"
     )
+    lights: LightRules | None = Field(default=None, description="红黄绿灯 thresholds (docs/lights.md)")
+    bulletin: BulletinRules | None = Field(
+        default=None, description="the monthly bulletin's scoring, groups and lists (docs/scoring.md)"
+    )
     units_enter_projects: bool | None = Field(
         default=None, description="units enter the projects they answer for (default: off)"
     )
@@ -81,6 +87,8 @@ class ProgramUpdate(BaseModel):
     notice_rules: NoticeRules | None = None
     problem_rules: ProblemRules | None = None
     assessment: AssessmentRules | None = None
+    lights: LightRules | None = None
+    bulletin: BulletinRules | None = None
     units_enter_projects: bool | None = None
 
     _categories = field_validator("categories")(
@@ -100,6 +108,8 @@ class ProgramPublic(BaseModel):
     notice_rules: NoticeRules
     problem_rules: ProblemRules
     assessment: AssessmentRules
+    lights: LightRules
+    bulletin: BulletinRules
     units_enter_projects: bool = Field(
         default=False,
         description="a unit enters the projects it answers for, naming as region and owner also the "

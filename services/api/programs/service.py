@@ -109,7 +109,7 @@ def _checked(settings: dict[str, Any]) -> ProgramSettings:
 
 
 SETTINGS = ("report_schedules", "escalation_policy", "notice_rules", "problem_rules", "assessment",
-            "units_enter_projects")  # fmt: skip
+            "lights", "bulletin", "units_enter_projects")  # fmt: skip
 
 
 async def create_checks(

@@ -3,7 +3,7 @@
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -143,6 +143,11 @@ class ProjectSummary(BaseModel):
     end_date: date
     version: int
     updated_at: Stamp | None
+    light: Literal["green", "yellow", "red"] | None = Field(
+        default=None,
+        description="红黄绿灯 now, the worst of its dimensions (GET /programs/{id}/lights); "
+        "approved projects only",
+    )
 
 
 class LatestProgress(BaseModel):

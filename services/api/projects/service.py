@@ -27,7 +27,7 @@ from services.api.projects.schemas import (
     ProjectUpdate,
     WithdrawIn,
 )
-from shared import audit, clock, outbox
+from shared import audit, clock, lights, outbox
 from shared.errors import Conflict, InvalidState, invalid
 from shared.i18n import N_, tr, word
 from shared.models import Adjustment, Milestone, Program, Project, ProjectReport, Unit
@@ -188,15 +188,31 @@ async def milestones_by_project(
 
 
 def to_public(
-    project: Project, milestones: list[Milestone], latest: ProjectReport | None = None
+    project: Project,
+    milestones: list[Milestone],
+    latest: ProjectReport | None = None,
+    light: str | None = None,
 ) -> ProjectPublic:
     return ProjectPublic.model_validate(
         {
             **project.model_dump(),
             "milestones": [m.model_dump() for m in milestones],
             "latest_progress": latest.model_dump() if latest is not None else None,
+            "light": light,
         }
     )
+
+
+async def lights_now(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, str]:
+    """Each approved row's light now (rows with `id`, `program_id` and `status`)."""
+    approved = [r for r in rows if r.status == ProjectStatus.APPROVED]
+    if not approved:
+        return {}
+    found = await session.scalars(
+        select(Program).where(col(Program.id).in_({r.program_id for r in approved}))
+    )
+    programs = {p.id: p for p in found}
+    return await lights.of_projects(session, programs, [r.id for r in approved], clock.now())
 
 
 def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
@@ -632,7 +648,7 @@ SORTS = {
     "end_date": col(Project.end_date),
     "updated_at": col(Project.updated_at),
 }
-SUMMARY_COLUMNS = [Project.__table__.c[name] for name in ProjectSummary.model_fields]  # type: ignore[attr-defined]
+SUMMARY_COLUMNS = [Project.__table__.c[name] for name in ProjectSummary.model_fields if name != "light"]  # type: ignore[attr-defined]
 
 
 def filtered(
