@@ -84,10 +84,13 @@ def percent(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def basis(program: Program, as_of: datetime) -> Basis:
+def basis(program: Program, as_of: datetime, months: int | None = None) -> Basis:
+    """`months`: the months of the year the figures run to (a monthly bulletin's month), else
+    those ended by the day."""
     day = as_of.astimezone(OFFICE_TZ).date()
     ended = month_index(day) - month_index(date(program.year, 1, 1))  # whole months before the day's
-    return Basis(as_of=as_of, day=day, months=max(0, min(12, ended)), year=program.year)
+    months = max(0, min(12, ended if months is None else months))
+    return Basis(as_of=as_of, day=day, months=months, year=program.year)
 
 
 def _month_of(period: Any) -> Any:
@@ -101,6 +104,29 @@ def _kind_rank(kind: Any) -> Any:
     return case(*((kind == k.value, i) for i, k in enumerate(LADDER)), else_=-1)
 
 
+def standing_chains(program: Program, as_of: datetime) -> AnySelect:
+    """The program's chains standing at `as_of` (opened, not yet closed): subject, recipient, and
+    `rank`, the highest rung issued by then (its index in LADDER)."""
+    return (
+        select(
+            col(NoticeChain.id).label("chain_id"),
+            col(NoticeChain.subject_type),
+            col(NoticeChain.subject_id),
+            col(NoticeChain.recipient_unit_id),
+            func.max(_kind_rank(col(Notice.kind))).label("rank"),
+        )
+        .join(Notice, col(Notice.chain_id) == col(NoticeChain.id))
+        .where(
+            col(NoticeChain.program_id) == program.id,
+            col(Notice.kind) != NoticeKind.PRAISE,
+            col(Notice.issued_at) <= as_of,
+            col(NoticeChain.opened_at) <= as_of,
+            or_(col(NoticeChain.closed_at).is_(None), col(NoticeChain.closed_at) > as_of),
+        )
+        .group_by(col(NoticeChain.id))
+    )
+
+
 def facts_query(
     program: Program,
     settings: ProgramSettings,
@@ -108,11 +134,12 @@ def facts_query(
     as_of: datetime,
     *,
     where: Any = True,
+    months: int | None = None,
 ) -> AnySelect:
     """Per approved project of the program matching `where`: its figures and its five lights
     (0 green, 1 yellow, 2 red) and the worst of them, `light`."""
     rules = settings.lights
-    at = basis(program, as_of)
+    at = basis(program, as_of, months)
     projects = (
         select(Project)
         .where(col(Project.program_id) == program.id, col(Project.status) == ProjectStatus.APPROVED, where)
@@ -149,7 +176,9 @@ def facts_query(
         )
     else:
         overdue = (
-            select(literal(None).label("project_id"), literal(0).label("n")).where(literal(False)).subquery("overdue")
+            select(literal(None).label("project_id"), literal(0).label("n"))
+            .where(literal(False))
+            .subquery("overdue")
         )
     late_problems = (
         select(col(Problem.project_id), func.count().label("n"))
@@ -162,20 +191,11 @@ def facts_query(
         .group_by(col(Problem.project_id))
         .subquery("late_problems")
     )
+    chains = standing_chains(program, as_of).subquery("chains")
     standing = (
-        select(
-            col(Notice.subject_id).label("project_id"), func.max(_kind_rank(col(Notice.kind))).label("rank")
-        )
-        .join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
-        .where(
-            col(Notice.program_id) == program.id,
-            col(Notice.subject_type) == "project",
-            col(Notice.kind) != NoticeKind.PRAISE,
-            col(Notice.issued_at) <= as_of,
-            col(NoticeChain.opened_at) <= as_of,
-            or_(col(NoticeChain.closed_at).is_(None), col(NoticeChain.closed_at) > as_of),
-        )
-        .group_by(col(Notice.subject_id))
+        select(chains.c.subject_id.label("project_id"), func.max(chains.c.rank).label("rank"))
+        .where(chains.c.subject_type == "project")
+        .group_by(chains.c.subject_id)
         .subquery("standing")
     )
 
@@ -220,6 +240,7 @@ def facts_query(
             projects.c.category,
             projects.c.region_unit_id,
             projects.c.responsible_unit_id,
+            projects.c.construction,
             projects.c.annual_plan,
             projects.c.start_date,
             started_month.label("started_month"),
@@ -358,4 +379,5 @@ __all__ = [
     "compute",
     "facts_query",
     "of_projects",
+    "standing_chains",
 ]

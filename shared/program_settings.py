@@ -268,6 +268,13 @@ class MovingSlowly(ConditionRule):
     below: float = Field(strict=True, default=0.6, gt=0, le=1)
 
 
+class RedLight(ConditionRule):
+    """A project whose light (shared.lights) is red: a chain at `start_kind`, closed once it is
+    not red. Off by default: the lights inform before they chase."""
+
+    enabled: StrictBool = False
+
+
 class NoticeRules(_Strict):
     """How notices are issued when the office does not say otherwise, and the rules (each one
     switchable) that find what is late."""
@@ -301,6 +308,7 @@ class NoticeRules(_Strict):
     investment_behind: InvestmentBehind = Field(default_factory=InvestmentBehind)
     not_moving: NotMoving = Field(default_factory=NotMoving)
     moving_slowly: MovingSlowly = Field(default_factory=MovingSlowly)
+    red_light: RedLight = Field(default_factory=RedLight)
 
     def starts(self) -> list[tuple[str, NoticeKind]]:
         """(rule, the rung its chains start on) for each rule that can open a chain: the deadline
@@ -312,7 +320,7 @@ class NoticeRules(_Strict):
         for name in ("report_due", "milestone_due", "problem_overdue"):
             if getattr(self, name).enabled:
                 out.append((name, NoticeKind.URGING))
-        for name in ("investment_behind", "not_moving", "moving_slowly"):
+        for name in ("investment_behind", "not_moving", "moving_slowly", "red_light"):
             rule = getattr(self, name)
             if rule.enabled:
                 out.append((name, rule.start_kind))
@@ -392,13 +400,6 @@ class LightRules(_Strict):
     )
     notices_red_from: NoticeKind = Field(
         default=NoticeKind.SUPERVISION, description="red: a standing notice at this rung or above"
-    )
-    red_opens_chain: Switch = Field(
-        default_factory=lambda: Switch(enabled=False),
-        description="a project turning red opens a chain (rule `red_light`) at its start_kind",
-    )
-    red_chain_kind: NoticeKind = Field(
-        default=NoticeKind.URGING, description="the rung a red light's chain starts on"
     )
 
     @model_validator(mode="after")

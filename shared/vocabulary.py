@@ -71,6 +71,12 @@ class WebhookEvent(StrEnum):
     NOTICE_CLOSED = "notice.closed"  # its matter was done (the report filed)
     ROUND_PUBLISHED = "round.published"  # the office published an observation round's ranking
     ASSESSMENT_PUBLISHED = "assessment.published"  # the office published a half-year or annual grade
+    BULLETIN_PUBLISHED = "bulletin.published"  # the office published a monthly or observation bulletin
+
+
+class BulletinKind(StrEnum):
+    MONTHLY = "monthly"  # 一月一排队一通报: a program's month
+    ROUND = "round"  # an observation round's published snapshot
 
 
 class DeliveryState(StrEnum):
@@ -230,6 +236,7 @@ class ChainClosed(StrEnum):
     NO_RUNG = "no_rung"  # the ladder the chain keeps has no rung of the kind it was to climb to
     WITHDRAWN = "withdrawn"  # the office withdrew a notice issued by mistake
     PROGRAM_CLOSED = "program_closed"  # the office closed the program's year
+    LIGHT_CLEARED = "light_cleared"  # the project's light is no longer red
 
 
 class NoticeRule(StrEnum):
@@ -246,6 +253,8 @@ class NoticeRule(StrEnum):
     MOVING_SLOWLY = "moving_slowly"  # 动而迟缓: investment this year below X % of the plan to date
     RANKING = "ranking"  # a published round: praise for the top, a criticism bulletin for the bottom
     ASSESSMENT = "assessment"  # a failing annual grade: an accountability referral
+    RANKING_STREAK = "ranking_streak"  # on a monthly bulletin's 黑榜 N published months running
+    RED_LIGHT = "red_light"  # a project's light turned red (off by default)
 
 
 class RoundState(StrEnum):
@@ -309,6 +318,7 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("notice", "kind", check("kind", NoticeKind)),
     ("notice_action", "action", check("action", NoticeAction)),
     ("observation_round", "state", check("state", RoundState)),
+    ("bulletin", "kind", check("kind", BulletinKind)),
 )
 
 

@@ -12,6 +12,7 @@ from services.api.auth.principal import PrincipalCache
 from services.api.auth.router import auth
 from services.api.background import BackgroundPass
 from services.api.bulletins.router import programs as bulletin_views
+from services.api.bulletins.router import rounds as round_bulletins
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
 from services.api.notices.router import deliveries, digests, notices
@@ -109,6 +110,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         notices,
         digests,
         deliveries,
+        round_bulletins,
         rounds,
         assessments,
         audit_log,

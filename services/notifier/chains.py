@@ -56,6 +56,10 @@ STARTED_BY = {
         NoticeRule.ASSESSMENT,
         NoticeKind.ACCOUNTABILITY,
     ): "{matter}：依照考核办法，移交纪检监察和组织部门问责。",
+    (
+        NoticeRule.RANKING_STREAK,
+        NoticeKind.CRITICISM,
+    ): "{matter}，予以通报批评。请认真分析原因，制定整改措施，并书面报告整改情况。",
 }
 
 

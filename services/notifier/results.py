@@ -9,6 +9,7 @@ and quarter (or assessment period): a republished version opens nothing twice.
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -31,7 +32,32 @@ async def consume(session: AsyncSession, happened: EventPayload) -> str:
         return await _assessment(
             session, AssessmentPublished.model_validate(happened.data), happened.occurred_at
         )
+    if happened.event == WebhookEvent.BULLETIN_PUBLISHED:
+        return await _streaks(session, happened.data, happened.occurred_at)
     return ""
+
+
+async def _streaks(session: AsyncSession, data: dict[str, Any], at: datetime) -> str:
+    """A monthly bulletin's 黑榜: each unit on it `streak_months` published months running gets a
+    criticism notice (rule `ranking_streak`), once per unit and month however often the month is
+    republished."""
+    if data.get("kind") != "monthly":
+        return ""
+    program = await session.get_one(Program, uuid.UUID(data["program_id"]))
+    months = ProgramSettings.model_validate(program.settings).bulletin.streak_months
+    year, month = data["period"].split("-")
+    due = [b for b in data["black_list"] if b["months"] >= months]
+    criticised = await _open(
+        session, program, NoticeRule.RANKING_STREAK, NoticeKind.CRITICISM,
+        [
+            (uuid.UUID(b["unit_id"]),
+             f"{b['name']}连续 {b['months']} 个月列入月度排名{b['group']}黑榜"
+             f"（{year} 年 {int(month)} 月第 {b['rank']} 名，得分 {b['score']}）")
+            for b in due
+        ],
+        data["period"], at,
+    )  # fmt: skip
+    return f"{criticised} criticised for a streak"
 
 
 async def _round(session: AsyncSession, done: RoundPublished, at: datetime) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import Numeric, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shared import dues
+from shared import dues, lights
 from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
@@ -338,6 +338,35 @@ async def moving_slowly(ctx: Context) -> list[Matter]:
     return out
 
 
+async def red_light(ctx: Context) -> list[Matter]:
+    """Each approved project whose light (shared.lights, the one definition) is red now; one chain
+    per project and year, closed once the light is not red."""
+    facts = lights.facts_query(ctx.program, ctx.settings, ctx.calendar, ctx.as_of).subquery("facts")
+    stmt = select(facts).where(facts.c.light == lights.Light.RED.value)
+    first_on = ctx.first_working_day_from(ctx.today)
+    out = []
+    for p in (await ctx.session.execute(stmt)).all():
+        reasons = "、".join(
+            RED_REASONS[d] for d in lights.DIMENSIONS if getattr(p, d) == lights.Light.RED.value
+        )
+        out.append(
+            Matter(
+                "project", p.project_id, str(ctx.program.year), p.responsible_unit_id, ctx.today,
+                f"{_project(p.name)}亮红灯（{reasons}）", first_on=first_on,
+            )
+        )  # fmt: skip
+    return out
+
+
+RED_REASONS = {
+    "start": "逾期未开工",
+    "progress": "投资严重滞后于序时进度",
+    "reports": "多期逾期未报",
+    "problems": "问题超期未解决",
+    "notices": "督办事项久拖未办",
+}
+
+
 Finder = Callable[[Context], Coroutine[Any, Any, list[Matter]]]
 
 
@@ -376,6 +405,7 @@ RULES: tuple[Rule, ...] = (
         lambda r: r.moving_slowly,
         per_subject=True,
     ),
+    Rule(NoticeRule.RED_LIGHT, red_light, ChainClosed.LIGHT_CLEARED, lambda r: r.red_light, per_subject=True),
 )
 
 

@@ -2,6 +2,7 @@
 
 from shared.models.audit import AuditEntry
 from shared.models.base import metadata
+from shared.models.bulletins import Bulletin, BulletinTemplate
 from shared.models.idempotency import IdempotencyRecord
 from shared.models.identity import ApiClient, AppUser, LiaisonChange, Unit
 from shared.models.inbox import NotifierInbox, RankerInbox
@@ -46,6 +47,8 @@ __all__ = [
     "AppUser",
     "Assessment",
     "AuditEntry",
+    "Bulletin",
+    "BulletinTemplate",
     "CalendarDay",
     "CalendarYear",
     "IdempotencyRecord",
