@@ -425,6 +425,97 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
         lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/lights", None, {}),
         PROGRAM_READ,
     ),
+    # Drafts are the office's; the others read published versions, and none is published yet: 404.
+    "GET /programs/{id}/bulletins/{id}": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/bulletins/2018-09", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(404, 404),
+        ),
+    ),
+    # Drafts are the office's; the others read published versions, and none is published yet: 404.
+    "GET /programs/{id}/bulletins/{id}.xlsx": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/bulletins/2018-09.xlsx", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(404, 404),
+        ),
+    ),
+    # Drafts are the office's; the others read published versions, and none is published yet: 404.
+    "GET /programs/{id}/bulletins/{id}.docx": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/bulletins/2018-09.docx", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(404, 404),
+        ),
+    ),
+    # Drafts are the office's; the others read published versions, and none is published yet: 404.
+    "GET /programs/{id}/bulletins/{id}.html": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/bulletins/2018-09.html", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(404, 404),
+        ),
+    ),
+    "POST /programs/{id}/bulletins/{id}/publish": (
+        lambda w, u: ("POST", f"/api/v1/programs/{program(w, u)}/bulletins/2018-09/publish", None, {}),
+        row(
+            **{p: (201, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # The upload is not a Word template: 422 shows the caller got past the rights.
+    "PUT /programs/{id}/bulletin-template": (
+        lambda w, u: ("PUT", f"/api/v1/programs/{program(w, u)}/bulletin-template", ("multipart", {}), {}),
+        row(
+            **{p: (422, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    # The world's rounds are drafts: no bulletin before publication (409).
+    "GET /rounds/{id}/bulletin": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/bulletin", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    # The world's rounds are drafts: no bulletin before publication (409).
+    "GET /rounds/{id}/bulletin.xlsx": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/bulletin.xlsx", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    # The world's rounds are drafts: no bulletin before publication (409).
+    "GET /rounds/{id}/bulletin.docx": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/bulletin.docx", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
+    # The world's rounds are drafts: no bulletin before publication (409).
+    "GET /rounds/{id}/bulletin.html": (
+        lambda w, u: ("GET", f"/api/v1/rounds/{w.rounds[PROGRAM_OF[u]].id}/bulletin.html", None, {}),
+        row(
+            **{p: (409, 404) for p in ("p_admin", "p_staff", "p_auditor", "q_admin")},
+            anonymous=(401, 401),
+            rest=(409, 409),
+        ),
+    ),
     "GET /public/programs/{id}/projects": (
         lambda w, u: ("GET", f"/api/v1/public/programs/{program(w, u)}/projects", None, {}),
         row(rest=(200, 200)),

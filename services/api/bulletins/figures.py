@@ -150,6 +150,7 @@ async def monthly(
     months = int(month[5:])
     basis = lights.basis(program, at, months)
     schedule = basis.schedule_percent
+    exact = Decimal(months) * HUNDRED / 12  # the unit score divides by 序时进度 unrounded
     facts = lights.facts_query(program, settings, calendar, at, months=months).subquery("facts")
 
     started = facts.c.started_month.is_not(None)
@@ -251,7 +252,7 @@ async def monthly(
             n for k, n in notices.get(unit_id, {}).items() if LADDER.index(NoticeKind(k)) >= serious_from
         )
         score, parts = unit_score(
-            row.year_to_date, row.plan, schedule, owe["due"], owe["on_time"], serious, rules
+            row.year_to_date, row.plan, exact, owe["due"], owe["on_time"], serious, rules
         )
         group = _group_of(rules.groups, unit_id, kind) or OTHERS
         groups.setdefault(group, []).append(
@@ -282,7 +283,7 @@ async def monthly(
         "program_id": str(program.id),
         "program_name": program.name,
         "month": month,
-        "as_of": at.isoformat(),
+        "as_of": at.astimezone(clock.OFFICE_TZ).isoformat(),
         "version": None,
         "digest": None,
         "totals": {

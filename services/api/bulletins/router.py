@@ -217,6 +217,7 @@ async def put_template(
     """The program's own 红头 template for its 通报 drafts. Checked on upload: it must use
     `issuer`, `number`, `title` and `sections`, and may use `date`, `program`, `period`,
     `annex_title`, `annex_headers` and `annex_rows`; 422 names each field missing or unknown."""
+    await service.office_only(session, program, principal)
     content = await read_upload(file)
     try:
         word.check_template(content)

@@ -59,7 +59,7 @@ def with_publication(row: Bulletin) -> dict[str, Any]:
         "version": row.version,
         "digest": row.digest,
         "number": row.number,
-        "published_at": row.published_at.isoformat(),
+        "published_at": row.published_at.astimezone(clock.OFFICE_TZ).isoformat(),
     }
 
 
@@ -182,6 +182,10 @@ async def publish_monthly(
     return row, True
 
 
+async def office_only(session: AsyncSession, program: Program, principal: Principal) -> None:
+    await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
+
+
 async def template_of(session: AsyncSession, program_id: uuid.UUID) -> bytes | None:
     found = await session.get(BulletinTemplate, program_id)
     return found.content if found else None
@@ -263,4 +267,13 @@ async def of_round(session: AsyncSession, rnd: ObservationRound) -> dict[str, An
     }
 
 
-__all__ = ["OFFICE_ONLY", "Unit", "keep_template", "monthly", "of_round", "publish_monthly", "template_of"]
+__all__ = [
+    "OFFICE_ONLY",
+    "Unit",
+    "keep_template",
+    "monthly",
+    "of_round",
+    "office_only",
+    "publish_monthly",
+    "template_of",
+]
