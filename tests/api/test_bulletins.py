@@ -14,12 +14,19 @@ from docx import Document
 from httpx import AsyncClient
 from openpyxl import load_workbook
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.api.auth.principal import issue_token
 from services.api.bulletins import word
+from services.notifier.sweep import sweep
+from services.notifier.tasks import event as event_job
+from services.ranker.scoring import rank_round
 from shared import clock
-from shared.models import OutboxMessage, Project, ProjectReport
+from shared.models import AppUser, Notice, NoticeChain, OutboxMessage, Program, Project, ProjectReport
+from shared.ranking import RoundResults
+from shared.settings import ApiSettings
+from tests.ranker.scene import SCORES, make_scene, score_all
 from tests.world import World, at
 
 # (code, responsible unit, category, monthly investment January to May)
@@ -171,7 +178,11 @@ async def test_two_ranking_groups_are_ranked_apart_with_red_and_black_lists(
 
 
 async def test_a_unit_on_the_black_list_two_months_running_is_criticised_once(
-    client: AsyncClient, world: World, month: dict[str, Project], session: AsyncSession
+    client: AsyncClient,
+    world: World,
+    month: dict[str, Project],
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     program = world.programs["P"]
     published = []
@@ -194,6 +205,25 @@ async def test_a_unit_on_the_black_list_two_months_running_is_criticised_once(
     assert [e["period"] for e in events] == ["2018-04", "2018-05"]  # the republication announced nothing
     streak = {b["name"]: b["months"] for b in events[1]["black_list"]}
     assert streak == {"B": 2}
+    # the notifier's event job takes each announcement (May's twice, as a redelivery would), and
+    # the next sweep issues B's criticism notice once
+    messages = [
+        m
+        for m in await session.scalars(select(OutboxMessage))
+        if m.payload.get("event") == "bulletin.published"
+    ]
+    for message in [*messages, messages[-1]]:
+        await event_job({"sessions": sessions}, str(uuid.uuid4()), message.payload)
+    await sweep(sessions, at("2018-06-11 09:00").now())
+    notices = (
+        await session.scalars(
+            select(Notice)
+            .join(NoticeChain, col(NoticeChain.id) == col(Notice.chain_id))
+            .where(col(NoticeChain.rule) == "ranking_streak", col(Notice.program_id) == program.id)
+        )
+    ).all()
+    assert [(n.kind, n.recipient_unit_id) for n in notices] == [("criticism", world.units["B"].id)]
+    assert "连续 2 个月列入月度排名乡镇（街道）黑榜" in notices[0].requirements
     # the frozen version reads back, for a county too
     frozen = await _bulletin(client, world, who="a_reporter")
     assert frozen.status_code == 200 and frozen.json()["version"] == 1
@@ -334,3 +364,55 @@ async def test_a_month_outside_the_programs_year_is_refused_in_words(
     assert answer.status_code == 422 and "ask for a month of 2018" in answer.json()["detail"]
     bad = await _bulletin(client, world, "2018-13")
     assert bad.status_code == 422
+
+
+async def test_the_observation_bulletin_comes_from_the_published_snapshot(
+    client: AsyncClient,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    api_settings: ApiSettings,
+    password_hash: str,
+) -> None:
+    scene = await make_scene(session)
+    await score_all(session, scene, SCORES)
+    snapshot = await rank_round(sessions, scene.round.id)
+    assert snapshot is not None
+    program = await session.get_one(Program, scene.round.program_id)
+    clerk = AppUser(
+        username=f"clerk-{uuid.uuid4().hex[:6]}",
+        display_name="督查室",
+        password_hash=password_hash,
+        unit_id=program.office_unit_id,
+        roles=["office_staff"],
+    )
+    session.add(clerk)
+    await session.commit()
+    token, _ = issue_token(api_settings, subject=f"user:{clerk.id}", extra={})
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/rounds/{scene.round.id}/bulletin"
+    draft = await client.get(url, headers=headers)
+    assert draft.status_code == 409 and "not published" in draft.json()["detail"]
+    scene.round.state, scene.round.published_version = "published", snapshot.version
+    session.add(scene.round)
+    await session.commit()
+
+    b = (await client.get(url, headers=headers)).json()
+    results = RoundResults.of(snapshot)
+    by_unit = {g["name"]: g for g in b["groups"]}["责任单位排名"]
+    assert [(r["name"], r["rank"], r["score"]) for r in by_unit["ranking"]] == [
+        (u.name, u.rank, u.score) for u in results.units if u.rank
+    ]
+    projects = {g["name"]: g for g in b["groups"]}["项目排名"]
+    praise = results.settings.praise_top
+    assert [r["name"] for r in projects["red_list"]] == [
+        p.name for p in results.projects if p.rank and p.rank <= praise
+    ]
+    assert b["version"] == snapshot.version and b["digest"] == snapshot.digest
+    book = load_workbook(io.BytesIO((await client.get(url + ".xlsx", headers=headers)).content))
+    assert all(len(ws._charts) == 1 for ws in book.worksheets) and len(book.worksheets) == 3
+    text = "\n".join(
+        p.text
+        for p in Document(io.BytesIO((await client.get(url + ".docx", headers=headers)).content)).paragraphs
+    )
+    assert "予以通报表扬" in text and "评分说明" in text
+    assert (await client.get(url + ".html", headers=headers)).text.count("<svg") == 3

@@ -254,7 +254,7 @@ async def of_round(session: AsyncSession, rnd: ObservationRound) -> dict[str, An
         "round_id": str(rnd.id),
         "round_name": rnd.name,
         "quarter": rnd.quarter,
-        "as_of": doc.settings.as_of,
+        "as_of": datetime.fromisoformat(doc.settings.as_of).astimezone(clock.OFFICE_TZ).isoformat(),
         "version": snapshot.version,
         "digest": snapshot.digest,
         "number": None,
