@@ -332,6 +332,7 @@ async def compute(
     where: Any = True,
     light: str | None = None,
     dimension: str | None = None,
+    worst_first: int | None = None,
 ) -> list[ProjectLight]:
     """The lights of the program's approved projects matching `where`, by code; `light` keeps
     those of that light (overall, or in `dimension` when given)."""
@@ -343,11 +344,45 @@ async def compute(
     if light is not None:
         query = query.where(stmt.c[dimension or "light"] == Light[light.upper()].value)
     at = basis(program, as_of)
-    rows = (await session.execute(query.order_by(stmt.c.code))).all()
+    if worst_first is not None:  # the `worst_first` worst: red before yellow, then by code
+        query = query.order_by(stmt.c.light.desc(), stmt.c.code).limit(worst_first)
+    else:
+        query = query.order_by(stmt.c.code)
+    rows = (await session.execute(query)).all()
     return [
         ProjectLight(r.project_id, r.code, r.name, Light(r.light).label, _dimensions(r, at, settings.lights))
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A program's lights counted, and this year's investment against the plan by category."""
+
+    counts: dict[str, int]
+    by_category: list[tuple[str, Decimal, Decimal]]  # (category, investment this year, annual plan)
+    basis: Basis
+
+
+async def summary(session: AsyncSession, program: Program, as_of: datetime, *, where: Any = True) -> Summary:
+    settings = ProgramSettings.model_validate(program.settings)
+    facts = facts_query(
+        program, settings, await load_calendar(session, program), as_of, where=where
+    ).subquery("f")
+    rows = (
+        await session.execute(
+            select(
+                facts.c.category,
+                func.sum(facts.c.year_to_date),
+                func.sum(facts.c.annual_plan),
+                *(func.count().filter(facts.c.light == light.value) for light in Light),
+            )
+            .group_by(facts.c.category)
+            .order_by(facts.c.category)
+        )
+    ).all()
+    counts = {light.label: sum(r[3 + light.value] for r in rows) for light in Light}
+    return Summary(counts, [(r[0], r[1], r[2]) for r in rows], basis(program, as_of))
 
 
 async def of_projects(
@@ -375,9 +410,11 @@ __all__ = [
     "Basis",
     "Light",
     "ProjectLight",
+    "Summary",
     "basis",
     "compute",
     "facts_query",
     "of_projects",
     "standing_chains",
+    "summary",
 ]

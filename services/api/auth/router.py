@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth import throttle
 from services.api.auth.passwords import verify_secret
@@ -45,6 +46,20 @@ def _wrong_credentials(said: str) -> Unauthorized:
     return Unauthorized(said, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def sign_in(request: Request, session: AsyncSession, username: str, password: str) -> tuple[str, int]:
+    """A person's password for an access token (and its lifetime), throttled per name and
+    address: the token endpoint and the office pages' sign-in both come here."""
+    settings, redis = request.app.state.settings, request.app.state.redis
+    address = request.client.host if request.client else "unknown"  # behind a proxy: X-Forwarded-For
+    await throttle.check(redis, settings, f"user:{username}", address)
+    user = await users.user_by_username(session, username)
+    if not verify_secret(password, user.password_hash if user else None) or not user or not user.is_active:
+        await throttle.failed(redis, settings, f"user:{username}", address)
+        raise _wrong_credentials(tr("Wrong username or password."))
+    await throttle.succeeded(redis, settings, f"user:{username}", address)
+    return issue_token(settings, subject=f"user:{user.id}", extra={"roles": user.roles})
+
+
 @auth.post("/auth/token", response_model=Token)
 async def token(
     request: Request,
@@ -66,17 +81,7 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise ValidationFailed(tr("The password grant needs 'username' and 'password'."))
-        await throttle.check(redis, settings, f"user:{username}", address)
-        user = await users.user_by_username(session, username)
-        if (
-            not verify_secret(password, user.password_hash if user else None)
-            or not user
-            or not user.is_active
-        ):
-            await throttle.failed(redis, settings, f"user:{username}", address)
-            raise _wrong_credentials(tr("Wrong username or password."))
-        await throttle.succeeded(redis, settings, f"user:{username}", address)
-        access, lifetime = issue_token(settings, subject=f"user:{user.id}", extra={"roles": user.roles})
+        access, lifetime = await sign_in(request, session, username, password)
         return Token(access_token=access, expires_in=lifetime)
     if grant_type == "client_credentials":
         if not client_id or not client_secret:

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Depends, File, Path, Query, Response, UploadFile, status
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -10,7 +9,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.api.auth.permissions import Action, authorize
 from services.api.auth.principal import Principal
 from services.api.auth.scope import condition
-from services.api.bulletins import page, service, word, workbook
+from services.api.bulletins import outputs, service, word
+from services.api.bulletins.outputs import DOCX
 from services.api.bulletins.schemas import (
     BulletinOut,
     Dimension,
@@ -28,7 +28,6 @@ from shared import lights
 from shared.errors import invalid
 from shared.i18n import tr
 from shared.models import Program, Project
-from shared.program_settings import ProgramSettings
 
 programs = router(prefix="/programs", tags=["bulletins"])
 rounds = router(prefix="/rounds", tags=["bulletins"])
@@ -36,7 +35,6 @@ Reader = Annotated[Principal, authorize(Action.PROJECTS_READ)]
 Writer = Annotated[Principal, authorize(Action.PROGRAMS_WRITE)]
 AsOf = Annotated[datetime, Depends(as_of_param)]
 Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2018-05"])]
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @programs.get("/{program_id:uuid}/lights", response_model=LightsPage)
@@ -60,17 +58,18 @@ async def program_lights(
     return LightsPage(as_of=as_of, count=len(data), data=data)
 
 
-async def _monthly(
+async def _output(
     session: SessionDep,
     principal: Principal,
     program: Program,
     month: str,
     as_of: str | None,
     version: int | None,
-) -> dict[str, Any]:
+    form: str,
+) -> Response:
     when = as_of_param(as_of) if as_of is not None else None
-    return await service.monthly(
-        session, program=program, month=month, principal=principal, as_of=when, version=version
+    return await outputs.monthly(
+        session, program=program, principal=principal, month=month, form=form, as_of=when, version=version
     )
 
 
@@ -91,25 +90,6 @@ Version = Annotated[
 ]
 
 
-def _file(content: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
-
-
-def _issuer(session_program: Program, office_name: str) -> str:
-    return ProgramSettings.model_validate(session_program.settings).bulletin.issuer or office_name
-
-
-async def _word(session: SessionDep, program: Program, context_of: Any, document: dict[str, Any]) -> bytes:
-    office = await session.get_one(service.Unit, program.office_unit_id)
-    template = await service.template_of(session, program.id)
-    number = document.get("number") or "〔　　〕　号"
-    return word.render(template, context_of(document, _issuer(program, office.name)), number)
-
-
 @programs.get(
     "/{program_id:uuid}/bulletins/{month}.xlsx",
     response_class=Response,
@@ -125,8 +105,7 @@ async def bulletin_workbook(
 ) -> Response:
     """The month's bulletin as a print-ready workbook: Chinese headers, 万元 with two decimals,
     native bar and line charts, A4 landscape with print titles."""
-    document = await _monthly(session, principal, program, month, as_of, version)
-    return _file(workbook.monthly(document), XLSX, f"{month}-bulletin.xlsx")
+    return await _output(session, principal, program, month, as_of, version, "xlsx")
 
 
 @programs.get(
@@ -144,10 +123,7 @@ async def bulletin_word(
 ) -> Response:
     """The month's 通报 draft in the 公文 layout (GB/T 9704), from the program's template (or the
     default one): red 发文机关标志, 发文字号, red rule, title, sections from the figures, annex."""
-    document = await _monthly(session, principal, program, month, as_of, version)
-    return _file(
-        await _word(session, program, word.monthly_context, document), DOCX, f"{month}-bulletin.docx"
-    )
+    return await _output(session, principal, program, month, as_of, version, "docx")
 
 
 @programs.get("/{program_id:uuid}/bulletins/{month}.html", response_class=HTMLResponse)
@@ -158,10 +134,9 @@ async def bulletin_page(
     program: ProgramDep,
     as_of: AsOfText = None,
     version: Version = None,
-) -> HTMLResponse:
+) -> Response:
     """The month's bulletin as a page with SVG charts and print CSS."""
-    document = await _monthly(session, principal, program, month, as_of, version)
-    return HTMLResponse(page.html(document))
+    return await _output(session, principal, program, month, as_of, version, "html")
 
 
 @programs.get("/{program_id:uuid}/bulletins/{month}", response_model=BulletinOut)
@@ -177,7 +152,7 @@ async def bulletin(
     units ranked in their groups with the 红榜 and 黑榜, the lights, overdue reports, standing
     notices and open problems (docs/scoring.md). The office gets the figures as of now (or
     `as_of`); everyone else, the latest published version. Money in 万元 as decimal strings."""
-    return await _monthly(session, principal, program, month, as_of, version)
+    return await _output(session, principal, program, month, as_of, version, "json")
 
 
 @programs.post(
@@ -246,7 +221,7 @@ def _fault(field: str, what: str) -> str:
 )
 async def round_workbook(session: SessionDep, principal: Reader, rnd: RoundDep) -> Response:
     """The observation bulletin as a workbook with its charts."""
-    return _file(workbook.ranking(await service.of_round(session, rnd)), XLSX, f"{rnd.quarter}-bulletin.xlsx")
+    return await outputs.of_round(session, rnd, "xlsx")
 
 
 @rounds.get(
@@ -254,17 +229,13 @@ async def round_workbook(session: SessionDep, principal: Reader, rnd: RoundDep) 
 )
 async def round_word(session: SessionDep, principal: Reader, rnd: RoundDep) -> Response:
     """The observation bulletin as a 通报 draft (公文 layout)."""
-    program = await session.get_one(Program, rnd.program_id)
-    document = await service.of_round(session, rnd)
-    return _file(
-        await _word(session, program, word.ranking_context, document), DOCX, f"{rnd.quarter}-bulletin.docx"
-    )
+    return await outputs.of_round(session, rnd, "docx")
 
 
 @rounds.get("/{round_id:uuid}/bulletin.html", response_class=HTMLResponse)
-async def round_page(session: SessionDep, principal: Reader, rnd: RoundDep) -> HTMLResponse:
+async def round_page(session: SessionDep, principal: Reader, rnd: RoundDep) -> Response:
     """The observation bulletin as a page with SVG charts and print CSS."""
-    return HTMLResponse(page.html(await service.of_round(session, rnd)))
+    return await outputs.of_round(session, rnd, "html")
 
 
 @rounds.get("/{round_id:uuid}/bulletin", response_model=BulletinOut)
@@ -272,4 +243,4 @@ async def round_bulletin(session: SessionDep, principal: Reader, rnd: RoundDep) 
     """The observation bulletin of the round's published snapshot: rankings by project, unit and
     region, praise (top `praise_top`) and criticism (bottom `criticise_bottom`), fairness notes.
     409 until the round is published."""
-    return await service.of_round(session, rnd)
+    return await outputs.of_round(session, rnd, "json")

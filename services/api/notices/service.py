@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -98,6 +98,24 @@ async def list_notices(
         order = (since, col(Notice.id))
     rows, count = await paginate(session, stmt, page, *order, whole_rows=True)
     return [to_public(*row) for row in rows], count
+
+
+async def standing_by_kind(
+    session: AsyncSession, *, principal: Principal, program_id: UUID
+) -> dict[str, int]:
+    """The program's notices in the caller's sight still standing, counted by rung."""
+    stmt = visible(
+        select(col(Notice.kind), func.count())
+        .where(
+            col(Notice.program_id) == program_id,
+            col(Notice.state).in_(STANDING),
+            col(Notice.kind) != NoticeKind.PRAISE,
+        )
+        .group_by(col(Notice.kind)),
+        Notice,
+        principal,
+    )
+    return {kind: n for kind, n in await session.execute(stmt)}
 
 
 async def one(session: AsyncSession, notice: Notice, as_of: datetime | None = None) -> NoticeDetail:
