@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from arq import create_pool
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from services.api import docs, errors
 from services.api.audit.router import audit_log
@@ -16,6 +17,8 @@ from services.api.bulletins.router import rounds as round_bulletins
 from services.api.calendar.router import calendars
 from services.api.middleware import RequestContextMiddleware
 from services.api.notices.router import deliveries, digests, notices
+from services.api.office.router import office
+from services.api.office.session import OfficeCookie
 from services.api.ops.router import router as ops_router
 from services.api.pings.router import pings
 from services.api.problems.router import problems
@@ -86,6 +89,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     errors.install(app)
     docs.install(app)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(OfficeCookie)  # outermost: the cookie and the language, before anything reads them
+    app.mount(
+        "/office/static", StaticFiles(packages=[("services.api.office", "static")]), name="office-static"
+    )
     # The routes go straight onto the app's router. `include_router` would keep each domain
     # router as a nested node that FastAPI walks, route by route with its own bookkeeping, on
     # every request (about a third of a cheap request's CPU here). Each domain router already
@@ -115,6 +122,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         assessments,
         audit_log,
         pings,
+        office,
     ):
         app.router.routes.extend(domain.routes)
     if settings.path_index:
