@@ -21,12 +21,14 @@ $(STAMP): pyproject.toml requirements-dev.lock
 ## Uses DUBAN_DATABASE_URL / DUBAN_REDIS_URL when set, else local servers on the default
 ## ports, else an embedded PostgreSQL and Redis with their data under .data/.
 run: $(STAMP)
+	@deploy/system-packages.sh
 	$(BIN)/duban run
 
 ## test: the whole suite on real PostgreSQL and Redis (each run in its own database): two
 ## processes for all but the fault tests, then the fault tests alone (they stop, flush and crowd
 ## the servers every test shares).
 test: $(STAMP)
+	@deploy/system-packages.sh --browser
 	$(BIN)/pytest -n 2
 	$(BIN)/pytest tests/faults
 

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def lights(counts: dict[str, int]) -> str:
             color=["#2e7d32", "#f9a825", "#c62828"],
         )
         ax.set_title("项目红黄绿灯")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         return _svg(figure)
 
 

@@ -31,6 +31,7 @@ from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people
 from services.api.webhooks.router import webhooks
+from shared import charts
 from shared.db import check_pool_fits, create_engine, session_factory
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
@@ -56,6 +57,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        charts.warn_if_no_font()  # bulletins would draw Chinese as boxes: say so at start-up
         engine = create_engine(settings)
         await check_pool_fits(engine, settings.db_pool_size, "api")
         app.state.engine = engine
