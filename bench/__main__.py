@@ -1,6 +1,7 @@
 """`make bench`: each api endpoint next to bare baselines measured in the same run, then the
-notifier's sweep and latency (bench/notices.py; `BENCH_ONLY=notices` runs those alone) and the
-ranker on a 1M-score round (bench/ranker.py; `BENCH_ONLY=ranker`).
+notifier's sweep and latency (bench/notices.py; `BENCH_ONLY=notices` runs those alone), the
+ranker on a 1M-score round (bench/ranker.py; `BENCH_ONLY=ranker`) and the monthly bulletin and
+office overview (bench/bulletins.py; `BENCH_ONLY=bulletins`).
 
 Absolute numbers on these 2-core machines are noisy; the ratios are what count. Each case
 runs `BENCH_ROUNDS` times interleaved with the others, and the best round is kept.
@@ -12,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +22,9 @@ import asyncpg
 import httpx
 import redis
 
-from bench import library, notices, ranker
+from bench import bulletins, library, notices, ranker
 from bench.load import Result, drive, generator
+from bench.stack import admin, free_port, signed_in, wait
 from services.api.migrate import upgrade
 from shared.db import plain_url
 
@@ -47,54 +48,6 @@ async def _some_projects(db_url: str, n: int) -> list[str]:
         await conn.close()
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(plain_url(ADMIN_URL))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-PASSWORD = "Load-test-2026x"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench: server for {url} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"bench: {url} never answered")
-
-
-def _signed_in(api: str, env: dict[str, str]) -> dict[str, str]:
-    """Bootstrap the BENCH office and its admin on the database of `env`; the admin's auth header."""
-    office = ["--office-code", "BENCH", "--office-name", "bench"]
-    admin = ["--admin-username", "bench", "--admin-password", PASSWORD]
-    subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "bootstrap", *office, *admin],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    grant = {"grant_type": "password", "username": "bench", "password": PASSWORD}
-    token = httpx.post(f"{api}/api/v1/auth/token", data=grant).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def main() -> None:
     if ONLY in ("notices", "sweep", "latency"):
         notices.main()
@@ -102,17 +55,21 @@ def main() -> None:
     if ONLY == "ranker":
         ranker.main()
         return
+    if ONLY == "bulletins":
+        bulletins.main()
+        return
     api_bench()
     if not ONLY:
         notices.main()
         ranker.main()
+        bulletins.main()
 
 
 def api_bench() -> None:
     run_id = uuid.uuid4().hex[:8]
     db_name = f"duban_bench_{run_id}"
     prefix = f"duban-bench-{run_id}"
-    asyncio.run(_admin(f'CREATE DATABASE "{db_name}"'))
+    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
     from sqlalchemy.engine import make_url
 
     db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
@@ -128,7 +85,7 @@ def api_bench() -> None:
         "DUBAN_SIGNIN_MAX_FAILURES": "100",
         "BENCH_DATABASE_URL": plain_url(db_url),
     }
-    api_port, base_port, floor_port, plain_port = _free_port(), _free_port(), _free_port(), _free_port()
+    api_port, base_port, floor_port, plain_port = free_port(), free_port(), free_port(), free_port()
     served = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     procs = [
         subprocess.Popen(
@@ -159,11 +116,11 @@ def api_bench() -> None:
     api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
     floor, plain = f"http://127.0.0.1:{floor_port}", f"http://127.0.0.1:{plain_port}"
     try:
-        _wait(f"{api}/readyz", procs[0])
-        _wait(f"{base}/json", procs[1])
-        _wait(f"{floor}/ready", procs[2])
-        _wait(f"{plain}/readyz", procs[3])
-        auth = _signed_in(api, env)
+        wait(f"{api}/readyz", procs[0])
+        wait(f"{base}/json", procs[1])
+        wait(f"{floor}/ready", procs[2])
+        wait(f"{plain}/readyz", procs[3])
+        auth = signed_in(api, env)
         seeded = asyncio.run(library.seed(plain_url(db_url), "BENCH", projects=LIBRARY_SIZE))
         listing = f"{api}/api/v1/projects?" + urlencode({**library.LIST_FILTERS, "sort": library.LIST_SORT})
         ping = httpx.post(f"{api}/api/v1/pings", json={"targets": ["notifier"]}, headers=auth).json()["id"]
@@ -297,7 +254,7 @@ def api_bench() -> None:
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(30)
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         r = redis.Redis.from_url(REDIS_URL)
         keys = list(r.scan_iter(f"{prefix}*"))
         # arq keeps each job under arq:job:<id>, outside our prefix: the jobs the relay queued

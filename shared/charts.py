@@ -6,6 +6,7 @@ import io
 import logging
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
@@ -51,6 +52,13 @@ def bars_against(
     title: str, labels: Sequence[str], values: Sequence[float], line: float, line_label: str, unit: str = "%"
 ) -> str:
     """Bars (each label's value) against a horizontal line (序时进度), as inline SVG."""
+    return _bars_against(title, tuple(labels), tuple(values), line, line_label, unit)
+
+
+@lru_cache(maxsize=256)  # the same figures draw the same chart: pages reload often, figures move monthly
+def _bars_against(
+    title: str, labels: tuple[str, ...], values: tuple[float, ...], line: float, line_label: str, unit: str
+) -> str:
     with _lock, matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(max(4.0, 0.6 * len(labels) + 2), 3.2))
         ax = figure.subplots()
@@ -66,6 +74,11 @@ def bars_against(
 
 def ranking(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
     """Horizontal bars, best at the top, as inline SVG."""
+    return _ranking(title, tuple(labels), tuple(values))
+
+
+@lru_cache(maxsize=256)
+def _ranking(title: str, labels: tuple[str, ...], values: tuple[float, ...]) -> str:
     with _lock, matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6, max(2.0, 0.3 * len(labels) + 1)))
         ax = figure.subplots()
@@ -78,12 +91,17 @@ def ranking(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
 
 def lights(counts: dict[str, int]) -> str:
     """The lights as three bars (green, yellow, red), as inline SVG."""
+    return _lights(counts["green"], counts["yellow"], counts["red"])
+
+
+@lru_cache(maxsize=256)
+def _lights(green: int, yellow: int, red: int) -> str:
     with _lock, matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(3.2, 2.4))
         ax = figure.subplots()
         ax.bar(
             ["绿灯", "黄灯", "红灯"],
-            [counts["green"], counts["yellow"], counts["red"]],
+            [green, yellow, red],
             color=["#2e7d32", "#f9a825", "#c62828"],
         )
         ax.set_title("项目红黄绿灯")

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, and_, case, func, literal, or_, select
+from sqlalchemy import Integer, Numeric, Uuid, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -176,7 +176,7 @@ def facts_query(
         )
     else:
         overdue = (
-            select(literal(None).label("project_id"), literal(0).label("n"))
+            select(literal(None, Uuid()).label("project_id"), literal(0).label("n"))
             .where(literal(False))
             .subquery("overdue")
         )

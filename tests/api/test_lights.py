@@ -58,6 +58,8 @@ async def test_a_start_one_month_late_is_yellow_and_none_three_months_after_plan
     continuing = _project(world, "CONT", start_date=date(2017, 3, 1), construction="continuing")
     session.add_all([late, never, on_time, continuing])
     await session.commit()
+    # before the year nothing is owed: every project is judged all the same
+    assert (await _lights(client, world, "2017-12-30"))["LATE"]["light"] == "green"
     await _file(client, world, late, 3, "0", "0")  # filed, nothing moved: not started
     await _file(client, world, late, 4, "50", "2")  # started in April, planned March
     await _file(client, world, on_time, 3, "80", "3")

@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -129,6 +130,12 @@ def unit_score(
     return two(score), {"investment": two(investment), "timeliness": two(timeliness), "notices": two(notices)}
 
 
+def _keyed(row: Any, key: Any) -> SimpleNamespace:
+    return SimpleNamespace(
+        key=key, projects=row.projects, started=row.started, year_to_date=row.year_to_date, plan=row.plan
+    )
+
+
 async def _names(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
     rows = await session.execute(
         select(col(Unit.id), col(Unit.name), col(Unit.kind)).where(col(Unit.id).in_(set(ids)))
@@ -160,27 +167,25 @@ async def monthly(
         func.coalesce(func.sum(facts.c.year_to_date), 0).label("year_to_date"),
         func.coalesce(func.sum(facts.c.annual_plan), 0).label("plan"),
     ]
-    total = (
+    # one pass over the lights' facts: the totals, and the sums by category, region and unit
+    keys = (facts.c.category, facts.c.region_unit_id, facts.c.responsible_unit_id)
+    rows = (
         await session.execute(
             select(
+                *keys,
+                *(func.grouping(k).label(f"apart_{n}") for n, k in enumerate(keys)),
                 *sums,
                 *(func.count().filter(facts.c.light == light.value).label(light.label) for light in Light),
-            )
-        )
-    ).one()
-    by_category = (
-        await session.execute(
-            select(facts.c.category, *sums).group_by(facts.c.category).order_by(facts.c.category)
+            ).group_by(func.grouping_sets(*keys, tuple_()))
         )
     ).all()
-    by_region = (
-        await session.execute(select(facts.c.region_unit_id, *sums).group_by(facts.c.region_unit_id))
-    ).all()
-    by_unit = (
-        await session.execute(
-            select(facts.c.responsible_unit_id, *sums).group_by(facts.c.responsible_unit_id)
-        )
-    ).all()
+    grouped: dict[int, list[Any]] = {0: [], 1: [], 2: [], 3: []}
+    for row in rows:  # by which key: the one not rolled up (3: the totals)
+        grouped[next((n for n in range(3) if not row[3 + n]), 3)].append(row)
+    total = grouped[3][0]
+    by_category = sorted(grouped[0], key=lambda r: r.category)
+    by_region = [_keyed(r, r.region_unit_id) for r in grouped[1]]
+    by_unit = [_keyed(r, r.responsible_unit_id) for r in grouped[2]]
 
     # what units owe: each project's dues go to its responsible unit
     owed = dues.dues_query(
@@ -233,7 +238,7 @@ async def monthly(
 
     names = await _names(
         session,
-        {r[0] for r in by_region} | {r[0] for r in by_unit} | set(reports) | set(notices) | set(problems),
+        {r.key for r in by_region} | {r.key for r in by_unit} | set(reports) | set(notices) | set(problems),
     )
 
     def line(row: Any) -> dict[str, Any]:
@@ -244,15 +249,15 @@ async def monthly(
         }
 
     groups: dict[str, list[dict[str, Any]]] = {g.name: [] for g in rules.groups}
-    for row in by_unit:
-        unit_id = row[0]
+    for unit in by_unit:
+        unit_id = unit.key
         name, kind = names[unit_id]
         owe = reports[unit_id]
         serious = sum(
             n for k, n in notices.get(unit_id, {}).items() if LADDER.index(NoticeKind(k)) >= serious_from
         )
         score, parts = unit_score(
-            row.year_to_date, row.plan, exact, owe["due"], owe["on_time"], serious, rules
+            unit.year_to_date, unit.plan, exact, owe["due"], owe["on_time"], serious, rules
         )
         group = _group_of(rules.groups, unit_id, kind) or OTHERS
         groups.setdefault(group, []).append(
@@ -261,18 +266,18 @@ async def monthly(
                 "name": name,
                 "score": str(score),
                 "components": {k: str(v) for k, v in parts.items()},
-                "projects": row.projects,
-                **_shares(row.year_to_date, row.plan, schedule),
+                "projects": unit.projects,
+                **_shares(unit.year_to_date, unit.plan, schedule),
                 "reports_due": owe["due"],
                 "reports_on_time": owe["on_time"],
                 "serious_notices": serious,
             }
         )
     ranked = []
-    for name, rows in groups.items():
-        if not rows and name == OTHERS:
+    for name, members in groups.items():
+        if not members and name == OTHERS:
             continue
-        ranking = _ranked(rows)
+        ranking = _ranked(members)
         red, black = _lists(ranking, rules)
         ranked.append({"name": name, "ranking": ranking, "red_list": red, "black_list": black})
 
@@ -295,7 +300,7 @@ async def monthly(
         },
         "by_category": [{"category": r.category, **line(r)} for r in by_category],
         "by_region": sorted(
-            ({"unit_id": str(r[0]), "name": names[r[0]][0], **line(r)} for r in by_region),
+            ({"unit_id": str(r.key), "name": names[r.key][0], **line(r)} for r in by_region),
             key=lambda r: r["name"],
         ),
         "groups": ranked,

@@ -159,6 +159,9 @@ async def bulletin(
     "/{program_id:uuid}/bulletins/{month}/publish",
     status_code=status.HTTP_201_CREATED,
     response_model=Published,
+    responses={
+        200: {"model": Published, "description": "the same figures are published already: that version"}
+    },
 )
 async def publish_bulletin(
     month: Month,
