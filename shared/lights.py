@@ -145,24 +145,31 @@ def facts_query(
         .where(col(Project.program_id) == program.id, col(Project.status) == ProjectStatus.APPROVED, where)
         .subquery("p")
     )
-    ids = select(projects.c.id)
-    latest = facts.latest_versions(col(ProjectReport.project_id).in_(ids), as_of=as_of).subquery("latest")
-    moved = or_(latest.c.investment_month > 0, latest.c.progress_percent > 0)
-    started = (
-        select(latest.c.project_id, func.min(_month_of(latest.c.period)).label("started"))
-        .where(moved)
-        .group_by(latest.c.project_id)
-        .subquery("started")
+    # each period's latest version: the month a project started and this year's investment to the
+    # month, in one pass (the program's reports; the join below keeps the projects asked for)
+    latest = facts.latest_versions(col(ProjectReport.program_id) == program.id, as_of=as_of).subquery(
+        "latest"
     )
-    money = facts.investment(latest, year=program.year, month=at.month or f"{program.year}-00").subquery(
-        "money"
+    moved = or_(latest.c.investment_month > 0, latest.c.progress_percent > 0)
+    in_year = and_(
+        latest.c.period.startswith(f"{program.year}-"), latest.c.period <= (at.month or f"{program.year}-00")
+    )
+    money = (
+        select(
+            latest.c.project_id,
+            func.min(_month_of(latest.c.period)).filter(moved).label("started"),
+            func.sum(latest.c.investment_month).label("to_date"),
+            func.sum(latest.c.investment_month).filter(in_year).label("year_to_date"),
+        )
+        .group_by(latest.c.project_id)
+        .subquery("money")
     )
     overdue_q = dues.dues_query(
         program,
         settings,
         calendar,
         as_of,
-        visible_projects=col(Project.id).in_(ids),
+        visible_projects=where,
         visible_units=[],
         filters=dues.DueFilters(),
     )
@@ -183,7 +190,7 @@ def facts_query(
     late_problems = (
         select(col(Problem.project_id), func.count().label("n"))
         .where(
-            col(Problem.project_id).in_(ids),
+            col(Problem.program_id) == program.id,
             col(Problem.raised_at) <= as_of,
             col(Problem.deadline) < at.day,
             or_(col(Problem.resolved_at).is_(None), col(Problem.resolved_at) > as_of),
@@ -202,7 +209,7 @@ def facts_query(
     now_month = month_index(at.day)
     planned = _month_of(func.to_char(projects.c.start_date, "YYYY-MM"))
     continuing = projects.c.construction == "continuing"
-    started_month = case((continuing, planned), else_=started.c.started)
+    started_month = case((continuing, planned), else_=money.c.started)
     late_by = literal(now_month) - planned
     start = case(
         (
@@ -259,7 +266,6 @@ def facts_query(
             func.greatest(start, progress, reports, problems, notices).label("light"),
         )
         .select_from(projects)
-        .outerjoin(started, started.c.project_id == projects.c.id)
         .outerjoin(money, money.c.project_id == projects.c.id)
         .outerjoin(overdue, overdue.c.project_id == projects.c.id)
         .outerjoin(late_problems, late_problems.c.project_id == projects.c.id)
@@ -332,7 +338,6 @@ async def compute(
     where: Any = True,
     light: str | None = None,
     dimension: str | None = None,
-    worst_first: int | None = None,
 ) -> list[ProjectLight]:
     """The lights of the program's approved projects matching `where`, by code; `light` keeps
     those of that light (overall, or in `dimension` when given)."""
@@ -344,11 +349,7 @@ async def compute(
     if light is not None:
         query = query.where(stmt.c[dimension or "light"] == Light[light.upper()].value)
     at = basis(program, as_of)
-    if worst_first is not None:  # the `worst_first` worst: red before yellow, then by code
-        query = query.order_by(stmt.c.light.desc(), stmt.c.code).limit(worst_first)
-    else:
-        query = query.order_by(stmt.c.code)
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(query.order_by(stmt.c.code))).all()
     return [
         ProjectLight(r.project_id, r.code, r.name, Light(r.light).label, _dimensions(r, at, settings.lights))
         for r in rows
@@ -357,32 +358,44 @@ async def compute(
 
 @dataclass(frozen=True)
 class Summary:
-    """A program's lights counted, and this year's investment against the plan by category."""
+    """A program's lights counted, this year's investment against the plan by category, and the
+    projects faring worst (red before yellow, then by code)."""
 
     counts: dict[str, int]
     by_category: list[tuple[str, Decimal, Decimal]]  # (category, investment this year, annual plan)
+    worst: list[ProjectLight]
     basis: Basis
 
 
-async def summary(session: AsyncSession, program: Program, as_of: datetime, *, where: Any = True) -> Summary:
+async def summary(
+    session: AsyncSession, program: Program, as_of: datetime, *, where: Any = True, worst: int = 20
+) -> Summary:
+    """One pass over the lights' facts (the overview's figures)."""
     settings = ProgramSettings.model_validate(program.settings)
-    facts = facts_query(
-        program, settings, await load_calendar(session, program), as_of, where=where
-    ).subquery("f")
     rows = (
         await session.execute(
-            select(
-                facts.c.category,
-                func.sum(facts.c.year_to_date),
-                func.sum(facts.c.annual_plan),
-                *(func.count().filter(facts.c.light == light.value) for light in Light),
-            )
-            .group_by(facts.c.category)
-            .order_by(facts.c.category)
+            facts_query(program, settings, await load_calendar(session, program), as_of, where=where)
         )
     ).all()
-    counts = {light.label: sum(r[3 + light.value] for r in rows) for light in Light}
-    return Summary(counts, [(r[0], r[1], r[2]) for r in rows], basis(program, as_of))
+    counts = {light.label: 0 for light in Light}
+    sums: dict[str, list[Decimal]] = {}
+    for r in rows:
+        counts[Light(r.light).label] += 1
+        done, plan = sums.setdefault(r.category, [Decimal(0), Decimal(0)])
+        sums[r.category] = [done + r.year_to_date, plan + r.annual_plan]
+    at = basis(program, as_of)
+    lit = sorted((r for r in rows if r.light > 0), key=lambda r: (-r.light, r.code))[:worst]
+    return Summary(
+        counts,
+        [(category, done, plan) for category, (done, plan) in sorted(sums.items())],
+        [
+            ProjectLight(
+                r.project_id, r.code, r.name, Light(r.light).label, _dimensions(r, at, settings.lights)
+            )
+            for r in lit
+        ],
+        at,
+    )
 
 
 async def of_projects(

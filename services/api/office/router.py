@@ -168,7 +168,6 @@ async def overview(
     now = clock.now()
     sight = condition(Project, principal)
     summary = await lights.summary(session, program, now, where=sight)
-    worst = await lights.compute(session, program, now, where=sight, worst_first=20)
     overdue = await reports.list_dues(
         session,
         program=program,
@@ -192,7 +191,7 @@ async def overview(
         "overview.html",
         program=program,
         summary=summary,
-        worst=worst,
+        worst=summary.worst,
         overdue=overdue,
         chart=chart,
         lights_chart=charts.lights(summary.counts),
