@@ -3,13 +3,17 @@ came, progress 12 and 31 points behind 序时进度, overdue reports, a problem 
 a standing supervision notice; each judged as of an instant, on the lights endpoint and on the
 project rows."""
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from services.notifier.sweep import sweep
 from shared import clock
 from shared.models import Notice, NoticeChain, Problem, Project
 from tests.world import World, at
@@ -215,3 +219,44 @@ async def test_thresholds_are_program_settings_and_a_county_sees_its_own(
         f"/api/v1/programs/{program.id}/lights", params={"light": "purple"}, headers=world.auth("p_staff")
     )
     assert wrong.status_code == 422
+
+
+async def test_a_project_turning_red_opens_a_chain_when_the_rule_is_on_and_it_closes_once_not_red(
+    client: AsyncClient, world: World, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    never = _project(world, "RED", start_date=date(2018, 3, 1))
+    session.add(never)
+    await session.commit()
+    project_id, program_id = never.id, world.programs["P"].id
+    await sweep(sessions, at("2018-06-04 10:00").now())
+    assert await _red_chains(session, project_id) == []  # off by default: the lights inform first
+    got = await client.get(f"/api/v1/programs/{program_id}", headers=world.auth("p_admin"))
+    on = await client.patch(
+        f"/api/v1/programs/{program_id}",
+        json={"notice_rules": {"red_light": {"enabled": True}}},
+        headers={**world.auth("p_admin"), "If-Match": got.headers["ETag"]},
+    )
+    assert on.status_code == 200, on.text
+    await sweep(sessions, at("2018-06-04 10:00").now())
+    [(state, _, title)] = await _red_chains(session, project_id)
+    assert state == "open" and "亮红灯（逾期未开工、投资严重滞后于序时进度、多期逾期未报）" in title
+    for month in (3, 4, 5):  # filed late, moving: started late (yellow), 25 % against 41.67 % (yellow)
+        with clock.use_clock(at("2018-06-05 09:00")):
+            filed = await client.post(
+                f"/api/v1/projects/{project_id}/reports",
+                json={"period": f"2018-{month:02d}", "investment_month": "100", "progress_percent": "5"},
+                headers=world.auth("a_reporter"),
+            )
+        assert filed.status_code == 201, filed.text
+    assert (await _lights(client, world, "2018-06-05T10:00:00+08:00"))["RED"]["light"] == "yellow"
+    await sweep(sessions, at("2018-06-05 10:00").now())
+    assert await _red_chains(session, project_id) == [("closed", "light_cleared", title)]
+
+
+async def _red_chains(session: AsyncSession, project_id: uuid.UUID) -> list[tuple[str, str | None, str]]:
+    rows = await session.execute(
+        select(col(NoticeChain.state), col(NoticeChain.closed_reason), col(NoticeChain.title)).where(
+            col(NoticeChain.rule) == "red_light", col(NoticeChain.subject_id) == project_id
+        )
+    )
+    return [(state, reason, title) for state, reason, title in rows]
