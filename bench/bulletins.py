@@ -24,7 +24,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 
-from bench.library import CATEGORIES, PROJECT_COLUMNS
+from bench.library import CATEGORIES, PROJECT_COLUMNS, REPORT_COLUMNS
 from bench.stack import admin, free_port, signed_in, wait
 from services.api.migrate import upgrade
 from shared.db import plain_url
@@ -134,23 +134,7 @@ async def seed(database_url: str, office_code: str, code: str, projects: int) ->
         await conn.copy_records_to_table("project", columns=PROJECT_COLUMNS, records=project_rows)
         await conn.copy_records_to_table(
             "project_report",
-            columns=[
-                "id",
-                "project_id",
-                "program_id",
-                "period",
-                "version",
-                "investment_month",
-                "investment_to_date",
-                "progress_percent",
-                "milestones",
-                "coordination",
-                "due_at",
-                "due_complete",
-                "late",
-                "submitted_by",
-                "submitted_at",
-            ],
+            columns=REPORT_COLUMNS,
             records=report_rows,
         )
         await conn.execute("ANALYZE unit; ANALYZE project; ANALYZE project_report")

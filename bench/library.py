@@ -38,6 +38,11 @@ PROJECT_COLUMNS = (
     "service_team construction stage status total_investment annual_plan start_date end_date "
     "monthly_plan version created_by"
 ).split()
+# a project report row as the benches COPY it: each one filed once (version 1)
+REPORT_COLUMNS = (
+    "id project_id program_id period version investment_month investment_to_date progress_percent "
+    "milestones coordination due_at due_complete late submitted_by submitted_at"
+).split()
 LIST_SQL = """
 SELECT id, program_id, code, name, category, region_unit_id, owner_unit_id, responsible_unit_id, leader,
        construction, stage, status, total_investment, annual_plan, start_date, end_date, version, updated_at
@@ -228,23 +233,7 @@ async def seed_dues(database_url: str, office_code: str, projects: int = 10_000)
         await conn.copy_records_to_table("project", columns=PROJECT_COLUMNS, records=project_rows)
         await conn.copy_records_to_table(
             "project_report",
-            columns=[
-                "id",
-                "project_id",
-                "program_id",
-                "period",
-                "version",
-                "investment_month",
-                "investment_to_date",
-                "progress_percent",
-                "milestones",
-                "coordination",
-                "due_at",
-                "due_complete",
-                "late",
-                "submitted_by",
-                "submitted_at",
-            ],
+            columns=REPORT_COLUMNS,
             records=report_rows,
         )
         await conn.execute("ANALYZE project; ANALYZE project_report")
