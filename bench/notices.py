@@ -278,10 +278,10 @@ def run(env: dict[str, str], database_url: str, api_port: int) -> None:
     )
     api = f"http://127.0.0.1:{api_port}"
     try:
-        from bench.__main__ import _signed_in, _wait
+        from bench.stack import signed_in, wait
 
-        _wait(f"{api}/readyz", api_proc)
-        auth = _signed_in(api, env)
+        wait(f"{api}/readyz", api_proc)
+        auth = signed_in(api, env)
         _notifier_answers(api, auth)
         bulk_queue = f"{env['DUBAN_QUEUE_PREFIX']}:queue:notifier:bulk"
         measured = asyncio.run(_latencies(api, auth, database_url, bulk_queue))
@@ -299,11 +299,12 @@ def run(env: dict[str, str], database_url: str, api_port: int) -> None:
 
 def main() -> None:
     """Run on a fresh database of its own (called by bench/__main__ for BENCH_ONLY=notices)."""
-    from bench.__main__ import ADMIN_URL, REDIS_URL, _admin, _free_port
+    from bench.__main__ import ADMIN_URL, REDIS_URL
+    from bench.stack import admin, free_port
 
     run_id = uuid.uuid4().hex[:8]
     db_name = f"duban_bench_notices_{run_id}"
-    asyncio.run(_admin(f'CREATE DATABASE "{db_name}"'))
+    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
     from sqlalchemy.engine import make_url
 
     db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
@@ -318,9 +319,9 @@ def main() -> None:
             "DUBAN_LOG_LEVEL": "WARNING",
             "DUBAN_SWEEP_INTERVAL_SECONDS": "3600",
         }
-        run(env, db_url, _free_port())
+        run(env, db_url, free_port())
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
 __all__ = ["main", "run"]

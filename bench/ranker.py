@@ -229,14 +229,15 @@ def main() -> dict[str, float]:
     """Run on a fresh database of its own (called by bench/__main__ for BENCH_ONLY=ranker)."""
     from sqlalchemy.engine import make_url
 
-    from bench.__main__ import ADMIN_URL, _admin
+    from bench.__main__ import ADMIN_URL
+    from bench.stack import admin
     from services.api.migrate import upgrade
 
     db_name = f"duban_bench_ranker_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{db_name}"'))
+    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
     db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
     try:
         upgrade(db_url)
         return asyncio.run(run(db_url))
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
