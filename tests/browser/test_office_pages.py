@@ -14,6 +14,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import OPERATOR, Spawn, api_up, own_database
+from tests.helpers import eventually
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "Browser-2026-pages"
@@ -100,6 +101,29 @@ async def _seed(c: httpx.AsyncClient) -> dict[str, Any]:
     return made
 
 
+async def _urged(c: httpx.AsyncClient, made: dict[str, Any]) -> str:
+    """The office urges county A on its project; the notifier issues the notice."""
+    r = await c.post(
+        "/api/v1/notices",
+        json={
+            "program_id": made["program"],
+            "kind": "urging",
+            "recipient_unit_id": made["A"],
+            "subject": {"type": "project", "id": made["project_A"]},
+            "requirements": "请加快征地拆迁进度，五个工作日内书面报告。",
+            "due_in_working_days": 5,
+        },
+    )
+    assert r.status_code == 202, r.text
+    notice_id = str(r.json()["id"])
+
+    async def issued() -> bool:
+        return (await c.get(f"/api/v1/notices/{notice_id}")).status_code == 200
+
+    await eventually(issued, within=30, every=0.2)
+    return notice_id
+
+
 def _sign_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
     driver.get(f"{base_url}/office/login")
     driver.find_element(By.ID, "username").send_keys(username)
@@ -124,8 +148,10 @@ async def test_the_office_pages_in_a_real_browser(
 ) -> None:
     async with own_database(base_env, "browser") as env:
         base_url, headers = await api_up(spawn, env)
+        spawn("serve", "notifier", env=env, log="notifier")  # issues the office's notice below
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as c:
             made = await _seed(c)
+            made["notice"] = await _urged(c, made)
         _sign_in(browser, base_url, *OPERATOR)
         browser.save_screenshot(str(ARTIFACTS / "home.png"))
         browser.find_element(By.LINK_TEXT, "重点项目建设").click()
@@ -146,6 +172,20 @@ async def test_the_office_pages_in_a_real_browser(
         assert len(_charts(browser)) == 5  # category, region, lights, two ranking groups
         assert "通报" in browser.title
         browser.save_screenshot(str(ARTIFACTS / "bulletin.png"))
+        assert _console_errors(browser) == []
+
+        # county A's liaison answers the notice from the inbox: htmx swaps the card in place
+        browser.delete_all_cookies()
+        _sign_in(browser, base_url, made["user_A"], PASSWORD)
+        browser.get(f"{base_url}/office/inbox")
+        card = browser.find_element(By.ID, f"notice-{made['notice']}")
+        card.find_element(By.TAG_NAME, "textarea").send_keys("已于本周完成整改，附现场照片。")
+        browser.execute_script("window.__stayed = true")  # gone if the page were loaded anew
+        card.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 20).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".sent")))
+        assert browser.execute_script("return window.__stayed") is True
+        assert "反馈已提交" in browser.find_element(By.ID, f"notice-{made['notice']}").text
+        browser.save_screenshot(str(ARTIFACTS / "inbox.png"))
         assert _console_errors(browser) == []
 
         browser.delete_all_cookies()
