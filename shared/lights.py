@@ -20,7 +20,7 @@ The light is the worst of the five.
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
@@ -35,7 +35,8 @@ from shared.clock import OFFICE_TZ
 from shared.db import AnySelect
 from shared.i18n import tr, word
 from shared.models import Notice, NoticeChain, Problem, Program, Project, ProjectReport
-from shared.program_settings import LightRules, ProgramSettings
+from shared.program_settings import ProgramSettings
+from shared.ranking import cents
 from shared.vocabulary import NoticeKind, ProjectStatus
 
 DIMENSIONS = ("start", "progress", "reports", "problems", "notices")
@@ -77,11 +78,7 @@ class Basis:
 
     @property
     def schedule_percent(self) -> Decimal:
-        return percent(Decimal(self.months) * 100 / 12)
-
-
-def percent(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return cents(Decimal(self.months) * 100 / 12)
 
 
 def basis(program: Program, as_of: datetime, months: int | None = None) -> Basis:
@@ -277,7 +274,7 @@ async def load_calendar(session: AsyncSession, program: Program) -> calendars.Wo
     return await calendars.load(session, [program.year, program.year + 1])
 
 
-def _dimensions(row: Any, at: Basis, rules: LightRules) -> dict[str, dict[str, str]]:
+def _dimensions(row: Any, at: Basis) -> dict[str, dict[str, str]]:
     planned = month_index(row.start_date)
     if row.started_month is not None:
         late = row.started_month - planned
@@ -330,6 +327,10 @@ class ProjectLight:
     dimensions: dict[str, dict[str, str]]
 
 
+def _project_light(row: Any, at: Basis) -> ProjectLight:
+    return ProjectLight(row.project_id, row.code, row.name, Light(row.light).label, _dimensions(row, at))
+
+
 async def compute(
     session: AsyncSession,
     program: Program,
@@ -350,10 +351,7 @@ async def compute(
         query = query.where(stmt.c[dimension or "light"] == Light[light.upper()].value)
     at = basis(program, as_of)
     rows = (await session.execute(query.order_by(stmt.c.code))).all()
-    return [
-        ProjectLight(r.project_id, r.code, r.name, Light(r.light).label, _dimensions(r, at, settings.lights))
-        for r in rows
-    ]
+    return [_project_light(r, at) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -388,12 +386,7 @@ async def summary(
     return Summary(
         counts,
         [(category, done, plan) for category, (done, plan) in sorted(sums.items())],
-        [
-            ProjectLight(
-                r.project_id, r.code, r.name, Light(r.light).label, _dimensions(r, at, settings.lights)
-            )
-            for r in lit
-        ],
+        [_project_light(r, at) for r in lit],
         at,
     )
 

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,19 +22,14 @@ from shared.dues import Period
 from shared.lights import LADDER, Light
 from shared.models import Problem, Program, Project, Unit
 from shared.program_settings import BulletinRules, ProgramSettings, RankingGroup
+from shared.ranking import cents, competition_ranks
 from shared.vocabulary import NoticeKind, ScheduleKind
 
 HUNDRED = Decimal(100)
-CENT = Decimal("0.01")
-
-
-def two(value: Decimal | float | int) -> Decimal:
-    """Half-up to two decimals (money in 万元, percents, scores)."""
-    return Decimal(value).quantize(CENT, ROUND_HALF_UP)
 
 
 def money(value: Decimal | None) -> str:
-    return str(two(value or 0))
+    return str(cents(Decimal(value or 0)))
 
 
 def default_as_of(
@@ -52,21 +47,20 @@ def default_as_of(
 
 
 def _shares(year_to_date: Decimal, plan: Decimal, schedule: Decimal) -> dict[str, Any]:
-    completion = two(year_to_date * HUNDRED / plan) if plan else Decimal("0.00")
+    completion = cents(year_to_date * HUNDRED / plan) if plan else Decimal("0.00")
     return {
         "investment_year": money(year_to_date),
         "annual_plan": money(plan),
         "completion_percent": str(completion),
-        "ahead_points": str(two(completion - schedule)) if plan else "0.00",
+        "ahead_points": str(cents(completion - schedule)) if plan else "0.00",
     }
 
 
 def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Competition ranks (1, 2, 2, 4) on the rounded score, descending; ties stay tied."""
     rows.sort(key=lambda r: (-Decimal(r["score"]), r["name"]))
-    for i, row in enumerate(rows):
-        same = i > 0 and rows[i - 1]["score"] == row["score"]
-        row["rank"] = rows[i - 1]["rank"] if same else i + 1
+    for row, rank in zip(rows, competition_ranks([(r["score"],) for r in rows]), strict=True):
+        row["rank"] = rank
     return rows
 
 
@@ -127,7 +121,11 @@ def unit_score(
         + Decimal(str(rules.timeliness_weight)) * timeliness
         + Decimal(str(rules.notices_weight)) * notices
     )
-    return two(score), {"investment": two(investment), "timeliness": two(timeliness), "notices": two(notices)}
+    return cents(score), {
+        "investment": cents(investment),
+        "timeliness": cents(timeliness),
+        "notices": cents(notices),
+    }
 
 
 def _keyed(row: Any, key: Any) -> SimpleNamespace:
@@ -216,12 +214,14 @@ async def monthly(
     chains = lights.standing_chains(program, at).subquery("chains")
     serious_from = LADDER.index(NoticeKind.SUPERVISION)
     notices: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    serious: dict[uuid.UUID, int] = defaultdict(int)  # chains at supervision or above
     for unit_id, rank, n in await session.execute(
         select(chains.c.recipient_unit_id, chains.c.rank, func.count()).group_by(
             chains.c.recipient_unit_id, chains.c.rank
         )
     ):
         notices[unit_id][LADDER[rank].value] = n
+        serious[unit_id] += n if rank >= serious_from else 0
 
     problems: dict[uuid.UUID, tuple[int, int]] = {}
     open_at = (col(Problem.raised_at) <= at) & (
@@ -253,11 +253,8 @@ async def monthly(
         unit_id = unit.key
         name, kind = names[unit_id]
         owe = reports[unit_id]
-        serious = sum(
-            n for k, n in notices.get(unit_id, {}).items() if LADDER.index(NoticeKind(k)) >= serious_from
-        )
         score, parts = unit_score(
-            unit.year_to_date, unit.plan, exact, owe["due"], owe["on_time"], serious, rules
+            unit.year_to_date, unit.plan, exact, owe["due"], owe["on_time"], serious[unit_id], rules
         )
         group = _group_of(rules.groups, unit_id, kind) or OTHERS
         groups.setdefault(group, []).append(
@@ -270,7 +267,7 @@ async def monthly(
                 **_shares(unit.year_to_date, unit.plan, schedule),
                 "reports_due": owe["due"],
                 "reports_on_time": owe["on_time"],
-                "serious_notices": serious,
+                "serious_notices": serious[unit_id],
             }
         )
     ranked = []
