@@ -1,6 +1,7 @@
 """A bulletin in each of its forms — JSON, workbook, Word draft, page — for the API and the office
 pages alike."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,6 @@ from shared.models import ObservationRound, Program, Unit
 from shared.program_settings import ProgramSettings
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-FORMS = ("json", "xlsx", "docx", "html")
 
 
 def _file(content: bytes, media_type: str, name: str) -> Response:
@@ -35,11 +35,16 @@ async def _word(session: AsyncSession, program: Program, context_of: Any, docume
 
 
 async def _answer(
-    session: AsyncSession, program: Program, document: dict[str, Any], form: str, name: str, context_of: Any
+    session: AsyncSession,
+    program: Program,
+    document: dict[str, Any],
+    form: str,
+    name: str,
+    book_of: Callable[[dict[str, Any]], bytes],
+    context_of: Any,
 ) -> Response:
     if form == "xlsx":
-        made = workbook.monthly(document) if "month" in document else workbook.ranking(document)
-        return _file(made, XLSX, f"{name}.xlsx")
+        return _file(book_of(document), XLSX, f"{name}.xlsx")
     if form == "docx":
         return _file(await _word(session, program, context_of, document), DOCX, f"{name}.docx")
     if form == "html":
@@ -60,10 +65,14 @@ async def monthly(
     document = await service.monthly(
         session, program=program, month=month, principal=principal, as_of=as_of, version=version
     )
-    return await _answer(session, program, document, form, f"{month}-bulletin", word.monthly_context)
+    return await _answer(
+        session, program, document, form, f"{month}-bulletin", workbook.monthly, word.monthly_context
+    )
 
 
 async def of_round(session: AsyncSession, rnd: ObservationRound, form: str) -> Response:
     program = await session.get_one(Program, rnd.program_id)
     document = await service.of_round(session, rnd)
-    return await _answer(session, program, document, form, f"{rnd.quarter}-bulletin", word.ranking_context)
+    return await _answer(
+        session, program, document, form, f"{rnd.quarter}-bulletin", workbook.ranking, word.ranking_context
+    )

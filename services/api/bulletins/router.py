@@ -63,23 +63,28 @@ async def _output(
     principal: Principal,
     program: Program,
     month: str,
-    as_of: str | None,
+    as_of: datetime | None,
     version: int | None,
     form: str,
 ) -> Response:
-    when = as_of_param(as_of) if as_of is not None else None
     return await outputs.monthly(
-        session, program=program, principal=principal, month=month, form=form, as_of=when, version=version
+        session, program=program, principal=principal, month=month, form=form, as_of=as_of, version=version
     )
 
 
-AsOfText = Annotated[
-    str | None,
-    Query(
-        description="an instant or a date (its end, Asia/Shanghai); default: the program's day after the "
-        "month's report deadline (`bulletin.days_after_deadline`), or now if that is later"
-    ),
-]
+async def bulletin_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="an instant or a date (its end, Asia/Shanghai); default: the program's day after "
+            "the month's report deadline (`bulletin.days_after_deadline`), or now if that is later"
+        ),
+    ] = None,
+) -> datetime | None:
+    return None if as_of is None else as_of_param(as_of)
+
+
+BulletinAsOf = Annotated[datetime | None, Depends(bulletin_as_of)]
 Version = Annotated[
     int | None,
     Query(
@@ -100,7 +105,7 @@ async def bulletin_workbook(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    as_of: AsOfText = None,
+    as_of: BulletinAsOf = None,
     version: Version = None,
 ) -> Response:
     """The month's bulletin as a print-ready workbook: Chinese headers, 万元 with two decimals,
@@ -118,7 +123,7 @@ async def bulletin_word(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    as_of: AsOfText = None,
+    as_of: BulletinAsOf = None,
     version: Version = None,
 ) -> Response:
     """The month's 通报 draft in the 公文 layout (GB/T 9704), from the program's template (or the
@@ -132,7 +137,7 @@ async def bulletin_page(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    as_of: AsOfText = None,
+    as_of: BulletinAsOf = None,
     version: Version = None,
 ) -> Response:
     """The month's bulletin as a page with SVG charts and print CSS."""
@@ -145,7 +150,7 @@ async def bulletin(
     session: SessionDep,
     principal: Reader,
     program: ProgramDep,
-    as_of: AsOfText = None,
+    as_of: BulletinAsOf = None,
     version: Version = None,
 ) -> Any:
     """The month's bulletin (一月一排队一通报): totals against 序时进度, by category and region,
@@ -169,14 +174,13 @@ async def publish_bulletin(
     session: SessionDep,
     principal: Writer,
     program: ProgramDep,
-    as_of: AsOfText = None,
+    as_of: BulletinAsOf = None,
 ) -> Published:
     """Freeze the month's figures as a new version with its digest and announce it as
     `bulletin.published` (the notifier criticises units on the 黑榜 `streak_months` running).
     The same figures again: 200 with the version that has them."""
-    when = as_of_param(as_of) if as_of is not None else None
     row, new = await service.publish_monthly(
-        session, program=program, month=month, principal=principal, as_of=when
+        session, program=program, month=month, principal=principal, as_of=as_of
     )
     if not new:
         response.status_code = status.HTTP_200_OK

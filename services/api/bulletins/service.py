@@ -16,7 +16,7 @@ from services.api.bulletins import figures
 from shared import audit, clock, lights, ranking
 from shared.errors import InvalidState, NotFound, query_error
 from shared.i18n import N_, tr
-from shared.models import Bulletin, BulletinTemplate, ObservationRound, Program, Unit
+from shared.models import Bulletin, BulletinTemplate, ObservationRound, Program
 from shared.outbox import publish_event
 from shared.program_settings import ProgramSettings
 from shared.ranking import digest_of
@@ -42,15 +42,24 @@ def _frozen(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in ("version", "digest", "number", "published_at")}
 
 
-async def _latest(session: AsyncSession, program_id: uuid.UUID, kind: str, period: str) -> Bulletin | None:
-    return await session.scalar(
-        select(Bulletin)
-        .where(
-            col(Bulletin.program_id) == program_id, col(Bulletin.kind) == kind, col(Bulletin.period) == period
-        )
-        .order_by(col(Bulletin.version).desc())
-        .limit(1)
-    )
+def _of(program_id: uuid.UUID, kind: str) -> Any:
+    return (col(Bulletin.program_id) == program_id) & (col(Bulletin.kind) == kind)
+
+
+async def _latest(
+    session: AsyncSession, program_id: uuid.UUID, kind: str, period: str, version: int | None = None
+) -> Bulletin | None:
+    """The period's latest published version, or that version."""
+    stmt = select(Bulletin).where(_of(program_id, kind), col(Bulletin.period) == period)
+    if version is not None:
+        stmt = stmt.where(col(Bulletin.version) == version)
+    return await session.scalar(stmt.order_by(col(Bulletin.version).desc()).limit(1))
+
+
+async def published(session: AsyncSession, program_id: uuid.UUID) -> list[Bulletin]:
+    """Every published version of the program's monthly bulletins, by month and version."""
+    stmt = select(Bulletin).where(_of(program_id, BulletinKind.MONTHLY))
+    return list(await session.scalars(stmt.order_by(col(Bulletin.period), col(Bulletin.version))))
 
 
 def with_publication(row: Bulletin) -> dict[str, Any]:
@@ -77,13 +86,7 @@ async def monthly(
     check_month(program, month)
     office = await holds(session, Program, program.id, principal)
     if version is not None or not office:
-        stmt = select(Bulletin).where(
-            col(Bulletin.program_id) == program.id,
-            col(Bulletin.kind) == BulletinKind.MONTHLY,
-            col(Bulletin.period) == month,
-        )
-        stmt = stmt.where(col(Bulletin.version) == version) if version is not None else stmt
-        row = await session.scalar(stmt.order_by(col(Bulletin.version).desc()).limit(1))
+        row = await _latest(session, program.id, BulletinKind.MONTHLY, month, version)
         if row is None:
             raise NotFound(
                 tr("The bulletin of {month} has no version {version}.", month=month, version=version)
@@ -102,12 +105,19 @@ async def _streaks(
     latest published version of each month before."""
     black = {b["unit_id"]: (g["name"], b) for g in document["groups"] for b in g["black_list"]}
     months = {u: 1 for u in black}
+    earlier = {  # the latest version of each month published before this one
+        row.period: row
+        for row in await session.scalars(
+            select(Bulletin)
+            .where(_of(program.id, BulletinKind.MONTHLY), col(Bulletin.period) < month)
+            .order_by(col(Bulletin.period), col(Bulletin.version))
+        )
+    }
     year, number = int(month[:4]), int(month[5:])
     running = set(black)
-    for earlier in range(number - 1, 0, -1):
-        row = await _latest(session, program.id, BulletinKind.MONTHLY, f"{year}-{earlier:02d}")
-        listed = {b["unit_id"] for g in row.document["groups"] for b in g["black_list"]} if row else set()
-        running &= listed
+    for before in range(number - 1, 0, -1):
+        row = earlier.get(f"{year}-{before:02d}")
+        running &= {b["unit_id"] for g in row.document["groups"] for b in g["black_list"]} if row else set()
         if not running:
             break
         for u in running:
@@ -269,11 +279,11 @@ async def of_round(session: AsyncSession, rnd: ObservationRound) -> dict[str, An
 
 __all__ = [
     "OFFICE_ONLY",
-    "Unit",
     "keep_template",
     "monthly",
     "of_round",
     "office_only",
     "publish_monthly",
+    "published",
     "template_of",
 ]

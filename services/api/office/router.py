@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from sqlmodel import col
 
 from services.api.auth.permissions import Action, authorize
@@ -18,6 +17,7 @@ from services.api.auth.principal import Principal
 from services.api.auth.router import sign_in
 from services.api.auth.scope import condition, get_visible, holds
 from services.api.bulletins import outputs
+from services.api.bulletins import service as bulletins_service
 from services.api.notices import service as notices
 from services.api.office import session as cookies
 from services.api.office.render import render
@@ -25,12 +25,13 @@ from services.api.pagination import PageParams
 from services.api.problems import service as problems
 from services.api.programs import service as programs
 from services.api.projects import service as projects
+from services.api.records import NoticeDep, ProgramDep
 from services.api.reports import service as reports
 from services.api.routing import DubanRoute, SessionDep
 from shared import charts, clock, dues, lights
 from shared.errors import DomainError, Forbidden, NotFound, Unauthorized
 from shared.i18n import tr, word
-from shared.models import Bulletin, Notice, Program, Project
+from shared.models import Program, Project
 from shared.notice_facts import WAITING
 from shared.vocabulary import NoticeAction, NoticeKind
 
@@ -154,17 +155,12 @@ async def home(request: Request, session: SessionDep, principal: Reader) -> HTML
     return _page(request, "home.html", programs=rows)
 
 
-async def _program(session: SessionDep, principal: Principal, program_id: UUID) -> Program:
-    return await get_visible(session, Program, program_id, principal, "program")
-
-
 @office.get("/programs/{program_id:uuid}", response_class=HTMLResponse)
 async def overview(
-    request: Request, session: SessionDep, principal: Reader, program_id: UUID
+    request: Request, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> HTMLResponse:
     """The program overview: lights, investment against 序时进度 by category, overdue items and
     notices by rung — of the projects and units in the reader's sight."""
-    program = await _program(session, principal, program_id)
     now = clock.now()
     sight = condition(Project, principal)
     summary = await lights.summary(session, program, now, where=sight)
@@ -250,13 +246,12 @@ async def feedback(
     request: Request,
     session: SessionDep,
     principal: Answerer,
-    notice_id: UUID,
+    notice: NoticeDep,
     text: Annotated[str, Form(min_length=1, max_length=5000)],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """The unit's written feedback, through the notices service as the API's POST …/feedback."""
     _check_csrf(request, csrf)
-    notice = await get_visible(session, Notice, notice_id, principal, "notice")
     await notices.record(session, notice=notice, action=NoticeAction.FEEDBACK, principal=principal, text=text)
     if request.headers.get("hx-request"):
         return _page(request, "_sent.html", notice=notice)
@@ -265,17 +260,10 @@ async def feedback(
 
 @office.get("/programs/{program_id:uuid}/bulletins", response_class=HTMLResponse)
 async def bulletins(
-    request: Request, session: SessionDep, principal: Reader, program_id: UUID
+    request: Request, session: SessionDep, principal: Reader, program: ProgramDep
 ) -> HTMLResponse:
     """The program's months, with the published versions and the downloads of each."""
-    program = await _program(session, principal, program_id)
-    published = (
-        await session.scalars(
-            select(Bulletin)
-            .where(col(Bulletin.program_id) == program.id, col(Bulletin.kind) == "monthly")
-            .order_by(col(Bulletin.period), col(Bulletin.version))
-        )
-    ).all()
+    published = await bulletins_service.published(session, program.id)
     last = min(
         12, max(0, lights.month_index(clock.today()) - lights.month_index(date(program.year, 1, 1)) + 1)
     )
@@ -291,7 +279,7 @@ async def bulletin_file(
     request: Request,
     session: SessionDep,
     principal: Reader,
-    program_id: UUID,
+    program: ProgramDep,
     month: str,
     form: str,
     version: int | None = None,
@@ -299,7 +287,6 @@ async def bulletin_file(
     """A bulletin's page or download, as the API serves it."""
     if form not in ("html", "xlsx", "docx"):
         raise NotFound(tr("There is no such page."))
-    program = await _program(session, principal, program_id)
     return await outputs.monthly(
         session, program=program, principal=principal, month=month, form=form, version=version
     )

@@ -1,7 +1,6 @@
 """Project library endpoints: entry, review, adjustment, Excel, OC4IDS, public disclosure."""
 
 import hashlib
-from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -48,7 +47,9 @@ Sort = Literal[
 async def _detail(session: SessionDep, project: Project, response: Response) -> ProjectPublic:
     response.headers["ETag"] = f'"{project.version}"'
     latest = (await progress.latest_reports(session, [project.id])).get(project.id)
-    light = (await service.lights_now(session, [project])).get(project.id)
+    light = (await service.lights_now(session, [(project.id, project.program_id, project.status)])).get(
+        project.id
+    )
     return service.to_public(project, await service.milestones_of(session, project.id), latest, light)
 
 
@@ -97,7 +98,7 @@ async def list_projects(
 ) -> Page[ProjectSummary]:
     """Projects you can see, filtered, sorted (`-` for descending) and paginated."""
     rows, count = await service.list_projects(session, principal=principal, page=page, sort=sort, **filters)
-    found = await service.lights_now(session, [SimpleNamespace(**r) for r in rows])
+    found = await service.lights_now(session, [(r["id"], r["program_id"], r["status"]) for r in rows])
     return Page(
         data=[ProjectSummary.model_validate({**r, "light": found.get(r["id"])}) for r in rows], count=count
     )

@@ -203,16 +203,22 @@ def to_public(
     )
 
 
-async def lights_now(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, str]:
-    """Each approved row's light now (rows with `id`, `program_id` and `status`)."""
-    approved = [r for r in rows if r.status == ProjectStatus.APPROVED]
+async def lights_now(
+    session: AsyncSession, rows: Sequence[tuple[uuid.UUID, uuid.UUID, str]]
+) -> dict[uuid.UUID, str]:
+    """Each approved project's light now, of (id, program_id, status) rows."""
+    approved = [
+        (project_id, program_id)
+        for project_id, program_id, status in rows
+        if status == ProjectStatus.APPROVED
+    ]
     if not approved:
         return {}
-    found = await session.scalars(
-        select(Program).where(col(Program.id).in_({r.program_id for r in approved}))
-    )
+    found = await session.scalars(select(Program).where(col(Program.id).in_({p for _, p in approved})))
     programs = {p.id: p for p in found}
-    return await lights.of_projects(session, programs, [r.id for r in approved], clock.now())
+    return await lights.of_projects(
+        session, programs, [project_id for project_id, _ in approved], clock.now()
+    )
 
 
 def _money_json(plan: dict[str, Decimal]) -> dict[str, str]:
