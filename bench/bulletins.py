@@ -25,8 +25,7 @@ import asyncpg
 import httpx
 
 from bench.library import CATEGORIES, PROJECT_COLUMNS, REPORT_COLUMNS
-from bench.stack import admin, free_port, signed_in, wait
-from services.api.migrate import upgrade
+from bench.stack import free_port, fresh_database, signed_in, timed, wait
 from shared.db import plain_url
 
 BULLETIN_PROJECTS = int(os.environ.get("BENCH_BULLETIN_PROJECTS", "5000"))
@@ -157,17 +156,6 @@ async def _floor_ms(database_url: str, program_id: str, rounds: int) -> list[flo
         await conn.close()
 
 
-def _timed(client: httpx.Client, url: str, rounds: int, **kwargs: object) -> list[float]:
-    timings = []
-    for _ in range(rounds + 2):
-        started = time.perf_counter()
-        r = client.get(url, **kwargs)  # type: ignore[arg-type]
-        timings.append((time.perf_counter() - started) * 1000)
-        if r.status_code != 200:
-            raise SystemExit(f"bench: {url} answered {r.status_code}: {r.text[:300]}")
-    return sorted(timings[2:])  # the first two warm caches
-
-
 def _p(ms: list[float], q: float) -> float:
     return ms[min(len(ms) - 1, int(q * len(ms)))]
 
@@ -177,13 +165,11 @@ def _line(name: str, ms: list[float], note: str = "") -> None:
 
 
 def main() -> None:
-    run_id = uuid.uuid4().hex[:8]
-    db_name = f"duban_bench_bulletins_{run_id}"
-    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
-    from sqlalchemy.engine import make_url
+    with fresh_database(ADMIN_URL, "bulletins") as db_url:
+        _run(db_url, uuid.uuid4().hex[:8])
 
-    db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
-    upgrade(db_url)
+
+def _run(db_url: str, run_id: str) -> None:
     env = {
         **os.environ,
         "DUBAN_DATABASE_URL": db_url,
@@ -207,13 +193,13 @@ def main() -> None:
         floor_large = asyncio.run(_floor_ms(plain, large, REQUESTS))
         with httpx.Client(base_url=api, headers=auth, timeout=120) as c:
             params = {"as_of": AS_OF.isoformat()}
-            bulletin = _timed(c, f"/api/v1/programs/{small}/bulletins/2018-05", REQUESTS, params=params)
-            xlsx = _timed(
+            bulletin = timed(c, f"/api/v1/programs/{small}/bulletins/2018-05", REQUESTS, params=params)
+            xlsx = timed(
                 c, f"/api/v1/programs/{small}/bulletins/2018-05.xlsx", max(3, REQUESTS // 10), params=params
             )
         cookie = {"Cookie": f"duban_session={auth['Authorization'].removeprefix('Bearer ')}"}
         with httpx.Client(base_url=api, headers=cookie, timeout=120) as c:
-            overview = _timed(c, f"/office/programs/{large}", REQUESTS)
+            overview = timed(c, f"/office/programs/{large}", REQUESTS)
         ratio = _p(bulletin, 0.5) / _p(floor, 0.5)
         print(f"\nmonthly bulletin, {BULLETIN_PROJECTS} projects, one request at a time ({REQUESTS} each):")
         _line("bare SQL aggregate (asyncpg)", floor)
@@ -234,7 +220,6 @@ def main() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 from openpyxl import Workbook
 
+from bench.stack import timed
 from services.api.projects.excel import HEADERS
 from services.api.reports.service import _FILE
 
@@ -246,15 +247,8 @@ def time_dues(api: str, auth: dict[str, str], program_id: str, rounds: int = 20)
     """Milliseconds per GET /reports/dues (first page and the per-state counts), one at a time."""
     url = f"{api}/api/v1/reports/dues"
     params = {"program_id": program_id, "as_of": "2018-10-09", "page_size": "50"}
-    timings = []
     with httpx.Client(headers=auth, timeout=60) as client:
-        for _ in range(rounds + 2):
-            started = time.perf_counter()
-            r = client.get(url, params=params)
-            timings.append((time.perf_counter() - started) * 1000)
-            if r.status_code != 200:
-                raise SystemExit(f"bench: dues failed: {r.status_code} {r.text[:300]}")
-    return sorted(timings[2:])  # the first two warm caches
+        return timed(client, url, rounds, params=params)
 
 
 async def file_in_db(

@@ -26,7 +26,6 @@ import asyncpg
 import httpx
 
 from bench import sweep as sweep_bench
-from services.api.migrate import upgrade
 from services.notifier.sweep import sweep
 from shared.clock import OFFICE_TZ
 from shared.db import create_engine, plain_url, session_factory
@@ -300,28 +299,19 @@ def run(env: dict[str, str], database_url: str, api_port: int) -> None:
 def main() -> None:
     """Run on a fresh database of its own (called by bench/__main__ for BENCH_ONLY=notices)."""
     from bench.__main__ import ADMIN_URL, REDIS_URL
-    from bench.stack import admin, free_port
+    from bench.stack import free_port, fresh_database
 
-    run_id = uuid.uuid4().hex[:8]
-    db_name = f"duban_bench_notices_{run_id}"
-    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
-    from sqlalchemy.engine import make_url
-
-    db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
-    try:
-        upgrade(db_url)
+    with fresh_database(ADMIN_URL, "notices") as db_url:
         env = {
             **os.environ,
             "DUBAN_DATABASE_URL": db_url,
             "DUBAN_REDIS_URL": REDIS_URL,
-            "DUBAN_QUEUE_PREFIX": f"duban-bench-{run_id}",
+            "DUBAN_QUEUE_PREFIX": f"duban-bench-{uuid.uuid4().hex[:8]}",
             "DUBAN_ENVIRONMENT": "test",
             "DUBAN_LOG_LEVEL": "WARNING",
             "DUBAN_SWEEP_INTERVAL_SECONDS": "3600",
         }
         run(env, db_url, free_port())
-    finally:
-        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
 __all__ = ["main", "run"]

@@ -227,17 +227,8 @@ async def run(database_url: str) -> dict[str, float]:
 
 def main() -> dict[str, float]:
     """Run on a fresh database of its own (called by bench/__main__ for BENCH_ONLY=ranker)."""
-    from sqlalchemy.engine import make_url
-
     from bench.__main__ import ADMIN_URL
-    from bench.stack import admin
-    from services.api.migrate import upgrade
+    from bench.stack import fresh_database
 
-    db_name = f"duban_bench_ranker_{uuid.uuid4().hex[:8]}"
-    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{db_name}"'))
-    db_url = make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
-    try:
-        upgrade(db_url)
+    with fresh_database(ADMIN_URL, "ranker") as db_url:
         return asyncio.run(run(db_url))
-    finally:
-        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
