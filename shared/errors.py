@@ -62,6 +62,10 @@ class PayloadTooLarge(DomainError):
     status, name, title = 413, "payload-too-large", N_("Too large")
 
 
+class UnsupportedMediaType(DomainError):
+    status, name, title = 415, "unsupported-media-type", N_("Unsupported media type")
+
+
 class ValidationFailed(DomainError):
     status, name, title = 422, "validation", N_("Invalid values")
 

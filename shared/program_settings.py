@@ -309,6 +309,7 @@ class NoticeRules(_Strict):
     not_moving: NotMoving = Field(default_factory=NotMoving)
     moving_slowly: MovingSlowly = Field(default_factory=MovingSlowly)
     red_light: RedLight = Field(default_factory=RedLight)
+    visit_due: Switch = Field(default_factory=Switch)  # a supervision team's cadence (teams)
 
     def starts(self) -> list[tuple[str, NoticeKind]]:
         """(rule, the rung its chains start on) for each rule that can open a chain: the deadline
@@ -317,7 +318,7 @@ class NoticeRules(_Strict):
         criticises anyone. A failing assessment's referral is not checked here: a program may
         have no accountability rung, and its referrals then close at once (`no_rung`)."""
         out: list[tuple[str, NoticeKind]] = []
-        for name in ("report_due", "milestone_due", "problem_overdue"):
+        for name in ("report_due", "milestone_due", "problem_overdue", "visit_due"):
             if getattr(self, name).enabled:
                 out.append((name, NoticeKind.URGING))
         for name in ("investment_behind", "not_moving", "moving_slowly", "red_light"):

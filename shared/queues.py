@@ -34,6 +34,7 @@ class Job(StrEnum):
     NOTICE_ACTION = "notice_action"
     ISSUE_NOTICE = "issue_notice"
     REPORT_FILED = "report_filed"
+    FINDING_RECTIFIED = "finding_rectified"
     RANK_ROUND = "rank_round"
     PUBLISH_ASSESSMENT = "publish_assessment"
 
@@ -112,6 +113,15 @@ class IssueNoticePayload(Payload):
     due_date: date
     issued_at: datetime
     actor: str
+    rule: str = Field(default="manual", examples=["manual", "finding"])  # a visit's finding: "finding"
+    title: str | None = None  # what its later rungs name (default: the requirement's first line)
+
+
+class FindingRectifiedPayload(Payload):
+    """The office confirmed a visit's finding rectified: the notifier ends the chain of its notice."""
+
+    notice_id: UUID
+    confirmed_at: datetime
 
 
 BULK = frozenset({Job.EVENT})  # announcements to other systems: thousands at once after a sweep

@@ -107,6 +107,22 @@ class ApiSettings(DubanSettings):
         "to an account or unit through this process forgets them at once, other api processes within "
         "this time (0: read the account on every request)",
     )
+    # Evidence from phones (services/api/visits): the file store and its limits
+    file_store: str = Field(
+        default=".data/files",
+        description="a directory for evidence files (content-addressed), or s3://bucket/prefix",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="an S3-compatible service, e.g. http://minio:9000"
+    )
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    evidence_max_file_mb: int = Field(default=20, ge=1, le=200, description="a photo or document, at most")
+    evidence_max_visit_mb: int = Field(default=100, ge=1, le=10_000, description="a visit's files together")
+    evidence_far_meters: int = Field(
+        default=1000, ge=10, le=100_000, description="a photo taken further from its project is flagged"
+    )
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "ApiSettings":

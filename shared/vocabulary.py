@@ -79,6 +79,35 @@ class BulletinKind(StrEnum):
     ROUND = "round"  # an observation round's published snapshot
 
 
+class VisitKind(StrEnum):
+    """A standing supervision team's kinds of visit (督查工作方案)."""
+
+    JOINT = "joint"  # 联合督查
+    ON_SITE = "on_site"  # 现场督查
+    MEETING = "meeting"  # 督查例会
+
+
+class Severity(StrEnum):
+    """How grave a visit's finding is: a critical one starts at supervision, the rest at urging."""
+
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class FindingState(StrEnum):
+    OPEN = "open"  # its notice chases the unit
+    RECTIFIED = "rectified"  # the office confirmed the rectification (整改到位): its chain ended
+
+
+class CadenceState(StrEnum):
+    """Where a team's kind of visit stands as of an instant."""
+
+    OPEN = "open"  # the next visit is not due yet
+    DUE = "due"  # within the reminder's working days of its due day
+    OVERDUE = "overdue"  # its due day has passed with no visit
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -237,6 +266,8 @@ class ChainClosed(StrEnum):
     WITHDRAWN = "withdrawn"  # the office withdrew a notice issued by mistake
     PROGRAM_CLOSED = "program_closed"  # the office closed the program's year
     LIGHT_CLEARED = "light_cleared"  # the project's light is no longer red
+    VISIT_MADE = "visit_made"  # the supervision team made the visit that was due
+    RECTIFIED = "rectified"  # the office confirmed a visit's finding rectified
 
 
 class NoticeRule(StrEnum):
@@ -255,6 +286,8 @@ class NoticeRule(StrEnum):
     ASSESSMENT = "assessment"  # a failing annual grade: an accountability referral
     RANKING_STREAK = "ranking_streak"  # on a monthly bulletin's 黑榜 N published months running
     RED_LIGHT = "red_light"  # a project's light turned red (off by default)
+    VISIT_DUE = "visit_due"  # a supervision team's visit by its cadence: reminded before, urged after
+    FINDING = "finding"  # a supervision visit's finding, to be rectified by its deadline
 
 
 class RoundState(StrEnum):
@@ -319,6 +352,9 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("notice_action", "action", check("action", NoticeAction)),
     ("observation_round", "state", check("state", RoundState)),
     ("bulletin", "kind", check("kind", BulletinKind)),
+    ("visit", "kind", check("kind", VisitKind)),
+    ("finding", "severity", check("severity", Severity)),
+    ("finding", "state", check("state", FindingState)),
 )
 
 

@@ -72,9 +72,12 @@ def queue_prefix() -> str:
 
 
 @pytest.fixture(scope="session")
-def base_env(database_url: str, queue_prefix: str) -> dict[str, str]:
+def base_env(
+    database_url: str, queue_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The environment a real process of this test session runs with."""
     return {
+        "DUBAN_FILE_STORE": str(tmp_path_factory.mktemp("files")),
         "DUBAN_DATABASE_URL": database_url,
         "DUBAN_REDIS_URL": REDIS_URL,
         "DUBAN_QUEUE_PREFIX": queue_prefix,

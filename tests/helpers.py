@@ -1,6 +1,7 @@
 """Small helpers the tests share."""
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 import uvicorn
 from httpx import ASGITransport, AsyncClient
 from httpx import Response as Response_
+from PIL import Image
+from PIL.ExifTags import GPS, IFD, Base
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -161,3 +164,30 @@ async def running(settings: ApiSettings, sessions: Any = None) -> AsyncIterator[
             event_hooks={"response": [in_beijing_time, in_chinese]},
         ) as client:
             yield client
+
+
+def photo(
+    *,
+    fmt: str = "JPEG",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    taken: str | None = None,
+) -> bytes:
+    """A small photo as a phone sends it: JPEG, PNG or HEIF, with its EXIF capture time and GPS
+    position (north and east) when given."""
+
+    def dms(degrees: float) -> tuple[float, float, float]:
+        d, rest = int(degrees), (degrees - int(degrees)) * 60
+        return float(d), float(int(rest)), round((rest - int(rest)) * 60, 4)
+
+    exif = Image.Exif()
+    if taken is not None:
+        exif[Base.DateTime] = taken
+    if latitude is not None and longitude is not None:
+        exif[IFD.GPSInfo] = {
+            GPS.GPSLatitudeRef: "N", GPS.GPSLatitude: dms(latitude),
+            GPS.GPSLongitudeRef: "E", GPS.GPSLongitude: dms(longitude),
+        }  # fmt: skip
+    out = io.BytesIO()
+    Image.new("RGB", (96, 64), (120, 160, 90)).save(out, format=fmt, exif=exif)
+    return out.getvalue()

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +28,12 @@ from services.api.auth.passwords import hash_secret
 from services.api.auth.principal import issue_token
 from shared import clock
 from shared.clock import OFFICE_TZ
+from shared.filestore import DirectoryStore
 from shared.models import (
     ApiClient,
     AppUser,
+    EvidenceFile,
+    Finding,
     Notice,
     NoticeChain,
     ObservationRound,
@@ -41,7 +45,11 @@ from shared.models import (
     Task,
     TaskTarget,
     TaskUnit,
+    Team,
+    TeamCover,
+    TeamMember,
     Unit,
+    Visit,
     Webhook,
 )
 from shared.program_settings import ProgramSettings
@@ -69,6 +77,10 @@ class World:
     problems: dict[str, Problem] = field(default_factory=dict)
     notices: dict[str, Notice] = field(default_factory=dict)
     rounds: dict[str, ObservationRound] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)
+    visits: dict[str, Visit] = field(default_factory=dict)
+    findings: dict[str, Finding] = field(default_factory=dict)
+    files: dict[str, EvidenceFile] = field(default_factory=dict)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
@@ -136,6 +148,7 @@ async def world(session: AsyncSession, api_settings: ApiSettings, password_hash:
         api_settings, subject=f"client:{w.clients['A'].id}", extra={"scope": " ".join(CLIENT_SCOPES)}
     )
     await _library(session, w, suffix)
+    await _supervision(session, w, DirectoryStore(Path(api_settings.file_store)))
     return w
 
 
@@ -239,6 +252,48 @@ async def _library(session: AsyncSession, w: World, suffix: str) -> None:
     session.add(RoundInspector(round_id=w.rounds["P"].id, user_id=w.users["a_inspector"].id))
     for name, office in (("A", "P"), ("B", "P"), ("QC", "Q")):
         session.add(RoundProject(round_id=w.rounds[office].id, project_id=w.projects[name].id))
+    await session.commit()
+
+
+async def _supervision(session: AsyncSession, w: World, store: DirectoryStore) -> None:
+    """A standing team watching each county (P's led by its staff, county A's inspector a member;
+    Q's led by its admin), a visit of each with one finding on the county's project, and a PDF."""
+    for name, office in (("A", "P"), ("B", "P"), ("QC", "Q")):
+        leader = w.users["p_staff" if office == "P" else "q_admin"]
+        program_id = w.programs[office].id
+        w.teams[name] = Team(
+            program_id=program_id, name=f"督查组 {name}", leader_user_id=leader.id,
+            cadence=[{"kind": "on_site", "every_working_days": 40}], since=date(2018, 9, 3),
+            created_by="test",
+        )  # fmt: skip
+        session.add(w.teams[name])
+    await session.flush()
+    for name in ("A", "B", "QC"):
+        team = w.teams[name]
+        session.add(TeamCover(program_id=team.program_id, target_type="unit", target_id=w.units[name].id,
+                              team_id=team.id))  # fmt: skip
+        w.visits[name] = Visit(
+            program_id=team.program_id, team_id=team.id, kind="on_site", visited_on=date(2018, 9, 4),
+            places=["施工现场"], project_ids=[w.projects[name].id], participants=["张三"], created_by="test",
+        )  # fmt: skip
+        session.add(w.visits[name])
+    session.add(TeamMember(team_id=w.teams["A"].id, user_id=w.users["a_inspector"].id))
+    await session.flush()
+    for name in ("A", "B", "QC"):
+        visit = w.visits[name]
+        w.findings[name] = Finding(
+            visit_id=visit.id, program_id=visit.program_id, unit_id=w.units[name].id,
+            project_id=w.projects[name].id, severity="major", requirement="扬尘治理不到位",
+            due_date=date(2018, 9, 11), notice_id=uuid.uuid4(), opened_at=datetime(2018, 9, 4, 2, tzinfo=UTC),
+        )  # fmt: skip
+        session.add(w.findings[name])
+        content = f"%PDF-1.4\n% 督查记录 {name}\n".encode()
+        sha256 = await store.put(content)
+        w.files[name] = EvidenceFile(
+            visit_id=visit.id, sha256=sha256, media_type="application/pdf", size=len(content),
+            filename="记录.pdf", received_at=datetime(2018, 9, 4, 3, tzinfo=UTC), uploaded_by="test",
+        )  # fmt: skip
+        session.add(w.files[name])
     await session.commit()
 
 

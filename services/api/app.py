@@ -27,12 +27,15 @@ from services.api.projects.router import program_views, projects, public
 from services.api.reports.router import project_reports, reports, unit_reports
 from services.api.rounds.router import assessments, rounds
 from services.api.routing import index_paths
+from services.api.teams.router import supervision, teams
 from services.api.units.phone import PhoneBox
 from services.api.units.router import units
 from services.api.users.router import people
+from services.api.visits.router import evidence_files, findings, visits
 from services.api.webhooks.router import webhooks
 from shared import charts
 from shared.db import check_pool_fits, create_engine, session_factory
+from shared.filestore import open_store
 from shared.queues import deserialize, serialize
 from shared.settings import ApiSettings, load_settings
 
@@ -86,6 +89,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.files = open_store(settings)  # evidence from phones (services/api/visits)
     app.state.phones = PhoneBox(settings.secret_key.get_secret_value())
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     errors.install(app)
@@ -124,6 +128,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         assessments,
         audit_log,
         pings,
+        teams,
+        supervision,
+        visits,
+        findings,
+        evidence_files,
         office,
     ):
         app.router.routes.extend(domain.routes)

@@ -20,6 +20,7 @@ from services.api.preconditions import HEADER as IF_MATCH
 from services.api.validation import rule_faults
 from shared.db import busy, sqlstate
 from shared.errors import PROBLEM_CONTENT_TYPE, DomainError, PreconditionRequired, problem
+from shared.filestore import StoreUnavailable
 from shared.i18n import N_, current, listing, located, pydantic_message, tr, where
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,11 @@ async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
     return unavailable(N_("Redis (sign-in throttling and the job queues)"), 5)
 
 
+async def _store_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("file store unavailable", extra={"error": repr(exc)})
+    return unavailable(N_("The file store (evidence photos and documents)"), 5)
+
+
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if busy(exc):
         log.warning("database busy", extra={"error": repr(exc), "sqlstate": sqlstate(exc)})
@@ -219,6 +225,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_down)
     for redis_error in REDIS_DOWN:
         app.add_exception_handler(redis_error, _redis_down)
     for database_error in (DBAPIError, *DATABASE_GONE):

@@ -27,8 +27,19 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# The largest body any endpoint takes (a 10 MB spreadsheet and its multipart wrapping).
+# The largest body any endpoint takes (a 10 MB spreadsheet and its multipart wrapping), but for
+# a visit's evidence (DUBAN_EVIDENCE_MAX_FILE_MB and its wrapping).
 MAX_BODY_BYTES = 11 * 1024 * 1024
+MB = 1024 * 1024
+
+
+def body_limit(scope: Scope) -> int:
+    """The largest body the request's path takes."""
+    path = scope.get("path", "")
+    if path.startswith("/api/v1/visits/") and path.endswith("/files"):
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        return (getattr(settings, "evidence_max_file_mb", 20) + 1) * MB
+    return MAX_BODY_BYTES
 
 
 class _BodyTooLarge(BaseException):
@@ -36,10 +47,8 @@ class _BodyTooLarge(BaseException):
     into a 400 let it through to the middleware, which answers 413."""
 
 
-def _too_large() -> ASGIApp:
-    detail = tr(
-        "The request body is larger than {mb} MB; send a smaller file.", mb=MAX_BODY_BYTES // (1024 * 1024)
-    )
+def _too_large(limit: int) -> ASGIApp:
+    detail = tr("The request body is larger than {mb} MB; send a smaller file.", mb=limit // MB)
     return problem_response(PayloadTooLarge(detail).problem())
 
 
@@ -84,12 +93,13 @@ class RequestContextMiddleware:
 
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
         received = 0
+        limit = body_limit(scope)
 
         async def counted_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
+            if received > limit:
                 raise _BodyTooLarge
             return message
 
@@ -105,7 +115,7 @@ class RequestContextMiddleware:
         zone = _zone(asked)
         zoned = answer_zone.set(zone or OFFICE_TZ)
         try:
-            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            if declared.isdigit() and int(declared) > limit:
                 raise _BodyTooLarge  # refused before a byte of it is read
             if asked is not None and zone is None:
                 await _unknown_zone(asked)(scope, receive, send_with_id)
@@ -114,7 +124,7 @@ class RequestContextMiddleware:
         except _BodyTooLarge:
             if response_started:
                 raise
-            await _too_large()(scope, receive, send_with_id)
+            await _too_large(limit)(scope, receive, send_with_id)
         except ClientDisconnect:
             # The caller hung up (a phone losing signal): nothing to answer, nothing wrong here.
             log.info("client disconnected before the request was read", extra={"path": scope.get("path")})

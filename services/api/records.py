@@ -11,7 +11,21 @@ from fastapi import Depends, Request
 
 from services.api.auth.scope import get_visible
 from shared.i18n import N_
-from shared.models import AppUser, Notice, ObservationRound, Problem, Program, Project, Task, Unit, Webhook
+from shared.models import (
+    AppUser,
+    EvidenceFile,
+    Finding,
+    Notice,
+    ObservationRound,
+    Problem,
+    Program,
+    Project,
+    Task,
+    Team,
+    Unit,
+    Visit,
+    Webhook,
+)
 
 
 async def visible_program(program_id: UUID, request: Request) -> Program:
@@ -60,6 +74,26 @@ async def visible_round(round_id: UUID, request: Request) -> ObservationRound:
     )
 
 
+async def visible_team(team_id: UUID, request: Request) -> Team:
+    return await get_visible(request.state.session, Team, team_id, request.state.principal, N_("team"))
+
+
+async def visible_visit(visit_id: UUID, request: Request) -> Visit:
+    return await get_visible(request.state.session, Visit, visit_id, request.state.principal, N_("visit"))
+
+
+async def visible_finding(finding_id: UUID, request: Request) -> Finding:
+    return await get_visible(
+        request.state.session, Finding, finding_id, request.state.principal, N_("finding")
+    )
+
+
+async def visible_file(file_id: UUID, request: Request) -> EvidenceFile:
+    return await get_visible(
+        request.state.session, EvidenceFile, file_id, request.state.principal, N_("file")
+    )
+
+
 ProgramDep = Annotated[Program, Depends(visible_program)]
 ProjectDep = Annotated[Project, Depends(visible_project)]
 TaskDep = Annotated[Task, Depends(visible_task)]
@@ -69,3 +103,7 @@ UserDep = Annotated[AppUser, Depends(visible_user)]
 WebhookDep = Annotated[Webhook, Depends(visible_webhook)]
 NoticeDep = Annotated[Notice, Depends(visible_notice)]
 RoundDep = Annotated[ObservationRound, Depends(visible_round)]
+TeamDep = Annotated[Team, Depends(visible_team)]
+VisitDep = Annotated[Visit, Depends(visible_visit)]
+FindingDep = Annotated[Finding, Depends(visible_finding)]
+FileDep = Annotated[EvidenceFile, Depends(visible_file)]

@@ -23,10 +23,10 @@ from sqlmodel import col
 from services.notifier import chains, ladder
 from shared import calendar
 from shared.clock import OFFICE_TZ
-from shared.models import Notice, NoticeActionRecord, NoticeChain, Program
+from shared.models import Finding, Notice, NoticeActionRecord, NoticeChain, Program
 from shared.program_settings import EscalationPolicy, ProgramSettings
-from shared.queues import IssueNoticePayload, NoticeActionPayload, ReportFiledPayload
-from shared.vocabulary import ChainClosed, ChainState, NoticeAction, NoticeRule, NoticeState
+from shared.queues import FindingRectifiedPayload, IssueNoticePayload, NoticeActionPayload, ReportFiledPayload
+from shared.vocabulary import ChainClosed, ChainState, FindingState, NoticeAction, NoticeRule, NoticeState
 
 ANSWERABLE = (NoticeState.ISSUED, NoticeState.REOPENED)
 
@@ -137,8 +137,16 @@ async def report_filed(session: AsyncSession, done: ReportFiledPayload) -> str:
 
 
 async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
-    """The office's own notice, under the id the api gave it (once, however often it arrives), on
-    the ladder's rung of its kind: the rung above fires the first working day after its deadline."""
+    """The office's own notice, or a visit's finding, under the id the api gave it (once, however
+    often it arrives), on the ladder's rung of its kind: the rung above fires the first working
+    day after its deadline. A finding the office confirmed rectified before its notice came is
+    not chased."""
+    if order.rule == NoticeRule.FINDING and await session.scalar(
+        select(col(Finding.id)).where(
+            col(Finding.notice_id) == order.notice_id, col(Finding.state) == FindingState.RECTIFIED
+        )
+    ):
+        return "the finding was rectified before its notice was issued: nothing issued"
     issued_on = order.issued_at.astimezone(OFFICE_TZ).date()
     program = await session.get_one(Program, order.program_id)
     policy = ProgramSettings.model_validate(program.settings).escalation_policy
@@ -148,13 +156,13 @@ async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
     opened = await chains.open_chains(
         session,
         program_id=order.program_id,
-        rule=NoticeRule.MANUAL,
+        rule=NoticeRule(order.rule),
         policy=policy,
         start_kind=order.kind,
         openings=[
             chains.Opening(
                 order.subject_type, order.subject_id, period, order.recipient_unit_id, order.due_date,
-                _title(order.requirements), None, "manual",
+                order.title or _title(order.requirements), None, order.rule,
             )
         ],
         at=order.issued_at,
@@ -182,10 +190,20 @@ async def issue_manual(session: AsyncSession, order: IssueNoticePayload) -> str:
     return "issued"
 
 
+async def finding_rectified(session: AsyncSession, done: FindingRectifiedPayload) -> str:
+    """The office confirmed the finding rectified: its chain ends now, with its standing notices
+    (a notice not issued yet is never issued: see `issue_manual`)."""
+    chain_id = select(col(Notice.chain_id)).where(col(Notice.id) == done.notice_id).scalar_subquery()
+    closed = await chains.close(
+        session, ChainClosed.RECTIFIED, done.confirmed_at, col(NoticeChain.id) == chain_id
+    )
+    return "chain closed" if closed else "no open chain"
+
+
 def _title(text: str) -> str:
     """What the office's notice is about, as its later rungs name it."""
     first = text.strip().splitlines()[0]
     return f"督办事项“{first[:80]}{'…' if len(first) > 80 else ''}”"
 
 
-__all__ = ["apply", "issue_manual", "report_filed"]
+__all__ = ["apply", "finding_rectified", "issue_manual", "report_filed"]

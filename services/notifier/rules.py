@@ -23,12 +23,12 @@ from sqlalchemy import Numeric, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shared import dues, lights
+from shared import cadence, dues, lights
 from shared import report_facts as facts
 from shared.calendar import WorkingCalendar
 from shared.clock import OFFICE_TZ
 from shared.i18n import word
-from shared.models import Milestone, Problem, Program, Project, ProjectReport, Unit
+from shared.models import AppUser, Milestone, Problem, Program, Project, ProjectReport, Team, Unit
 from shared.program_settings import ConditionRule, NoticeRules, ProgramSettings, Switch
 from shared.vocabulary import (
     ChainClosed,
@@ -38,6 +38,7 @@ from shared.vocabulary import (
     ProjectStage,
     ProjectStatus,
     ScheduleKind,
+    VisitKind,
 )
 
 HORIZON = timedelta(days=60)  # deadlines further off than this cannot need a reminder yet
@@ -358,6 +359,38 @@ async def red_light(ctx: Context) -> list[Matter]:
     return out
 
 
+async def visit_due(ctx: Context) -> list[Matter]:
+    """Each kind of visit a supervision team owes by its cadence (shared.cadence), reminded to the
+    team leader's unit before its due day and urged after it; the visit made ends the chain (the
+    next one is a new period)."""
+    reminder = ctx.settings.escalation_policy.rung(NoticeKind.REMINDER)
+    before = reminder.before_working_days or 0 if reminder is not None else 0
+    owed = [
+        s
+        for s in await cadence.standings(
+            ctx.session, program_id=ctx.program.id, today=ctx.today, cal=ctx.calendar, before=before
+        )
+        if s.due <= ctx.today + HORIZON
+    ]
+    if not owed:
+        return []
+    teams = {
+        t.id: (t.name, leader, unit_id)
+        for t, leader, unit_id in await ctx.session.execute(
+            select(Team, col(AppUser.display_name), col(AppUser.unit_id))
+            .join(AppUser, col(AppUser.id) == col(Team.leader_user_id))
+            .where(col(Team.id).in_({s.team_id for s in owed}))
+        )
+    }
+    out = []
+    for s in owed:
+        name, leader, unit_id = teams[s.team_id]
+        what = word(VisitKind, s.kind, "zh_CN")
+        title = f"督查组“{name}”{what}（应于 {s.due} 前开展，组长 {leader}）"
+        out.append(Matter("team", s.team_id, f"{s.due:%Y%m%d}-{s.kind}", unit_id, s.due, title, kind=s.kind))
+    return out
+
+
 RED_REASONS = {
     "start": "逾期未开工",
     "progress": "投资严重滞后于序时进度",
@@ -406,6 +439,7 @@ RULES: tuple[Rule, ...] = (
         per_subject=True,
     ),
     Rule(NoticeRule.RED_LIGHT, red_light, ChainClosed.LIGHT_CLEARED, lambda r: r.red_light, per_subject=True),
+    Rule(NoticeRule.VISIT_DUE, visit_due, ChainClosed.VISIT_MADE, lambda r: r.visit_due),
 )
 
 

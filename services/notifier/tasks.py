@@ -9,7 +9,14 @@ from shared import clock
 from shared.inbox import claim
 from shared.models import NotifierInbox, NotifierPingReceipt
 from shared.ping import ping_task
-from shared.queues import EventPayload, IssueNoticePayload, Job, NoticeActionPayload, ReportFiledPayload
+from shared.queues import (
+    EventPayload,
+    FindingRectifiedPayload,
+    IssueNoticePayload,
+    Job,
+    NoticeActionPayload,
+    ReportFiledPayload,
+)
 from shared.settings import NotifierSettings
 
 ping = ping_task(inbox=NotifierInbox, receipt=NotifierPingReceipt)
@@ -75,6 +82,15 @@ async def issue_notice(ctx: dict[str, Any], message_id: str, payload: dict[str, 
         if not await claim(session, NotifierInbox, message_id=message_id, job=Job.ISSUE_NOTICE):
             return "duplicate"
         return await notices.issue_manual(session, order)
+
+
+async def finding_rectified(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:
+    """End the chain of a visit's finding the office confirmed rectified (once)."""
+    done = FindingRectifiedPayload.model_validate(payload)
+    async with ctx["sessions"]() as session, session.begin():
+        if not await claim(session, NotifierInbox, message_id=message_id, job=Job.FINDING_RECTIFIED):
+            return "duplicate"
+        return await notices.finding_rectified(session, done)
 
 
 async def report_filed(ctx: dict[str, Any], message_id: str, payload: dict[str, Any]) -> str:

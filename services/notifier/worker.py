@@ -12,6 +12,7 @@ from services.notifier.channels import load_channels
 from services.notifier.tasks import (
     deliver_webhooks,
     event,
+    finding_rectified,
     issue_notice,
     notice_action,
     ping,
@@ -33,6 +34,7 @@ def functions(settings: NotifierSettings) -> list[JobSpec]:
         JobSpec(notice_action, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(issue_notice, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
         JobSpec(report_filed, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
+        JobSpec(finding_rectified, timeout=settings.job_timeout_seconds, max_tries=settings.max_tries),
     ]
 
 

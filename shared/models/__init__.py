@@ -39,6 +39,7 @@ from shared.models.rounds import (
     SnapshotRatings,
     YearEndEvaluation,
 )
+from shared.models.teams import EvidenceFile, Finding, Team, TeamCover, TeamMember, Visit
 from shared.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "BulletinTemplate",
     "CalendarDay",
     "CalendarYear",
+    "EvidenceFile",
+    "Finding",
     "IdempotencyRecord",
     "IndicatorValue",
     "LiaisonChange",
@@ -82,8 +85,12 @@ __all__ = [
     "Task",
     "TaskTarget",
     "TaskUnit",
+    "Team",
+    "TeamCover",
+    "TeamMember",
     "Unit",
     "UnitReport",
+    "Visit",
     "Webhook",
     "WebhookDelivery",
     "YearEndEvaluation",

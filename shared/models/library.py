@@ -158,6 +158,7 @@ class Project(SQLModel, table=True):
     end_date: date = Field(sa_column=Column(Date, nullable=False))
     monthly_plan: dict[str, Any] = jsonb()
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    location: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     return_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = Field(default=1)
     created_by: str = Field(max_length=80)

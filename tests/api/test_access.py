@@ -956,6 +956,96 @@ TABLE: dict[str, tuple[Request, dict[str, tuple[int, int]]]] = {
             p_admin=(404, 404), b_admin=(404, 404), q_admin=(404, 404), anonymous=(401, 401), rest=(403, 403)
         ),
     ),
+    # Standing supervision teams are the office's to set up; they are seen wherever their program is.
+    "POST /teams": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/teams",
+            {
+                "program_id": program(w, u),
+                "name": f"督查组 {uuid.uuid4().hex[:6]}",
+                "leader_user_id": str(w.teams[u].leader_user_id),
+            },
+            {},
+        ),
+        row(
+            **{p: (201, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /teams": (
+        lambda w, u: ("GET", f"/api/v1/teams?program_id={program(w, u)}", None, {}),
+        row(anonymous=(401, 401), rest=(200, 200)),
+    ),
+    "GET /teams/{id}": (lambda w, u: ("GET", f"/api/v1/teams/{w.teams[u].id}", None, {}), PROGRAM_READ),
+    "PATCH /teams/{id}": (
+        lambda w, u: ("PATCH", f"/api/v1/teams/{w.teams[u].id}", {"name": "改名"}, {"If-Match": "1"}),
+        row(**PROGRAM_OWNERS, anonymous=(401, 401), rest=(403, 403)),
+    ),
+    "GET /teams/{id}/cadence": (
+        lambda w, u: ("GET", f"/api/v1/teams/{w.teams[u].id}/cadence?as_of=2018-10-08", None, {}),
+        PROGRAM_READ,
+    ),
+    "GET /programs/{id}/supervision": (
+        lambda w, u: ("GET", f"/api/v1/programs/{program(w, u)}/supervision?month=2018-09", None, {}),
+        PROGRAM_READ,
+    ),
+    # A visit is recorded by its team (county A's inspector is on A's) or the program's office.
+    "POST /visits": (
+        lambda w, u: (
+            "POST",
+            "/api/v1/visits",
+            {
+                "team_id": str(w.teams[u].id),
+                "kind": "on_site",
+                "date": "2018-09-05",
+                "project_ids": [project(w, u)],
+            },
+            {},
+        ),
+        row(
+            **{p: (201, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            a_inspector=(201, 403),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /visits": (
+        lambda w, u: ("GET", f"/api/v1/visits?program_id={program(w, u)}", None, {}),
+        row(a_client=(403, 403), anonymous=(401, 401), rest=(200, 200)),
+    ),
+    # A visit is seen by the office, the team and the units it watches or a finding names: county
+    # B does not see the visit to county A, though both take part in P.
+    "GET /visits/{id}": (
+        lambda w, u: ("GET", f"/api/v1/visits/{w.visits[u].id}", None, {}),
+        row(a_client=(403, 403), anonymous=(401, 401), rest=(200, 404)),
+    ),
+    # A spreadsheet is not evidence: 415 shows the caller got past the rights.
+    "POST /visits/{id}/files": (
+        lambda w, u: ("POST", f"/api/v1/visits/{w.visits[u].id}/files", ("multipart", {}, "evidence"), {}),
+        row(
+            **{p: (415, 404) for p in ("p_admin", "p_staff", "a_inspector", "q_admin")},
+            a_leader=(403, 404),
+            b_admin=(403, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
+    "GET /files/{id}": (
+        lambda w, u: ("GET", f"/api/v1/files/{w.files[u].id}", None, {}),
+        row(a_client=(403, 403), anonymous=(401, 401), rest=(200, 404)),
+    ),
+    "POST /findings/{id}/confirm": (
+        lambda w, u: ("POST", f"/api/v1/findings/{w.findings[u].id}/confirm", None, {}),
+        row(
+            **{p: (200, 404) for p in ("p_admin", "p_staff", "q_admin")},
+            b_admin=(403, 404),
+            anonymous=(401, 401),
+            rest=(403, 403),
+        ),
+    ),
 }
 
 CASES = [

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from services.notifier.sweep import sweep
 from services.notifier.tasks import event as event_job
-from services.notifier.tasks import issue_notice, notice_action, report_filed
+from services.notifier.tasks import finding_rectified, issue_notice, notice_action, report_filed
 from shared.clock import OFFICE_TZ
 from shared.models import Notice, OutboxMessage
 from shared.queues import EventPayload
@@ -37,7 +37,10 @@ async def apply_actions(
 ) -> list[str]:
     """Run the notifier's job for each message of `job` the api queued (as the worker would; in
     reverse, as two workers working off a backlog may)."""
-    task = {"notice_action": notice_action, "issue_notice": issue_notice, "report_filed": report_filed}[job]
+    task = {
+        "notice_action": notice_action, "issue_notice": issue_notice, "report_filed": report_filed,
+        "finding_rectified": finding_rectified,
+    }[job]  # fmt: skip
     queued = await session.scalars(
         select(OutboxMessage).where(col(OutboxMessage.job) == job).order_by(col(OutboxMessage.created_at))
     )

@@ -119,6 +119,7 @@ def _all_rules_off() -> dict[str, object]:
         "investment_behind",
         "not_moving",
         "moving_slowly",
+        "visit_due",
     )
     return {name: off for name in names}
 

@@ -48,6 +48,7 @@ def test_the_services_declare_every_job(
         "notice_action",
         "issue_notice",
         "report_filed",
+        "finding_rectified",
         "deliver_webhooks",
         "sweep_notices",
         "reconcile",

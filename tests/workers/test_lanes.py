@@ -79,7 +79,14 @@ def test_the_quick_jobs_are_handed_on_after_their_own_timeout(notifier_settings:
     settings = notifier_settings.model_copy(update={"job_timeout_seconds": 5})
     urgent = create_notifier(settings)
     lane = bulk(settings)
-    assert set(urgent.functions) == {"ping", "notice_action", "issue_notice", "report_filed", "reconcile"}
+    assert set(urgent.functions) == {
+        "ping",
+        "notice_action",
+        "issue_notice",
+        "report_filed",
+        "finding_rectified",
+        "reconcile",
+    }
     assert {spec.fn.__name__ for spec in lane.functions} | {p.fn.__name__ for p in lane.periodic} == {
         "event", "deliver_webhooks", "sweep_notices"
     }  # fmt: skip

@@ -32,6 +32,10 @@ class Action(StrEnum):
     REPORTS_RECORD_HISTORY = "reports:record-history"
     PROBLEMS_REFER = "problems:refer"
     PROBLEMS_CONFIRM = "problems:confirm"
+    TEAMS_WRITE = "teams:write"
+    VISITS_READ = "visits:read"
+    VISITS_WRITE = "visits:write"
+    FINDINGS_CONFIRM = "findings:confirm"
 
 
 # What each permission lets one do, as a refusal says it
@@ -57,6 +61,10 @@ ABLE_TO = {
     Action.REPORTS_RECORD_HISTORY: N_("enter reports filed on paper"),
     Action.PROBLEMS_REFER: N_("refer problems"),
     Action.PROBLEMS_CONFIRM: N_("confirm problems solved"),
+    Action.TEAMS_WRITE: N_("set up supervision teams"),
+    Action.VISITS_READ: N_("see supervision visits"),
+    Action.VISITS_WRITE: N_("record supervision visits and their evidence"),
+    Action.FINDINGS_CONFIRM: N_("confirm findings rectified"),
 }
 
 
@@ -90,6 +98,12 @@ ROLE_ACTIONS: dict[Action, frozenset[str]] = {
     Action.PROBLEMS_REFER: frozenset({"office_admin", "office_staff"}),
     # Confirming (or returning) a claimed resolution is the office's review (办结复核).
     Action.PROBLEMS_CONFIRM: frozenset({"office_admin", "office_staff"}),
+    # Standing supervision teams are the office's; their members (staff, leaders, inspectors) record
+    # visits, and only the office confirms a finding rectified (整改到位).
+    Action.TEAMS_WRITE: frozenset({"office_admin", "office_staff"}),
+    Action.VISITS_READ: EVERY_ROLE,
+    Action.VISITS_WRITE: frozenset({"office_admin", "office_staff", "leader", "inspector"}),
+    Action.FINDINGS_CONFIRM: frozenset({"office_admin", "office_staff"}),
 }
 
 # Scopes a system client may be granted: the actions other government systems need.

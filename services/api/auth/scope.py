@@ -11,7 +11,20 @@ from services.api.auth.principal import Principal
 from shared.db import AnySelect
 from shared.errors import Forbidden, NotFound, invalid
 from shared.i18n import tr
-from shared.models import Adjustment, Notice, Program, Project, Task, TaskUnit, Unit
+from shared.models import (
+    Adjustment,
+    Finding,
+    Notice,
+    Program,
+    Project,
+    Task,
+    TaskUnit,
+    Team,
+    TeamCover,
+    TeamMember,
+    Unit,
+    Visit,
+)
 from shared.vocabulary import NoticeKind
 
 BULLETINS = (NoticeKind.CRITICISM, NoticeKind.PRAISE)  # published to every unit of the program
@@ -53,16 +66,18 @@ def condition(model: Any, principal: Principal) -> Any:
         return col(Unit.path).startswith(principal.unit_path, autoescape=True)
     if model is Task:  # a shared program's task: its office's subtree, or a unit it names
         named = select(col(TaskUnit.task_id)).where(col(TaskUnit.unit_id).in_(subtree_ids(principal)))
-        return or_(_program_held(Task, principal), col(Task.id).in_(named))
+        return or_(program_held(Task, principal), col(Task.id).in_(named))
     if model is Adjustment:  # a shared program's adjustment: its office's subtree, or the project's
         seen = select(col(Project.id)).where(condition(Project, principal))
-        return or_(_program_held(Adjustment, principal), col(Adjustment.withdrawn_project_id).in_(seen))
+        return or_(program_held(Adjustment, principal), col(Adjustment.withdrawn_project_id).in_(seen))
     if model is Notice:  # a bulletin (通报: criticism, praise) is published to every unit of its program
         bulletin = and_(
             col(Notice.kind).in_(BULLETINS),
             col(Notice.program_id).in_(select(col(Program.id)).where(condition(Program, principal))),
         )
         return or_(col(Notice.recipient_unit_id).in_(subtree_ids(principal)), bulletin)
+    if model is Visit:
+        return _visit_seen(principal)
     via = getattr(model, "subtree_via", None)
     if via is not None:
         column, parent = via
@@ -76,7 +91,37 @@ def condition(model: Any, principal: Principal) -> Any:
     return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
-def _program_held(model: Any, principal: Principal) -> Any:
+def on_team(team_id: Any, principal: Principal) -> Any:
+    """The team's leader or one of its members is the principal."""
+    led = select(col(Team.id)).where(col(Team.leader_user_id) == principal.id)
+    member = select(col(TeamMember.team_id)).where(col(TeamMember.user_id) == principal.id)
+    return or_(team_id.in_(led), team_id.in_(member))
+
+
+def _visit_seen(principal: Principal) -> Any:
+    """A supervision visit is seen by its program's office (and above), its team, the units the
+    team watches (a unit, or a unit named by a task it watches) and a unit one of its findings
+    names, each with the units above it; never by another unit of the program."""
+    below = subtree_ids(principal)
+    watched_units = select(col(TeamCover.team_id)).where(
+        col(TeamCover.target_type) == "unit", col(TeamCover.target_id).in_(below)
+    )
+    watched_tasks = (
+        select(col(TeamCover.team_id))
+        .join(TaskUnit, col(TaskUnit.task_id) == col(TeamCover.target_id))
+        .where(col(TeamCover.target_type) == "task", col(TaskUnit.unit_id).in_(below))
+    )
+    named = select(col(Finding.visit_id)).where(col(Finding.unit_id).in_(below))
+    return or_(
+        program_held(Visit, principal),
+        on_team(col(Visit.team_id), principal),
+        col(Visit.team_id).in_(watched_units),
+        col(Visit.team_id).in_(watched_tasks),
+        col(Visit.id).in_(named),
+    )
+
+
+def program_held(model: Any, principal: Principal) -> Any:
     """Rows of a program whose office lies in the principal's subtree (the office and those above)."""
     return col(model.program_id).in_(select(col(Program.id)).where(owns(Program, principal)))
 

@@ -172,7 +172,8 @@ def to_public(
         subject=Subject(
             type=notice.subject_type,
             id=notice.subject_id,
-            period=None if rule == NoticeRule.MANUAL else notice.period,  # the office's: an internal key
+            # the office's own and a finding's: an internal key
+            period=None if rule in (NoticeRule.MANUAL, NoticeRule.FINDING) else notice.period,
         ),
         colour=Colour(colour) if colour else None,
         closed_reason=ChainClosed(reason) if reason and notice.state == NoticeState.CLOSED else None,

@@ -42,6 +42,16 @@ class TeamMember(BaseModel):
     title: str | None = Field(default=None, max_length=100)
 
 
+class Location(BaseModel):
+    """Where the project is (WGS 84 degrees, as phones give them): a visit's photo taken far from
+    it is flagged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: float = Field(ge=-90, le=90, examples=[33.785])
+    longitude: float = Field(ge=-180, le=180, examples=[111.601])
+
+
 class MilestoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +91,7 @@ class ProjectFields(BaseModel):
         default_factory=dict, description='{"YYYY-MM": amount in 万元}, months of the program year'
     )
     description: str | None = Field(default=None, max_length=10_000)
+    location: Location | None = None
 
     _check_months = field_validator("monthly_plan")(classmethod(lambda cls, v: _months(v)))
 
@@ -111,6 +122,7 @@ class ProjectUpdate(BaseModel):
     milestones: list[MilestoneIn] | None = None
     monthly_plan: dict[str, Money] | None = None
     description: str | None = Field(default=None, max_length=10_000)
+    location: Location | None = None
 
     _check_months = field_validator("monthly_plan")(classmethod(lambda cls, v: _months(v) if v else v))
 
@@ -167,6 +179,7 @@ class ProjectPublic(ProjectSummary):
     milestones: list[MilestonePublic]
     monthly_plan: dict[str, Cents]
     description: str | None
+    location: Location | None = None
     return_reason: str | None
     created_by: str
     created_at: Stamp
