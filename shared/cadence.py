@@ -18,7 +18,8 @@ from sqlmodel import col
 
 from shared.calendar import WorkingCalendar
 from shared.models import Team, Visit
-from shared.vocabulary import CadenceState
+from shared.program_settings import EscalationPolicy
+from shared.vocabulary import CadenceState, NoticeKind
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Standing:
     remind_on: date  # from this day it is `due`
     state: CadenceState
     visits: int  # of this kind, by the day
+
+
+def reminder_days(policy: EscalationPolicy) -> int:
+    """The working days of warning before a visit's due day: the ladder's reminder's (0 without one)."""
+    reminder = policy.rung(NoticeKind.REMINDER)
+    return (reminder.before_working_days or 0) if reminder is not None else 0
 
 
 def stand(
@@ -93,4 +100,4 @@ async def standings(
     return out
 
 
-__all__ = ["Standing", "stand", "standings"]
+__all__ = ["Standing", "reminder_days", "stand", "standings"]

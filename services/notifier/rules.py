@@ -363,8 +363,7 @@ async def visit_due(ctx: Context) -> list[Matter]:
     """Each kind of visit a supervision team owes by its cadence (shared.cadence), reminded to the
     team leader's unit before its due day and urged after it; the visit made ends the chain (the
     next one is a new period)."""
-    reminder = ctx.settings.escalation_policy.rung(NoticeKind.REMINDER)
-    before = reminder.before_working_days or 0 if reminder is not None else 0
+    before = cadence.reminder_days(ctx.settings.escalation_policy)
     owed = [
         s
         for s in await cadence.standings(

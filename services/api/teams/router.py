@@ -28,9 +28,9 @@ async def create_team(session: SessionDep, principal: Writer, data: TeamIn, resp
     """Set up a standing supervision team: its leader and members, the regions (units) and actions
     (tasks) it watches — each watched by one team of the program at most — and its cadence, the
     working days allowed between visits of each kind. Audited."""
-    team = await service.create(session, data=data, principal=principal)
-    response.headers["ETag"] = f'"{team.version}"'
-    return await service.to_public(session, team)
+    view = await service.create(session, data=data, principal=principal)
+    response.headers["ETag"] = f'"{view.version}"'
+    return view
 
 
 @teams.get("", response_model=Page[TeamPublic])
@@ -61,9 +61,9 @@ async def update_team(
 ) -> TeamPublic:
     """Change a team: the fields sent (members and what it watches are replaced whole), with
     `If-Match: <version>`. Audited with the team before and after."""
-    await service.update(session, team=team, data=data, principal=principal, version=version)
-    response.headers["ETag"] = f'"{team.version}"'
-    return await service.to_public(session, team)
+    view = await service.update(session, team=team, data=data, principal=principal, version=version)
+    response.headers["ETag"] = f'"{view.version}"'
+    return view
 
 
 @teams.get("/{team_id:uuid}/cadence", response_model=CadencePublic)

@@ -31,7 +31,7 @@ from shared.errors import invalid
 from shared.i18n import N_, tr
 from shared.models import AppUser, Finding, Program, Task, Team, TeamCover, TeamMember, Unit, Visit
 from shared.program_settings import ProgramSettings
-from shared.vocabulary import CadenceState, FindingState, NoticeKind
+from shared.vocabulary import CadenceState, FindingState
 
 OFFICE_ONLY = N_(
     "Only the program's office (or an office above it) sets up and changes its supervision teams."
@@ -46,6 +46,10 @@ async def _problems(
     """Every fault the schema cannot see: people or units out of sight, tasks of another program,
     a unit or task another team of the program watches already, a name taken."""
     problems: Problems = []
+
+    def others(column: Any) -> list[Any]:  # another team's rows (on a change: not the team's own)
+        return [] if team_id is None else [column != team_id]
+
     people: list[tuple[list[str | int], Any]] = []
     if fields.get("leader_user_id"):
         people.append((["leader_user_id"], fields["leader_user_id"]))
@@ -92,7 +96,7 @@ async def _problems(
                 .where(
                     col(TeamCover.program_id) == program_id,
                     col(TeamCover.target_id).in_([*covers.unit_ids, *covers.task_ids]),
-                    col(TeamCover.team_id) != (team_id or uuid.uuid4()),
+                    *others(col(TeamCover.team_id)),
                 )
             )
         }
@@ -110,7 +114,7 @@ async def _problems(
         select(col(Team.id)).where(
             col(Team.program_id) == program_id,
             col(Team.name) == name,
-            col(Team.id) != (team_id or uuid.uuid4()),
+            *others(col(Team.id)),
         )
     ):
         problems.append((["name"], tr("the program has a team named “{name}” already", name=name)))
@@ -153,7 +157,7 @@ async def _set_people_and_covers(
     await session.flush()
 
 
-async def create(session: AsyncSession, *, data: TeamIn, principal: Principal) -> Team:
+async def create(session: AsyncSession, *, data: TeamIn, principal: Principal) -> TeamPublic:
     program = await get_visible(session, Program, data.program_id, principal, N_("program"))
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
     writable(program)
@@ -172,12 +176,12 @@ async def create(session: AsyncSession, *, data: TeamIn, principal: Principal) -
         session, actor=principal.actor, action="team.create", entity="team", entity_id=team.id,
         after=view.model_dump(mode="json"),
     )  # fmt: skip
-    return team
+    return view
 
 
 async def update(
     session: AsyncSession, *, team: Team, data: TeamUpdate, principal: Principal, version: int
-) -> Team:
+) -> TeamPublic:
     program = await session.get_one(Program, team.program_id)
     await owned_or_403(session, Program, program.id, principal, OFFICE_ONLY)
     writable(program)
@@ -196,12 +200,12 @@ async def update(
     team.version += 1
     team.updated_at = clock.now()
     await session.flush()
-    after = (await to_public(session, team)).model_dump(mode="json")
+    view = await to_public(session, team)
     await audit.record(
         session, actor=principal.actor, action="team.update", entity="team", entity_id=team.id,
-        before=before, after=after,
+        before=before, after=view.model_dump(mode="json"),
     )  # fmt: skip
-    return team
+    return view
 
 
 async def to_public(session: AsyncSession, team: Team) -> TeamPublic:
@@ -253,11 +257,8 @@ async def list_teams(
     return list(await session.scalars(stmt.order_by(col(Team.name), col(Team.id))))
 
 
-async def _before(session: AsyncSession, program_id: uuid.UUID) -> int:
-    """The reminder's working days before a visit's due day, as the program's ladder gives them."""
-    program = await session.get_one(Program, program_id)
-    reminder = ProgramSettings.model_validate(program.settings).escalation_policy.rung(NoticeKind.REMINDER)
-    return (reminder.before_working_days or 0) if reminder is not None else 0
+def _before(program: Program) -> int:
+    return cadence.reminder_days(ProgramSettings.model_validate(program.settings).escalation_policy)
 
 
 async def cadence_of(session: AsyncSession, *, team: Team, as_of: date | None) -> CadencePublic:
@@ -265,7 +266,7 @@ async def cadence_of(session: AsyncSession, *, team: Team, as_of: date | None) -
     cal = await calendar.load(session, [today.year - 1, today.year])
     found = await cadence.standings(
         session, program_id=team.program_id, today=today, cal=cal,
-        before=await _before(session, team.program_id), team_ids=[team.id],
+        before=_before(await session.get_one(Program, team.program_id)), team_ids=[team.id],
     )  # fmt: skip
     return CadencePublic(
         team_id=team.id,
@@ -296,7 +297,7 @@ async def summary(
     working = cal.working_days_between(first - timedelta(days=1), last)
     teams = await list_teams(session, principal=principal, program_id=program.id)
     standing = await cadence.standings(
-        session, program_id=program.id, today=last, cal=cal, before=await _before(session, program.id),
+        session, program_id=program.id, today=last, cal=cal, before=_before(program),
         team_ids=[t.id for t in teams],
     )  # fmt: skip
     made = {

@@ -36,8 +36,7 @@ async def record_visit(session: SessionDep, principal: Recorder, data: VisitIn) 
     today and chased up the ladder like any other, until the office confirms it rectified
     (`POST /findings/{id}/confirm`). Send an `Idempotency-Key`: a phone retrying on a bad
     signal records the visit once."""
-    visit = await service.record(session, data=data, principal=principal)
-    return await service.to_public(session, visit, principal)
+    return await service.record(session, data=data, principal=principal)
 
 
 @visits.get("", response_model=Page[VisitPublic])
@@ -53,12 +52,12 @@ async def list_visits(
     found = await service.list_visits(
         session, principal=principal, program_id=program_id, team_id=team_id, month=month
     )
-    return Page(data=[await service.to_public(session, v, principal) for v in found], count=len(found))
+    return Page(data=[await service.to_public(session, v) for v in found], count=len(found))
 
 
 @visits.get("/{visit_id:uuid}", response_model=VisitPublic)
 async def get_visit(session: SessionDep, principal: Reader, visit: VisitDep) -> VisitPublic:
-    return await service.to_public(session, visit, principal)
+    return await service.to_public(session, visit)
 
 
 @visits.post(

@@ -123,7 +123,7 @@ async def record_checks(
     return [] if team is None else await _problems(session, principal, team, fields)
 
 
-async def record(session: AsyncSession, *, data: VisitIn, principal: Principal) -> Visit:
+async def record(session: AsyncSession, *, data: VisitIn, principal: Principal) -> VisitPublic:
     """Record the visit and its findings, and hand each finding's notice to the notifier (in this
     transaction, under an id known now): due the finding's working days from today."""
     team = await get_visible(session, Team, data.team_id, principal, N_("team"))
@@ -165,11 +165,12 @@ async def record(session: AsyncSession, *, data: VisitIn, principal: Principal) 
             ),
         )  # fmt: skip
     await session.flush()
+    view = await to_public(session, visit)
     await audit.record(
         session, actor=principal.actor, action="visit.create", entity="visit", entity_id=visit.id,
-        after=(await to_public(session, visit, principal)).model_dump(mode="json"),
+        after=view.model_dump(mode="json"),
     )  # fmt: skip
-    return visit
+    return view
 
 
 async def _names(session: AsyncSession, data: VisitIn) -> dict[Any, str]:
@@ -193,7 +194,7 @@ def _first_line(text: str) -> str:
     return first[:60] + ("…" if len(first) > 60 else "")
 
 
-async def to_public(session: AsyncSession, visit: Visit, principal: Principal) -> VisitPublic:
+async def to_public(session: AsyncSession, visit: Visit) -> VisitPublic:
     findings = await session.scalars(
         select(Finding).where(col(Finding.visit_id) == visit.id).order_by(col(Finding.position))
     )
